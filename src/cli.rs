@@ -1,0 +1,360 @@
+//! The command line: every command of the one binary.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::config::{Overrides, Settings};
+use crate::domain::point::{Slug, form_url};
+use crate::startup::{Application, load_questionnaires, shutdown_signal};
+use crate::store::Store;
+use crate::{demo, import, qr, telemetry, views};
+
+/// Citizen satisfaction ratings at one-stop desks (Bộ phận Một cửa), and the indices made of them.
+///
+/// Settings come from defaults, then an optional TOML file (--config), then HAILONG_*
+/// environment variables, then these flags. `hailong config` prints every setting.
+#[derive(Debug, Parser)]
+#[command(name = "hailong", version, about, long_about)]
+pub struct Cli {
+    /// A TOML settings file.
+    #[arg(long, global = true, env = "HAILONG_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Database: sqlite://FILE (created if missing) or postgres://USER@HOST/DB [env: HAILONG_DATABASE_URL].
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the web service (citizens' forms, health check).
+    Serve(ServeArgs),
+    /// Seed the demo province, its collection points and N synthetic ratings into a database.
+    Demo {
+        /// Synthetic ratings to add, spread over the past 12 months in office hours (0 allowed).
+        #[arg(long, default_value_t = 2000)]
+        responses: u64,
+        /// Seed of the random generator, for a repeatable demo.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+    /// Load units, desks, officers (with assignments) and procedure fields from CSV or XLSX files,
+    /// all in one transaction. The README lists the columns; `examples/` has sample files.
+    Import {
+        /// .csv files (one table each) or .xlsx workbooks (one table per sheet).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Check the files and report problems without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Collection points: what each QR code opens.
+    #[command(subcommand)]
+    Points(PointsCommand),
+    /// Write the QR code of a collection point to a file.
+    Qr {
+        slug: String,
+        #[arg(long, value_enum, default_value_t = QrFormat::Svg)]
+        format: QrFormat,
+        /// Output file; `-` writes to standard output.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Smallest width of a PNG, in pixels.
+        #[arg(long, default_value_t = 600)]
+        size: u32,
+        #[command(flatten)]
+        public: PublicUrl,
+    },
+    /// Write a unit's printable poster sheet (HTML, A4, several QR cards a page).
+    Posters {
+        /// The unit's code.
+        #[arg(long)]
+        unit: String,
+        /// Output file; `-` writes to standard output.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        public: PublicUrl,
+    },
+    /// Print an example settings file holding every setting at its default.
+    Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum PointsCommand {
+    /// Print the active points as CSV: slug,url,unit_code,desk_code,officer_code,label.
+    List {
+        #[command(flatten)]
+        public: PublicUrl,
+    },
+    /// Stop a point's QR code from accepting ratings.
+    Revoke { slug: String },
+    /// Revoke a point and print the new slug that replaces it (a poster must be reprinted).
+    Reissue { slug: String },
+    /// Make a point use another questionnaire from now on (e.g. sipas-2017).
+    Questionnaire { slug: String, questionnaire: String },
+}
+
+#[derive(Debug, Args)]
+struct PublicUrl {
+    /// The address citizens reach the service at [env: HAILONG_PUBLIC_BASE_URL].
+    #[arg(long, value_name = "URL")]
+    public_base_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address and port to listen on [env: HAILONG_BIND].
+    #[arg(long, value_name = "ADDR:PORT")]
+    bind: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    public: PublicUrl,
+    /// Seed the demo province (and 2,000 ratings) if the database is empty, and print addresses.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum QrFormat {
+    Svg,
+    Png,
+}
+
+impl Cli {
+    /// Runs the command; the returned error is printed by `main`.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let public_base_url = match &self.command {
+            Command::Serve(a) => a.public.public_base_url.clone(),
+            Command::Qr { public, .. } | Command::Posters { public, .. } => public.public_base_url.clone(),
+            Command::Points(PointsCommand::List { public }) => public.public_base_url.clone(),
+            _ => None,
+        };
+        let overrides = Overrides {
+            database_url: self.database_url.clone(),
+            bind: match &self.command {
+                Command::Serve(a) => a.bind,
+                _ => None,
+            },
+            public_base_url,
+        };
+        let settings = Settings::load(self.config.as_ref(), &overrides)?;
+        telemetry::init(&settings.log);
+        match self.command {
+            Command::Serve(args) => serve(settings, args.demo).await,
+            Command::Demo { responses, seed } => {
+                let store = open(&settings).await?;
+                run_demo(&store, responses, seed).await?;
+                Ok(())
+            }
+            Command::Import { files, dry_run } => run_import(&settings, &files, dry_run).await,
+            Command::Points(cmd) => points(&settings, cmd).await,
+            Command::Qr { slug, format, out, size, .. } => {
+                let store = open(&settings).await?;
+                let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
+                if store.active_point(&slug).await?.is_none() {
+                    bail!("no active collection point has the slug {slug} (see `hailong points list`)");
+                }
+                let url = form_url(&settings.public_base_url, &slug);
+                let bytes = match format {
+                    QrFormat::Svg => qr::svg(&url).map_err(anyhow::Error::msg)?.into_bytes(),
+                    QrFormat::Png => {
+                        tokio::task::spawn_blocking(move || qr::png(&url, size)).await?.map_err(anyhow::Error::msg)?
+                    }
+                };
+                write_out(&out, &bytes)
+            }
+            Command::Posters { unit, out, .. } => {
+                let store = open(&settings).await?;
+                let (unit_name, points) =
+                    store.unit_points(&unit).await?.with_context(|| format!("no unit has the code {unit}"))?;
+                let mut cards = Vec::with_capacity(points.len());
+                for p in &points {
+                    let url = form_url(&settings.public_base_url, &p.slug);
+                    let svg = qr::svg(&url).map_err(anyhow::Error::msg)?;
+                    cards.push(views::poster::Card { point: p, url, svg });
+                }
+                write_out(&out, views::poster::sheet(&unit_name, &cards).into_string().as_bytes())?;
+                if !out.as_os_str().eq("-") {
+                    eprintln!("{} poster card(s) of {unit_name} written to {}", cards.len(), out.display());
+                }
+                Ok(())
+            }
+            Command::Config => {
+                print!("{}", Settings::example_toml());
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn open(settings: &Settings) -> anyhow::Result<Store> {
+    Store::open(&settings.database_url, settings.db_max_connections)
+        .await
+        .with_context(|| format!("cannot open the database {}", settings.database_url_redacted()))
+}
+
+fn write_out(out: &PathBuf, bytes: &[u8]) -> anyhow::Result<()> {
+    if out.as_os_str() == "-" {
+        std::io::stdout().write_all(bytes)?;
+        return Ok(());
+    }
+    std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))
+}
+
+/// A progress bar on a terminal, nothing when piped.
+fn progress(len: u64, what: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({eta})") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+async fn run_demo(store: &Store, responses: u64, seed: u64) -> anyhow::Result<()> {
+    let questionnaires = load_questionnaires(store).await?;
+    let bar = progress(responses, "ratings");
+    let summary = demo::seed(store, &questionnaires, responses, seed, |n| bar.inc(n)).await?;
+    bar.finish_and_clear();
+    eprintln!(
+        "demo: {} new unit(s), {} desk(s), {} officer(s), {} collection point(s); {} synthetic rating(s) added",
+        summary.organisation.units.0,
+        summary.organisation.desks.0,
+        summary.organisation.officers.0,
+        summary.organisation.points_created,
+        summary.responses
+    );
+    Ok(())
+}
+
+async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    let store = open(&settings).await?;
+    if demo && store.is_empty().await? {
+        run_demo(&store, 2000, 2026).await?;
+    }
+    let base = settings.public_base_url.clone();
+    let sample = if demo { store.active_points().await? } else { Vec::new() };
+    let app = Application::build_with_store(settings, store).await?;
+    let addr = app.local_addr()?;
+    tracing::info!(%addr, database = app.store().backend_name(), "listening");
+    println!("hailong is listening on http://{addr}");
+    println!("start page: {base}/");
+    if demo {
+        println!("a few survey forms:");
+        for p in pick_samples(&sample) {
+            println!("  {}  ({})", form_url(&base, &p.slug), p.label);
+        }
+        println!("all points: hailong points list --database-url ...");
+    }
+    app.run_until(shutdown_signal()).await
+}
+
+/// One point of each kind (unit with SIPAS, desk, officer), then a couple more officers.
+fn pick_samples(points: &[crate::store::PointRow]) -> Vec<&crate::store::PointRow> {
+    let unit = points.iter().find(|p| p.desk_code.is_none() && p.officer_code.is_none());
+    let desk = points.iter().find(|p| p.desk_code.is_some() && p.officer_code.is_none());
+    let officers = points.iter().filter(|p| p.officer_code.is_some()).take(3);
+    unit.into_iter().chain(desk).chain(officers).collect()
+}
+
+async fn run_import(settings: &Settings, files: &[PathBuf], dry_run: bool) -> anyhow::Result<()> {
+    let tables = import::read_all(files).map_err(anyhow::Error::msg)?;
+    let store = open(settings).await?;
+    let known = store.known_codes().await?;
+    let rows: u64 = tables.iter().map(|t| t.rows.len() as u64).sum();
+    let bar = progress(rows, "checking rows");
+    let batch = import::validate(&tables, &known);
+    bar.finish_and_clear();
+    let batch = match batch {
+        Ok(batch) => batch,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            bail!("{} problem(s) found; nothing was imported", errors.len());
+        }
+    };
+    if dry_run {
+        eprintln!("{rows} row(s) checked, no problems; nothing written (--dry-run)");
+        return Ok(());
+    }
+    let spinner = progress(rows, "writing");
+    let s = store.import_org(&batch, crate::domain::questionnaire::DEFAULT_ID).await?;
+    spinner.finish_and_clear();
+    println!(
+        "units: {} new, {} updated; desks: {} new, {} updated; officers: {} new, {} updated; \
+         assignments: {} new, {} updated; fields: {} new, {} updated; collection points created: {}",
+        s.units.0,
+        s.units.1,
+        s.desks.0,
+        s.desks.1,
+        s.officers.0,
+        s.officers.1,
+        s.assignments.0,
+        s.assignments.1,
+        s.fields.0,
+        s.fields.1,
+        s.points_created
+    );
+    if s.changed_nothing() {
+        println!("nothing changed: everything was already as in the file(s)");
+    }
+    Ok(())
+}
+
+async fn points(settings: &Settings, cmd: PointsCommand) -> anyhow::Result<()> {
+    let store = open(settings).await?;
+    match cmd {
+        PointsCommand::List { .. } => {
+            let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+            out.write_record(["slug", "url", "unit_code", "desk_code", "officer_code", "label"])?;
+            for p in store.active_points().await? {
+                out.write_record([
+                    p.slug.as_str(),
+                    &form_url(&settings.public_base_url, &p.slug),
+                    &p.unit_code,
+                    p.desk_code.as_deref().unwrap_or(""),
+                    p.officer_code.as_deref().unwrap_or(""),
+                    &p.label,
+                ])?;
+            }
+            out.flush()?;
+        }
+        PointsCommand::Revoke { slug } => {
+            let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
+            if !store.revoke_point(&slug).await? {
+                bail!("no active collection point has the slug {slug}");
+            }
+            println!("revoked {slug}");
+        }
+        PointsCommand::Reissue { slug } => {
+            let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
+            let fresh = store
+                .reissue_point(&slug)
+                .await?
+                .with_context(|| format!("no active collection point has the slug {slug}"))?;
+            println!("{fresh}");
+            eprintln!("{slug} is revoked; its replacement is {}", form_url(&settings.public_base_url, &fresh));
+        }
+        PointsCommand::Questionnaire { slug, questionnaire } => {
+            let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
+            let registry = load_questionnaires(&store).await?;
+            if registry.latest(&questionnaire).is_none() {
+                bail!("no questionnaire '{questionnaire}' (known: {})", registry.ids().join(", "));
+            }
+            if !store.set_point_questionnaire(&slug, &questionnaire).await? {
+                bail!("no active collection point has the slug {slug}");
+            }
+            println!("{slug} now uses {questionnaire}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! Typed settings, read once at start-up and passed down.
+//!
+//! Layers, each overriding the one before: built-in defaults, an optional TOML file
+//! (`--config FILE` or `HAILONG_CONFIG`), `HAILONG_*` environment variables, then flags.
+//! `hailong config` prints an example file with every setting and its default.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Every setting of the service. Field names are the TOML keys and, upper-cased after
+/// `HAILONG_`, the environment variables.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `sqlite://FILE` (created if missing) or `postgres://USER@HOST/DB`.
+    pub database_url: String,
+    /// Address and port the HTTP server listens on.
+    pub bind: SocketAddr,
+    /// The address citizens reach the service at; QR codes and posters point here.
+    pub public_base_url: String,
+    /// Accepted ratings per minute from one client address at one collection point; 0 = no limit.
+    pub submit_limit_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` header is believed. Empty: the socket address is used.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Most responses the writer commits in one transaction.
+    pub writer_batch_max: usize,
+    /// Responses that may wait for the writer before new ones are told to try again (503).
+    pub writer_queue: usize,
+    /// Connections in the read pool (and, on PostgreSQL, shared with the writer).
+    pub db_max_connections: u32,
+    /// Days a written comment is kept before it is erased (the rating itself stays); 0 keeps them.
+    pub comment_retention_days: u32,
+    /// Tracing filter, e.g. `info` or `hailong=debug,tower_http=info`.
+    pub log: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://hailong.db".into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_base_url: "http://127.0.0.1:8080".into(),
+            submit_limit_per_minute: 10,
+            trusted_proxies: Vec::new(),
+            writer_batch_max: 512,
+            writer_queue: 4096,
+            db_max_connections: 8,
+            comment_retention_days: 730,
+            log: "info".into(),
+        }
+    }
+}
+
+/// Values given on the command line; `None` leaves the lower layers in force.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_base_url: Option<String>,
+}
+
+impl Settings {
+    /// Reads the layers in order. `file` is the TOML file, if any; a named file that does not
+    /// exist is an error, not a silent default.
+    pub fn load(file: Option<&PathBuf>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let settings: Settings = figment
+            .merge(Env::prefixed("HAILONG_").ignore(&["CONFIG"]).split("__"))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let base = &self.public_base_url;
+        anyhow::ensure!(
+            (base.starts_with("http://") || base.starts_with("https://")) && !base.ends_with('/'),
+            "public_base_url must start with http:// or https:// and not end with '/': {base}"
+        );
+        anyhow::ensure!(self.writer_batch_max >= 1, "writer_batch_max must be at least 1");
+        anyhow::ensure!(self.writer_queue >= 1, "writer_queue must be at least 1");
+        anyhow::ensure!(self.db_max_connections >= 1, "db_max_connections must be at least 1");
+        Ok(())
+    }
+
+    /// The database URL with any password replaced, for logs and messages.
+    pub fn database_url_redacted(&self) -> String {
+        redact_url(&self.database_url)
+    }
+
+    /// An example TOML file holding every setting at its default.
+    pub fn example_toml() -> String {
+        let body = toml::to_string_pretty(&Settings::default()).unwrap_or_default();
+        format!(
+            "# hailong settings. Every key may also be set as HAILONG_<KEY> in the environment\n\
+             # (for example HAILONG_DATABASE_URL); flags override both.\n{body}"
+        )
+    }
+}
+
+/// Hides the password in `scheme://user:password@host/...`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn example_config_parses_back_to_the_defaults() {
+        let parsed: Settings = toml::from_str(&Settings::example_toml()).unwrap();
+        assert_eq!(parsed, Settings::default());
+    }
+
+    #[test]
+    fn rejects_a_base_url_with_trailing_slash() {
+        let s = Settings { public_base_url: "https://x.vn/".into(), ..Settings::default() };
+        assert!(s.validate().is_err());
+    }
+}

@@ -1,0 +1,72 @@
+//! Vietnam time. Periods and day buckets are in UTC+07:00, which has no daylight saving.
+
+use time::{Date, OffsetDateTime, UtcOffset};
+
+/// Indochina Time, the legal time of Vietnam.
+pub const VIETNAM: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
+    Ok(offset) => offset,
+    Err(_) => UtcOffset::UTC,
+};
+
+/// Milliseconds since the Unix epoch, UTC.
+pub fn now_ms() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The Vietnam calendar date of an instant.
+pub fn vietnam_date(ms: i64) -> Date {
+    let at =
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    at.to_offset(VIETNAM).date()
+}
+
+/// The day bucket of an instant: its Vietnam date as the integer `YYYYMMDD`, so that a month is
+/// `day / 100` and any date range is a plain integer range in SQL.
+pub fn day_bucket(ms: i64) -> i64 {
+    date_bucket(vietnam_date(ms))
+}
+
+/// `YYYYMMDD` of a date.
+pub fn date_bucket(date: Date) -> i64 {
+    i64::from(date.year()) * 10_000 + i64::from(u8::from(date.month())) * 100 + i64::from(date.day())
+}
+
+/// ISO `YYYY-MM-DD`, the form dates are stored and exchanged in.
+pub fn iso(date: Date) -> String {
+    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
+}
+
+/// Parses `YYYY-MM-DD`, or the `DD/MM/YYYY` Vietnamese spreadsheets often hold.
+pub fn parse_date(text: &str) -> Result<Date, String> {
+    let text = text.trim();
+    let iso_format = time::macros::format_description!("[year]-[month]-[day]");
+    let vn_format = time::macros::format_description!("[day padding:none]/[month padding:none]/[year]");
+    Date::parse(text, &iso_format)
+        .or_else(|_| Date::parse(text, &vn_format))
+        .map_err(|_| format!("'{text}' is not a date (expected YYYY-MM-DD or DD/MM/YYYY)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    #[test]
+    fn day_bucket_uses_vietnam_time() {
+        // 2026-03-31 17:30 UTC is already 1 April 00:30 in Hanoi.
+        let ms = datetime!(2026-03-31 17:30 UTC).unix_timestamp() * 1000;
+        assert_eq!(day_bucket(ms), 20260401);
+        let ms = datetime!(2026-03-31 16:59 UTC).unix_timestamp() * 1000;
+        assert_eq!(day_bucket(ms), 20260331);
+    }
+
+    #[test]
+    fn parses_both_date_forms() {
+        assert_eq!(parse_date("2025-07-01").unwrap(), date!(2025 - 07 - 01));
+        assert_eq!(parse_date("1/7/2025").unwrap(), date!(2025 - 07 - 01));
+        assert_eq!(parse_date(" 31/12/2024 ").unwrap(), date!(2024 - 12 - 31));
+        assert!(parse_date("2025-13-01").is_err());
+        assert!(parse_date("hôm qua").is_err());
+        assert_eq!(iso(date!(2025 - 07 - 01)), "2025-07-01");
+    }
+}

@@ -1,0 +1,140 @@
+//! A citizen's response, validated and ready for the writer.
+
+use std::sync::LazyLock;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use regex::Regex;
+
+use super::questionnaire::Problem;
+
+/// Longest comment accepted, in characters.
+pub const COMMENT_MAX_CHARS: usize = 1000;
+
+/// What replaces a masked phone or identity-card number.
+pub const MASK: &str = "[đã ẩn]";
+
+/// Runs of eight or more digits, possibly split by spaces, dots or dashes, with an optional
+/// leading `+`: Vietnamese phone numbers (10 digits, or +84 and 9), CMND (9) and CCCD (12)
+/// numbers, written the ways people write them.
+static PERSONAL_NUMBER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\+?\d(?:[ .\-]?\d){7,}").unwrap_or_else(|_| unreachable!("the pattern is fixed")));
+
+/// A free-text comment: at most [`COMMENT_MAX_CHARS`], control characters removed, and phone or
+/// identity-card numbers masked before it is ever stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comment(String);
+
+impl Comment {
+    /// `Ok(None)` for a blank comment.
+    pub fn parse(text: &str) -> Result<Option<Self>, Problem> {
+        let got = text.chars().count();
+        if got > COMMENT_MAX_CHARS {
+            return Err(Problem::CommentTooLong { max: COMMENT_MAX_CHARS, got });
+        }
+        let cleaned: String = text.replace("\r\n", "\n").chars().filter(|c| !c.is_control() || *c == '\n').collect();
+        let cleaned = cleaned.trim();
+        if cleaned.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Self(PERSONAL_NUMBER.replace_all(cleaned, MASK).into_owned())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The one-time key a form carries, so that a double tap or a retry stores one response.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let ok = (16..=64).contains(&text.len())
+            && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How a response reached us.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    /// A QR code of a collection point (poster at the desk, or printed on the receipt).
+    Qr,
+    /// Synthetic responses seeded by `hailong demo`.
+    Demo,
+}
+
+impl Channel {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Qr => "qr",
+            Self::Demo => "demo",
+        }
+    }
+}
+
+/// A response the writer will store. Where it is attributed (unit, desk, officer at that
+/// moment) is settled inside the writer's transaction from the point and the assignments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewResponse {
+    pub point_id: i64,
+    pub questionnaire_id: String,
+    pub questionnaire_version: i64,
+    pub answers: Vec<(String, i64)>,
+    pub field: Option<String>,
+    pub comment: Option<Comment>,
+    pub channel: Channel,
+    pub submitted_at_ms: i64,
+    pub key: IdempotencyKey,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_phone_and_id_numbers() {
+        let cases = [
+            ("Gọi tôi 0912345678 nhé", "Gọi tôi [đã ẩn] nhé"),
+            ("sđt +84 912 345 678", "sđt [đã ẩn]"),
+            ("CCCD 001203004567", "CCCD [đã ẩn]"),
+            ("CMND 012.345.678", "CMND [đã ẩn]"),
+            ("0912-345-678", "[đã ẩn]"),
+            ("Chờ 45 phút, quầy số 3", "Chờ 45 phút, quầy số 3"),
+            ("ngày 12/03/2026", "ngày 12/03/2026"),
+        ];
+        for (input, want) in cases {
+            let got = Comment::parse(input).unwrap().unwrap();
+            assert_eq!(got.as_str(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn comments_are_bounded_and_cleaned() {
+        assert_eq!(Comment::parse("   \r\n ").unwrap(), None);
+        assert!(Comment::parse(&"ồ".repeat(1000)).unwrap().is_some());
+        assert_eq!(Comment::parse(&"ồ".repeat(1001)), Err(Problem::CommentTooLong { max: 1000, got: 1001 }));
+        assert_eq!(Comment::parse("a\u{0}b\r\nc").unwrap().unwrap().as_str(), "ab\nc");
+    }
+
+    #[test]
+    fn idempotency_keys_are_checked() {
+        let key = IdempotencyKey::generate();
+        assert_eq!(IdempotencyKey::parse(key.as_str()), Some(key));
+        assert_eq!(IdempotencyKey::parse("short"), None);
+        assert_eq!(IdempotencyKey::parse("has spaces in it, sixteen+"), None);
+    }
+}

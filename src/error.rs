@@ -1,0 +1,100 @@
+//! One error type for every handler. `into_response` only maps an error to a page; the
+//! `log_errors` middleware logs it once, inside the request's span. No internals reach a user.
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::store::StoreError;
+use crate::views;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No such page, or a collection point that never existed.
+    #[error("not found")]
+    NotFound,
+    /// A collection point that was revoked.
+    #[error("collection point revoked")]
+    PointRevoked,
+    #[error("too many submissions")]
+    TooManyRequests,
+    /// The database is unreachable or the queue is full: the user should try again.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+/// What the logging middleware finds on an error response.
+#[derive(Clone, Debug)]
+pub struct LoggedError(pub Arc<String>);
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, page) = match &self {
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                views::pages::error(
+                    "Không tìm thấy trang",
+                    "Mã QR hoặc đường dẫn này không đúng. Xin vui lòng quét lại mã QR tại quầy.",
+                    "Page not found",
+                    "This QR code or link is not valid. Please scan the code at the desk again.",
+                ),
+            ),
+            Self::PointRevoked => (
+                StatusCode::GONE,
+                views::pages::error(
+                    "Mã QR này đã ngừng sử dụng",
+                    "Mã QR này đã được thay bằng mã mới. Xin vui lòng quét mã QR đang dán tại quầy hoặc hỏi cán bộ.",
+                    "This QR code is no longer in use",
+                    "It has been replaced. Please scan the code now displayed at the desk, or ask the officer.",
+                ),
+            ),
+            Self::TooManyRequests => (
+                StatusCode::TOO_MANY_REQUESTS,
+                views::pages::error(
+                    "Gửi quá nhiều phiếu",
+                    "Thiết bị này đã gửi nhiều phiếu đánh giá trong thời gian ngắn. Xin vui lòng chờ một phút rồi gửi lại.",
+                    "Too many ratings",
+                    "This device has sent many ratings in a short time. Please wait a minute and try again.",
+                ),
+            ),
+            Self::Unavailable(_) | Self::Internal(_) => (
+                if matches!(self, Self::Unavailable(_)) {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                },
+                views::pages::error(
+                    "Hệ thống tạm thời gián đoạn",
+                    "Xin lỗi, hệ thống chưa xử lý được yêu cầu. Xin vui lòng thử lại sau ít phút.",
+                    "Temporarily unavailable",
+                    "Sorry, we could not handle this request. Please try again in a few minutes.",
+                ),
+            ),
+        };
+        let mut response = (status, page).into_response();
+        if status.is_server_error() {
+            response.extensions_mut().insert(LoggedError(Arc::new(format!("{self:#}"))));
+        }
+        response
+    }
+}
+
+/// Logs the server errors that handlers returned, once, in the request's span.
+pub async fn log_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if let Some(LoggedError(message)) = response.extensions().get::<LoggedError>() {
+        tracing::error!(status = response.status().as_u16(), error = %message, "request failed");
+    }
+    response
+}

@@ -1,0 +1,544 @@
+//! `hailong import`: units, desks, officers (with their assignments) and procedure fields from
+//! CSV or XLSX files, the way provinces keep these lists.
+//!
+//! A CSV file is one table; an XLSX workbook holds one table per sheet. What a table holds is
+//! told by its header row (see the README for the columns). Every row is checked, and every
+//! problem is reported with its file, sheet, row number, column and reason; a failed import
+//! writes nothing, and importing the same files twice changes nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use calamine::{Data, Reader};
+use time::Date;
+
+use crate::domain::clock::{self, parse_date};
+use crate::domain::org::{
+    Code, Name, NewAssignment, NewDesk, NewField, NewUnit, UnitKind, Validity, find_parent_cycle,
+};
+use crate::store::{KnownCodes, OrgBatch};
+
+/// One problem in one place of one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowError {
+    pub place: String,
+    pub row: usize,
+    pub column: Option<String>,
+    pub reason: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.column {
+            Some(c) => write!(f, "{}: row {}, column {c}: {}", self.place, self.row, self.reason),
+            None => write!(f, "{}: row {}: {}", self.place, self.row, self.reason),
+        }
+    }
+}
+
+/// What kind of list a table is, told by its header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableKind {
+    Units,
+    Desks,
+    Officers,
+    Fields,
+}
+
+impl TableKind {
+    fn columns(self) -> (&'static [&'static str], &'static [&'static str]) {
+        match self {
+            Self::Units => (&["code", "name", "kind", "valid_from"], &["parent_code", "valid_to", "successor_code"]),
+            Self::Desks => (&["code", "name", "unit_code"], &[]),
+            Self::Officers => (&["code", "full_name", "unit_code", "valid_from"], &["desk_code", "valid_to"]),
+            Self::Fields => (&["code", "name"], &[]),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Units => "units",
+            Self::Desks => "desks",
+            Self::Officers => "officers",
+            Self::Fields => "fields",
+        }
+    }
+
+    fn classify(header: &[String]) -> Result<Self, String> {
+        let has = |c: &str| header.iter().any(|h| h == c);
+        let kind = if has("full_name") {
+            Self::Officers
+        } else if has("kind") || has("parent_code") {
+            Self::Units
+        } else if has("unit_code") {
+            Self::Desks
+        } else if has("code") && has("name") {
+            Self::Fields
+        } else {
+            return Err(format!(
+                "the header ({}) is not one of the known tables: units, desks, officers, fields (see the README)",
+                header.join(",")
+            ));
+        };
+        let (required, optional) = kind.columns();
+        let missing: Vec<_> = required.iter().filter(|c| !has(c)).copied().collect();
+        if !missing.is_empty() {
+            return Err(format!("a {} table needs the column(s) {}", kind.name(), missing.join(", ")));
+        }
+        let unknown: Vec<_> =
+            header.iter().filter(|h| !required.contains(&h.as_str()) && !optional.contains(&h.as_str())).collect();
+        if let Some(u) = unknown.first() {
+            return Err(format!("column '{u}' is not a column of a {} table", kind.name()));
+        }
+        let mut seen = HashSet::new();
+        if let Some(dup) = header.iter().find(|h| !seen.insert(h.as_str())) {
+            return Err(format!("column '{dup}' appears twice"));
+        }
+        Ok(kind)
+    }
+}
+
+/// A table as read from a file: where it came from, its header, and its rows with their
+/// spreadsheet row numbers (the header is row 1 in a plain file).
+#[derive(Clone, Debug)]
+pub struct Table {
+    pub place: String,
+    pub header: Vec<String>,
+    pub rows: Vec<(usize, Vec<String>)>,
+}
+
+/// Reads the tables of a file, by its extension.
+pub fn read_file(path: &Path) -> Result<Vec<Table>, String> {
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("csv") => read_csv(path).map(|t| vec![t]),
+        Some("xlsx" | "xlsm" | "xls" | "ods") => read_workbook(path),
+        _ => Err(format!("{}: expected a .csv or .xlsx file", path.display())),
+    }
+}
+
+fn read_csv(path: &Path) -> Result<Table, String> {
+    let place = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| format!("{place}: {e}"))?;
+    // Spreadsheet programs often save UTF-8 with a byte-order mark.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+    let mut rows = Vec::new();
+    let mut header = None;
+    for (i, record) in reader.byte_records().enumerate() {
+        let row = i + 1;
+        let record = record.map_err(|e| format!("{place}: row {row}: {e}"))?;
+        let mut cells = Vec::with_capacity(record.len());
+        for field in &record {
+            let text = std::str::from_utf8(field)
+                .map_err(|_| format!("{place}: row {row}: not UTF-8 text (save the file as CSV UTF-8)"))?;
+            cells.push(text.trim().to_owned());
+        }
+        if header.is_none() {
+            header = Some(cells.into_iter().map(|c| c.to_ascii_lowercase()).collect());
+        } else if cells.iter().any(|c| !c.is_empty()) {
+            rows.push((row, cells));
+        }
+    }
+    let header = header.ok_or_else(|| format!("{place}: the file is empty"))?;
+    Ok(Table { place, header, rows })
+}
+
+fn read_workbook(path: &Path) -> Result<Vec<Table>, String> {
+    let file = path.display().to_string();
+    let mut workbook = calamine::open_workbook_auto(path).map_err(|e| format!("{file}: {e}"))?;
+    let mut tables = Vec::new();
+    for sheet in workbook.sheet_names() {
+        let place = format!("{file} [{sheet}]");
+        let range = workbook.worksheet_range(&sheet).map_err(|e| format!("{place}: {e}"))?;
+        let first_row = range.start().map_or(0, |(r, _)| r as usize);
+        let mut header: Option<Vec<String>> = None;
+        let mut rows = Vec::new();
+        for (i, cells) in range.rows().enumerate() {
+            let row = first_row + i + 1;
+            let cells: Vec<String> = cells.iter().map(cell_text).collect();
+            if header.is_none() {
+                if cells.iter().any(|c| !c.is_empty()) {
+                    header = Some(cells.into_iter().map(|c| c.to_ascii_lowercase()).collect());
+                }
+            } else if cells.iter().any(|c| !c.is_empty()) {
+                rows.push((row, cells));
+            }
+        }
+        if let Some(mut header) = header {
+            while header.last().is_some_and(String::is_empty) {
+                header.pop();
+            }
+            tables.push(Table { place, header, rows });
+        }
+    }
+    if tables.is_empty() {
+        return Err(format!("{file}: no sheet has a header row"));
+    }
+    Ok(tables)
+}
+
+/// A cell as text; whole numbers without a decimal point, dates as ISO dates.
+fn cell_text(cell: &Data) -> String {
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(s) => s.trim().to_owned(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(dt) => {
+            let (y, m, d, ..) = dt.to_ymd_hms_milli();
+            format!("{y:04}-{m:02}-{d:02}")
+        }
+        Data::DateTimeIso(s) => s.get(..10).unwrap_or(s).to_owned(),
+        Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => format!("#ERROR {e}"),
+    }
+}
+
+/// Checks every row of every table against each other and against what the database holds,
+/// and builds the batch; or returns every problem found.
+pub fn validate(tables: &[Table], known: &KnownCodes) -> Result<OrgBatch, Vec<RowError>> {
+    let mut errors = Vec::new();
+    let mut batch = OrgBatch::default();
+    let mut unit_rows: Vec<(&Table, usize, HashMap<&str, &str>)> = Vec::new();
+    let mut desk_rows = Vec::new();
+    let mut officer_rows = Vec::new();
+    let mut field_rows = Vec::new();
+
+    for table in tables {
+        let kind = match TableKind::classify(&table.header) {
+            Ok(kind) => kind,
+            Err(reason) => {
+                errors.push(RowError { place: table.place.clone(), row: 1, column: None, reason });
+                continue;
+            }
+        };
+        for (row, cells) in &table.rows {
+            if cells.len() > table.header.len() && cells[table.header.len()..].iter().any(|c| !c.is_empty()) {
+                errors.push(RowError {
+                    place: table.place.clone(),
+                    row: *row,
+                    column: None,
+                    reason: format!("has more cells than the header's {} columns", table.header.len()),
+                });
+                continue;
+            }
+            let record: HashMap<&str, &str> = table
+                .header
+                .iter()
+                .map(String::as_str)
+                .zip(cells.iter().map(String::as_str).chain(std::iter::repeat("")))
+                .collect();
+            match kind {
+                TableKind::Units => unit_rows.push((table, *row, record)),
+                TableKind::Desks => desk_rows.push((table, *row, record)),
+                TableKind::Officers => officer_rows.push((table, *row, record)),
+                TableKind::Fields => field_rows.push((table, *row, record)),
+            }
+        }
+    }
+
+    // Units first: the others refer to them.
+    let mut unit_codes: HashSet<String> = known.units.clone();
+    let mut seen_units = HashSet::new();
+    for (table, row, r) in &unit_rows {
+        // Only collect the codes here; the second pass reports what is wrong with them.
+        if let Some(Ok(code)) = r.get("code").map(|c| Code::parse(c)) {
+            if !seen_units.insert(code.as_str().to_owned()) {
+                let mut cx = RowCx { errors: &mut errors, place: &table.place, row: *row };
+                cx.fail(Some("code"), format!("unit {code} appears twice in this import"));
+            }
+            unit_codes.insert(code.as_str().to_owned());
+        }
+    }
+    for (table, row, r) in &unit_rows {
+        let mut cx = RowCx { errors: &mut errors, place: &table.place, row: *row };
+        let code = cx.code(r, "code");
+        let name = cx.name(r, "name");
+        let kind = cx.parse(r, "kind", UnitKind::parse);
+        let validity = cx.validity(r);
+        let parent = cx.reference(r, "parent_code", &unit_codes, "unit");
+        let successor = cx.reference(r, "successor_code", &unit_codes, "unit");
+        if let (Some(code), Some(Some(parent))) = (&code, &parent)
+            && code == parent
+        {
+            cx.fail(Some("parent_code"), "a unit cannot be its own parent".into());
+        }
+        if let (Some(code), Some(name), Some(kind), Some(validity), Some(parent), Some(successor)) =
+            (code, name, kind, validity, parent, successor)
+        {
+            batch.units.push(NewUnit { code, name, kind, parent, validity, successor });
+        }
+    }
+    if let Some(code) =
+        find_parent_cycle(batch.units.iter().map(|u| (u.code.as_str(), u.parent.as_ref().map(Code::as_str))))
+    {
+        errors.push(RowError {
+            place: "units".into(),
+            row: 0,
+            column: Some("parent_code".into()),
+            reason: format!("the parent chain of unit {code} loops back to itself"),
+        });
+    }
+
+    let mut desk_units: HashMap<String, String> = known.desks.clone();
+    let mut seen_desks = HashSet::new();
+    for (table, row, r) in &desk_rows {
+        let mut cx = RowCx { errors: &mut errors, place: &table.place, row: *row };
+        let code = cx.code(r, "code");
+        let name = cx.name(r, "name");
+        let unit = cx.reference(r, "unit_code", &unit_codes, "unit").flatten();
+        if unit.is_none() && r.get("unit_code").is_some_and(|c| c.is_empty()) {
+            cx.fail(Some("unit_code"), "is empty; a desk belongs to a unit".into());
+        }
+        if let Some(code) = &code
+            && !seen_desks.insert(code.as_str().to_owned())
+        {
+            cx.fail(Some("code"), format!("desk {code} appears twice in this import"));
+        }
+        if let (Some(code), Some(name), Some(unit)) = (code, name, unit) {
+            desk_units.insert(code.as_str().to_owned(), unit.as_str().to_owned());
+            batch.desks.push(NewDesk { code, name, unit });
+        }
+    }
+
+    let desk_codes: HashSet<String> = desk_units.keys().cloned().collect();
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut periods: HashMap<String, Vec<(Date, Option<Date>, usize)>> = HashMap::new();
+    for (table, row, r) in &officer_rows {
+        let mut cx = RowCx { errors: &mut errors, place: &table.place, row: *row };
+        let officer = cx.code(r, "code");
+        let full_name = cx.name(r, "full_name");
+        let unit = cx.reference(r, "unit_code", &unit_codes, "unit").flatten();
+        if unit.is_none() && r.get("unit_code").is_some_and(|c| c.is_empty()) {
+            cx.fail(Some("unit_code"), "is empty; an assignment is to a unit".into());
+        }
+        let desk = cx.reference(r, "desk_code", &desk_codes, "desk");
+        if let (Some(unit), Some(Some(desk))) = (&unit, &desk)
+            && desk_units.get(desk.as_str()).is_some_and(|u| u != unit.as_str())
+        {
+            cx.fail(Some("desk_code"), format!("desk {desk} belongs to another unit than {unit}"));
+        }
+        let validity = cx.validity(r);
+        if let (Some(officer), Some(full_name)) = (&officer, &full_name) {
+            let first = names.entry(officer.as_str().to_owned()).or_insert_with(|| full_name.as_str().to_owned());
+            if first != full_name.as_str() {
+                cx.fail(Some("full_name"), format!("officer {officer} has another name on an earlier row ({first})"));
+            }
+        }
+        if let (Some(officer), Some(validity)) = (&officer, &validity) {
+            let spans = periods.entry(officer.as_str().to_owned()).or_default();
+            if let Some(&(from, to, other)) = spans.iter().find(|(f, t, _)| overlaps(*f, *t, validity)) {
+                let to = to.map_or_else(|| "…".to_owned(), clock::iso);
+                cx.fail(
+                    Some("valid_from"),
+                    format!(
+                        "overlaps the assignment of row {other} ({} to {to}) of officer {officer}",
+                        clock::iso(from)
+                    ),
+                );
+            }
+            spans.push((validity.from(), validity.to(), *row));
+            let stored = known.assignments.get(officer.as_str()).into_iter().flatten();
+            for (from, to) in stored {
+                let (Ok(from), to) = (parse_date(from), to.as_deref().map(parse_date).transpose().ok().flatten())
+                else {
+                    continue;
+                };
+                if from != validity.from() && overlaps(from, to, validity) {
+                    cx.fail(
+                        Some("valid_from"),
+                        format!("overlaps officer {officer}'s stored assignment from {}", clock::iso(from)),
+                    );
+                }
+            }
+        }
+        if let (Some(officer), Some(full_name), Some(unit), Some(desk), Some(validity)) =
+            (officer, full_name, unit, desk, validity)
+        {
+            batch.assignments.push(NewAssignment { officer, full_name, unit, desk, validity });
+        }
+    }
+
+    let mut seen_fields = HashSet::new();
+    for (table, row, r) in &field_rows {
+        let mut cx = RowCx { errors: &mut errors, place: &table.place, row: *row };
+        let code = cx.code(r, "code");
+        let name = cx.name(r, "name");
+        if let Some(code) = &code
+            && !seen_fields.insert(code.as_str().to_owned())
+        {
+            cx.fail(Some("code"), format!("field {code} appears twice in this import"));
+        }
+        if let (Some(code), Some(name)) = (code, name) {
+            batch.fields.push(NewField { code, name });
+        }
+    }
+
+    if errors.is_empty() { Ok(batch) } else { Err(errors) }
+}
+
+fn overlaps(from: Date, to: Option<Date>, other: &Validity) -> bool {
+    let ends_before = |end: Option<Date>, start: Date| end.is_some_and(|e| e < start);
+    !(ends_before(to, other.from()) || ends_before(other.to(), from))
+}
+
+/// Checks the cells of one row, collecting problems with their place.
+struct RowCx<'a> {
+    errors: &'a mut Vec<RowError>,
+    place: &'a str,
+    row: usize,
+}
+
+impl RowCx<'_> {
+    fn fail(&mut self, column: Option<&str>, reason: String) {
+        self.errors.push(RowError {
+            place: self.place.to_owned(),
+            row: self.row,
+            column: column.map(str::to_owned),
+            reason,
+        });
+    }
+
+    fn parse<T>(
+        &mut self,
+        r: &HashMap<&str, &str>,
+        column: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let text = r.get(column).copied().unwrap_or("");
+        match parse(text) {
+            Ok(v) => Some(v),
+            Err(reason) => {
+                self.fail(Some(column), reason);
+                None
+            }
+        }
+    }
+
+    fn code(&mut self, r: &HashMap<&str, &str>, column: &str) -> Option<Code> {
+        self.parse(r, column, Code::parse)
+    }
+
+    fn name(&mut self, r: &HashMap<&str, &str>, column: &str) -> Option<Name> {
+        self.parse(r, column, Name::parse)
+    }
+
+    /// An optional reference: `Some(None)` when blank, `None` when wrong.
+    fn reference(
+        &mut self,
+        r: &HashMap<&str, &str>,
+        column: &str,
+        existing: &HashSet<String>,
+        what: &str,
+    ) -> Option<Option<Code>> {
+        let text = r.get(column).copied().unwrap_or("");
+        if text.is_empty() {
+            return Some(None);
+        }
+        let code = self.parse(r, column, Code::parse)?;
+        if existing.contains(code.as_str()) {
+            Some(Some(code))
+        } else {
+            self.fail(Some(column), format!("no {what} has the code {code} (neither in this import nor stored)"));
+            None
+        }
+    }
+
+    fn validity(&mut self, r: &HashMap<&str, &str>) -> Option<Validity> {
+        let from = self.parse(r, "valid_from", parse_date)?;
+        let to_text = r.get("valid_to").copied().unwrap_or("");
+        let to = if to_text.is_empty() { None } else { Some(self.parse(r, "valid_to", parse_date)?) };
+        match Validity::new(from, to) {
+            Ok(v) => Some(v),
+            Err(reason) => {
+                self.fail(Some("valid_to"), reason);
+                None
+            }
+        }
+    }
+}
+
+/// Reads all files; a file that cannot be read is an error for the whole import.
+pub fn read_all(paths: &[PathBuf]) -> Result<Vec<Table>, String> {
+    let mut tables = Vec::new();
+    for path in paths {
+        tables.extend(read_file(path)?);
+    }
+    Ok(tables)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(header: &str, rows: &[&str]) -> Table {
+        Table {
+            place: "t.csv".into(),
+            header: header.split(',').map(str::to_owned).collect(),
+            rows: rows.iter().enumerate().map(|(i, r)| (i + 2, r.split(',').map(str::to_owned).collect())).collect(),
+        }
+    }
+
+    #[test]
+    fn classifies_tables_by_header() {
+        let h = |s: &str| s.split(',').map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(TableKind::classify(&h("code,name,kind,valid_from")), Ok(TableKind::Units));
+        assert_eq!(TableKind::classify(&h("code,name,unit_code")), Ok(TableKind::Desks));
+        assert_eq!(TableKind::classify(&h("code,full_name,unit_code,valid_from,desk_code")), Ok(TableKind::Officers));
+        assert_eq!(TableKind::classify(&h("code,name")), Ok(TableKind::Fields));
+        assert!(TableKind::classify(&h("code,name,unit_code,colour")).is_err());
+        assert!(TableKind::classify(&h("ma,ten")).is_err());
+    }
+
+    #[test]
+    fn reports_each_bad_row_with_its_place() {
+        let units = table(
+            "code,name,kind,parent_code,valid_from,valid_to",
+            &[
+                "T,Tỉnh X,tinh,,2025-07-01,",
+                "A,Xã A,xa,KHONG,2025-07-01,",
+                "B,,xa,T,2025-07-01,2025-01-01",
+                "T,Lặp,tinh,,2025-07-01,",
+            ],
+        );
+        let errors = validate(&[units], &KnownCodes::default()).unwrap_err();
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert!(text.iter().any(|e| e.contains("row 3, column parent_code") && e.contains("KHONG")), "{text:?}");
+        assert!(text.iter().any(|e| e.contains("row 4, column name: is empty")), "{text:?}");
+        assert!(text.iter().any(|e| e.contains("row 4, column valid_to")), "{text:?}");
+        assert!(text.iter().any(|e| e.contains("row 5, column code") && e.contains("twice")), "{text:?}");
+    }
+
+    #[test]
+    fn checks_assignments() {
+        let units = table("code,name,kind,valid_from", &["T,Tỉnh,tinh,2025-07-01", "U,Xã,xa,2025-07-01"]);
+        let desks = table("code,name,unit_code", &["Q1,Quầy 1,T"]);
+        let officers = table(
+            "code,full_name,unit_code,desk_code,valid_from,valid_to",
+            &[
+                "CB1,Nguyễn Văn An,T,Q1,2025-07-01,2025-12-31",
+                "CB1,Nguyễn Văn An,U,,2025-12-01,",
+                "CB2,Lê Thị Hoa,U,Q1,2025-07-01,",
+            ],
+        );
+        let errors = validate(&[units, desks, officers], &KnownCodes::default()).unwrap_err();
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert!(text.iter().any(|e| e.contains("row 3") && e.contains("overlaps")), "{text:?}");
+        assert!(text.iter().any(|e| e.contains("row 4, column desk_code") && e.contains("another unit")), "{text:?}");
+        assert_eq!(errors.len(), 2, "{text:?}");
+    }
+
+    #[test]
+    fn a_clean_import_builds_a_batch() {
+        let units = table("code,name,kind,parent_code,valid_from", &["U,Xã,xa,T,2025-07-01", "T,Tỉnh,tinh,,1/7/2025"]);
+        let desks = table("code,name,unit_code", &["Q1,Quầy 1,U"]);
+        let officers = table("code,full_name,unit_code,desk_code,valid_from", &["CB1,Trần Văn Bình,U,Q1,2025-07-01"]);
+        let fields = table("code,name", &["HT,Hộ tịch"]);
+        let batch = validate(&[units, desks, officers, fields], &KnownCodes::default()).unwrap();
+        assert_eq!((batch.units.len(), batch.desks.len(), batch.assignments.len(), batch.fields.len()), (2, 1, 1, 1));
+    }
+}

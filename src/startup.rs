@@ -1,0 +1,146 @@
+//! Builds the application from settings, binds (port 0 in tests), serves, and shuts down
+//! gracefully: in-flight requests finish, and the writer commits what it holds before exit.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Settings;
+use crate::domain::clock;
+use crate::domain::questionnaire::{Questionnaire, Registry, SHIPPED};
+use crate::error::log_errors;
+use crate::store::Store;
+use crate::store::writer::Writer;
+use crate::web::{self, AppState, CACHE_TTL, TtlCache, client::SubmitLimiter};
+
+/// Largest request body accepted (a form with a 1,000-character comment is far smaller).
+const BODY_LIMIT: usize = 64 * 1024;
+/// Longest a request may take before it is answered 503.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Loads the shipped questionnaires into the store and returns every stored version.
+pub async fn load_questionnaires(store: &Store) -> anyhow::Result<Registry> {
+    let shipped = SHIPPED
+        .iter()
+        .map(|text| Questionnaire::from_toml(text).map_err(|e| anyhow::anyhow!("shipped questionnaire: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Registry::new(store.sync_questionnaires(&shipped).await?))
+}
+
+/// A bound, ready-to-serve application.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    writer_task: JoinHandle<()>,
+}
+
+impl Application {
+    /// Opens the database named in the settings and builds on it.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let store = Store::open(&settings.database_url, settings.db_max_connections).await?;
+        Self::build_with_store(settings, store).await
+    }
+
+    /// Builds on an open store: questionnaires, the writer, the listener.
+    pub async fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Self> {
+        let questionnaires = Arc::new(load_questionnaires(&store).await?);
+        let (writer, writer_task) = Writer::start(store.clone(), settings.writer_queue, settings.writer_batch_max);
+        let listener = TcpListener::bind(settings.bind)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
+        let state = AppState {
+            limiter: Arc::new(SubmitLimiter::new(settings.submit_limit_per_minute)),
+            settings: Arc::new(settings),
+            store,
+            writer,
+            questionnaires,
+            points: Arc::new(TtlCache::new(CACHE_TTL)),
+            fields: Arc::new(TtlCache::new(CACHE_TTL)),
+        };
+        Ok(Self { listener, state, writer_task })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish and waits for the
+    /// writer to commit everything it was handed.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Self { listener, state, writer_task } = self;
+        let store = state.store.clone();
+        let purge = tokio::spawn(purge_comments_periodically(store.clone(), state.settings.comment_retention_days));
+        let app = web::router(state)
+            .layer(axum::middleware::from_fn(log_errors))
+            .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+            .layer(CompressionLayer::new())
+            .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+            .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+            .layer(TraceLayer::new_for_http())
+            .layer(CatchPanicLayer::new());
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        purge.abort();
+        // The router (and with it every writer handle) is gone: the writer drains and stops.
+        writer_task.await?;
+        store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Erases comments past their retention once at start and then hourly.
+async fn purge_comments_periodically(store: Store, retention_days: u32) {
+    if retention_days == 0 {
+        return;
+    }
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        let cutoff = clock::now_ms() - i64::from(retention_days) * 86_400_000;
+        match store.purge_comments(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(comments = n, "erased comments past their retention"),
+            Err(error) => tracing::warn!(%error, "could not erase old comments"),
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests and committing the last group");
+}

@@ -1,0 +1,821 @@
+//! Storage: all SQL lives here.
+//!
+//! One [`Store`] serves both backends, chosen by the URL scheme: `sqlite://` (embedded, the
+//! default) or `postgres://`. The logical schema is the same; each backend has its own
+//! migrations folder (`migrations/sqlite`, `migrations/postgres`) for its own DDL. The queries are
+//! written once in the SQL both understand (`$n` parameters, `ON CONFLICT`, `RETURNING`,
+//! integer days and millisecond instants), and [`on_backend!`] runs the same code against
+//! whichever pool is in use; [`sqlite`] and [`postgres`] hold what differs (connecting, pragmas,
+//! migrations). The contract test in `tests/api/store.rs` runs on both.
+//!
+//! Writes of citizens' responses go through the one [`writer::Writer`], which commits them in
+//! groups; see `commit_group`.
+
+pub mod postgres;
+pub mod sqlite;
+pub mod writer;
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::Row;
+
+use crate::domain::clock;
+use crate::domain::org::{NewAssignment, NewDesk, NewField, NewUnit};
+use crate::domain::point::Slug;
+use crate::domain::questionnaire::Questionnaire;
+use crate::domain::response::NewResponse;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Clone, Debug)]
+enum Backend {
+    /// Readers share a pool; the writer owns the only write connection.
+    Sqlite { read: sqlx::SqlitePool, write: sqlx::SqlitePool },
+    /// Several instances may share one database; row locks and unique constraints keep the
+    /// writer's guarantees across them.
+    Postgres(sqlx::PgPool),
+}
+
+/// The database, whichever backend holds it. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+}
+
+/// Runs `$body` with `$pool` bound to the read pool of the backend in use. The body is compiled
+/// once per backend, so it may use anything both pools support.
+macro_rules! on_backend {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.backend {
+            Backend::Sqlite { read: $pool, .. } => $body,
+            Backend::Postgres($pool) => $body,
+        }
+    };
+    (write $store:expr, $pool:ident => $body:expr) => {
+        match &$store.backend {
+            Backend::Sqlite { write: $pool, .. } => $body,
+            Backend::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// What a citizen's form needs to know about its collection point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointContext {
+    pub point_id: i64,
+    pub questionnaire_id: String,
+    pub revoked: bool,
+    pub unit_name: String,
+    pub desk_name: Option<String>,
+    pub officer_name: Option<String>,
+}
+
+/// An active collection point as lists and posters show it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointRow {
+    pub id: i64,
+    pub slug: Slug,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub desk_code: Option<String>,
+    pub desk_name: Option<String>,
+    pub officer_code: Option<String>,
+    pub officer_name: Option<String>,
+    pub label: String,
+    pub questionnaire_id: String,
+}
+
+/// A procedure field of the catalogue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldRow {
+    pub code: String,
+    pub name: String,
+}
+
+/// How the writer settled one response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Stored now, with this id.
+    Stored(i64),
+    /// Its one-time key was stored before: the first response stands.
+    Duplicate(i64),
+    /// The collection point was revoked (or never existed): nothing stored.
+    PointClosed,
+}
+
+/// Everything an import brings, written in one transaction.
+#[derive(Clone, Debug, Default)]
+pub struct OrgBatch {
+    pub units: Vec<NewUnit>,
+    pub desks: Vec<NewDesk>,
+    pub assignments: Vec<NewAssignment>,
+    pub fields: Vec<NewField>,
+}
+
+/// What an import or the demo changed, per kind: (new, updated).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub units: (u64, u64),
+    pub desks: (u64, u64),
+    pub officers: (u64, u64),
+    pub assignments: (u64, u64),
+    pub fields: (u64, u64),
+    pub points_created: u64,
+}
+
+impl ImportSummary {
+    pub fn changed_nothing(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// The codes already in the database, so that an import can check its references row by row.
+#[derive(Clone, Debug, Default)]
+pub struct KnownCodes {
+    pub units: HashSet<String>,
+    /// Desk code -> its unit's code.
+    pub desks: HashMap<String, String>,
+    /// Officer code -> its assignments' (valid_from, valid_to) as ISO dates.
+    pub assignments: HashMap<String, Vec<(String, Option<String>)>>,
+}
+
+/// Answers counted per target, day, questionnaire version, question and value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnswerCount {
+    pub target_code: String,
+    pub local_day: i64,
+    pub questionnaire_id: String,
+    pub questionnaire_version: i64,
+    pub question_id: String,
+    pub value: i64,
+    pub count: i64,
+}
+
+/// Whose answers [`Store::answer_counts`] groups by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CountBy {
+    Unit,
+    Desk,
+    Officer,
+}
+
+impl Store {
+    /// Connects by URL scheme, creating an SQLite file if missing, and migrates.
+    pub async fn open(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let backend = if url.starts_with("sqlite:") {
+            let (read, write) = sqlite::connect(url, max_connections).await?;
+            Backend::Sqlite { read, write }
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres(postgres::connect(url, max_connections).await?)
+        } else {
+            return Err(StoreError::Invalid(format!(
+                "unsupported database URL '{}': use sqlite://FILE or postgres://USER@HOST/DB",
+                crate::config::redact_url(url)
+            )));
+        };
+        let store = Self { backend };
+        match &store.backend {
+            Backend::Sqlite { write, .. } => {
+                migrator(sqlite::MIGRATIONS).run(write).await?;
+                sqlite::check_durability(write).await?;
+            }
+            Backend::Postgres(pool) => migrator(postgres::MIGRATIONS).run(pool).await?,
+        }
+        Ok(store)
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes the pools, waiting for connections to be returned.
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Backend::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// A round trip to the database, for the health check.
+    pub async fn ping(&self) -> StoreResult<()> {
+        on_backend!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// True when no unit exists yet (a new database).
+    pub async fn is_empty(&self) -> StoreResult<bool> {
+        let n: i64 = on_backend!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM units").fetch_one(pool).await?
+        });
+        Ok(n == 0)
+    }
+
+    /// Records the shipped questionnaires and returns every stored version. A shipped definition
+    /// that differs from the stored one of the same id and version is refused: a change needs a
+    /// new version, so that old responses keep the wording they answered.
+    pub async fn sync_questionnaires(&self, shipped: &[Questionnaire]) -> StoreResult<Vec<Questionnaire>> {
+        on_backend!(write self, pool => {
+            let mut tx = pool.begin().await?;
+            for q in shipped {
+                let stored: Option<String> =
+                    sqlx::query_scalar("SELECT digest FROM questionnaires WHERE id = $1 AND version = $2")
+                        .bind(&q.id)
+                        .bind(q.version)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                match stored {
+                    Some(digest) if digest == q.digest() => {}
+                    Some(_) => {
+                        return Err(StoreError::Invalid(format!(
+                            "questionnaire {} version {} differs from the one already stored; \
+                             give the changed questionnaire a new version",
+                            q.id, q.version
+                        )));
+                    }
+                    None => {
+                        sqlx::query(
+                            "INSERT INTO questionnaires (id, version, digest, definition, loaded_at) \
+                             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id, version) DO NOTHING",
+                        )
+                        .bind(&q.id)
+                        .bind(q.version)
+                        .bind(q.digest())
+                        .bind(q.to_json())
+                        .bind(clock::now_ms())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+            }
+            tx.commit().await?;
+        });
+        let rows: Vec<(String,)> = on_backend!(self, pool => {
+            sqlx::query_as("SELECT definition FROM questionnaires ORDER BY id, version")
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(|(json,)| Questionnaire::from_json(&json).map_err(StoreError::Invalid)).collect()
+    }
+
+    /// The procedure field catalogue, by name.
+    pub async fn fields(&self) -> StoreResult<Vec<FieldRow>> {
+        let rows: Vec<(String, String)> = on_backend!(self, pool => {
+            sqlx::query_as("SELECT code, name FROM fields ORDER BY name").fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(|(code, name)| FieldRow { code, name }).collect())
+    }
+
+    /// The form context of a slug, revoked or not; `None` if no point ever had it. For an
+    /// officer's point, the unit and desk are those of the officer's assignment today.
+    pub async fn point_context(&self, slug: &Slug) -> StoreResult<Option<PointContext>> {
+        let today = clock::iso(clock::vietnam_date(clock::now_ms()));
+        let row = on_backend!(self, pool => {
+            sqlx::query(
+                "SELECT p.id, p.questionnaire_id, p.revoked_at, \
+                        COALESCE(au.name, u.name) AS unit_name, COALESCE(ad.name, d.name) AS desk_name, \
+                        o.full_name \
+                 FROM collection_points p \
+                 JOIN units u ON u.id = p.unit_id \
+                 LEFT JOIN desks d ON d.id = p.desk_id \
+                 LEFT JOIN officers o ON o.id = p.officer_id \
+                 LEFT JOIN assignments a ON a.officer_id = p.officer_id AND a.valid_from <= $2 \
+                      AND (a.valid_to IS NULL OR a.valid_to >= $2) \
+                 LEFT JOIN units au ON au.id = a.unit_id \
+                 LEFT JOIN desks ad ON ad.id = a.desk_id \
+                 WHERE p.slug = $1 \
+                 ORDER BY a.valid_from DESC LIMIT 1",
+            )
+            .bind(slug.as_str())
+            .bind(&today)
+            .fetch_optional(pool)
+            .await?
+            .map(|row| -> Result<PointContext, sqlx::Error> {
+                Ok(PointContext {
+                    point_id: row.try_get(0)?,
+                    questionnaire_id: row.try_get(1)?,
+                    revoked: row.try_get::<Option<i64>, _>(2)?.is_some(),
+                    unit_name: row.try_get(3)?,
+                    desk_name: row.try_get(4)?,
+                    officer_name: row.try_get(5)?,
+                })
+            })
+            .transpose()?
+        });
+        Ok(row)
+    }
+
+    /// Stores a group of responses in one transaction and says how each was settled. Everything
+    /// that must be atomic with a response happens here: the one-time key (a repeat returns the
+    /// first), the point still being open, and the attribution to the unit, desk and officer of
+    /// the moment (the officer's assignment on the response's Vietnam date).
+    pub async fn commit_group(&self, group: &[NewResponse]) -> StoreResult<Vec<WriteOutcome>> {
+        let mut outcomes = Vec::with_capacity(group.len());
+        on_backend!(write self, pool => {
+            let mut tx = pool.begin().await?;
+            for r in group {
+                let day = clock::vietnam_date(r.submitted_at_ms);
+                let inserted: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO responses (idempotency_key, point_id, unit_id, desk_id, officer_id, field_id, \
+                        questionnaire_id, questionnaire_version, channel, submitted_at, local_day, comment) \
+                     SELECT $1, p.id, COALESCE(a.unit_id, p.unit_id), \
+                        CASE WHEN a.id IS NULL THEN p.desk_id ELSE a.desk_id END, p.officer_id, \
+                        (SELECT f.id FROM fields f WHERE f.code = $2), $3, $4, $5, $6, $7, $8 \
+                     FROM collection_points p \
+                     LEFT JOIN assignments a ON a.officer_id = p.officer_id AND a.valid_from <= $9 \
+                          AND (a.valid_to IS NULL OR a.valid_to >= $9) \
+                     WHERE p.id = $10 AND p.revoked_at IS NULL \
+                     ORDER BY a.valid_from DESC LIMIT 1 \
+                     ON CONFLICT (idempotency_key) DO NOTHING \
+                     RETURNING id",
+                )
+                .bind(r.key.as_str())
+                .bind(r.field.as_deref())
+                .bind(&r.questionnaire_id)
+                .bind(r.questionnaire_version)
+                .bind(r.channel.code())
+                .bind(r.submitted_at_ms)
+                .bind(clock::date_bucket(day))
+                .bind(r.comment.as_ref().map(|c| c.as_str()))
+                .bind(clock::iso(day))
+                .bind(r.point_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(id) = inserted else {
+                    let first: Option<i64> =
+                        sqlx::query_scalar("SELECT id FROM responses WHERE idempotency_key = $1")
+                            .bind(r.key.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    outcomes.push(first.map_or(WriteOutcome::PointClosed, WriteOutcome::Duplicate));
+                    continue;
+                };
+                for (question, value) in &r.answers {
+                    sqlx::query("INSERT INTO answers (response_id, question_id, value) VALUES ($1, $2, $3)")
+                        .bind(id)
+                        .bind(question)
+                        .bind(*value)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                outcomes.push(WriteOutcome::Stored(id));
+            }
+            tx.commit().await?;
+        });
+        Ok(outcomes)
+    }
+
+    /// Erases the written comments of responses submitted before `before_ms`; the ratings stay.
+    pub async fn purge_comments(&self, before_ms: i64) -> StoreResult<u64> {
+        Ok(on_backend!(write self, pool => {
+            sqlx::query("UPDATE responses SET comment = NULL WHERE submitted_at < $1 AND comment IS NOT NULL")
+                .bind(before_ms)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
+    }
+
+    /// All responses stored, for checks and the demo.
+    pub async fn response_count(&self) -> StoreResult<i64> {
+        Ok(on_backend!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM responses").fetch_one(pool).await?
+        }))
+    }
+
+    /// Answer counts per target and Vietnam day in `[from_day, to_day]` (both `YYYYMMDD`), per
+    /// questionnaire version, question and value: a portable `GROUP BY`.
+    pub async fn answer_counts(&self, by: CountBy, from_day: i64, to_day: i64) -> StoreResult<Vec<AnswerCount>> {
+        let sql = match by {
+            CountBy::Unit => {
+                "SELECT t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value, COUNT(*) \
+                 FROM responses r JOIN answers a ON a.response_id = r.id JOIN units t ON t.id = r.unit_id \
+                 WHERE r.local_day BETWEEN $1 AND $2 \
+                 GROUP BY t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value \
+                 ORDER BY 1, 2, 3, 4, 5, 6"
+            }
+            CountBy::Desk => {
+                "SELECT t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value, COUNT(*) \
+                 FROM responses r JOIN answers a ON a.response_id = r.id JOIN desks t ON t.id = r.desk_id \
+                 WHERE r.local_day BETWEEN $1 AND $2 \
+                 GROUP BY t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value \
+                 ORDER BY 1, 2, 3, 4, 5, 6"
+            }
+            CountBy::Officer => {
+                "SELECT t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value, COUNT(*) \
+                 FROM responses r JOIN answers a ON a.response_id = r.id JOIN officers t ON t.id = r.officer_id \
+                 WHERE r.local_day BETWEEN $1 AND $2 \
+                 GROUP BY t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value \
+                 ORDER BY 1, 2, 3, 4, 5, 6"
+            }
+        };
+        type CountRow = (String, i64, String, i64, String, i64, i64);
+        let rows: Vec<CountRow> = on_backend!(self, pool => {
+            sqlx::query_as(sql).bind(from_day).bind(to_day).fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(target_code, local_day, questionnaire_id, questionnaire_version, question_id, value, count)| {
+                AnswerCount {
+                    target_code,
+                    local_day,
+                    questionnaire_id,
+                    questionnaire_version,
+                    question_id,
+                    value,
+                    count,
+                }
+            })
+            .collect())
+    }
+
+    /// Every active collection point, ordered by unit, desk and officer.
+    pub async fn active_points(&self) -> StoreResult<Vec<PointRow>> {
+        self.points_where(None).await
+    }
+
+    /// The active points of one unit (its own, its desks', its officers'), or `None` if the unit
+    /// does not exist.
+    pub async fn unit_points(&self, unit_code: &str) -> StoreResult<Option<(String, Vec<PointRow>)>> {
+        let name: Option<String> = on_backend!(self, pool => {
+            sqlx::query_scalar("SELECT name FROM units WHERE code = $1").bind(unit_code).fetch_optional(pool).await?
+        });
+        match name {
+            Some(name) => Ok(Some((name, self.points_where(Some(unit_code)).await?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn points_where(&self, unit_code: Option<&str>) -> StoreResult<Vec<PointRow>> {
+        type Raw = (
+            i64,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+            String,
+        );
+        let rows: Vec<Raw> = on_backend!(self, pool => {
+            sqlx::query_as(
+                "SELECT p.id, p.slug, u.code, u.name, d.code, d.name, o.code, o.full_name, p.label, p.questionnaire_id \
+                 FROM collection_points p \
+                 JOIN units u ON u.id = p.unit_id \
+                 LEFT JOIN desks d ON d.id = p.desk_id \
+                 LEFT JOIN officers o ON o.id = p.officer_id \
+                 WHERE p.revoked_at IS NULL AND ($1 IS NULL OR u.code = $1) \
+                 ORDER BY u.code, d.code IS NOT NULL, d.code, o.code IS NOT NULL, o.code, p.id",
+            )
+            .bind(unit_code)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(
+                |(
+                    id,
+                    slug,
+                    unit_code,
+                    unit_name,
+                    desk_code,
+                    desk_name,
+                    officer_code,
+                    officer_name,
+                    label,
+                    questionnaire_id,
+                )| {
+                    Ok(PointRow {
+                        id,
+                        slug: Slug::parse(&slug).map_err(StoreError::Invalid)?,
+                        unit_code,
+                        unit_name,
+                        desk_code,
+                        desk_name,
+                        officer_code,
+                        officer_name,
+                        label,
+                        questionnaire_id,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// The active point with this slug.
+    pub async fn active_point(&self, slug: &Slug) -> StoreResult<Option<PointRow>> {
+        Ok(self.active_points().await?.into_iter().find(|p| &p.slug == slug))
+    }
+
+    /// Revokes a point: its QR code stops accepting ratings. False if it was not active.
+    pub async fn revoke_point(&self, slug: &Slug) -> StoreResult<bool> {
+        let done = on_backend!(write self, pool => {
+            sqlx::query("UPDATE collection_points SET revoked_at = $2 WHERE slug = $1 AND revoked_at IS NULL")
+                .bind(slug.as_str())
+                .bind(clock::now_ms())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Revokes a point and issues a new slug for the same target; `None` if it was not active.
+    pub async fn reissue_point(&self, slug: &Slug) -> StoreResult<Option<Slug>> {
+        let fresh = Slug::generate();
+        let now = clock::now_ms();
+        let reissued = on_backend!(write self, pool => {
+            let mut tx = pool.begin().await?;
+            let new_id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO collection_points (slug, unit_id, desk_id, officer_id, questionnaire_id, label, created_at) \
+                 SELECT $2, unit_id, desk_id, officer_id, questionnaire_id, label, $3 \
+                 FROM collection_points WHERE slug = $1 AND revoked_at IS NULL \
+                 RETURNING id",
+            )
+            .bind(slug.as_str())
+            .bind(fresh.as_str())
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(new_id) = new_id {
+                sqlx::query("UPDATE collection_points SET revoked_at = $2, replaced_by = $3 WHERE slug = $1")
+                    .bind(slug.as_str())
+                    .bind(now)
+                    .bind(new_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                true
+            } else {
+                false
+            }
+        });
+        Ok(reissued.then_some(fresh))
+    }
+
+    /// Makes an active point use another questionnaire from now on. False if not active.
+    pub async fn set_point_questionnaire(&self, slug: &Slug, questionnaire_id: &str) -> StoreResult<bool> {
+        let done = on_backend!(write self, pool => {
+            sqlx::query("UPDATE collection_points SET questionnaire_id = $2 WHERE slug = $1 AND revoked_at IS NULL")
+                .bind(slug.as_str())
+                .bind(questionnaire_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// The codes an import may refer to.
+    pub async fn known_codes(&self) -> StoreResult<KnownCodes> {
+        let (units, desks, assignments): (
+            Vec<(String,)>,
+            Vec<(String, String)>,
+            Vec<(String, String, Option<String>)>,
+        ) = on_backend!(self, pool => {(
+            sqlx::query_as("SELECT code FROM units").fetch_all(pool).await?,
+            sqlx::query_as("SELECT d.code, u.code FROM desks d JOIN units u ON u.id = d.unit_id")
+                .fetch_all(pool)
+                .await?,
+            sqlx::query_as(
+                "SELECT o.code, a.valid_from, a.valid_to FROM assignments a JOIN officers o ON o.id = a.officer_id",
+            )
+            .fetch_all(pool)
+            .await?,
+        )});
+        let mut known = KnownCodes {
+            units: units.into_iter().map(|(c,)| c).collect(),
+            desks: desks.into_iter().collect(),
+            ..KnownCodes::default()
+        };
+        for (officer, from, to) in assignments {
+            known.assignments.entry(officer).or_default().push((from, to));
+        }
+        Ok(known)
+    }
+
+    /// Writes an organisation batch in one transaction: units (then their parents and
+    /// successors), desks, officers with their assignments, and procedure fields, each matched
+    /// by code, so that the same batch twice changes nothing. Then gives every unit with a desk,
+    /// every desk and every officer at a desk a collection point, if it has none.
+    /// References are expected to be checked already (see `crate::import`); the database's
+    /// constraints still refuse a dangling one, and then nothing is written.
+    pub async fn import_org(&self, batch: &OrgBatch, questionnaire_id: &str) -> StoreResult<ImportSummary> {
+        let mut s = ImportSummary::default();
+        let now = clock::now_ms();
+        let today = clock::iso(clock::vietnam_date(now));
+        on_backend!(write self, pool => {
+            let mut tx = pool.begin().await?;
+            let mut units_counted = HashSet::new();
+            for u in &batch.units {
+                let existed: Option<i64> = sqlx::query_scalar("SELECT id FROM units WHERE code = $1")
+                    .bind(u.code.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let n = sqlx::query(
+                    "INSERT INTO units (code, name, kind, valid_from, valid_to) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, \
+                        valid_from = excluded.valid_from, valid_to = excluded.valid_to \
+                     WHERE units.name <> excluded.name OR units.kind <> excluded.kind \
+                        OR units.valid_from <> excluded.valid_from \
+                        OR COALESCE(units.valid_to, '') <> COALESCE(excluded.valid_to, '')",
+                )
+                .bind(u.code.as_str())
+                .bind(u.name.as_str())
+                .bind(u.kind.code())
+                .bind(clock::iso(u.validity.from()))
+                .bind(u.validity.to().map(clock::iso))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                count(&mut s.units, existed.is_some(), n);
+                if existed.is_none() || n > 0 {
+                    units_counted.insert(u.code.as_str());
+                }
+            }
+            for u in &batch.units {
+                let n = sqlx::query(
+                    "UPDATE units SET parent_id = (SELECT id FROM units WHERE code = $2), \
+                        successor_id = (SELECT id FROM units WHERE code = $3) \
+                     WHERE code = $1 AND (COALESCE(parent_id, 0) <> COALESCE((SELECT id FROM units WHERE code = $2), 0) \
+                        OR COALESCE(successor_id, 0) <> COALESCE((SELECT id FROM units WHERE code = $3), 0))",
+                )
+                .bind(u.code.as_str())
+                .bind(u.parent.as_ref().map(|c| c.as_str()))
+                .bind(u.successor.as_ref().map(|c| c.as_str()))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n > 0 && units_counted.insert(u.code.as_str()) {
+                    s.units.1 += 1;
+                }
+            }
+            for d in &batch.desks {
+                let existed: Option<i64> = sqlx::query_scalar("SELECT id FROM desks WHERE code = $1")
+                    .bind(d.code.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let n = sqlx::query(
+                    "INSERT INTO desks (code, name, unit_id) SELECT $1, $2, id FROM units WHERE code = $3 \
+                     ON CONFLICT (code) DO UPDATE SET name = excluded.name, unit_id = excluded.unit_id \
+                     WHERE desks.name <> excluded.name OR desks.unit_id <> excluded.unit_id",
+                )
+                .bind(d.code.as_str())
+                .bind(d.name.as_str())
+                .bind(d.unit.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                count(&mut s.desks, existed.is_some(), n);
+            }
+            let mut officers_seen = HashSet::new();
+            for a in &batch.assignments {
+                if officers_seen.insert(a.officer.as_str()) {
+                    let existed: Option<i64> = sqlx::query_scalar("SELECT id FROM officers WHERE code = $1")
+                        .bind(a.officer.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let n = sqlx::query(
+                        "INSERT INTO officers (code, full_name) VALUES ($1, $2) \
+                         ON CONFLICT (code) DO UPDATE SET full_name = excluded.full_name \
+                         WHERE officers.full_name <> excluded.full_name",
+                    )
+                    .bind(a.officer.as_str())
+                    .bind(a.full_name.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    count(&mut s.officers, existed.is_some(), n);
+                }
+                let from = clock::iso(a.validity.from());
+                let existed: Option<i64> = sqlx::query_scalar(
+                    "SELECT a.id FROM assignments a JOIN officers o ON o.id = a.officer_id \
+                     WHERE o.code = $1 AND a.valid_from = $2",
+                )
+                .bind(a.officer.as_str())
+                .bind(&from)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let n = sqlx::query(
+                    "INSERT INTO assignments (officer_id, unit_id, desk_id, valid_from, valid_to) \
+                     SELECT o.id, u.id, (SELECT d.id FROM desks d WHERE d.code = $3), $4, $5 \
+                     FROM officers o, units u WHERE o.code = $1 AND u.code = $2 \
+                     ON CONFLICT (officer_id, valid_from) DO UPDATE SET unit_id = excluded.unit_id, \
+                        desk_id = excluded.desk_id, valid_to = excluded.valid_to \
+                     WHERE assignments.unit_id <> excluded.unit_id \
+                        OR COALESCE(assignments.desk_id, 0) <> COALESCE(excluded.desk_id, 0) \
+                        OR COALESCE(assignments.valid_to, '') <> COALESCE(excluded.valid_to, '')",
+                )
+                .bind(a.officer.as_str())
+                .bind(a.unit.as_str())
+                .bind(a.desk.as_ref().map(|c| c.as_str()))
+                .bind(&from)
+                .bind(a.validity.to().map(clock::iso))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                count(&mut s.assignments, existed.is_some(), n);
+            }
+            for f in &batch.fields {
+                let existed: Option<i64> = sqlx::query_scalar("SELECT id FROM fields WHERE code = $1")
+                    .bind(f.code.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let n = sqlx::query(
+                    "INSERT INTO fields (code, name) VALUES ($1, $2) \
+                     ON CONFLICT (code) DO UPDATE SET name = excluded.name WHERE fields.name <> excluded.name",
+                )
+                .bind(f.code.as_str())
+                .bind(f.name.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                count(&mut s.fields, existed.is_some(), n);
+            }
+
+            // Collection points for whatever has none: units with an open desk, desks, and
+            // officers assigned to a desk today.
+            type Target = (i64, Option<i64>, Option<i64>, String);
+            let missing: Vec<Target> = sqlx::query_as(
+                "SELECT u.id, NULL, NULL, u.name FROM units u \
+                 WHERE (u.valid_to IS NULL OR u.valid_to >= $1) AND EXISTS (SELECT 1 FROM desks d WHERE d.unit_id = u.id) \
+                   AND NOT EXISTS (SELECT 1 FROM collection_points p WHERE p.unit_id = u.id AND p.desk_id IS NULL \
+                        AND p.officer_id IS NULL AND p.revoked_at IS NULL) \
+                 UNION ALL \
+                 SELECT d.unit_id, d.id, NULL, d.name || ' — ' || u.name FROM desks d JOIN units u ON u.id = d.unit_id \
+                 WHERE (u.valid_to IS NULL OR u.valid_to >= $1) \
+                   AND NOT EXISTS (SELECT 1 FROM collection_points p WHERE p.desk_id = d.id \
+                        AND p.officer_id IS NULL AND p.revoked_at IS NULL) \
+                 UNION ALL \
+                 SELECT a.unit_id, a.desk_id, o.id, o.full_name || ' — ' || d.name FROM officers o \
+                 JOIN assignments a ON a.officer_id = o.id AND a.valid_from <= $1 AND (a.valid_to IS NULL OR a.valid_to >= $1) \
+                 JOIN desks d ON d.id = a.desk_id \
+                 WHERE NOT EXISTS (SELECT 1 FROM collection_points p WHERE p.officer_id = o.id AND p.revoked_at IS NULL) \
+                 ORDER BY 1, 2, 3",
+            )
+            .bind(&today)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (unit_id, desk_id, officer_id, label) in missing {
+                sqlx::query(
+                    "INSERT INTO collection_points (slug, unit_id, desk_id, officer_id, questionnaire_id, label, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(Slug::generate().as_str())
+                .bind(unit_id)
+                .bind(desk_id)
+                .bind(officer_id)
+                .bind(questionnaire_id)
+                .bind(&label)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                s.points_created += 1;
+            }
+            tx.commit().await?;
+        });
+        Ok(s)
+    }
+}
+
+/// The embedded migrations of one backend, as `(version, description, sql)`.
+fn migrator(migrations: &'static [(i64, &'static str, &'static str)]) -> sqlx::migrate::Migrator {
+    use sqlx::SqlSafeStr;
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    Migrator::with_migrations(
+        migrations
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(version, description.into(), MigrationType::Simple, sql.into_sql_str(), false)
+            })
+            .collect(),
+    )
+}
+
+/// Adds one upsert's effect to a (new, updated) tally.
+fn count(tally: &mut (u64, u64), existed: bool, rows_affected: u64) {
+    match (existed, rows_affected) {
+        (false, _) => tally.0 += 1,
+        (true, 0) => {}
+        (true, _) => tally.1 += 1,
+    }
+}

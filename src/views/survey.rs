@@ -1,0 +1,183 @@
+//! The citizen's form and thank-you page.
+
+use maud::{Markup, html};
+
+use super::pages::privacy_notice;
+use super::{Lang, layout};
+use crate::domain::questionnaire::{Draft, FormErrors, Problem, Question, Questionnaire};
+use crate::domain::response::COMMENT_MAX_CHARS;
+use crate::store::{FieldRow, PointContext};
+
+/// Everything the form shows.
+pub struct FormView<'a> {
+    pub lang: Lang,
+    pub slug: &'a str,
+    pub point: &'a PointContext,
+    pub questionnaire: &'a Questionnaire,
+    pub fields: &'a [FieldRow],
+    pub draft: &'a Draft,
+    pub errors: Option<&'a FormErrors>,
+    /// A message for the whole form that is not about an answer (busy, outdated form).
+    pub notice: Option<(&'a str, &'a str)>,
+    pub key: &'a str,
+}
+
+fn who(lang: Lang, point: &PointContext) -> Markup {
+    html! {
+        div.who {
+            p { (lang.pick("Đơn vị: ", "Unit: ")) strong { (point.unit_name) } }
+            @if let Some(desk) = &point.desk_name {
+                p { (lang.pick("Quầy: ", "Desk: ")) strong { (desk) } }
+            }
+            @if let Some(officer) = &point.officer_name {
+                p { (lang.pick("Cán bộ: ", "Officer: ")) strong { (officer) } }
+            }
+        }
+    }
+}
+
+fn language_switch(lang: Lang, slug: &str) -> Markup {
+    let other = lang.other();
+    html! {
+        a href={ "/s/" (slug) "?lang=" (other.code()) } lang=(other.code()) hreflang=(other.code()) {
+            (lang.pick("English", "Tiếng Việt"))
+        }
+    }
+}
+
+fn question_block(view: &FormView<'_>, q: &Question) -> Markup {
+    let lang = view.lang;
+    let name = format!("q_{}", q.id);
+    let chosen = view.draft.values.get(&q.id).map(|v| v.trim()).unwrap_or("");
+    let problem = view.errors.and_then(|e| e.questions.get(&q.id));
+    let msg_id = format!("e_{}", q.id);
+    html! {
+        fieldset id={ "f_" (q.id) } class=[problem.map(|_| "err")] aria-describedby=[problem.map(|_| &msg_id)] {
+            legend {
+                (lang.pick(&q.vi, &q.en))
+                @if q.required { " " span.req aria-hidden="true" { "*" } }
+            }
+            @if let Some(p) = problem {
+                p.msg id=(msg_id) { (message(lang, p)) }
+            }
+            @for level in view.questionnaire.options(q) {
+                @let value = level.value.to_string();
+                label.opt {
+                    input type="radio" name=(name) value=(value) checked[chosen == value] required[q.required];
+                    span { (lang.pick(&level.vi, &level.en)) }
+                }
+            }
+            @if !q.required {
+                label.opt.none {
+                    input type="radio" name=(name) value="" checked[false];
+                    span { (lang.pick("Không ý kiến", "No opinion")) }
+                }
+            }
+        }
+    }
+}
+
+fn message(lang: Lang, problem: &Problem) -> String {
+    match lang {
+        Lang::Vi => problem.message_vi(),
+        Lang::En => problem.message_en(),
+    }
+}
+
+/// The form, fresh or shown again with the citizen's answers and what to fix.
+pub fn form(view: &FormView<'_>) -> Markup {
+    let lang = view.lang;
+    let q = view.questionnaire;
+    let title = lang.pick(&q.title_vi, &q.title_en);
+    let errors = view.errors.filter(|e| !e.is_empty());
+    let problem_count = errors.map_or(0, |e| {
+        e.questions.len() + usize::from(e.field.is_some()) + usize::from(e.comment.is_some()) + e.general.len()
+    });
+    html! {
+        (layout(lang, title, language_switch(lang, view.slug), html! {
+            h1 { (title) }
+            (who(lang, view.point))
+            @if let Some((vi, en)) = view.notice {
+                div.alert role="alert" { p { strong { (lang.pick(vi, en)) } } }
+            }
+            @if let Some(e) = errors {
+                div.alert role="alert" {
+                    p { strong {
+                        @match lang {
+                            Lang::Vi => { "Phiếu chưa được gửi: có " (problem_count) " mục cần xem lại." }
+                            Lang::En => { "Not sent yet: " (problem_count) " item(s) need another look." }
+                        }
+                    } }
+                    @for p in &e.general { p { (message(lang, p)) } }
+                    @if !e.questions.is_empty() {
+                        ul {
+                            @for question in &q.questions {
+                                @if let Some(p) = e.questions.get(&question.id) {
+                                    li { a href={ "#f_" (question.id) } { (lang.pick(&question.vi, &question.en)) } ": " (message(lang, p)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            p.small { (lang.pick("Các câu có dấu * là bắt buộc; các câu khác có thể bỏ qua.",
+                                  "Questions marked * are required; you may skip the others.")) }
+            form method="post" action={ "/s/" (view.slug) } accept-charset="UTF-8" {
+                input type="hidden" name="key" value=(view.key);
+                input type="hidden" name="lang" value=(lang.code());
+                div.hp aria-hidden="true" {
+                    label { "Để trống ô này / leave empty " input type="text" name="website" tabindex="-1" autocomplete="off"; }
+                }
+                @for question in &q.questions {
+                    (question_block(view, question))
+                }
+                @if q.asks_field && !view.fields.is_empty() {
+                    @let problem = errors.and_then(|e| e.field.as_ref());
+                    fieldset class=[problem.map(|_| "err")] {
+                        legend { label for="field" { (lang.pick("Lĩnh vực thủ tục (không bắt buộc)", "Procedure field (optional)")) } }
+                        @if let Some(p) = problem { p.msg { (message(lang, p)) } }
+                        select id="field" name="field" {
+                            option value="" { (lang.pick("— Không chọn —", "— None —")) }
+                            @for f in view.fields {
+                                option value=(f.code) selected[view.draft.field == f.code] { (f.name) }
+                            }
+                        }
+                    }
+                }
+                @if q.asks_comment {
+                    @let problem = errors.and_then(|e| e.comment.as_ref());
+                    fieldset class=[problem.map(|_| "err")] {
+                        legend { label for="comment" { (lang.pick("Ý kiến khác (không bắt buộc)", "Other comments (optional)")) } }
+                        @if let Some(p) = problem { p.msg id="e_comment" { (message(lang, p)) } }
+                        textarea id="comment" name="comment" maxlength=(COMMENT_MAX_CHARS) rows="4"
+                            aria-describedby="comment_hint" { (view.draft.comment) }
+                        p.small id="comment_hint" {
+                            (lang.pick("Xin đừng ghi số điện thoại hay số giấy tờ; nếu có, hệ thống sẽ tự ẩn.",
+                                       "Please do not write phone or ID numbers; any you write are masked."))
+                        }
+                    }
+                }
+                button type="submit" { (lang.pick("Gửi đánh giá", "Send rating")) }
+            }
+            (privacy_notice(lang))
+        }))
+    }
+}
+
+/// After a stored response (Post/Redirect/Get).
+pub fn thanks(lang: Lang, point: &PointContext) -> Markup {
+    let title = lang.pick("Cảm ơn Ông/Bà đã đánh giá", "Thank you for your rating");
+    layout(
+        lang,
+        title,
+        html! {},
+        html! {
+            div.ok role="status" {
+                h1 { (title) }
+                p { (lang.pick("Đánh giá của Ông/Bà đã được ghi nhận.", "Your rating has been recorded.")) }
+            }
+            (who(lang, point))
+            p.small { (lang.pick("Ông/Bà có thể đóng trang này.", "You may close this page.")) }
+        },
+    )
+}

@@ -1,0 +1,70 @@
+//! HTTP: one router per area, merged here, over one shared [`AppState`].
+//!
+//! - [`survey`]: the citizen's form at `/s/{slug}`.
+//! - [`meta`]: the start page, `/healthz` and the embedded static files.
+
+pub mod client;
+pub mod meta;
+pub mod survey;
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+
+use crate::config::Settings;
+use crate::domain::questionnaire::Registry;
+use crate::store::writer::Writer;
+use crate::store::{FieldRow, PointContext, Store};
+
+/// What every handler may use. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub writer: Writer,
+    pub questionnaires: Arc<Registry>,
+    pub points: Arc<TtlCache<String, Arc<PointContext>>>,
+    pub fields: Arc<TtlCache<(), Arc<Vec<FieldRow>>>>,
+    pub limiter: Arc<client::SubmitLimiter>,
+}
+
+/// How long a form's point context and the field list are served from memory. Another
+/// instance (or the CLI) may revoke a point; the writer checks revocation in its transaction,
+/// so a stale entry can show a form, never store into a revoked point.
+pub const CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// A small map whose entries expire; it holds only what exists in the database, so its size is
+/// bounded by the number of collection points.
+#[derive(Debug)]
+pub struct TtlCache<K, V> {
+    ttl: Duration,
+    entries: RwLock<HashMap<K, (Instant, V)>>,
+}
+
+impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
+    pub fn new(ttl: Duration) -> Self {
+        Self { ttl, entries: RwLock::new(HashMap::new()) }
+    }
+
+    pub fn get(&self, key: &K) -> Option<V> {
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        entries.get(key).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
+    }
+
+    pub fn put(&self, key: K, value: V) {
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        entries.insert(key, (Instant::now(), value));
+    }
+
+    pub fn invalidate(&self, key: &K) {
+        self.entries.write().unwrap_or_else(|p| p.into_inner()).remove(key);
+    }
+}
+
+/// The whole application's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new().merge(meta::router()).merge(survey::router()).with_state(state)
+}

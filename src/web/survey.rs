@@ -1,0 +1,283 @@
+//! The citizen's form: `GET /s/{slug}` shows it, `POST /s/{slug}` validates and stores it, and
+//! `GET /s/{slug}/cam-on` thanks (Post/Redirect/Get).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::AppState;
+use super::client::client_ip;
+use crate::domain::clock;
+use crate::domain::point::Slug;
+use crate::domain::questionnaire::{Draft, FormErrors, Questionnaire};
+use crate::domain::response::{Channel, IdempotencyKey, NewResponse};
+use crate::error::AppError;
+use crate::store::writer::SubmitError;
+use crate::store::{FieldRow, PointContext, WriteOutcome};
+use crate::views::Lang;
+use crate::views::survey::{FormView, form, thanks};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/s/{slug}", get(show).post(submit)).route("/s/{slug}/cam-on", get(thank))
+}
+
+#[derive(Debug, Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+/// The point behind a slug, from the cache or the store; unknown slugs are not cached.
+async fn point_of(state: &AppState, slug: &str) -> Result<(Slug, Arc<PointContext>), AppError> {
+    let slug = Slug::parse(slug).map_err(|_| AppError::NotFound)?;
+    if let Some(point) = state.points.get(&slug.as_str().to_owned()) {
+        return Ok((slug, point));
+    }
+    let point = Arc::new(state.store.point_context(&slug).await?.ok_or(AppError::NotFound)?);
+    state.points.put(slug.as_str().to_owned(), point.clone());
+    Ok((slug, point))
+}
+
+/// The point behind a slug, if it still accepts ratings.
+async fn open_point(state: &AppState, slug: &str) -> Result<(Slug, Arc<PointContext>), AppError> {
+    let (slug, point) = point_of(state, slug).await?;
+    if point.revoked {
+        return Err(AppError::PointRevoked);
+    }
+    Ok((slug, point))
+}
+
+fn questionnaire_of(state: &AppState, point: &PointContext) -> Result<Arc<Questionnaire>, AppError> {
+    state.questionnaires.latest(&point.questionnaire_id).cloned().ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!("point uses unknown questionnaire '{}'", point.questionnaire_id))
+    })
+}
+
+async fn fields(state: &AppState) -> Result<Arc<Vec<FieldRow>>, AppError> {
+    if let Some(fields) = state.fields.get(&()) {
+        return Ok(fields);
+    }
+    let fields = Arc::new(state.store.fields().await?);
+    state.fields.put((), fields.clone());
+    Ok(fields)
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<LangQuery>,
+) -> Result<Response, AppError> {
+    let (slug, point) = open_point(&state, &slug).await?;
+    let questionnaire = questionnaire_of(&state, &point)?;
+    let fields = fields(&state).await?;
+    let key = IdempotencyKey::generate();
+    let view = FormView {
+        lang: Lang::from_param(query.lang.as_deref()),
+        slug: slug.as_str(),
+        point: &point,
+        questionnaire: &questionnaire,
+        fields: &fields,
+        draft: &Draft::default(),
+        errors: None,
+        notice: None,
+        key: key.as_str(),
+    };
+    Ok(form(&view).into_response())
+}
+
+/// Decodes an `application/x-www-form-urlencoded` body, refusing bytes that are not UTF-8
+/// rather than replacing them: a citizen's words are kept exactly or not at all.
+fn decode_form(body: &[u8]) -> Option<Vec<(String, String)>> {
+    let decode = |part: &[u8]| -> Option<String> {
+        let spaced: Vec<u8> = part.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+        let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+        String::from_utf8(bytes).ok()
+    };
+    body.split(|&b| b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let mut it = pair.splitn(2, |&b| b == b'=');
+            let name = decode(it.next().unwrap_or_default())?;
+            let value = decode(it.next().unwrap_or_default())?;
+            Some((name, value))
+        })
+        .collect()
+}
+
+/// The form's own fields, apart from the questionnaire's answers.
+struct Envelope {
+    key: Option<IdempotencyKey>,
+    lang: Lang,
+    honeypot_filled: bool,
+    answers: Vec<(String, String)>,
+}
+
+fn split_envelope(pairs: Vec<(String, String)>) -> Envelope {
+    let mut envelope = Envelope { key: None, lang: Lang::Vi, honeypot_filled: false, answers: Vec::new() };
+    for (name, value) in pairs {
+        match name.as_str() {
+            "key" => envelope.key = IdempotencyKey::parse(&value),
+            "lang" => envelope.lang = Lang::from_param(Some(&value)),
+            "website" => envelope.honeypot_filled |= !value.trim().is_empty(),
+            _ => envelope.answers.push((name, value)),
+        }
+    }
+    envelope
+}
+
+/// The parts of a form that stay the same while a citizen corrects it.
+struct FormContext<'a> {
+    slug: &'a Slug,
+    point: &'a PointContext,
+    questionnaire: &'a Questionnaire,
+    fields: &'a [FieldRow],
+}
+
+impl FormContext<'_> {
+    fn render(
+        &self,
+        status: StatusCode,
+        lang: Lang,
+        draft: &Draft,
+        errors: Option<&FormErrors>,
+        notice: Option<(&str, &str)>,
+        key: &IdempotencyKey,
+    ) -> Response {
+        let view = FormView {
+            lang,
+            slug: self.slug.as_str(),
+            point: self.point,
+            questionnaire: self.questionnaire,
+            fields: self.fields,
+            draft,
+            errors,
+            notice,
+            key: key.as_str(),
+        };
+        (status, form(&view)).into_response()
+    }
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let (slug, point) = open_point(&state, &slug).await?;
+    let questionnaire = questionnaire_of(&state, &point)?;
+    let fields = fields(&state).await?;
+
+    let ctx = FormContext { slug: &slug, point: &point, questionnaire: &questionnaire, fields: &fields };
+
+    let Some(pairs) = decode_form(&body) else {
+        let notice = (
+            "Phiếu gửi lên bị lỗi mã hóa ký tự và chưa được lưu. Xin vui lòng chọn lại và gửi lại.",
+            "The form arrived with broken character encoding and was not saved. Please fill it in again.",
+        );
+        let draft = Draft::default();
+        return Ok(ctx.render(
+            StatusCode::BAD_REQUEST,
+            Lang::Vi,
+            &draft,
+            None,
+            Some(notice),
+            &IdempotencyKey::generate(),
+        ));
+    };
+    let envelope = split_envelope(pairs);
+    let lang = envelope.lang;
+    if envelope.honeypot_filled {
+        // A robot filled the hidden field: thank it and keep nothing.
+        return Ok(Redirect::to(&format!("/s/{slug}/cam-on?lang={}", lang.code())).into_response());
+    }
+
+    let (draft, answers) =
+        questionnaire.read_submission(&envelope.answers, |code| fields.iter().any(|f| f.code == code));
+    let Some(key) = envelope.key else {
+        let notice = (
+            "Phiếu này đã cũ hoặc thiếu mã phiếu nên chưa được lưu. Xin vui lòng kiểm tra và bấm Gửi đánh giá lần nữa.",
+            "This form was outdated or incomplete and was not saved. Please check it and press Send again.",
+        );
+        let errors = answers.as_ref().err();
+        return Ok(ctx.render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            lang,
+            &draft,
+            errors,
+            Some(notice),
+            &IdempotencyKey::generate(),
+        ));
+    };
+    let answers = match answers {
+        Ok(answers) => answers,
+        Err(errors) => {
+            return Ok(ctx.render(StatusCode::UNPROCESSABLE_ENTITY, lang, &draft, Some(&errors), None, &key));
+        }
+    };
+
+    let now = clock::now_ms();
+    let ip = client_ip(peer, &headers, &state.settings.trusted_proxies);
+    if !state.limiter.allow(ip, point.point_id, (now / 60_000) as u64) {
+        return Err(AppError::TooManyRequests);
+    }
+
+    let response = NewResponse {
+        point_id: point.point_id,
+        questionnaire_id: questionnaire.id.clone(),
+        questionnaire_version: questionnaire.version,
+        answers: answers.values,
+        field: answers.field,
+        comment: answers.comment,
+        channel: Channel::Qr,
+        submitted_at_ms: now,
+        key: key.clone(),
+    };
+    match state.writer.submit(response).await {
+        Ok(WriteOutcome::Stored(_) | WriteOutcome::Duplicate(_)) => {
+            Ok(Redirect::to(&format!("/s/{slug}/cam-on?lang={}", lang.code())).into_response())
+        }
+        Ok(WriteOutcome::PointClosed) => {
+            state.points.invalidate(&slug.as_str().to_owned());
+            Err(AppError::PointRevoked)
+        }
+        Err(error @ (SubmitError::Busy | SubmitError::Unavailable)) => {
+            tracing::warn!(%error, "response not stored; asking the citizen to send again");
+            let notice = (
+                "Hệ thống đang bận nên chưa lưu được đánh giá của Ông/Bà. Các lựa chọn vẫn còn nguyên: xin vui lòng bấm Gửi đánh giá lần nữa.",
+                "The system is busy and your rating was not saved yet. Your answers are kept: please press Send again.",
+            );
+            Ok(ctx.render(StatusCode::SERVICE_UNAVAILABLE, lang, &draft, None, Some(notice), &key))
+        }
+    }
+}
+
+async fn thank(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<LangQuery>,
+) -> Result<Response, AppError> {
+    let (_, point) = point_of(&state, &slug).await?;
+    Ok(thanks(Lang::from_param(query.lang.as_deref()), &point).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_forms_strictly() {
+        let pairs = decode_form(b"q_a=5&comment=C%C3%A1n+b%E1%BB%99&empty=").unwrap();
+        assert_eq!(pairs[1], ("comment".into(), "Cán bộ".into()));
+        assert_eq!(pairs[2], ("empty".into(), String::new()));
+        assert!(decode_form(b"comment=%FF%FE").is_none(), "invalid UTF-8 is refused");
+        assert!(decode_form(b"comment=\xff").is_none());
+    }
+}
