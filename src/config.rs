@@ -67,6 +67,20 @@ pub struct Overrides {
 }
 
 impl Settings {
+    /// The settings' names, as TOML keys and (upper-cased, after `HAILONG_`) variables.
+    pub const KEYS: [&'static str; 10] = [
+        "database_url",
+        "bind",
+        "public_base_url",
+        "submit_limit_per_minute",
+        "trusted_proxies",
+        "writer_batch_max",
+        "writer_queue",
+        "db_max_connections",
+        "comment_retention_days",
+        "log",
+    ];
+
     /// Reads the layers in order. `file` is the TOML file, if any; a named file that does not
     /// exist is an error, not a silent default.
     pub fn load(file: Option<&PathBuf>, overrides: &Overrides) -> anyhow::Result<Self> {
@@ -76,7 +90,8 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(path));
         }
         let settings: Settings = figment
-            .merge(Env::prefixed("HAILONG_").ignore(&["CONFIG"]).split("__"))
+            // Only the settings' own names: other HAILONG_* variables (tests, scripts) are not ours.
+            .merge(Env::prefixed("HAILONG_").only(&Self::KEYS))
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
@@ -140,6 +155,16 @@ mod tests {
     fn example_config_parses_back_to_the_defaults() {
         let parsed: Settings = toml::from_str(&Settings::example_toml()).unwrap();
         assert_eq!(parsed, Settings::default());
+    }
+
+    #[test]
+    fn keys_name_every_setting() {
+        let table: toml::Table = toml::from_str(&Settings::example_toml()).unwrap();
+        let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
+        let mut listed = Settings::KEYS.to_vec();
+        keys.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(keys, listed);
     }
 
     #[test]

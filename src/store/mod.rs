@@ -194,6 +194,11 @@ impl Store {
         Ok(store)
     }
 
+    /// A connection to a PostgreSQL server for creating and dropping databases.
+    pub async fn admin_postgres(url: &str) -> StoreResult<postgres::PgAdmin> {
+        postgres::PgAdmin::connect(url).await
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite { .. } => "sqlite",
@@ -393,6 +398,16 @@ impl Store {
         }))
     }
 
+    /// The newest written comments, newest first.
+    pub async fn comments(&self, limit: i64) -> StoreResult<Vec<String>> {
+        Ok(on_backend!(self, pool => {
+            sqlx::query_scalar("SELECT comment FROM responses WHERE comment IS NOT NULL ORDER BY id DESC LIMIT $1")
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
     /// All responses stored, for checks and the demo.
     pub async fn response_count(&self) -> StoreResult<i64> {
         Ok(on_backend!(self, pool => {
@@ -587,21 +602,19 @@ impl Store {
 
     /// The codes an import may refer to.
     pub async fn known_codes(&self) -> StoreResult<KnownCodes> {
-        let (units, desks, assignments): (
-            Vec<(String,)>,
-            Vec<(String, String)>,
-            Vec<(String, String, Option<String>)>,
-        ) = on_backend!(self, pool => {(
-            sqlx::query_as("SELECT code FROM units").fetch_all(pool).await?,
-            sqlx::query_as("SELECT d.code, u.code FROM desks d JOIN units u ON u.id = d.unit_id")
-                .fetch_all(pool)
-                .await?,
-            sqlx::query_as(
+        let (units, desks, assignments) = on_backend!(self, pool => {
+            let units: Vec<(String,)> = sqlx::query_as("SELECT code FROM units").fetch_all(pool).await?;
+            let desks: Vec<(String, String)> =
+                sqlx::query_as("SELECT d.code, u.code FROM desks d JOIN units u ON u.id = d.unit_id")
+                    .fetch_all(pool)
+                    .await?;
+            let assignments: Vec<(String, String, Option<String>)> = sqlx::query_as(
                 "SELECT o.code, a.valid_from, a.valid_to FROM assignments a JOIN officers o ON o.id = a.officer_id",
             )
             .fetch_all(pool)
-            .await?,
-        )});
+            .await?;
+            (units, desks, assignments)
+        });
         let mut known = KnownCodes {
             units: units.into_iter().map(|(c,)| c).collect(),
             desks: desks.into_iter().collect(),
@@ -756,12 +769,12 @@ impl Store {
             // officers assigned to a desk today.
             type Target = (i64, Option<i64>, Option<i64>, String);
             let missing: Vec<Target> = sqlx::query_as(
-                "SELECT u.id, NULL, NULL, u.name FROM units u \
+                "SELECT u.id, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), u.name FROM units u \
                  WHERE (u.valid_to IS NULL OR u.valid_to >= $1) AND EXISTS (SELECT 1 FROM desks d WHERE d.unit_id = u.id) \
                    AND NOT EXISTS (SELECT 1 FROM collection_points p WHERE p.unit_id = u.id AND p.desk_id IS NULL \
                         AND p.officer_id IS NULL AND p.revoked_at IS NULL) \
                  UNION ALL \
-                 SELECT d.unit_id, d.id, NULL, d.name || ' — ' || u.name FROM desks d JOIN units u ON u.id = d.unit_id \
+                 SELECT d.unit_id, d.id, CAST(NULL AS BIGINT), d.name || ' — ' || u.name FROM desks d JOIN units u ON u.id = d.unit_id \
                  WHERE (u.valid_to IS NULL OR u.valid_to >= $1) \
                    AND NOT EXISTS (SELECT 1 FROM collection_points p WHERE p.desk_id = d.id \
                         AND p.officer_id IS NULL AND p.revoked_at IS NULL) \

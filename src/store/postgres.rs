@@ -21,3 +21,34 @@ pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<PgPo
         .connect_with(options)
         .await?)
 }
+
+/// Creates and drops databases on a PostgreSQL server: for test suites and benchmarks that need
+/// a database of their own.
+#[derive(Debug)]
+pub struct PgAdmin(PgPool);
+
+impl PgAdmin {
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        Ok(Self(PgPoolOptions::new().max_connections(1).connect_with(PgConnectOptions::from_str(url)?).await?))
+    }
+
+    /// `name` must be a plain identifier (letters, digits, `_`): it cannot be a bind parameter.
+    pub async fn create_database(&self, name: &str) -> StoreResult<()> {
+        let sql = format!("CREATE DATABASE {}", identifier(name)?);
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&self.0).await?;
+        Ok(())
+    }
+
+    pub async fn drop_database(&self, name: &str) -> StoreResult<()> {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", identifier(name)?);
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&self.0).await?;
+        Ok(())
+    }
+}
+
+fn identifier(name: &str) -> StoreResult<&str> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok { Ok(name) } else { Err(super::StoreError::Invalid(format!("'{name}' is not a plain database name"))) }
+}

@@ -1,0 +1,184 @@
+//! `TestApp`: the real application on an ephemeral port over a fresh database.
+
+use std::time::Duration;
+
+use hailong::config::Settings;
+use hailong::startup::{Application, load_questionnaires};
+use hailong::store::{PointRow, Store};
+use rand::RngCore;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A database of its own for one test, removed afterwards (also when the test panics).
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        match std::env::var("HAILONG_TEST_POSTGRES_URL") {
+            Ok(server) if !server.is_empty() => {
+                let name = format!("hailong_t_{:016x}", rand::rng().next_u64());
+                let admin = Store::admin_postgres(&server).await.expect("connect to the PostgreSQL test server");
+                admin.create_database(&name).await.expect("create the test database");
+                let url = with_database(&server, &name);
+                Self { url, _dir: None, postgres: Some((server, name)) }
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                Self { url, _dir: Some(dir), postgres: None }
+            }
+        }
+    }
+}
+
+/// The server URL with its database path replaced.
+fn with_database(server: &str, name: &str) -> String {
+    let (base, query) = server.split_once('?').map_or((server, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.postgres.take() {
+            // Drop runs outside any runtime's async context: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                rt.block_on(async {
+                    if let Ok(admin) = Store::admin_postgres(&server).await {
+                        let _ = admin.drop_database(&name).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Store,
+    db: Option<TestDb>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts the application with settings changed by `configure`.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
+        let db = TestDb::new().await;
+        let mut settings = Settings {
+            database_url: db.url.clone(),
+            bind: "127.0.0.1:0".parse().expect("address"),
+            log: "warn".into(),
+            ..Settings::default()
+        };
+        configure(&mut settings);
+        let store = Store::open(&settings.database_url, 4).await.expect("open the test database");
+        let app = Application::build_with_store(settings, store.clone()).await.expect("build the app");
+        let addr = app.local_addr().expect("bound address");
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = rx.await;
+        }));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("client");
+        Self { base: format!("http://{addr}"), client, store, db: Some(db), shutdown: Some(tx), server: Some(server) }
+    }
+
+    /// Seeds the demo organisation (no ratings) and returns its active points.
+    pub async fn seed(&self) -> Vec<PointRow> {
+        let questionnaires = load_questionnaires(&self.store).await.expect("questionnaires");
+        hailong::demo::seed(&self.store, &questionnaires, 0, 1, |_| {}).await.expect("demo seed");
+        self.store.active_points().await.expect("points")
+    }
+
+    /// The first officer's point using the mot-cua questionnaire.
+    pub async fn officer_point(&self) -> PointRow {
+        self.seed()
+            .await
+            .into_iter()
+            .find(|p| p.officer_code.is_some() && p.questionnaire_id == "mot-cua")
+            .expect("an officer point")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).send().await.expect("GET")
+    }
+
+    /// Loads the form and returns its one-time key.
+    pub async fn form_key(&self, slug: &str) -> String {
+        let html = self.get(&format!("/s/{slug}")).await.text().await.expect("body");
+        let doc = scraper::Html::parse_document(&html);
+        let sel = scraper::Selector::parse("input[name=key]").expect("selector");
+        doc.select(&sel).next().and_then(|e| e.value().attr("value")).expect("a key in the form").to_owned()
+    }
+
+    /// Posts raw `application/x-www-form-urlencoded` bytes.
+    pub async fn post_raw(&self, slug: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.client
+            .post(format!("{}/s/{slug}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn post(&self, slug: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client.post(format!("{}/s/{slug}", self.base)).form(fields).send().await.expect("POST")
+    }
+
+    pub async fn responses(&self) -> i64 {
+        self.store.response_count().await.expect("count")
+    }
+
+    pub fn db_url(&self) -> String {
+        self.db.as_ref().map(|d| d.url.clone()).unwrap_or_default()
+    }
+
+    /// Stops the server the way a signal does, waits for it, and hands over the database.
+    pub async fn stop(mut self) -> TestDb {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("clean stop");
+        }
+        self.db.take().expect("the database")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Parses HTML and returns the texts of the elements matching `selector`.
+pub fn texts(html: &str, selector: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(selector).expect("selector");
+    doc.select(&sel).map(|e| e.text().collect::<String>().trim().to_owned()).collect()
+}

@@ -1,0 +1,10 @@
+//! The integration suite: one binary, real servers on port 0, a fresh database per test.
+//! SQLite always; PostgreSQL when HAILONG_TEST_POSTGRES_URL is set (`.ci/run` sets it).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod helpers;
+mod import;
+mod store;
+mod survey;

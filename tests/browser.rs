@@ -1,0 +1,115 @@
+//! Browser tests: a real Chromium, driven through chromedriver, at phone size.
+//! Built only with `--features browser-tests`; `.ci/run` starts chromedriver and sets
+//! HAILONG_TEST_WEBDRIVER. Screenshots land in `target/browser-screenshots/` for a human look.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "api/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use helpers::TestApp;
+use serde_json::json;
+
+/// A headless Chromium with a phone's screen. (Chromium's switch for page scripts also stops
+/// chromedriver, so the no-JavaScript promise is checked on the page itself: it has no script.)
+async fn browser(width: u32) -> Client {
+    let webdriver = std::env::var("HAILONG_TEST_WEBDRIVER").expect("HAILONG_TEST_WEBDRIVER (see .ci/run)");
+    let binary = std::env::var("HAILONG_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let options = json!({
+        "binary": binary,
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-dev-shm-usage"],
+        "mobileEmulation": { "deviceMetrics": { "width": width, "height": 720, "pixelRatio": 2.0 } },
+    });
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), options);
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&webdriver)
+        .await
+        .expect("a chromedriver session")
+}
+
+fn screenshot(name: &str, png: &[u8]) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), png).unwrap();
+}
+
+#[tokio::test]
+async fn a_citizen_rates_on_a_small_phone_with_a_page_that_has_no_script() {
+    let app = TestApp::spawn().await;
+    let point = app.officer_point().await;
+    let b = browser(360).await;
+
+    b.goto(&format!("{}/s/{}", app.base, point.slug)).await.unwrap();
+    let scripts = b.find_all(Locator::Css("script, [onclick], [onchange], [onsubmit]")).await.unwrap();
+    assert!(scripts.is_empty(), "the form works by plain HTML: no script, no handlers");
+    let who = b.find(Locator::Css(".who")).await.unwrap().text().await.unwrap();
+    assert!(who.contains(point.officer_name.as_deref().unwrap()), "{who}");
+
+    // Tap the labels, as a thumb does: the whole label is the target.
+    let tap = |question: &'static str, value: &'static str| {
+        let b = b.clone();
+        async move {
+            let css = format!("label.opt:has(input[name=q_{question}][value='{value}'])");
+            b.find(Locator::Css(&css)).await.unwrap().click().await.unwrap();
+        }
+    };
+    tap("hai_long_chung", "4").await;
+    tap("ct1_thoi_gian", "2").await;
+    tap("ct7_thai_do", "2").await;
+    let chosen = b.find(Locator::Css("input[name=q_hai_long_chung][value='4']")).await.unwrap();
+    assert!(chosen.is_selected().await.unwrap());
+    b.find(Locator::Css("select#field option[value=HT]")).await.unwrap().click().await.unwrap();
+    b.find(Locator::Css("textarea#comment")).await.unwrap().send_keys("Cán bộ hướng dẫn tận tình").await.unwrap();
+    screenshot("form-filled-360.png", &b.screenshot().await.unwrap());
+
+    b.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::Css("div.ok")).await.unwrap();
+    let url = b.current_url().await.unwrap();
+    assert!(url.path().ends_with("/cam-on"), "Post/Redirect/Get lands on the thank-you page: {url}");
+    let heading = b.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
+    assert!(heading.contains("Cảm ơn"), "{heading}");
+    screenshot("thanks-360.png", &b.screenshot().await.unwrap());
+    b.close().await.unwrap();
+
+    assert_eq!(app.responses().await, 1);
+    assert_eq!(app.store.comments(1).await.unwrap(), vec!["Cán bộ hướng dẫn tận tình".to_owned()]);
+}
+
+#[tokio::test]
+async fn the_form_fits_320_pixels_with_large_targets() {
+    let app = TestApp::spawn().await;
+    let point = app.officer_point().await;
+    let b = browser(320).await;
+    b.goto(&format!("{}/s/{}", app.base, point.slug)).await.unwrap();
+
+    let measures = b
+        .execute(
+            "const opts = [...document.querySelectorAll('label.opt')].map(l => l.getBoundingClientRect());
+             return { scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth,
+                      minHeight: Math.min(...opts.map(r => r.height)), count: opts.length,
+                      button: document.querySelector('button[type=submit]').getBoundingClientRect().height };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(measures["scroll"].as_f64() <= measures["client"].as_f64(), "no sideways scrolling: {measures}");
+    assert!(measures["minHeight"].as_f64().unwrap() >= 44.0, "every option is a ≥ 44 px target: {measures}");
+    assert!(measures["button"].as_f64().unwrap() >= 44.0, "{measures}");
+    screenshot("form-320.png", &b.screenshot().await.unwrap());
+
+    // Keyboard users see where they are.
+    let outline = b
+        .execute(
+            "const i = document.querySelector('input[type=radio]'); i.focus();
+             return getComputedStyle(i.closest('label')).outlineStyle;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(outline, "solid", "focus is visible");
+    b.close().await.unwrap();
+}
