@@ -270,10 +270,7 @@ async fn run_import(settings: &Settings, files: &[PathBuf], dry_run: bool) -> an
     let store = open(settings).await?;
     let known = store.known_codes().await?;
     let rows: u64 = tables.iter().map(|t| t.rows.len() as u64).sum();
-    let bar = progress(rows, "checking rows");
-    let batch = import::validate(&tables, &known);
-    bar.finish_and_clear();
-    let batch = match batch {
+    let batch = match import::validate(&tables, &known) {
         Ok(batch) => batch,
         Err(errors) => {
             for e in &errors {
@@ -286,9 +283,9 @@ async fn run_import(settings: &Settings, files: &[PathBuf], dry_run: bool) -> an
         eprintln!("{rows} row(s) checked, no problems; nothing written (--dry-run)");
         return Ok(());
     }
-    let spinner = progress(rows, "writing");
-    let s = store.import_org(&batch, crate::domain::questionnaire::DEFAULT_ID).await?;
-    spinner.finish_and_clear();
+    let bar = progress(rows, "writing rows");
+    let s = store.import_org(&batch, crate::domain::questionnaire::DEFAULT_ID, &|n| bar.inc(n)).await?;
+    bar.finish_and_clear();
     println!(
         "units: {} new, {} updated; desks: {} new, {} updated; officers: {} new, {} updated; \
          assignments: {} new, {} updated; fields: {} new, {} updated; collection points created: {}",

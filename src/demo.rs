@@ -222,7 +222,7 @@ pub async fn seed(
     seed: u64,
     progress: impl Fn(u64),
 ) -> StoreResult<DemoSummary> {
-    let organisation = store.import_org(&organisation(), crate::domain::questionnaire::DEFAULT_ID).await?;
+    let organisation = store.import_org(&organisation(), crate::domain::questionnaire::DEFAULT_ID, &|_| {}).await?;
     let points = store.active_points().await?;
     if organisation.points_created > 0 && questionnaires.latest("sipas-2017").is_some() {
         for p in points.iter().filter(|p| p.desk_code.is_none() && p.officer_code.is_none()) {

@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -88,7 +88,10 @@ impl Application {
         let app = web::router(state)
             .layer(axum::middleware::from_fn(log_errors))
             .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
-            .layer(CompressionLayer::new())
+            // gzip at its fastest level: on a form of 7.7 kB it gives 2.5 kB against 2.3 kB at
+            // level 9, and brotli saves a few dozen bytes more for several times the CPU
+            // (measured in BENCHMARKS.md).
+            .layer(CompressionLayer::new().no_br().no_deflate().no_zstd().quality(CompressionLevel::Fastest))
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
             .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
             .layer(TraceLayer::new_for_http())

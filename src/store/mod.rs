@@ -11,6 +11,7 @@
 //! Writes of citizens' responses go through the one [`writer::Writer`], which commits them in
 //! groups; see `commit_group`.
 
+mod batch;
 pub mod postgres;
 pub mod sqlite;
 pub mod writer;
@@ -332,59 +333,80 @@ impl Store {
     /// first), the point still being open, and the attribution to the unit, desk and officer of
     /// the moment (the officer's assignment on the response's Vietnam date).
     pub async fn commit_group(&self, group: &[NewResponse]) -> StoreResult<Vec<WriteOutcome>> {
-        let mut outcomes = Vec::with_capacity(group.len());
+        // A key repeated inside the group: the first occurrence is the one written.
+        let mut first_of: HashMap<&str, usize> = HashMap::with_capacity(group.len());
+        let unique: Vec<&NewResponse> = group
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| *first_of.entry(r.key.as_str()).or_insert(*i) == *i)
+            .map(|(_, r)| r)
+            .collect();
+        let mut stored: HashMap<String, i64> = HashMap::with_capacity(unique.len());
+        let mut earlier: HashMap<String, i64> = HashMap::new();
         on_backend!(write self, pool => {
             let mut tx = pool.begin().await?;
-            for r in group {
-                let day = clock::vietnam_date(r.submitted_at_ms);
-                let inserted: Option<i64> = sqlx::query_scalar(
-                    "INSERT INTO responses (idempotency_key, point_id, unit_id, desk_id, officer_id, field_id, \
-                        questionnaire_id, questionnaire_version, channel, submitted_at, local_day, comment) \
-                     SELECT $1, p.id, COALESCE(a.unit_id, p.unit_id), \
-                        CASE WHEN a.id IS NULL THEN p.desk_id ELSE a.desk_id END, p.officer_id, \
-                        (SELECT f.id FROM fields f WHERE f.code = $2), $3, $4, $5, $6, $7, $8 \
-                     FROM collection_points p \
-                     LEFT JOIN assignments a ON a.officer_id = p.officer_id AND a.valid_from <= $9 \
-                          AND (a.valid_to IS NULL OR a.valid_to >= $9) \
-                     WHERE p.id = $10 AND p.revoked_at IS NULL \
-                     ORDER BY a.valid_from DESC LIMIT 1 \
-                     ON CONFLICT (idempotency_key) DO NOTHING \
-                     RETURNING id",
-                )
-                .bind(r.key.as_str())
-                .bind(r.field.as_deref())
-                .bind(&r.questionnaire_id)
-                .bind(r.questionnaire_version)
-                .bind(r.channel.code())
-                .bind(r.submitted_at_ms)
-                .bind(clock::date_bucket(day))
-                .bind(r.comment.as_ref().map(|c| c.as_str()))
-                .bind(clock::iso(day))
-                .bind(r.point_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some(id) = inserted else {
-                    let first: Option<i64> =
-                        sqlx::query_scalar("SELECT id FROM responses WHERE idempotency_key = $1")
-                            .bind(r.key.as_str())
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    outcomes.push(first.map_or(WriteOutcome::PointClosed, WriteOutcome::Duplicate));
-                    continue;
-                };
-                for (question, value) in &r.answers {
-                    sqlx::query("INSERT INTO answers (response_id, question_id, value) VALUES ($1, $2, $3)")
-                        .bind(id)
-                        .bind(question)
-                        .bind(*value)
-                        .execute(&mut *tx)
-                        .await?;
+            let mut rest = unique.as_slice();
+            for size in batch::pow2_chunks(rest.len(), batch::RESPONSES_MAX) {
+                let (chunk, tail) = rest.split_at(size);
+                rest = tail;
+                let mut insert = sqlx::query_as::<_, (i64, String)>(batch::insert_responses(size));
+                for r in chunk {
+                    let day = clock::vietnam_date(r.submitted_at_ms);
+                    insert = insert
+                        .bind(r.key.as_str())
+                        .bind(r.point_id)
+                        .bind(r.field.as_deref())
+                        .bind(r.questionnaire_id.as_str())
+                        .bind(r.questionnaire_version)
+                        .bind(r.channel.code())
+                        .bind(r.submitted_at_ms)
+                        .bind(clock::date_bucket(day))
+                        .bind(r.comment.as_ref().map(|c| c.as_str()))
+                        .bind(clock::iso(day));
                 }
-                outcomes.push(WriteOutcome::Stored(id));
+                stored.extend(insert.fetch_all(&mut *tx).await?.into_iter().map(|(id, key)| (key, id)));
+            }
+
+            let answers: Vec<(i64, &str, i64)> = unique
+                .iter()
+                .filter_map(|r| stored.get(r.key.as_str()).map(|id| (*id, r)))
+                .flat_map(|(id, r)| r.answers.iter().map(move |(q, v)| (id, q.as_str(), *v)))
+                .collect();
+            let mut rest = answers.as_slice();
+            for size in batch::pow2_chunks(rest.len(), batch::ANSWERS_MAX) {
+                let (chunk, tail) = rest.split_at(size);
+                rest = tail;
+                let mut insert = sqlx::query(batch::insert_answers(size));
+                for (id, question, value) in chunk {
+                    insert = insert.bind(*id).bind(*question).bind(*value);
+                }
+                insert.execute(&mut *tx).await?;
+            }
+
+            // Not inserted: a key stored before (a retry), or a point that is closed.
+            for r in unique.iter().filter(|r| !stored.contains_key(r.key.as_str())) {
+                let first: Option<i64> = sqlx::query_scalar("SELECT id FROM responses WHERE idempotency_key = $1")
+                    .bind(r.key.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(id) = first {
+                    earlier.insert(r.key.as_str().to_owned(), id);
+                }
             }
             tx.commit().await?;
         });
-        Ok(outcomes)
+        Ok(group
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let key = r.key.as_str();
+                match (stored.get(key), earlier.get(key)) {
+                    (Some(id), _) if first_of.get(key) == Some(&i) => WriteOutcome::Stored(*id),
+                    (Some(id), _) | (None, Some(id)) => WriteOutcome::Duplicate(*id),
+                    (None, None) => WriteOutcome::PointClosed,
+                }
+            })
+            .collect())
     }
 
     /// Erases the written comments of responses submitted before `before_ms`; the ratings stay.
@@ -632,7 +654,13 @@ impl Store {
     /// every desk and every officer at a desk a collection point, if it has none.
     /// References are expected to be checked already (see `crate::import`); the database's
     /// constraints still refuse a dangling one, and then nothing is written.
-    pub async fn import_org(&self, batch: &OrgBatch, questionnaire_id: &str) -> StoreResult<ImportSummary> {
+    /// `progress` is told of each row written (units, desks, assignments, fields).
+    pub async fn import_org(
+        &self,
+        batch: &OrgBatch,
+        questionnaire_id: &str,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> StoreResult<ImportSummary> {
         let mut s = ImportSummary::default();
         let now = clock::now_ms();
         let today = clock::iso(clock::vietnam_date(now));
@@ -664,6 +692,7 @@ impl Store {
                 if existed.is_none() || n > 0 {
                     units_counted.insert(u.code.as_str());
                 }
+                progress(1);
             }
             for u in &batch.units {
                 let n = sqlx::query(
@@ -699,6 +728,7 @@ impl Store {
                 .await?
                 .rows_affected();
                 count(&mut s.desks, existed.is_some(), n);
+                progress(1);
             }
             let mut officers_seen = HashSet::new();
             for a in &batch.assignments {
@@ -747,6 +777,7 @@ impl Store {
                 .await?
                 .rows_affected();
                 count(&mut s.assignments, existed.is_some(), n);
+                progress(1);
             }
             for f in &batch.fields {
                 let existed: Option<i64> = sqlx::query_scalar("SELECT id FROM fields WHERE code = $1")
@@ -763,6 +794,7 @@ impl Store {
                 .await?
                 .rows_affected();
                 count(&mut s.fields, existed.is_some(), n);
+                progress(1);
             }
 
             // Collection points for whatever has none: units with an open desk, desks, and

@@ -46,12 +46,12 @@ async fn migrations_and_questionnaires_load_once() {
 #[tokio::test]
 async fn importing_the_same_organisation_twice_changes_nothing() {
     let app = TestApp::spawn().await;
-    let first = app.store.import_org(&hailong::demo::organisation(), "mot-cua").await.unwrap();
+    let first = app.store.import_org(&hailong::demo::organisation(), "mot-cua", &|_| {}).await.unwrap();
     assert_eq!(first.units.0, 14);
     assert_eq!(first.officers.0, 25);
     assert!(first.points_created > 0);
     let points = app.store.active_points().await.unwrap();
-    let second = app.store.import_org(&hailong::demo::organisation(), "mot-cua").await.unwrap();
+    let second = app.store.import_org(&hailong::demo::organisation(), "mot-cua", &|_| {}).await.unwrap();
     assert!(second.changed_nothing(), "{second:?}");
     assert_eq!(app.store.active_points().await.unwrap(), points);
 

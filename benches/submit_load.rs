@@ -1,0 +1,331 @@
+//! Load benchmark of the citizen's path: complete ratings (GET the form, POST it, stored
+//! durably) per second and their latency, against `hailong serve` on SQLite, and in the same run
+//! against a bare baseline: a minimal axum server that parses the form and appends one row to
+//! SQLite with group commit. Both servers run as separate processes; the load generator is this
+//! process. Results go to standard output as a Markdown table (see BENCHMARKS.md).
+//!
+//!     cargo bench --bench submit_load -- --seconds 10 --clients 8,32
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// Seconds of measured load per configuration (after one second of warm-up).
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent clients, comma-separated.
+    #[arg(long, default_value = "8,32", value_delimiter = ',')]
+    clients: Vec<usize>,
+    /// Internal: run the baseline server on this SQLite file and address.
+    #[arg(long, hide = true, num_args = 2, value_names = ["DB", "ADDR"])]
+    baseline_server: Option<Vec<String>>,
+    /// Passed by `cargo bench`.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+fn main() {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    if let Some(server) = args.baseline_server {
+        runtime.block_on(baseline::serve(&server[0], server[1].parse().unwrap()));
+        return;
+    }
+    runtime.block_on(run(args));
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    slugs: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn wait_ready(base: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server at {base} did not start");
+}
+
+async fn start_hailong(dir: &std::path::Path) -> Server {
+    let db = dir.join("hailong.db");
+    let url = format!("sqlite://{}", db.display());
+    {
+        let store = hailong::store::Store::open(&url, 2).await.unwrap();
+        let q = hailong::startup::load_questionnaires(&store).await.unwrap();
+        hailong::demo::seed(&store, &q, 0, 1, |_| {}).await.unwrap();
+        store.close().await;
+    }
+    let store = hailong::store::Store::open(&url, 2).await.unwrap();
+    let slugs: Vec<String> = store
+        .active_points()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.questionnaire_id == "mot-cua")
+        .map(|p| p.slug.as_str().to_owned())
+        .collect();
+    store.close().await;
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_hailong"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("HAILONG_DATABASE_URL", &url)
+        .env("HAILONG_SUBMIT_LIMIT_PER_MINUTE", "0")
+        .env("HAILONG_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base).await;
+    Server { child, base, slugs }
+}
+
+async fn start_baseline(dir: &std::path::Path) -> Server {
+    let port = free_port();
+    let db = dir.join("baseline.db");
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args(["--baseline-server", db.to_str().unwrap(), &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base).await;
+    Server { child, base, slugs: (0..39).map(|i| format!("point{i:03}")).collect() }
+}
+
+/// Resident memory of a process now and at its peak, in MiB.
+fn memory(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+struct Outcome {
+    ratings: usize,
+    errors: usize,
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+}
+
+/// `clients` loops of GET form + POST answers, for `seconds` after a one-second warm-up.
+async fn load(server: &Server, clients: usize, seconds: u64) -> Outcome {
+    let slugs = Arc::new(server.slugs.clone());
+    let start = Instant::now();
+    let warm = start + Duration::from_secs(1);
+    let end = warm + Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let base = server.base.clone();
+            let slugs = slugs.clone();
+            tokio::spawn(async move {
+                let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+                let (mut ratings, mut errors, mut latencies) = (0usize, 0usize, Vec::new());
+                let mut i = c;
+                loop {
+                    let began = Instant::now();
+                    if began >= end {
+                        break;
+                    }
+                    let slug = &slugs[i % slugs.len()];
+                    i += clients;
+                    let ok = rate(&client, &base, slug, i).await;
+                    let done = Instant::now();
+                    if began >= warm && done <= end {
+                        if ok {
+                            ratings += 1;
+                            latencies.push(done - began);
+                        } else {
+                            errors += 1;
+                        }
+                    }
+                }
+                (ratings, errors, latencies)
+            })
+        })
+        .collect();
+    let mut outcome = Outcome { ratings: 0, errors: 0, latencies: Vec::new(), elapsed: Duration::from_secs(seconds) };
+    for task in tasks {
+        let (r, e, l) = task.await.unwrap();
+        outcome.ratings += r;
+        outcome.errors += e;
+        outcome.latencies.extend(l);
+    }
+    outcome.latencies.sort_unstable();
+    outcome
+}
+
+/// One complete rating; true when the server answered the POST with a redirect.
+async fn rate(client: &reqwest::Client, base: &str, slug: &str, n: usize) -> bool {
+    let Ok(page) = client.get(format!("{base}/s/{slug}")).send().await else { return false };
+    let Ok(html) = page.text().await else { return false };
+    let Some(key) = html.split("name=\"key\" value=\"").nth(1).and_then(|s| s.split('"').next()) else {
+        return false;
+    };
+    let overall = (n % 5 + 1).to_string();
+    let form = [("key", key), ("lang", "vi"), ("website", ""), ("q_hai_long_chung", &overall), ("q_ct7_thai_do", "2")];
+    matches!(client.post(format!("{base}/s/{slug}")).form(&form).send().await, Ok(r) if r.status() == 303)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+/// Compressed bytes of the first visit: the form, its stylesheet and its icon.
+async fn first_visit_bytes(server: &Server) -> usize {
+    let raw = reqwest::Client::builder().no_gzip().no_brotli().build().unwrap();
+    let url = format!("{}/s/{}", server.base, server.slugs[0]);
+    let get = |url: String| {
+        let raw = raw.clone();
+        async move { raw.get(url).header("accept-encoding", "br, gzip").send().await.unwrap().bytes().await.unwrap() }
+    };
+    let html_compressed = get(url.clone()).await;
+    let html = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    let mut total = html_compressed.len();
+    for attr in ["rel=\"stylesheet\" href=\"", "rel=\"icon\" type=\"image/svg+xml\" href=\""] {
+        let path = html.split(attr).nth(1).and_then(|s| s.split('"').next()).unwrap();
+        total += get(format!("{}{path}", server.base)).await.len();
+    }
+    total
+}
+
+async fn run(args: Args) {
+    let dir = tempfile::tempdir().unwrap();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!("submit_load: {}s per run after 1s warm-up; {cores} cores; SQLite WAL synchronous=FULL", args.seconds);
+    println!();
+    println!("| server | clients | ratings/s | p50 ms | p99 ms | errors | RSS after MiB | peak RSS MiB |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut rates = Vec::new();
+    for clients in &args.clients {
+        let hailong = start_hailong(dir.path()).await;
+        let baseline = start_baseline(dir.path()).await;
+        for (name, server) in [("baseline", &baseline), ("hailong", &hailong)] {
+            let o = load(server, *clients, args.seconds).await;
+            let (rss, peak) = memory(server.child.id());
+            let rate = o.ratings as f64 / o.elapsed.as_secs_f64();
+            rates.push((name, *clients, rate));
+            println!(
+                "| {name} | {clients} | {rate:.0} | {:.2} | {:.2} | {} | {rss:.1} | {peak:.1} |",
+                percentile(&o.latencies, 0.50),
+                percentile(&o.latencies, 0.99),
+                o.errors
+            );
+            std::io::stdout().flush().unwrap();
+        }
+        if *clients == args.clients[0] {
+            let bytes = first_visit_bytes(&hailong).await;
+            eprintln!("first visit (form + stylesheet + icon), compressed: {bytes} bytes");
+        }
+    }
+    println!();
+    for clients in &args.clients {
+        let of = |n: &str| rates.iter().find(|r| r.0 == n && r.1 == *clients).map_or(f64::NAN, |r| r.2);
+        println!("{clients} clients: hailong / baseline = {:.2}", of("hailong") / of("baseline"));
+    }
+}
+
+/// The bare baseline: parse the form, append one row with group commit, redirect.
+mod baseline {
+    use std::collections::HashMap;
+    use std::net::SocketAddr;
+    use std::str::FromStr;
+
+    use axum::Router;
+    use axum::extract::{Form, Path, State};
+    use axum::response::{Html, IntoResponse, Redirect};
+    use axum::routing::get;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+    use tokio::sync::{mpsc, oneshot};
+
+    type Job = (String, String, oneshot::Sender<bool>);
+
+    pub async fn serve(db: &str, addr: SocketAddr) {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{db}"))
+            .unwrap()
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full);
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+        sqlx::query("CREATE TABLE IF NOT EXISTS ratings (id INTEGER PRIMARY KEY, slug TEXT, body TEXT)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let (tx, mut rx) = mpsc::channel::<Job>(4096);
+        tokio::spawn(async move {
+            let mut jobs = Vec::new();
+            while rx.recv_many(&mut jobs, 512).await > 0 {
+                let mut t = pool.begin().await.unwrap();
+                for (slug, body, _) in &jobs {
+                    sqlx::query("INSERT INTO ratings (slug, body) VALUES ($1, $2)")
+                        .bind(slug)
+                        .bind(body)
+                        .execute(&mut *t)
+                        .await
+                        .unwrap();
+                }
+                t.commit().await.unwrap();
+                for (_, _, reply) in jobs.drain(..) {
+                    let _ = reply.send(true);
+                }
+            }
+        });
+        let app = Router::new()
+            .route("/healthz", get(|| async { "ok" }))
+            .route("/s/{slug}", get(form).post(submit))
+            .with_state(tx);
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        axum::serve(listener, app).await.unwrap();
+    }
+
+    async fn form(Path(slug): Path<String>) -> Html<String> {
+        Html(format!(
+            "<form method=post action=/s/{slug}><input name=\"key\" value=\"k{}\"><button>Gửi</button></form>",
+            rand::random::<u64>()
+        ))
+    }
+
+    async fn submit(
+        State(tx): State<mpsc::Sender<Job>>,
+        Path(slug): Path<String>,
+        Form(form): Form<HashMap<String, String>>,
+    ) -> axum::response::Response {
+        let (reply, done) = oneshot::channel();
+        let body = serde_json::to_string(&form).unwrap();
+        if tx.try_send((slug.clone(), body, reply)).is_err() || done.await != Ok(true) {
+            return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+        Redirect::to(&format!("/s/{slug}/ok")).into_response()
+    }
+}

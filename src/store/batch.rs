@@ -1,0 +1,102 @@
+//! Multi-row statements for the writer. Each statement is a round trip to the database (on
+//! SQLite, to its worker thread), so a group is written in a few statements rather than a few
+//! per response. Statement texts depend only on row counts, which are cut into powers of two so
+//! that a handful of texts (and prepared statements) serve every group size.
+
+use std::sync::LazyLock;
+
+/// Most responses in one INSERT (10 parameters each).
+pub const RESPONSES_MAX: usize = 128;
+/// Most answers in one INSERT (3 parameters each).
+pub const ANSWERS_MAX: usize = 1024;
+
+/// Splits `n` into chunks whose sizes are powers of two no larger than `max` (a power of two),
+/// largest first: 37 with max 32 gives 32, 4, 1.
+pub fn pow2_chunks(mut n: usize, max: usize) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    while n > 0 {
+        let size = (1usize << (usize::BITS - 1 - n.leading_zeros())).min(max);
+        sizes.push(size);
+        n -= size;
+    }
+    sizes
+}
+
+fn texts(max: usize, make: fn(usize) -> String) -> Vec<String> {
+    (0..=max.trailing_zeros()).map(|p| make(1 << p)).collect()
+}
+
+/// Inserts `n` responses from parameters in groups of ten (key, point, field code,
+/// questionnaire id, version, channel, instant, day bucket, comment, ISO date), settling each
+/// one's unit, desk and officer from the point and the officer's assignment on that date, and
+/// skipping closed points and keys already stored. Returns `(id, key)` of the rows inserted.
+pub fn insert_responses(n: usize) -> &'static str {
+    static SQL: LazyLock<Vec<String>> = LazyLock::new(|| {
+        texts(RESPONSES_MAX, |n| {
+            let rows: Vec<String> = (0..n)
+                .map(|i| {
+                    let p: Vec<String> = (1..=10).map(|j| format!("${}", i * 10 + j)).collect();
+                    format!("({})", p.join(", "))
+                })
+                .collect();
+            format!(
+                "WITH v (k, point_id, field, qid, qver, channel, at, day, comment, iso) AS (VALUES {}) \
+                 INSERT INTO responses (idempotency_key, point_id, unit_id, desk_id, officer_id, field_id, \
+                    questionnaire_id, questionnaire_version, channel, submitted_at, local_day, comment) \
+                 SELECT v.k, p.id, COALESCE(a.unit_id, p.unit_id), \
+                    CASE WHEN a.id IS NULL THEN p.desk_id ELSE a.desk_id END, p.officer_id, f.id, \
+                    v.qid, v.qver, v.channel, v.at, v.day, v.comment \
+                 FROM v \
+                 JOIN collection_points p ON p.id = v.point_id AND p.revoked_at IS NULL \
+                 LEFT JOIN assignments a ON a.officer_id = p.officer_id AND a.valid_from <= v.iso \
+                      AND (a.valid_to IS NULL OR a.valid_to >= v.iso) \
+                 LEFT JOIN fields f ON f.code = v.field \
+                 WHERE true \
+                 ON CONFLICT (idempotency_key) DO NOTHING \
+                 RETURNING id, idempotency_key",
+                rows.join(", ")
+            )
+        })
+    });
+    &SQL[chunk_index(n, RESPONSES_MAX)]
+}
+
+/// Inserts `n` answers from parameters in groups of three (response id, question, value).
+pub fn insert_answers(n: usize) -> &'static str {
+    static SQL: LazyLock<Vec<String>> = LazyLock::new(|| {
+        texts(ANSWERS_MAX, |n| {
+            let rows: Vec<String> =
+                (0..n).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
+            format!("INSERT INTO answers (response_id, question_id, value) VALUES {}", rows.join(", "))
+        })
+    });
+    &SQL[chunk_index(n, ANSWERS_MAX)]
+}
+
+fn chunk_index(n: usize, max: usize) -> usize {
+    debug_assert!(n.is_power_of_two() && n <= max, "chunk sizes come from pow2_chunks");
+    n.trailing_zeros() as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_powers_of_two_that_add_up() {
+        for n in 0..3000 {
+            let chunks = pow2_chunks(n, 128);
+            assert_eq!(chunks.iter().sum::<usize>(), n);
+            assert!(chunks.iter().all(|c| c.is_power_of_two() && *c <= 128));
+        }
+        assert_eq!(pow2_chunks(37, 32), vec![32, 4, 1]);
+        assert_eq!(pow2_chunks(300, 128), vec![128, 128, 32, 8, 4]);
+    }
+
+    #[test]
+    fn statements_have_one_parameter_set_per_row() {
+        assert!(insert_answers(2).ends_with("VALUES ($1, $2, $3), ($4, $5, $6)"));
+        assert!(insert_responses(1).contains("VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10))"));
+        assert!(insert_responses(128).contains("$1280)"));
+    }
+}
