@@ -9,12 +9,24 @@ pub struct Asset {
     pub path: String,
     pub content_type: &'static str,
     pub body: &'static [u8],
+    /// The body compressed once, at the best gzip level, for clients that accept gzip.
+    pub gzipped: Vec<u8>,
 }
 
 fn asset(stem: &str, ext: &str, content_type: &'static str, body: &'static [u8]) -> Asset {
     let digest = Sha256::digest(body);
     let short: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
-    Asset { path: format!("/static/{stem}-{short}.{ext}"), content_type, body }
+    Asset { path: format!("/static/{stem}-{short}.{ext}"), content_type, body, gzipped: gzip(body) }
+}
+
+fn gzip(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing to a Vec cannot fail; an empty result would only mean "serve uncompressed".
+    if encoder.write_all(body).is_err() {
+        return Vec::new();
+    }
+    encoder.finish().unwrap_or_default()
 }
 
 static ASSETS: LazyLock<[Asset; 2]> = LazyLock::new(|| {

@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::Markup;
@@ -35,11 +35,22 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn asset(Path(file): Path<String>) -> Result<Response, AppError> {
+/// Serves an embedded file, compressed in advance when the client accepts gzip (the
+/// compression layer leaves a response that already has a `Content-Encoding` alone).
+async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Result<Response, AppError> {
     let asset = views::assets::find(&format!("/static/{file}")).ok_or(AppError::NotFound)?;
-    Ok((
-        [(header::CONTENT_TYPE, asset.content_type), (header::CACHE_CONTROL, "public, max-age=31536000, immutable")],
-        asset.body,
-    )
-        .into_response())
+    let cache = (header::CACHE_CONTROL, "public, max-age=31536000, immutable");
+    let accepts_gzip = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| coding.split(';').next().is_some_and(|c| c.trim().eq_ignore_ascii_case("gzip")));
+    let vary = (header::VARY, "accept-encoding");
+    if accepts_gzip && !asset.gzipped.is_empty() {
+        let encoding = (header::CONTENT_ENCODING, "gzip");
+        let content_type = (header::CONTENT_TYPE, asset.content_type);
+        return Ok(([content_type, cache, vary, encoding], asset.gzipped.as_slice()).into_response());
+    }
+    Ok(([(header::CONTENT_TYPE, asset.content_type), cache, vary], asset.body).into_response())
 }
