@@ -154,12 +154,13 @@ impl Cli {
             Command::Import { files, dry_run } => run_import(&settings, &files, dry_run).await,
             Command::Points(cmd) => points(&settings, cmd).await,
             Command::Qr { slug, format, out, size, .. } => {
+                warn_if_local(&settings);
                 let store = open(&settings).await?;
                 let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
                 if store.active_point(&slug).await?.is_none() {
                     bail!("no active collection point has the slug {slug} (see `hailong points list`)");
                 }
-                let url = form_url(&settings.public_base_url, &slug);
+                let url = form_url(&settings.public_base_url(), &slug);
                 let bytes = match format {
                     QrFormat::Svg => qr::svg(&url).map_err(anyhow::Error::msg)?.into_bytes(),
                     QrFormat::Png => {
@@ -169,12 +170,13 @@ impl Cli {
                 write_out(&out, &bytes)
             }
             Command::Posters { unit, out, .. } => {
+                warn_if_local(&settings);
                 let store = open(&settings).await?;
                 let (unit_name, points) =
                     store.unit_points(&unit).await?.with_context(|| format!("no unit has the code {unit}"))?;
                 let mut cards = Vec::with_capacity(points.len());
                 for p in &points {
-                    let url = form_url(&settings.public_base_url, &p.slug);
+                    let url = form_url(&settings.public_base_url(), &p.slug);
                     let svg = qr::svg(&url).map_err(anyhow::Error::msg)?;
                     cards.push(views::poster::Card { point: p, url, svg });
                 }
@@ -189,6 +191,17 @@ impl Cli {
                 Ok(())
             }
         }
+    }
+}
+
+/// Printed codes must reach citizens' phones: say so when they would point at this machine.
+fn warn_if_local(settings: &Settings) {
+    if settings.public_base_url_is_local() {
+        eprintln!(
+            "warning: the codes point at {}, which phones cannot reach; set --public-base-url \
+             (or HAILONG_PUBLIC_BASE_URL) to the service's public address",
+            settings.public_base_url()
+        );
     }
 }
 
@@ -240,7 +253,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     if demo && store.is_empty().await? {
         run_demo(&store, 2000, 2026).await?;
     }
-    let base = settings.public_base_url.clone();
+    let base = settings.public_base_url();
     let sample = if demo { store.active_points().await? } else { Vec::new() };
     let app = Application::build_with_store(settings, store).await?;
     let addr = app.local_addr()?;
@@ -316,7 +329,7 @@ async fn points(settings: &Settings, cmd: PointsCommand) -> anyhow::Result<()> {
             for p in store.active_points().await? {
                 out.write_record([
                     p.slug.as_str(),
-                    &form_url(&settings.public_base_url, &p.slug),
+                    &form_url(&settings.public_base_url(), &p.slug),
                     &p.unit_code,
                     p.desk_code.as_deref().unwrap_or(""),
                     p.officer_code.as_deref().unwrap_or(""),
@@ -339,7 +352,7 @@ async fn points(settings: &Settings, cmd: PointsCommand) -> anyhow::Result<()> {
                 .await?
                 .with_context(|| format!("no active collection point has the slug {slug}"))?;
             println!("{fresh}");
-            eprintln!("{slug} is revoked; its replacement is {}", form_url(&settings.public_base_url, &fresh));
+            eprintln!("{slug} is revoked; its replacement is {}", form_url(&settings.public_base_url(), &fresh));
         }
         PointsCommand::Questionnaire { slug, questionnaire } => {
             let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;

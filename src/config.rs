@@ -20,8 +20,10 @@ pub struct Settings {
     pub database_url: String,
     /// Address and port the HTTP server listens on.
     pub bind: SocketAddr,
-    /// The address citizens reach the service at; QR codes and posters point here.
-    pub public_base_url: String,
+    /// The address citizens reach the service at; QR codes and posters point here. Unset: the
+    /// bind address, which suits a test on this machine but not a printed poster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_base_url: Option<String>,
     /// Accepted ratings per minute from one client address at one collection point; 0 = no limit.
     pub submit_limit_per_minute: u32,
     /// Reverse proxies whose `X-Forwarded-For` header is believed. Empty: the socket address is used.
@@ -43,7 +45,7 @@ impl Default for Settings {
         Self {
             database_url: "sqlite://hailong.db".into(),
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            public_base_url: "http://127.0.0.1:8080".into(),
+            public_base_url: None,
             submit_limit_per_minute: 10,
             trusted_proxies: Vec::new(),
             writer_batch_max: 512,
@@ -100,15 +102,31 @@ impl Settings {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        let base = &self.public_base_url;
-        anyhow::ensure!(
-            (base.starts_with("http://") || base.starts_with("https://")) && !base.ends_with('/'),
-            "public_base_url must start with http:// or https:// and not end with '/': {base}"
-        );
+        if let Some(base) = &self.public_base_url {
+            anyhow::ensure!(
+                (base.starts_with("http://") || base.starts_with("https://")) && !base.ends_with('/'),
+                "public_base_url must start with http:// or https:// and not end with '/': {base}"
+            );
+        }
         anyhow::ensure!(self.writer_batch_max >= 1, "writer_batch_max must be at least 1");
         anyhow::ensure!(self.writer_queue >= 1, "writer_queue must be at least 1");
         anyhow::ensure!(self.db_max_connections >= 1, "db_max_connections must be at least 1");
         Ok(())
+    }
+
+    /// The address in QR codes, posters and printed links: the setting, or else the bind address.
+    pub fn public_base_url(&self) -> String {
+        self.public_base_url.clone().unwrap_or_else(|| format!("http://{}", self.bind))
+    }
+
+    /// True when the public address could only be reached from this machine or its network
+    /// card's own address: fine for a test, wrong on a printed poster.
+    pub fn public_base_url_is_local(&self) -> bool {
+        let base = self.public_base_url();
+        let host = base.split("://").nth(1).unwrap_or_default();
+        let host = host.split('/').next().unwrap_or_default();
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h).trim_matches(['[', ']']);
+        host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
     }
 
     /// The database URL with any password replaced, for logs and messages.
@@ -121,7 +139,9 @@ impl Settings {
         let body = toml::to_string_pretty(&Settings::default()).unwrap_or_default();
         format!(
             "# hailong settings. Every key may also be set as HAILONG_<KEY> in the environment\n\
-             # (for example HAILONG_DATABASE_URL); flags override both.\n{body}"
+             # (for example HAILONG_DATABASE_URL); flags override both.\n\
+             # The address citizens reach the service at, printed in QR codes (default: http://<bind>):\n\
+             # public_base_url = \"https://danhgia.example.gov.vn\"\n{body}"
         )
     }
 }
@@ -159,7 +179,8 @@ mod tests {
 
     #[test]
     fn keys_name_every_setting() {
-        let table: toml::Table = toml::from_str(&Settings::example_toml()).unwrap();
+        let example = Settings::example_toml().replace("# public_base_url", "public_base_url");
+        let table: toml::Table = toml::from_str(&example).unwrap();
         let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
         let mut listed = Settings::KEYS.to_vec();
         keys.sort_unstable();
@@ -169,7 +190,16 @@ mod tests {
 
     #[test]
     fn rejects_a_base_url_with_trailing_slash() {
-        let s = Settings { public_base_url: "https://x.vn/".into(), ..Settings::default() };
+        let s = Settings { public_base_url: Some("https://x.vn/".into()), ..Settings::default() };
         assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn the_public_address_defaults_to_the_bind_address() {
+        let s = Settings { bind: "0.0.0.0:9000".parse().unwrap(), ..Settings::default() };
+        assert_eq!(s.public_base_url(), "http://0.0.0.0:9000");
+        assert!(s.public_base_url_is_local());
+        let s = Settings { public_base_url: Some("https://danhgia.tinh.gov.vn".into()), ..Settings::default() };
+        assert!(!s.public_base_url_is_local());
     }
 }

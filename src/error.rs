@@ -54,9 +54,9 @@ impl IntoResponse for AppError {
                 StatusCode::GONE,
                 views::pages::error(
                     "Mã QR này đã ngừng sử dụng",
-                    "Mã QR này đã được thay bằng mã mới. Xin vui lòng quét mã QR đang dán tại quầy hoặc hỏi cán bộ.",
+                    "Mã QR này không còn nhận đánh giá. Xin vui lòng quét mã QR đang dán tại quầy hoặc hỏi cán bộ.",
                     "This QR code is no longer in use",
-                    "It has been replaced. Please scan the code now displayed at the desk, or ask the officer.",
+                    "It no longer takes ratings. Please scan the code now displayed at the desk, or ask the officer.",
                 ),
             ),
             Self::TooManyRequests => (

@@ -273,14 +273,22 @@ pub fn validate(tables: &[Table], known: &KnownCodes) -> Result<OrgBatch, Vec<Ro
             batch.units.push(NewUnit { code, name, kind, parent, validity, successor });
         }
     }
-    if let Some(code) =
-        find_parent_cycle(batch.units.iter().map(|u| (u.code.as_str(), u.parent.as_ref().map(Code::as_str))))
-    {
+    // A loop may run through units already stored: check the links as they will be.
+    let mut parents: HashMap<&str, Option<&str>> =
+        known.unit_parents.iter().map(|(code, parent)| (code.as_str(), parent.as_deref())).collect();
+    for u in &batch.units {
+        parents.insert(u.code.as_str(), u.parent.as_ref().map(Code::as_str));
+    }
+    if let Some(cycle) = find_parent_cycle(parents) {
+        let (place, row) = unit_rows
+            .iter()
+            .find(|(_, _, r)| r.get("code").is_some_and(|c| cycle.iter().any(|x| x == c.trim())))
+            .map_or(("units".to_owned(), 0), |(t, row, _)| (t.place.clone(), *row));
         errors.push(RowError {
-            place: "units".into(),
-            row: 0,
+            place,
+            row,
             column: Some("parent_code".into()),
-            reason: format!("the parent chain of unit {code} loops back to itself"),
+            reason: format!("the parent chain loops back on itself: {}", cycle.join(" → ")),
         });
     }
 
@@ -306,6 +314,15 @@ pub fn validate(tables: &[Table], known: &KnownCodes) -> Result<OrgBatch, Vec<Ro
     }
 
     let desk_codes: HashSet<String> = desk_units.keys().cloned().collect();
+    // A stored assignment that a row of this import rewrites (same officer, same valid_from)
+    // is replaced, not overlapped.
+    let rewritten: HashSet<(String, String)> = officer_rows
+        .iter()
+        .filter_map(|(_, _, r)| {
+            let from = parse_date(r.get("valid_from")?).ok()?;
+            Some((r.get("code")?.trim().to_owned(), clock::iso(from)))
+        })
+        .collect();
     let mut names: HashMap<String, String> = HashMap::new();
     let mut periods: HashMap<String, Vec<(Date, Option<Date>, usize)>> = HashMap::new();
     for (table, row, r) in &officer_rows {
@@ -343,12 +360,15 @@ pub fn validate(tables: &[Table], known: &KnownCodes) -> Result<OrgBatch, Vec<Ro
             }
             spans.push((validity.from(), validity.to(), *row));
             let stored = known.assignments.get(officer.as_str()).into_iter().flatten();
-            for (from, to) in stored {
-                let (Ok(from), to) = (parse_date(from), to.as_deref().map(parse_date).transpose().ok().flatten())
+            for (from_text, to) in stored {
+                if rewritten.contains(&(officer.as_str().to_owned(), from_text.clone())) {
+                    continue;
+                }
+                let (Ok(from), to) = (parse_date(from_text), to.as_deref().map(parse_date).transpose().ok().flatten())
                 else {
                     continue;
                 };
-                if from != validity.from() && overlaps(from, to, validity) {
+                if overlaps(from, to, validity) {
                     cx.fail(
                         Some("valid_from"),
                         format!("overlaps officer {officer}'s stored assignment from {}", clock::iso(from)),
@@ -530,6 +550,35 @@ mod tests {
         assert!(text.iter().any(|e| e.contains("row 3") && e.contains("overlaps")), "{text:?}");
         assert!(text.iter().any(|e| e.contains("row 4, column desk_code") && e.contains("another unit")), "{text:?}");
         assert_eq!(errors.len(), 2, "{text:?}");
+    }
+
+    #[test]
+    fn an_officer_can_move_in_one_import() {
+        let mut known = KnownCodes::default();
+        known.units.extend(["T".to_owned(), "U".to_owned()]);
+        known.assignments.insert("CB1".into(), vec![("2025-07-01".into(), None)]);
+        let officers = table(
+            "code,full_name,unit_code,valid_from,valid_to",
+            &["CB1,Nguyễn Văn An,T,2025-07-01,2026-05-31", "CB1,Nguyễn Văn An,U,2026-06-01,"],
+        );
+        let batch = validate(&[officers], &known).unwrap();
+        assert_eq!(batch.assignments.len(), 2);
+        // Without closing the first assignment, the new one overlaps it.
+        let officers = table("code,full_name,unit_code,valid_from", &["CB1,Nguyễn Văn An,U,2026-06-01"]);
+        assert!(validate(&[officers], &known).is_err());
+    }
+
+    #[test]
+    fn a_loop_through_stored_units_is_refused_at_its_row() {
+        let mut known = KnownCodes::default();
+        known.units.extend(["A".to_owned(), "B".to_owned()]);
+        known.unit_parents.insert("A".into(), None);
+        known.unit_parents.insert("B".into(), Some("A".into()));
+        let units = table("code,name,kind,parent_code,valid_from", &["A,Tỉnh A,tinh,B,2025-07-01"]);
+        let errors = validate(&[units], &known).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        let text = errors[0].to_string();
+        assert!(text.starts_with("t.csv: row 2, column parent_code: the parent chain loops"), "{text}");
     }
 
     #[test]

@@ -184,16 +184,22 @@ pub struct NewField {
     pub name: Name,
 }
 
-/// Finds a unit whose parent chain loops back to itself, given `(code, parent)` pairs.
-pub fn find_parent_cycle<'a>(edges: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> Option<String> {
+/// Finds a loop in the parent links, given `(code, parent)` pairs; returns the codes of the
+/// loop in order, starting and ending with the same code.
+pub fn find_parent_cycle<'a>(edges: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> Option<Vec<String>> {
     let parent: std::collections::HashMap<&str, Option<&str>> = edges.into_iter().collect();
-    for &start in parent.keys() {
-        let mut seen = std::collections::HashSet::new();
+    let mut starts: Vec<&str> = parent.keys().copied().collect();
+    starts.sort_unstable();
+    for start in starts {
+        let mut path: Vec<&str> = Vec::new();
         let mut at = Some(start);
         while let Some(code) = at {
-            if !seen.insert(code) {
-                return Some(code.to_owned());
+            if let Some(i) = path.iter().position(|c| *c == code) {
+                let mut cycle: Vec<String> = path[i..].iter().map(|c| (*c).to_owned()).collect();
+                cycle.push(code.to_owned());
+                return Some(cycle);
             }
+            path.push(code);
             at = parent.get(code).copied().flatten();
         }
     }
@@ -241,7 +247,11 @@ mod tests {
     #[test]
     fn finds_cycles_in_the_parent_chain() {
         assert_eq!(find_parent_cycle([("A", None), ("B", Some("A"))]), None);
-        assert!(find_parent_cycle([("A", Some("B")), ("B", Some("A"))]).is_some());
-        assert!(find_parent_cycle([("A", Some("A"))]).is_some());
+        assert_eq!(
+            find_parent_cycle([("A", Some("B")), ("B", Some("A"))]),
+            Some(vec!["A".into(), "B".into(), "A".into()])
+        );
+        assert_eq!(find_parent_cycle([("A", Some("A"))]), Some(vec!["A".into(), "A".into()]));
+        assert_eq!(find_parent_cycle([("X", Some("A")), ("A", Some("B")), ("B", Some("A"))]).map(|c| c.len()), Some(3));
     }
 }

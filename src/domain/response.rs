@@ -29,11 +29,14 @@ pub struct Comment(String);
 impl Comment {
     /// `Ok(None)` for a blank comment.
     pub fn parse(text: &str) -> Result<Option<Self>, Problem> {
+        // Counted as the browser's maxlength counts: a line break is one character, although
+        // the form sends it as CR LF.
+        let text = text.replace("\r\n", "\n");
         let got = text.chars().count();
         if got > COMMENT_MAX_CHARS {
             return Err(Problem::CommentTooLong { max: COMMENT_MAX_CHARS, got });
         }
-        let cleaned: String = text.replace("\r\n", "\n").chars().filter(|c| !c.is_control() || *c == '\n').collect();
+        let cleaned: String = text.chars().filter(|c| !c.is_control() || *c == '\n').collect();
         let cleaned = cleaned.trim();
         if cleaned.is_empty() {
             return Ok(None);
@@ -128,6 +131,8 @@ mod tests {
         assert!(Comment::parse(&"ồ".repeat(1000)).unwrap().is_some());
         assert_eq!(Comment::parse(&"ồ".repeat(1001)), Err(Problem::CommentTooLong { max: 1000, got: 1001 }));
         assert_eq!(Comment::parse("a\u{0}b\r\nc").unwrap().unwrap().as_str(), "ab\nc");
+        let with_breaks = format!("{}{}", "x\r\n".repeat(10), "y".repeat(980));
+        assert!(Comment::parse(&with_breaks).is_ok(), "a line break counts as one character");
     }
 
     #[test]

@@ -28,8 +28,8 @@ fn texts(max: usize, make: fn(usize) -> String) -> Vec<String> {
 
 /// Inserts `n` responses from parameters in groups of ten (key, point, field code,
 /// questionnaire id, version, channel, instant, day bucket, comment, ISO date), settling each
-/// one's unit, desk and officer from the point and the officer's assignment on that date, and
-/// skipping closed points and keys already stored. Returns `(id, key)` of the rows inserted.
+/// one's unit, desk and officer from the point as it stands on that date (see `point_on_day!`),
+/// and skipping points closed on that date and keys already stored. Returns `(id, key)` of the rows inserted.
 pub fn insert_responses(n: usize) -> &'static str {
     static SQL: LazyLock<Vec<String>> = LazyLock::new(|| {
         texts(RESPONSES_MAX, |n| {
@@ -43,18 +43,14 @@ pub fn insert_responses(n: usize) -> &'static str {
                 "WITH v (k, point_id, field, qid, qver, channel, at, day, comment, iso) AS (VALUES {}) \
                  INSERT INTO responses (idempotency_key, point_id, unit_id, desk_id, officer_id, field_id, \
                     questionnaire_id, questionnaire_version, channel, submitted_at, local_day, comment) \
-                 SELECT v.k, p.id, COALESCE(a.unit_id, p.unit_id), \
-                    CASE WHEN a.id IS NULL THEN p.desk_id ELSE a.desk_id END, p.officer_id, f.id, \
-                    v.qid, v.qver, v.channel, v.at, v.day, v.comment \
-                 FROM v \
-                 JOIN collection_points p ON p.id = v.point_id AND p.revoked_at IS NULL \
-                 LEFT JOIN assignments a ON a.officer_id = p.officer_id AND a.valid_from <= v.iso \
-                      AND (a.valid_to IS NULL OR a.valid_to >= v.iso) \
+                 SELECT v.k, p.id, eu.id, ed.id, p.officer_id, f.id, v.qid, v.qver, v.channel, v.at, v.day, v.comment \
+                 FROM v JOIN collection_points p ON p.id = v.point_id{}\
                  LEFT JOIN fields f ON f.code = v.field \
-                 WHERE true \
+                 WHERE p.revoked_at IS NULL AND eu.id IS NOT NULL \
                  ON CONFLICT (idempotency_key) DO NOTHING \
                  RETURNING id, idempotency_key",
-                rows.join(", ")
+                rows.join(", "),
+                super::point_on_day!("v.iso"),
             )
         })
     });

@@ -18,8 +18,6 @@ pub mod writer;
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::Row;
-
 use crate::domain::clock;
 use crate::domain::org::{NewAssignment, NewDesk, NewField, NewUnit};
 use crate::domain::point::Slug;
@@ -37,6 +35,24 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    /// The database answered and refused a statement (a constraint), as opposed to being
+    /// unreachable, full or busy: retrying the same work differently may succeed.
+    pub fn is_refusal(&self) -> bool {
+        use sqlx::error::ErrorKind;
+        match self {
+            Self::Db(sqlx::Error::Database(e)) => matches!(
+                e.kind(),
+                ErrorKind::UniqueViolation
+                    | ErrorKind::ForeignKeyViolation
+                    | ErrorKind::NotNullViolation
+                    | ErrorKind::CheckViolation
+            ),
+            _ => false,
+        }
+    }
+}
 
 #[derive(Clone, Debug)]
 enum Backend {
@@ -70,12 +86,41 @@ macro_rules! on_backend {
     };
 }
 
+/// Joins that give a collection point `p` as it stands on a day (an SQL expression, e.g. `$2`):
+/// an officer's point follows the officer's assignment of that day (`a`), a desk's point the
+/// desk's unit, a unit's point the unit. `eu` is that unit if it is valid on the day, `ed` the
+/// desk, `o` the officer. A point is open on the day when it is not revoked and `eu` is there:
+/// not when its unit has closed (merged) or its officer has no assignment that day.
+macro_rules! point_on_day {
+    ($day:literal) => {
+        concat!(
+            " LEFT JOIN assignments a ON a.officer_id = p.officer_id AND a.valid_from <= ",
+            $day,
+            " AND (a.valid_to IS NULL OR a.valid_to >= ",
+            $day,
+            ")",
+            " LEFT JOIN desks pd ON pd.id = p.desk_id",
+            " LEFT JOIN units eu ON eu.id = CASE WHEN p.officer_id IS NOT NULL THEN a.unit_id",
+            " WHEN p.desk_id IS NOT NULL THEN pd.unit_id ELSE p.unit_id END",
+            " AND eu.valid_from <= ",
+            $day,
+            " AND (eu.valid_to IS NULL OR eu.valid_to >= ",
+            $day,
+            ")",
+            " LEFT JOIN desks ed ON ed.id = CASE WHEN p.officer_id IS NULL THEN p.desk_id ELSE a.desk_id END",
+            " LEFT JOIN officers o ON o.id = p.officer_id "
+        )
+    };
+}
+pub(crate) use point_on_day;
+
 /// What a citizen's form needs to know about its collection point.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PointContext {
     pub point_id: i64,
     pub questionnaire_id: String,
-    pub revoked: bool,
+    /// Revoked, or its unit has closed, or its officer has no assignment today.
+    pub closed: bool,
     pub unit_name: String,
     pub desk_name: Option<String>,
     pub officer_name: Option<String>,
@@ -110,7 +155,8 @@ pub enum WriteOutcome {
     Stored(i64),
     /// Its one-time key was stored before: the first response stands.
     Duplicate(i64),
-    /// The collection point was revoked (or never existed): nothing stored.
+    /// The collection point is closed (revoked, its unit closed, its officer unassigned) or
+    /// never existed: nothing stored.
     PointClosed,
 }
 
@@ -144,6 +190,8 @@ impl ImportSummary {
 #[derive(Clone, Debug, Default)]
 pub struct KnownCodes {
     pub units: HashSet<String>,
+    /// Unit code -> its parent's code.
+    pub unit_parents: HashMap<String, Option<String>>,
     /// Desk code -> its unit's code.
     pub desks: HashMap<String, String>,
     /// Officer code -> its assignments' (valid_from, valid_to) as ISO dates.
@@ -281,51 +329,43 @@ impl Store {
         rows.into_iter().map(|(json,)| Questionnaire::from_json(&json).map_err(StoreError::Invalid)).collect()
     }
 
-    /// The procedure field catalogue, by name.
+    /// The procedure field catalogue, by name (code-point order of the lower-cased name).
     pub async fn fields(&self) -> StoreResult<Vec<FieldRow>> {
-        let rows: Vec<(String, String)> = on_backend!(self, pool => {
-            sqlx::query_as("SELECT code, name FROM fields ORDER BY name").fetch_all(pool).await?
+        let mut rows: Vec<(String, String)> = on_backend!(self, pool => {
+            sqlx::query_as("SELECT code, name FROM fields").fetch_all(pool).await?
         });
+        // Sorted here, not in SQL: the backends' collations order Vietnamese differently.
+        rows.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()).then_with(|| a.0.cmp(&b.0)));
         Ok(rows.into_iter().map(|(code, name)| FieldRow { code, name }).collect())
     }
 
-    /// The form context of a slug, revoked or not; `None` if no point ever had it. For an
-    /// officer's point, the unit and desk are those of the officer's assignment today.
+    /// The form context of a slug as it stands today, open or not; `None` if no point ever had it.
     pub async fn point_context(&self, slug: &Slug) -> StoreResult<Option<PointContext>> {
         let today = clock::iso(clock::vietnam_date(clock::now_ms()));
-        let row = on_backend!(self, pool => {
-            sqlx::query(
-                "SELECT p.id, p.questionnaire_id, p.revoked_at, \
-                        COALESCE(au.name, u.name) AS unit_name, COALESCE(ad.name, d.name) AS desk_name, \
+        type Raw = (i64, String, Option<i64>, Option<i64>, String, Option<String>, Option<String>);
+        let row: Option<Raw> = on_backend!(self, pool => {
+            sqlx::query_as(concat!(
+                "SELECT p.id, p.questionnaire_id, p.revoked_at, eu.id, COALESCE(eu.name, pu.name), ed.name, \
                         o.full_name \
-                 FROM collection_points p \
-                 JOIN units u ON u.id = p.unit_id \
-                 LEFT JOIN desks d ON d.id = p.desk_id \
-                 LEFT JOIN officers o ON o.id = p.officer_id \
-                 LEFT JOIN assignments a ON a.officer_id = p.officer_id AND a.valid_from <= $2 \
-                      AND (a.valid_to IS NULL OR a.valid_to >= $2) \
-                 LEFT JOIN units au ON au.id = a.unit_id \
-                 LEFT JOIN desks ad ON ad.id = a.desk_id \
-                 WHERE p.slug = $1 \
-                 ORDER BY a.valid_from DESC LIMIT 1",
-            )
+                 FROM collection_points p JOIN units pu ON pu.id = p.unit_id",
+                point_on_day!("$2"),
+                "WHERE p.slug = $1 ORDER BY a.valid_from DESC LIMIT 1"
+            ))
             .bind(slug.as_str())
             .bind(&today)
             .fetch_optional(pool)
             .await?
-            .map(|row| -> Result<PointContext, sqlx::Error> {
-                Ok(PointContext {
-                    point_id: row.try_get(0)?,
-                    questionnaire_id: row.try_get(1)?,
-                    revoked: row.try_get::<Option<i64>, _>(2)?.is_some(),
-                    unit_name: row.try_get(3)?,
-                    desk_name: row.try_get(4)?,
-                    officer_name: row.try_get(5)?,
-                })
-            })
-            .transpose()?
         });
-        Ok(row)
+        Ok(row.map(|(point_id, questionnaire_id, revoked_at, open_unit, unit_name, desk_name, officer_name)| {
+            PointContext {
+                point_id,
+                questionnaire_id,
+                closed: revoked_at.is_some() || open_unit.is_none(),
+                unit_name,
+                desk_name,
+                officer_name,
+            }
+        }))
     }
 
     /// Stores a group of responses in one transaction and says how each was settled. Everything
@@ -412,8 +452,13 @@ impl Store {
     /// Erases the written comments of responses submitted before `before_ms`; the ratings stay.
     pub async fn purge_comments(&self, before_ms: i64) -> StoreResult<u64> {
         Ok(on_backend!(write self, pool => {
-            sqlx::query("UPDATE responses SET comment = NULL WHERE submitted_at < $1 AND comment IS NOT NULL")
-                .bind(before_ms)
+            // The day bound lets the index on local_day find the few old rows.
+            sqlx::query(
+                "UPDATE responses SET comment = NULL \
+                 WHERE local_day <= $2 AND submitted_at < $1 AND comment IS NOT NULL",
+            )
+            .bind(before_ms)
+            .bind(clock::day_bucket(before_ms))
                 .execute(pool)
                 .await?
                 .rows_affected()
@@ -445,28 +490,27 @@ impl Store {
                 "SELECT t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value, COUNT(*) \
                  FROM responses r JOIN answers a ON a.response_id = r.id JOIN units t ON t.id = r.unit_id \
                  WHERE r.local_day BETWEEN $1 AND $2 \
-                 GROUP BY t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value \
-                 ORDER BY 1, 2, 3, 4, 5, 6"
+                 GROUP BY t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value"
             }
             CountBy::Desk => {
                 "SELECT t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value, COUNT(*) \
                  FROM responses r JOIN answers a ON a.response_id = r.id JOIN desks t ON t.id = r.desk_id \
                  WHERE r.local_day BETWEEN $1 AND $2 \
-                 GROUP BY t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value \
-                 ORDER BY 1, 2, 3, 4, 5, 6"
+                 GROUP BY t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value"
             }
             CountBy::Officer => {
                 "SELECT t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value, COUNT(*) \
                  FROM responses r JOIN answers a ON a.response_id = r.id JOIN officers t ON t.id = r.officer_id \
                  WHERE r.local_day BETWEEN $1 AND $2 \
-                 GROUP BY t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value \
-                 ORDER BY 1, 2, 3, 4, 5, 6"
+                 GROUP BY t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value"
             }
         };
         type CountRow = (String, i64, String, i64, String, i64, i64);
         let rows: Vec<CountRow> = on_backend!(self, pool => {
             sqlx::query_as(sql).bind(from_day).bind(to_day).fetch_all(pool).await?
         });
+        let mut rows = rows;
+        rows.sort_unstable();
         Ok(rows
             .into_iter()
             .map(|(target_code, local_day, questionnaire_id, questionnaire_version, question_id, value, count)| {
@@ -513,25 +557,26 @@ impl Store {
             String,
             String,
         );
+        let today = clock::iso(clock::vietnam_date(clock::now_ms()));
         let rows: Vec<Raw> = on_backend!(self, pool => {
-            sqlx::query_as(
-                "SELECT p.id, p.slug, u.code, u.name, d.code, d.name, o.code, o.full_name, p.label, p.questionnaire_id \
-                 FROM collection_points p \
-                 JOIN units u ON u.id = p.unit_id \
-                 LEFT JOIN desks d ON d.id = p.desk_id \
-                 LEFT JOIN officers o ON o.id = p.officer_id \
-                 WHERE p.revoked_at IS NULL AND ($1 IS NULL OR u.code = $1) \
-                 ORDER BY u.code, d.code IS NOT NULL, d.code, o.code IS NOT NULL, o.code, p.id",
-            )
+            sqlx::query_as(concat!(
+                "SELECT p.id, p.slug, eu.code, eu.name, ed.code, ed.name, o.code, o.full_name, p.label, \
+                        p.questionnaire_id \
+                 FROM collection_points p",
+                point_on_day!("$2"),
+                "WHERE p.revoked_at IS NULL AND eu.id IS NOT NULL AND ($1 IS NULL OR eu.code = $1)"
+            ))
             .bind(unit_code)
+            .bind(&today)
             .fetch_all(pool)
             .await?
         });
-        rows.into_iter()
-            .map(
-                |(
+        let mut points = rows
+            .into_iter()
+            .map(|(id, slug, unit_code, unit_name, desk_code, desk_name, officer_code, officer_name, label, q)| {
+                Ok(PointRow {
                     id,
-                    slug,
+                    slug: Slug::parse(&slug).map_err(StoreError::Invalid)?,
                     unit_code,
                     unit_name,
                     desk_code,
@@ -539,23 +584,18 @@ impl Store {
                     officer_code,
                     officer_name,
                     label,
-                    questionnaire_id,
-                )| {
-                    Ok(PointRow {
-                        id,
-                        slug: Slug::parse(&slug).map_err(StoreError::Invalid)?,
-                        unit_code,
-                        unit_name,
-                        desk_code,
-                        desk_name,
-                        officer_code,
-                        officer_name,
-                        label,
-                        questionnaire_id,
-                    })
-                },
-            )
-            .collect()
+                    questionnaire_id: q,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        // Sorted here, not in SQL: the backends' collations order text differently.
+        points.sort_by(|x, y| {
+            let key = |p: &PointRow| {
+                (p.unit_code.clone(), p.desk_code.is_some(), p.desk_code.clone(), p.officer_code.clone(), p.id)
+            };
+            key(x).cmp(&key(y))
+        });
+        Ok(points)
     }
 
     /// The active point with this slug.
@@ -625,7 +665,10 @@ impl Store {
     /// The codes an import may refer to.
     pub async fn known_codes(&self) -> StoreResult<KnownCodes> {
         let (units, desks, assignments) = on_backend!(self, pool => {
-            let units: Vec<(String,)> = sqlx::query_as("SELECT code FROM units").fetch_all(pool).await?;
+            let units: Vec<(String, Option<String>)> =
+                sqlx::query_as("SELECT u.code, p.code FROM units u LEFT JOIN units p ON p.id = u.parent_id")
+                    .fetch_all(pool)
+                    .await?;
             let desks: Vec<(String, String)> =
                 sqlx::query_as("SELECT d.code, u.code FROM desks d JOIN units u ON u.id = d.unit_id")
                     .fetch_all(pool)
@@ -638,7 +681,8 @@ impl Store {
             (units, desks, assignments)
         });
         let mut known = KnownCodes {
-            units: units.into_iter().map(|(c,)| c).collect(),
+            units: units.iter().map(|(c, _)| c.clone()).collect(),
+            unit_parents: units.into_iter().collect(),
             desks: desks.into_iter().collect(),
             ..KnownCodes::default()
         };
@@ -797,29 +841,29 @@ impl Store {
                 progress(1);
             }
 
-            // Collection points for whatever has none: units with an open desk, desks, and
-            // officers assigned to a desk today.
+            // Collection points for whatever never had one: units with a desk, desks, and officers
+            // assigned to a desk today. A revoked point is not brought back: that takes a reissue.
             type Target = (i64, Option<i64>, Option<i64>, String);
             let missing: Vec<Target> = sqlx::query_as(
                 "SELECT u.id, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), u.name FROM units u \
                  WHERE (u.valid_to IS NULL OR u.valid_to >= $1) AND EXISTS (SELECT 1 FROM desks d WHERE d.unit_id = u.id) \
                    AND NOT EXISTS (SELECT 1 FROM collection_points p WHERE p.unit_id = u.id AND p.desk_id IS NULL \
-                        AND p.officer_id IS NULL AND p.revoked_at IS NULL) \
+                        AND p.officer_id IS NULL) \
                  UNION ALL \
                  SELECT d.unit_id, d.id, CAST(NULL AS BIGINT), d.name || ' — ' || u.name FROM desks d JOIN units u ON u.id = d.unit_id \
                  WHERE (u.valid_to IS NULL OR u.valid_to >= $1) \
-                   AND NOT EXISTS (SELECT 1 FROM collection_points p WHERE p.desk_id = d.id \
-                        AND p.officer_id IS NULL AND p.revoked_at IS NULL) \
+                   AND NOT EXISTS (SELECT 1 FROM collection_points p WHERE p.desk_id = d.id AND p.officer_id IS NULL) \
                  UNION ALL \
                  SELECT a.unit_id, a.desk_id, o.id, o.full_name || ' — ' || d.name FROM officers o \
                  JOIN assignments a ON a.officer_id = o.id AND a.valid_from <= $1 AND (a.valid_to IS NULL OR a.valid_to >= $1) \
                  JOIN desks d ON d.id = a.desk_id \
-                 WHERE NOT EXISTS (SELECT 1 FROM collection_points p WHERE p.officer_id = o.id AND p.revoked_at IS NULL) \
-                 ORDER BY 1, 2, 3",
+                 WHERE NOT EXISTS (SELECT 1 FROM collection_points p WHERE p.officer_id = o.id)",
             )
             .bind(&today)
             .fetch_all(&mut *tx)
             .await?;
+            let mut missing = missing;
+            missing.sort_unstable();
             for (unit_id, desk_id, officer_id, label) in missing {
                 sqlx::query(
                     "INSERT INTO collection_points (slug, unit_id, desk_id, officer_id, questionnaire_id, label, created_at) \

@@ -4,8 +4,9 @@
 //! writer takes whatever is queued (up to `batch_max`), commits it in one transaction, and only
 //! then answers each sender. A full queue is refused at once ([`SubmitError::Busy`]); a failed
 //! commit is answered [`SubmitError::Unavailable`]: nothing uncommitted is ever acknowledged and
-//! memory stays bounded. When a group fails, its responses are retried one by one so that one bad
-//! response cannot take the others down with it.
+//! memory stays bounded. When the database refuses a group (a constraint), its responses are
+//! retried one by one so that one bad response cannot take the others down with it; when the
+//! database cannot be reached or written, the whole group is answered at once.
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -66,14 +67,10 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
                     let _ = reply.send(Ok(outcome));
                 }
             }
-            Err(error) if responses.len() == 1 => {
-                tracing::error!(%error, "could not commit a response");
-                for reply in replies {
-                    let _ = reply.send(Err(SubmitError::Unavailable));
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, group = responses.len(), "group commit failed; retrying one by one");
+            // The database refused one statement (a constraint): find the response at fault by
+            // committing one at a time, so that the others are still stored.
+            Err(error) if responses.len() > 1 && error.is_refusal() => {
+                tracing::warn!(%error, group = responses.len(), "group commit refused; retrying one by one");
                 for (response, reply) in responses.iter().zip(replies) {
                     let answer = match store.commit_group(std::slice::from_ref(response)).await {
                         Ok(mut outcomes) => outcomes.pop().ok_or(SubmitError::Unavailable),
@@ -83,6 +80,14 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
                         }
                     };
                     let _ = reply.send(answer);
+                }
+            }
+            // The database is gone, full or locked: retrying each would only keep citizens
+            // waiting. Everyone in the group is told at once to send again.
+            Err(error) => {
+                tracing::error!(%error, group = responses.len(), "could not commit a group");
+                for reply in replies {
+                    let _ = reply.send(Err(SubmitError::Unavailable));
                 }
             }
         }

@@ -124,6 +124,7 @@ pub fn form(view: &FormView<'_>) -> Markup {
                                   "Questions marked * are required; you may skip the others.")) }
             form method="post" action={ "/s/" (view.slug) } accept-charset="UTF-8" {
                 input type="hidden" name="key" value=(view.key);
+                input type="hidden" name="v" value={ (q.id) "@" (q.version) };
                 input type="hidden" name="lang" value=(lang.code());
                 div.hp aria-hidden="true" {
                     label { "Để trống ô này / leave empty " input type="text" name="website" tabindex="-1" autocomplete="off"; }
@@ -135,8 +136,8 @@ pub fn form(view: &FormView<'_>) -> Markup {
                     @let problem = errors.and_then(|e| e.field.as_ref());
                     fieldset class=[problem.map(|_| "err")] {
                         legend { label for="field" { (lang.pick("Lĩnh vực thủ tục (không bắt buộc)", "Procedure field (optional)")) } }
-                        @if let Some(p) = problem { p.msg { (message(lang, p)) } }
-                        select id="field" name="field" {
+                        @if let Some(p) = problem { p.msg id="e_field" { (message(lang, p)) } }
+                        select id="field" name="field" aria-describedby=[problem.map(|_| "e_field")] {
                             option value="" { (lang.pick("— Không chọn —", "— None —")) }
                             @for f in view.fields {
                                 option value=(f.code) selected[view.draft.field == f.code] { (f.name) }
@@ -150,7 +151,8 @@ pub fn form(view: &FormView<'_>) -> Markup {
                         legend { label for="comment" { (lang.pick("Ý kiến khác (không bắt buộc)", "Other comments (optional)")) } }
                         @if let Some(p) = problem { p.msg id="e_comment" { (message(lang, p)) } }
                         textarea id="comment" name="comment" maxlength=(COMMENT_MAX_CHARS) rows="4"
-                            aria-describedby="comment_hint" { (view.draft.comment) }
+                            aria-describedby=(if problem.is_some() { "e_comment comment_hint" } else { "comment_hint" })
+                            { (view.draft.comment) }
                         p.small id="comment_hint" {
                             (lang.pick("Xin đừng ghi số điện thoại hay số giấy tờ; nếu có, hệ thống sẽ tự ẩn.",
                                        "Please do not write phone or ID numbers; any you write are masked."))

@@ -11,9 +11,10 @@ use std::sync::Mutex;
 
 use axum::http::HeaderMap;
 
-/// The address of the client that sent a request.
+/// The address of the client that sent a request. IPv4 peers of a dual-stack socket
+/// (`::ffff:a.b.c.d`) are seen as the IPv4 addresses they are.
 pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted_proxies: &[IpAddr]) -> IpAddr {
-    let mut ip = peer.ip();
+    let mut ip = peer.ip().to_canonical();
     if !trusted_proxies.contains(&ip) {
         return ip;
     }
@@ -27,7 +28,7 @@ pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted_proxies: &[IpAdd
         .map(str::trim)
         .collect::<Vec<_>>();
     for hop in hops.iter().rev() {
-        match hop.parse::<IpAddr>() {
+        match hop.parse::<IpAddr>().map(|a| a.to_canonical()) {
             Ok(addr) if trusted_proxies.contains(&addr) => ip = addr,
             Ok(addr) => return addr,
             Err(_) => return ip,
@@ -36,7 +37,19 @@ pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted_proxies: &[IpAdd
     ip
 }
 
-/// Accepted submissions per (client address, collection point) per minute.
+/// What counts as one device: an IPv4 address, or an IPv6 /64 (a phone may pick any address in
+/// its /64, so a whole /64 is one budget).
+fn device(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+    }
+}
+
+/// Accepted submissions per (client device, collection point) per minute.
 #[derive(Debug)]
 pub struct SubmitLimiter {
     per_minute: u32,
@@ -58,7 +71,7 @@ impl SubmitLimiter {
         if self.per_minute == 0 {
             return true;
         }
-        let client = self.key.hash_one((ip, point_id));
+        let client = self.key.hash_one((device(ip), point_id));
         let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if windows.len() > PRUNE_ABOVE {
             windows.retain(|_, (m, _)| *m == minute);
@@ -94,6 +107,16 @@ mod tests {
         assert_eq!(client_ip(peer, &spoof, &[proxy]), "203.0.113.9".parse::<IpAddr>().unwrap());
         assert_eq!(client_ip(peer, &HeaderMap::new(), &[proxy]), proxy);
         assert_eq!(client_ip(peer, &headers("garbage"), &[proxy]), proxy);
+        let mapped = SocketAddr::new("::ffff:10.0.0.2".parse().unwrap(), 4000);
+        assert_eq!(client_ip(mapped, &spoof, &[proxy]), "203.0.113.9".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn an_ipv6_slash_64_is_one_device() {
+        let limiter = SubmitLimiter::new(1);
+        assert!(limiter.allow("2001:db8:1:2::1".parse().unwrap(), 1, 7));
+        assert!(!limiter.allow("2001:db8:1:2:ffff::9".parse().unwrap(), 1, 7));
+        assert!(limiter.allow("2001:db8:1:3::1".parse().unwrap(), 1, 7));
     }
 
     #[test]

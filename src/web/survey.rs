@@ -47,7 +47,7 @@ async fn point_of(state: &AppState, slug: &str) -> Result<(Slug, Arc<PointContex
 /// The point behind a slug, if it still accepts ratings.
 async fn open_point(state: &AppState, slug: &str) -> Result<(Slug, Arc<PointContext>), AppError> {
     let (slug, point) = point_of(state, slug).await?;
-    if point.revoked {
+    if point.closed {
         return Err(AppError::PointRevoked);
     }
     Ok((slug, point))
@@ -113,16 +113,23 @@ fn decode_form(body: &[u8]) -> Option<Vec<(String, String)>> {
 /// The form's own fields, apart from the questionnaire's answers.
 struct Envelope {
     key: Option<IdempotencyKey>,
+    /// The questionnaire (`id@version`) the form was rendered from.
+    version: Option<(String, i64)>,
     lang: Lang,
     honeypot_filled: bool,
     answers: Vec<(String, String)>,
 }
 
 fn split_envelope(pairs: Vec<(String, String)>) -> Envelope {
-    let mut envelope = Envelope { key: None, lang: Lang::Vi, honeypot_filled: false, answers: Vec::new() };
+    let mut envelope =
+        Envelope { key: None, version: None, lang: Lang::Vi, honeypot_filled: false, answers: Vec::new() };
     for (name, value) in pairs {
         match name.as_str() {
             "key" => envelope.key = IdempotencyKey::parse(&value),
+            "v" => {
+                envelope.version =
+                    value.split_once('@').and_then(|(id, v)| Some((id.to_owned(), v.parse::<i64>().ok()?)))
+            }
             "lang" => envelope.lang = Lang::from_param(Some(&value)),
             "website" => envelope.honeypot_filled |= !value.trim().is_empty(),
             _ => envelope.answers.push((name, value)),
@@ -172,12 +179,22 @@ async fn submit(
     body: Bytes,
 ) -> Result<Response, AppError> {
     let (slug, point) = open_point(&state, &slug).await?;
-    let questionnaire = questionnaire_of(&state, &point)?;
     let fields = fields(&state).await?;
-
+    let pairs = decode_form(&body);
+    let envelope = pairs.map(split_envelope);
+    // Validate against the questionnaire the form was drawn from, even if the point has moved
+    // to a newer version or another questionnaire since: that is what the citizen answered.
+    let drawn_from = envelope
+        .as_ref()
+        .and_then(|e| e.version.as_ref())
+        .and_then(|(id, version)| state.questionnaires.version(id, *version).cloned());
+    let questionnaire = match drawn_from {
+        Some(q) => q,
+        None => questionnaire_of(&state, &point)?,
+    };
     let ctx = FormContext { slug: &slug, point: &point, questionnaire: &questionnaire, fields: &fields };
 
-    let Some(pairs) = decode_form(&body) else {
+    let Some(envelope) = envelope else {
         let notice = (
             "Phiếu gửi lên bị lỗi mã hóa ký tự và chưa được lưu. Xin vui lòng chọn lại và gửi lại.",
             "The form arrived with broken character encoding and was not saved. Please fill it in again.",
@@ -192,7 +209,6 @@ async fn submit(
             &IdempotencyKey::generate(),
         ));
     };
-    let envelope = split_envelope(pairs);
     let lang = envelope.lang;
     if envelope.honeypot_filled {
         // A robot filled the hidden field: thank it and keep nothing.

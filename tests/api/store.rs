@@ -118,19 +118,74 @@ async fn a_reissued_point_replaces_the_old_one() {
     let new = now.iter().find(|p| p.slug == fresh).unwrap();
     assert_eq!((&new.desk_code, &new.label), (&old.desk_code, &old.label));
     assert_eq!(app.store.reissue_point(&old.slug).await.unwrap(), None, "a revoked point cannot be reissued");
-    assert!(app.store.point_context(&old.slug).await.unwrap().unwrap().revoked);
+    assert!(app.store.point_context(&old.slug).await.unwrap().unwrap().closed);
 }
 
 #[tokio::test]
 async fn old_comments_are_erased_and_ratings_kept() {
     let app = TestApp::spawn().await;
     let points = app.seed().await;
-    let mut old = response(points[0].id, 1_000, 5);
+    let mut old = response(points[0].id, datetime!(2025-08-01 03:00 UTC).unix_timestamp() * 1000, 5);
     old.comment = hailong::domain::response::Comment::parse("cũ").unwrap();
     let mut new = response(points[0].id, clock::now_ms(), 4);
     new.comment = hailong::domain::response::Comment::parse("mới").unwrap();
-    app.store.commit_group(&[old, new]).await.unwrap();
+    let stored = app.store.commit_group(&[old, new]).await.unwrap();
+    assert!(stored.iter().all(|o| matches!(o, WriteOutcome::Stored(_))), "{stored:?}");
     assert_eq!(app.store.purge_comments(clock::now_ms() - 86_400_000).await.unwrap(), 1);
     assert_eq!(app.store.comments(10).await.unwrap(), vec!["mới".to_owned()]);
     assert_eq!(app.responses().await, 2);
+}
+
+#[tokio::test]
+async fn a_revoked_point_is_not_brought_back_by_the_next_import() {
+    let app = TestApp::spawn().await;
+    let points = app.seed().await;
+    let revoked = points.iter().find(|p| p.officer_code.is_some()).unwrap();
+    assert!(app.store.revoke_point(&revoked.slug).await.unwrap());
+    let again = app.store.import_org(&hailong::demo::organisation(), "mot-cua", &|_| {}).await.unwrap();
+    assert_eq!(again.points_created, 0);
+    let now = app.store.active_points().await.unwrap();
+    assert!(now.iter().all(|p| p.officer_code != revoked.officer_code), "the officer has no active point");
+}
+
+#[tokio::test]
+async fn points_follow_their_desk_and_officer_and_close_with_them() {
+    use hailong::domain::org::{Code, Name, NewAssignment, NewDesk, Validity};
+    let app = TestApp::spawn().await;
+    let points = app.seed().await;
+    let desk_point = points.iter().find(|p| p.desk_code.as_deref() == Some("HL.BM.Q2") && p.officer_code.is_none());
+    let desk_point = desk_point.unwrap().clone();
+    let officer_point = points.iter().find(|p| p.officer_code.as_deref() == Some("CB022")).unwrap().clone();
+    let today = clock::vietnam_date(clock::now_ms());
+    let code = |c: &str| Code::parse(c).unwrap();
+
+    // The desk moves to another unit; the officer's assignment ends yesterday.
+    let mut batch = hailong::store::OrgBatch::default();
+    batch.desks.push(NewDesk {
+        code: code("HL.BM.Q2"),
+        name: Name::parse("Quầy 2").unwrap(),
+        unit: code("HL.TAN-LOC.TT"),
+    });
+    batch.assignments.push(NewAssignment {
+        officer: code("CB022"),
+        full_name: Name::parse("Huỳnh Văn Sơn").unwrap(),
+        unit: code("HL.BINH-MINH.TT"),
+        desk: Some(code("HL.BM.Q1")),
+        validity: Validity::new(time::macros::date!(2025 - 07 - 01), Some(today.previous_day().unwrap())).unwrap(),
+    });
+    app.store.import_org(&batch, "mot-cua", &|_| {}).await.unwrap();
+
+    let now = clock::now_ms();
+    let outcomes =
+        app.store.commit_group(&[response(desk_point.id, now, 5), response(officer_point.id, now, 5)]).await.unwrap();
+    assert!(matches!(outcomes[0], WriteOutcome::Stored(_)));
+    assert_eq!(outcomes[1], WriteOutcome::PointClosed, "an officer with no assignment today takes no ratings");
+    let today_bucket = clock::day_bucket(now);
+    let by_unit = app.store.answer_counts(CountBy::Unit, today_bucket, today_bucket).await.unwrap();
+    assert_eq!(by_unit.iter().map(|c| c.target_code.as_str()).collect::<Vec<_>>(), vec!["HL.TAN-LOC.TT"]);
+    assert!(app.store.point_context(&officer_point.slug).await.unwrap().unwrap().closed);
+    let listed = app.store.active_points().await.unwrap();
+    assert!(listed.iter().all(|p| p.slug != officer_point.slug), "a closed point is not listed");
+    let moved = listed.iter().find(|p| p.slug == desk_point.slug).unwrap();
+    assert_eq!(moved.unit_code, "HL.TAN-LOC.TT", "lists and posters show the desk's unit now");
 }

@@ -293,3 +293,24 @@ async fn health_and_start_page() {
     assert!(texts(&start.text().await.unwrap(), "h1")[0].contains("hài lòng"));
     assert_eq!(app.get("/khong-co").await.status(), 404);
 }
+
+#[tokio::test]
+async fn a_form_is_stored_against_the_questionnaire_it_was_drawn_from() {
+    let app = TestApp::spawn().await;
+    let points = app.seed().await;
+    let unit_point = points.iter().find(|p| p.questionnaire_id == "sipas-2017").unwrap();
+    let slug = unit_point.slug.as_str();
+    let key = app.form_key(slug).await;
+    // The unit moves its point to the one-stop form while a citizen is filling in SIPAS.
+    assert!(app.store.set_point_questionnaire(&unit_point.slug, "mot-cua").await.unwrap());
+    let answers: Vec<(String, String)> = ["tiep_can", "thu_tuc", "cong_chuc", "ket_qua", "gop_y"]
+        .iter()
+        .map(|e| (format!("q_hl_{e}"), "4".to_owned()))
+        .chain([("key".to_owned(), key), ("v".to_owned(), "sipas-2017@1".to_owned())])
+        .collect();
+    let response = app.client.post(format!("{}/s/{slug}", app.base)).form(&answers).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    let counts = app.store.answer_counts(hailong::store::CountBy::Unit, 0, 99_999_999).await.unwrap();
+    assert_eq!(counts.len(), 5);
+    assert!(counts.iter().all(|c| c.questionnaire_id == "sipas-2017" && c.questionnaire_version == 1));
+}
