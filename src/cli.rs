@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::{Overrides, Settings};
+use crate::domain::account::{self, Role};
 use crate::domain::point::{Slug, form_url};
 use crate::startup::{Application, load_questionnaires, shutdown_signal};
 use crate::store::Store;
@@ -81,8 +82,45 @@ enum Command {
         #[command(flatten)]
         public: PublicUrl,
     },
+    /// Staff accounts (the password is read from standard input).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API keys for `/api/v1` (`Authorization: Bearer KEY`), with their account's scope.
+    #[command(subcommand)]
+    Apikey(ApikeyCommand),
     /// Print an example settings file holding every setting at its default.
     Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account. Roles: admin, home-affairs, unit-manager, viewer, integration. Every
+    /// role but admin is bound to a unit (--unit) and sees that unit's subtree. The password
+    /// (12 characters or more) is read from standard input; integration accounts have none.
+    Add {
+        name: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long, value_name = "CODE")]
+        unit: Option<String>,
+    },
+    /// List the accounts as CSV: name,role,unit_code,disabled.
+    List,
+    /// Disable an account: its sessions end and its API keys stop working.
+    Disable { name: String },
+    /// Set a new password (read from standard input); the account's sessions end.
+    Password { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum ApikeyCommand {
+    /// Print a new key for an account (shown once; only its hash is stored).
+    Create {
+        #[arg(long)]
+        user: String,
+    },
+    /// Revoke a key, named by its first characters as `create` printed them.
+    Revoke { prefix: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,12 +218,17 @@ impl Cli {
                     let svg = qr::svg(&url).map_err(anyhow::Error::msg)?;
                     cards.push(views::poster::Card { point: p, url, svg });
                 }
-                write_out(&out, views::poster::sheet(&unit_name, &cards).into_string().as_bytes())?;
+                write_out(
+                    &out,
+                    views::poster::sheet(&unit_name, &cards, views::poster::Styles::Inline).into_string().as_bytes(),
+                )?;
                 if !out.as_os_str().eq("-") {
                     eprintln!("{} poster card(s) of {unit_name} written to {}", cards.len(), out.display());
                 }
                 Ok(())
             }
+            Command::User(cmd) => user(&settings, cmd).await,
+            Command::Apikey(cmd) => apikey(&settings, cmd).await,
             Command::Config => {
                 print!("{}", Settings::example_toml());
                 Ok(())
@@ -193,6 +236,92 @@ impl Cli {
         }
     }
 }
+
+/// Reads a password: prompted without echo on a terminal, else the first line of standard input.
+fn read_password(prompt: &str) -> anyhow::Result<String> {
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt)?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    account::check_password_strength(&password).map_err(anyhow::Error::msg)?;
+    Ok(password)
+}
+
+async fn hash(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || account::hash_password(&password)).await?.map_err(anyhow::Error::msg)
+}
+
+async fn user(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
+    let store = open(settings).await?;
+    match cmd {
+        UserCommand::Add { name, role, unit } => {
+            let role = Role::parse(&role).map_err(anyhow::Error::msg)?;
+            let name = name.trim();
+            anyhow::ensure!(
+                !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c)),
+                "an account name is 1 to 64 letters, digits, '.', '_', '-' or '@'"
+            );
+            match (role, &unit) {
+                (Role::Admin, Some(_)) => bail!("an admin sees everything: give no --unit"),
+                (Role::Admin, None) | (_, Some(_)) => {}
+                (_, None) => bail!("a {} account is bound to a unit: give --unit CODE", role.code()),
+            }
+            let password_hash =
+                if role.has_password() { Some(hash(read_password("Mật khẩu / password: ")?).await?) } else { None };
+            store.create_user(name, role, unit.as_deref(), password_hash.as_deref(), CLI_ACTOR).await?;
+            println!("account {name} created ({})", role.code());
+        }
+        UserCommand::List => {
+            let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+            out.write_record(["name", "role", "unit_code", "disabled"])?;
+            for u in store.users().await? {
+                let disabled = if u.disabled { "yes" } else { "no" };
+                out.write_record([u.name.as_str(), u.role.code(), u.unit_code.as_deref().unwrap_or(""), disabled])?;
+            }
+            out.flush()?;
+        }
+        UserCommand::Disable { name } => {
+            if !store.disable_user(&name, CLI_ACTOR).await? {
+                bail!("no enabled account is named {name}");
+            }
+            println!("account {name} disabled; its sessions and API keys no longer work");
+        }
+        UserCommand::Password { name } => {
+            let record = store.login_record(&name).await?.with_context(|| format!("no account is named {name}"))?;
+            anyhow::ensure!(record.role.has_password(), "{} accounts sign in with API keys only", record.role.code());
+            let password_hash = hash(read_password("Mật khẩu mới / new password: ")?).await?;
+            store.set_password(&name, &password_hash, CLI_ACTOR).await?;
+            println!("password of {name} changed; its sessions have ended");
+        }
+    }
+    Ok(())
+}
+
+async fn apikey(settings: &Settings, cmd: ApikeyCommand) -> anyhow::Result<()> {
+    let store = open(settings).await?;
+    match cmd {
+        ApikeyCommand::Create { user } => {
+            let key = account::new_api_key();
+            let prefix: String = key.chars().take(11).collect();
+            store.create_api_key(&user, &account::token_hash(&key), &prefix, CLI_ACTOR).await?;
+            println!("{key}");
+            eprintln!("API key of {user}, shown once; revoke it with `hailong apikey revoke {prefix}`");
+        }
+        ApikeyCommand::Revoke { prefix } => {
+            if !store.revoke_api_key(&prefix, CLI_ACTOR).await? {
+                bail!("no active API key starts with {prefix}");
+            }
+            println!("API key {prefix} revoked");
+        }
+    }
+    Ok(())
+}
+
+/// Who the audit log names for changes made from the command line.
+const CLI_ACTOR: &str = "cli";
 
 /// Printed codes must reach citizens' phones: say so when they would point at this machine.
 fn warn_if_local(settings: &Settings) {
@@ -237,6 +366,10 @@ async fn run_demo(store: &Store, responses: u64, seed: u64) -> anyhow::Result<()
     let bar = progress(responses, "ratings");
     let summary = demo::seed(store, &questionnaires, responses, seed, |n| bar.inc(n)).await?;
     bar.finish_and_clear();
+    if let Some(password) = demo::ensure_admin(store).await? {
+        println!("management pages: sign in at /admin/login as admin with the password {password}");
+        println!("(shown once; change it with `hailong user password admin`)");
+    }
     eprintln!(
         "demo: {} new unit(s), {} desk(s), {} officer(s), {} collection point(s); {} synthetic rating(s) added",
         summary.organisation.units.0,
@@ -297,7 +430,7 @@ async fn run_import(settings: &Settings, files: &[PathBuf], dry_run: bool) -> an
         return Ok(());
     }
     let bar = progress(rows, "writing rows");
-    let s = store.import_org(&batch, crate::domain::questionnaire::DEFAULT_ID, &|n| bar.inc(n)).await?;
+    let s = store.import_org(&batch, crate::domain::questionnaire::DEFAULT_ID, CLI_ACTOR, &|n| bar.inc(n)).await?;
     bar.finish_and_clear();
     println!(
         "units: {} new, {} updated; desks: {} new, {} updated; officers: {} new, {} updated; \
@@ -340,7 +473,7 @@ async fn points(settings: &Settings, cmd: PointsCommand) -> anyhow::Result<()> {
         }
         PointsCommand::Revoke { slug } => {
             let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
-            if !store.revoke_point(&slug).await? {
+            if !store.revoke_point(&slug, CLI_ACTOR).await? {
                 bail!("no active collection point has the slug {slug}");
             }
             println!("revoked {slug}");
@@ -348,7 +481,7 @@ async fn points(settings: &Settings, cmd: PointsCommand) -> anyhow::Result<()> {
         PointsCommand::Reissue { slug } => {
             let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
             let fresh = store
-                .reissue_point(&slug)
+                .reissue_point(&slug, CLI_ACTOR)
                 .await?
                 .with_context(|| format!("no active collection point has the slug {slug}"))?;
             println!("{fresh}");
@@ -360,7 +493,7 @@ async fn points(settings: &Settings, cmd: PointsCommand) -> anyhow::Result<()> {
             if registry.latest(&questionnaire).is_none() {
                 bail!("no questionnaire '{questionnaire}' (known: {})", registry.ids().join(", "));
             }
-            if !store.set_point_questionnaire(&slug, &questionnaire).await? {
+            if !store.set_point_questionnaire(&slug, &questionnaire, CLI_ACTOR).await? {
                 bail!("no active collection point has the slug {slug}");
             }
             println!("{slug} now uses {questionnaire}");

@@ -10,6 +10,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use time::{Duration, OffsetDateTime, Time, Weekday};
 
+use crate::domain::account;
 use crate::domain::clock::{self, VIETNAM};
 use crate::domain::org::{Code, Name, NewAssignment, NewDesk, NewField, NewUnit, UnitKind, Validity};
 use crate::domain::questionnaire::{QuestionKind, Questionnaire, Registry};
@@ -206,6 +207,24 @@ pub fn organisation() -> OrgBatch {
     }
 }
 
+/// Creates the demo's `admin` account if there is none, and returns its password, which is
+/// shown once and stored only as a hash.
+pub async fn ensure_admin(store: &Store) -> StoreResult<Option<String>> {
+    if store.login_record("admin").await?.is_some() {
+        return Ok(None);
+    }
+    let mut bytes = [0u8; 12];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    let password = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
+    let to_hash = password.clone();
+    let hash = tokio::task::spawn_blocking(move || account::hash_password(&to_hash))
+        .await
+        .map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?
+        .map_err(crate::store::StoreError::Invalid)?;
+    store.create_user("admin", account::Role::Admin, None, Some(&hash), "demo").await?;
+    Ok(Some(password))
+}
+
 /// What the demo made.
 #[derive(Debug)]
 pub struct DemoSummary {
@@ -222,11 +241,12 @@ pub async fn seed(
     seed: u64,
     progress: impl Fn(u64),
 ) -> StoreResult<DemoSummary> {
-    let organisation = store.import_org(&organisation(), crate::domain::questionnaire::DEFAULT_ID, &|_| {}).await?;
+    let organisation =
+        store.import_org(&organisation(), crate::domain::questionnaire::DEFAULT_ID, "demo", &|_| {}).await?;
     let points = store.active_points().await?;
     if organisation.points_created > 0 && questionnaires.latest("sipas-2017").is_some() {
         for p in points.iter().filter(|p| p.desk_code.is_none() && p.officer_code.is_none()) {
-            store.set_point_questionnaire(&p.slug, "sipas-2017").await?;
+            store.set_point_questionnaire(&p.slug, "sipas-2017", "demo").await?;
         }
     }
     let points = store.active_points().await?;

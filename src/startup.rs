@@ -23,7 +23,11 @@ use crate::domain::questionnaire::{Questionnaire, Registry, SHIPPED};
 use crate::error::log_errors;
 use crate::store::Store;
 use crate::store::writer::Writer;
-use crate::web::{self, AppState, CACHE_TTL, TtlCache, client::SubmitLimiter};
+use crate::web::{self, AppState, CACHE_TTL, TtlCache, client::Limiter};
+
+/// Sign-in attempts one device may make per window, whatever the accounts.
+const SIGN_IN_ATTEMPTS_PER_WINDOW: u32 = 30;
+const SIGN_IN_WINDOW_SECS: u64 = 15 * 60;
 
 /// Largest request body accepted (a form with a 1,000-character comment is far smaller).
 const BODY_LIMIT: usize = 64 * 1024;
@@ -61,7 +65,8 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let state = AppState {
-            limiter: Arc::new(SubmitLimiter::new(settings.submit_limit_per_minute)),
+            limiter: Arc::new(Limiter::new(settings.submit_limit_per_minute, 60)),
+            sign_in_limiter: Arc::new(Limiter::new(SIGN_IN_ATTEMPTS_PER_WINDOW, SIGN_IN_WINDOW_SECS)),
             settings: Arc::new(settings),
             store,
             writer,
@@ -86,8 +91,12 @@ impl Application {
         let Self { listener, state, writer_task } = self;
         let store = state.store.clone();
         let purge = tokio::spawn(purge_comments_periodically(store.clone(), state.settings.comment_retention_days));
-        let app = web::router(state)
-            .layer(axum::middleware::from_fn(log_errors))
+        let tls = state.settings.public_base_url().starts_with("https://");
+        let mut app = web::router(state).layer(axum::middleware::from_fn(log_errors));
+        for (name, value) in web::policy::security_headers(tls) {
+            app = app.layer(SetResponseHeaderLayer::if_not_present(name, value));
+        }
+        let app = app
             .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
             // gzip at its fastest level: on a form of 7.7 kB it gives 2.5 kB against 2.3 kB at
             // level 9, and brotli saves a few dozen bytes more for several times the CPU

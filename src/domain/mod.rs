@@ -1,11 +1,13 @@
 //! Pure types and rules of the domain: no I/O, no SQL, no HTTP.
 //!
+//! - [`account`]: roles, permissions, scopes and the secrets that prove a caller.
 //! - [`org`]: units (a dated tree with successors), desks, officers and their assignments.
 //! - [`questionnaire`]: versioned questionnaires, their scales and questions, loaded from data.
 //! - [`response`]: a citizen's validated answers, ready for the writer.
 //! - [`point`]: collection points and their unguessable slugs.
 //! - [`clock`]: Vietnam time (UTC+07:00, no daylight saving) and day buckets.
 
+pub mod account;
 pub mod clock;
 pub mod org;
 pub mod point;

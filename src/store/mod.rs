@@ -86,6 +86,11 @@ macro_rules! on_backend {
     };
 }
 
+mod accounts;
+mod listing;
+pub use accounts::{AuditEntry, AuditFilter, CallerRecord, LoginRecord, UserRow};
+pub use listing::{DeskRow, OfficerRow, UnitRow};
+
 /// Joins that give a collection point `p` as it stands on a day (an SQL expression, e.g. `$2`):
 /// an officer's point follows the officer's assignment of that day (`a`), a desk's point the
 /// desk's unit, a unit's point the unit. `eu` is that unit if it is valid on the day, `ed` the
@@ -131,6 +136,8 @@ pub struct PointContext {
 pub struct PointRow {
     pub id: i64,
     pub slug: Slug,
+    /// The unit the point rates for today.
+    pub unit_id: i64,
     pub unit_code: String,
     pub unit_name: String,
     pub desk_code: Option<String>,
@@ -183,6 +190,20 @@ pub struct ImportSummary {
 impl ImportSummary {
     pub fn changed_nothing(&self) -> bool {
         *self == Self::default()
+    }
+
+    /// The summary as the audit log keeps it.
+    pub fn to_json(&self) -> String {
+        let pair = |(new, updated): (u64, u64)| serde_json::json!({ "new": new, "updated": updated });
+        serde_json::json!({
+            "units": pair(self.units),
+            "desks": pair(self.desks),
+            "officers": pair(self.officers),
+            "assignments": pair(self.assignments),
+            "fields": pair(self.fields),
+            "points_created": self.points_created,
+        })
+        .to_string()
     }
 }
 
@@ -548,6 +569,7 @@ impl Store {
         type Raw = (
             i64,
             String,
+            i64,
             String,
             String,
             Option<String>,
@@ -560,7 +582,7 @@ impl Store {
         let today = clock::iso(clock::vietnam_date(clock::now_ms()));
         let rows: Vec<Raw> = on_backend!(self, pool => {
             sqlx::query_as(concat!(
-                "SELECT p.id, p.slug, eu.code, eu.name, ed.code, ed.name, o.code, o.full_name, p.label, \
+                "SELECT p.id, p.slug, eu.id, eu.code, eu.name, ed.code, ed.name, o.code, o.full_name, p.label, \
                         p.questionnaire_id \
                  FROM collection_points p",
                 point_on_day!("$2"),
@@ -573,10 +595,11 @@ impl Store {
         });
         let mut points = rows
             .into_iter()
-            .map(|(id, slug, unit_code, unit_name, desk_code, desk_name, officer_code, officer_name, label, q)| {
-                Ok(PointRow {
+            .map(
+                |(
                     id,
-                    slug: Slug::parse(&slug).map_err(StoreError::Invalid)?,
+                    slug,
+                    unit_id,
                     unit_code,
                     unit_name,
                     desk_code,
@@ -584,9 +607,23 @@ impl Store {
                     officer_code,
                     officer_name,
                     label,
-                    questionnaire_id: q,
-                })
-            })
+                    q,
+                )| {
+                    Ok(PointRow {
+                        id,
+                        slug: Slug::parse(&slug).map_err(StoreError::Invalid)?,
+                        unit_id,
+                        unit_code,
+                        unit_name,
+                        desk_code,
+                        desk_name,
+                        officer_code,
+                        officer_name,
+                        label,
+                        questionnaire_id: q,
+                    })
+                },
+            )
             .collect::<StoreResult<Vec<_>>>()?;
         // Sorted here, not in SQL: the backends' collations order text differently.
         points.sort_by(|x, y| {
@@ -604,20 +641,35 @@ impl Store {
     }
 
     /// Revokes a point: its QR code stops accepting ratings. False if it was not active.
-    pub async fn revoke_point(&self, slug: &Slug) -> StoreResult<bool> {
-        let done = on_backend!(write self, pool => {
-            sqlx::query("UPDATE collection_points SET revoked_at = $2 WHERE slug = $1 AND revoked_at IS NULL")
+    pub async fn revoke_point(&self, slug: &Slug, actor: &str) -> StoreResult<bool> {
+        let now = clock::now_ms();
+        on_backend!(write self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("UPDATE collection_points SET revoked_at = $2 WHERE slug = $1 AND revoked_at IS NULL")
                 .bind(slug.as_str())
-                .bind(clock::now_ms())
-                .execute(pool)
+                .bind(now)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
-        });
-        Ok(done == 1)
+                .rows_affected();
+            if done == 0 {
+                return Ok(false);
+            }
+            sqlx::query(accounts::AUDIT_SQL)
+                .bind(now)
+                .bind(actor)
+                .bind("point.revoke")
+                .bind(format!("point:{slug}"))
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     /// Revokes a point and issues a new slug for the same target; `None` if it was not active.
-    pub async fn reissue_point(&self, slug: &Slug) -> StoreResult<Option<Slug>> {
+    pub async fn reissue_point(&self, slug: &Slug, actor: &str) -> StoreResult<Option<Slug>> {
         let fresh = Slug::generate();
         let now = clock::now_ms();
         let reissued = on_backend!(write self, pool => {
@@ -640,6 +692,15 @@ impl Store {
                     .bind(new_id)
                     .execute(&mut *tx)
                     .await?;
+                sqlx::query(accounts::AUDIT_SQL)
+                    .bind(now)
+                    .bind(actor)
+                    .bind("point.reissue")
+                    .bind(format!("point:{slug}"))
+                    .bind(None::<String>)
+                    .bind(Some(format!("{{\"replaced_by\":\"{fresh}\"}}")))
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 true
             } else {
@@ -650,16 +711,34 @@ impl Store {
     }
 
     /// Makes an active point use another questionnaire from now on. False if not active.
-    pub async fn set_point_questionnaire(&self, slug: &Slug, questionnaire_id: &str) -> StoreResult<bool> {
-        let done = on_backend!(write self, pool => {
-            sqlx::query("UPDATE collection_points SET questionnaire_id = $2 WHERE slug = $1 AND revoked_at IS NULL")
+    pub async fn set_point_questionnaire(&self, slug: &Slug, questionnaire_id: &str, actor: &str) -> StoreResult<bool> {
+        let now = clock::now_ms();
+        on_backend!(write self, pool => {
+            let mut tx = pool.begin().await?;
+            let before: Option<String> = sqlx::query_scalar(
+                "SELECT questionnaire_id FROM collection_points WHERE slug = $1 AND revoked_at IS NULL",
+            )
+            .bind(slug.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(before) = before else { return Ok(false) };
+            sqlx::query("UPDATE collection_points SET questionnaire_id = $2 WHERE slug = $1")
                 .bind(slug.as_str())
                 .bind(questionnaire_id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(done == 1)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(accounts::AUDIT_SQL)
+                .bind(now)
+                .bind(actor)
+                .bind("point.questionnaire")
+                .bind(format!("point:{slug}"))
+                .bind(Some(serde_json::json!({ "questionnaire": before }).to_string()))
+                .bind(Some(serde_json::json!({ "questionnaire": questionnaire_id }).to_string()))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     /// The codes an import may refer to.
@@ -703,6 +782,7 @@ impl Store {
         &self,
         batch: &OrgBatch,
         questionnaire_id: &str,
+        actor: &str,
         progress: &(dyn Fn(u64) + Sync),
     ) -> StoreResult<ImportSummary> {
         let mut s = ImportSummary::default();
@@ -879,6 +959,17 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 s.points_created += 1;
+            }
+            if !s.changed_nothing() {
+                sqlx::query(accounts::AUDIT_SQL)
+                    .bind(now)
+                    .bind(actor)
+                    .bind("org.import")
+                    .bind("organisation")
+                    .bind(None::<String>)
+                    .bind(Some(s.to_json()))
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
         });

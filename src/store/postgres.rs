@@ -10,8 +10,10 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::StoreResult;
 
-pub(super) const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))];
+pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, "accounts", include_str!("../../migrations/postgres/0002_accounts.sql")),
+];
 
 pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<PgPool> {
     let options = PgConnectOptions::from_str(url)?.application_name("hailong");

@@ -10,8 +10,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use super::{StoreError, StoreResult};
 
-pub(super) const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../../migrations/sqlite/0001_init.sql"))];
+pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, "accounts", include_str!("../../migrations/sqlite/0002_accounts.sql")),
+];
 
 pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<(SqlitePool, SqlitePool)> {
     let options = SqliteConnectOptions::from_str(url)?

@@ -1,6 +1,7 @@
 //! Server-rendered HTML with maud: functions that take view models and return `Markup`.
 //! Vietnamese first; the citizen's pages also speak English. No page needs JavaScript.
 
+pub mod admin;
 pub mod assets;
 pub mod pages;
 pub mod poster;

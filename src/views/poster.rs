@@ -12,8 +12,16 @@ pub struct Card<'a> {
     pub svg: String,
 }
 
-/// A standalone HTML document (inline stylesheet) that prints all of a unit's posters at once.
-pub fn sheet(unit_name: &str, cards: &[Card<'_>]) -> Markup {
+/// How a sheet gets its stylesheet: inline for a file saved by the command line, linked when
+/// served (the pages' Content-Security-Policy allows no inline style).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Styles {
+    Inline,
+    Linked,
+}
+
+/// An HTML document that prints all of a unit's posters at once.
+pub fn sheet(unit_name: &str, cards: &[Card<'_>], styles: Styles) -> Markup {
     html! {
         (DOCTYPE)
         html lang="vi" {
@@ -21,7 +29,10 @@ pub fn sheet(unit_name: &str, cards: &[Card<'_>]) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { "Mã QR đánh giá — " (unit_name) }
-                style { (PreEscaped(assets::stylesheet_text())) }
+                @match styles {
+                    Styles::Inline => style { (PreEscaped(assets::stylesheet_text())) },
+                    Styles::Linked => link rel="stylesheet" href=(assets::stylesheet_path());,
+                }
             }
             body {
                 main.sheet {

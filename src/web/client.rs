@@ -49,42 +49,56 @@ fn device(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Accepted submissions per (client device, collection point) per minute.
+/// A fixed-window counter per key: at most `limit` events per window of `window_secs`.
+/// Used for accepted ratings per (device, collection point) per minute, and sign-in attempts
+/// per device. Keys are kept as keyed hashes (key drawn at start-up), in memory only.
 #[derive(Debug)]
-pub struct SubmitLimiter {
-    per_minute: u32,
+pub struct Limiter {
+    limit: u32,
+    window_secs: u64,
     key: std::collections::hash_map::RandomState,
     windows: Mutex<HashMap<u64, (u64, u32)>>,
 }
 
-/// Above this many tracked clients, windows of past minutes are dropped.
+/// Above this many tracked keys, windows that have ended are dropped.
 const PRUNE_ABOVE: usize = 50_000;
 
-impl SubmitLimiter {
-    /// `per_minute == 0` turns the limit off.
-    pub fn new(per_minute: u32) -> Self {
-        Self { per_minute, key: Default::default(), windows: Mutex::new(HashMap::new()) }
+impl Limiter {
+    /// `limit == 0` turns the limit off.
+    pub fn new(limit: u32, window_secs: u64) -> Self {
+        Self { limit, window_secs: window_secs.max(1), key: Default::default(), windows: Mutex::new(HashMap::new()) }
     }
 
-    /// Counts one submission at `minute` (minutes since the epoch); false if over the limit.
-    pub fn allow(&self, ip: IpAddr, point_id: i64, minute: u64) -> bool {
-        if self.per_minute == 0 {
+    /// Counts one event for `key` at `now_secs`; false if over the limit.
+    pub fn allow(&self, key: impl std::hash::Hash, now_secs: u64) -> bool {
+        if self.limit == 0 {
             return true;
         }
-        let client = self.key.hash_one((device(ip), point_id));
+        let window_id = now_secs / self.window_secs;
+        let hashed = self.key.hash_one(key);
         let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if windows.len() > PRUNE_ABOVE {
-            windows.retain(|_, (m, _)| *m == minute);
+            windows.retain(|_, (w, _)| *w == window_id);
         }
-        let window = windows.entry(client).or_insert((minute, 0));
-        if window.0 != minute {
-            *window = (minute, 0);
+        let window = windows.entry(hashed).or_insert((window_id, 0));
+        if window.0 != window_id {
+            *window = (window_id, 0);
         }
-        if window.1 >= self.per_minute {
+        if window.1 >= self.limit {
             return false;
         }
         window.1 += 1;
         true
+    }
+
+    /// One rating from `ip` at a collection point.
+    pub fn allow_rating(&self, ip: IpAddr, point_id: i64, now_secs: u64) -> bool {
+        self.allow((device(ip), point_id), now_secs)
+    }
+
+    /// One sign-in attempt from `ip`.
+    pub fn allow_sign_in(&self, ip: IpAddr, now_secs: u64) -> bool {
+        self.allow(device(ip), now_secs)
     }
 }
 
@@ -113,20 +127,20 @@ mod tests {
 
     #[test]
     fn an_ipv6_slash_64_is_one_device() {
-        let limiter = SubmitLimiter::new(1);
-        assert!(limiter.allow("2001:db8:1:2::1".parse().unwrap(), 1, 7));
-        assert!(!limiter.allow("2001:db8:1:2:ffff::9".parse().unwrap(), 1, 7));
-        assert!(limiter.allow("2001:db8:1:3::1".parse().unwrap(), 1, 7));
+        let limiter = Limiter::new(1, 60);
+        assert!(limiter.allow_rating("2001:db8:1:2::1".parse().unwrap(), 1, 7));
+        assert!(!limiter.allow_rating("2001:db8:1:2:ffff::9".parse().unwrap(), 1, 7));
+        assert!(limiter.allow_rating("2001:db8:1:3::1".parse().unwrap(), 1, 7));
     }
 
     #[test]
     fn limits_one_client_at_one_point_per_minute() {
-        let limiter = SubmitLimiter::new(3);
+        let limiter = Limiter::new(3, 60);
         let a: IpAddr = "203.0.113.1".parse().unwrap();
-        assert!((0..3).all(|_| limiter.allow(a, 1, 100)));
-        assert!(!limiter.allow(a, 1, 100), "fourth in the same minute");
-        assert!(limiter.allow(a, 2, 100), "another point is another budget");
-        assert!(limiter.allow(a, 1, 101), "a new minute starts afresh");
-        assert!(SubmitLimiter::new(0).allow(a, 1, 100));
+        assert!((0..3).all(|_| limiter.allow_rating(a, 1, 6000)));
+        assert!(!limiter.allow_rating(a, 1, 6059), "fourth in the same minute");
+        assert!(limiter.allow_rating(a, 2, 6000), "another point is another budget");
+        assert!(limiter.allow_rating(a, 1, 6060), "a new minute starts afresh");
+        assert!(Limiter::new(0, 60).allow_rating(a, 1, 6000));
     }
 }

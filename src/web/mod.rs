@@ -2,9 +2,15 @@
 //!
 //! - [`survey`]: the citizen's form at `/s/{slug}`.
 //! - [`meta`]: the start page, `/healthz` and the embedded static files.
+//! - [`admin`] and [`api`]: the management pages and the JSON API, both built from the route
+//!   table of [`policy`], which says what each route requires; [`auth`] knows who is calling.
 
+pub mod admin;
+pub mod api;
+pub mod auth;
 pub mod client;
 pub mod meta;
+pub mod policy;
 pub mod survey;
 
 use std::collections::HashMap;
@@ -28,7 +34,8 @@ pub struct AppState {
     pub questionnaires: Arc<Registry>,
     pub points: Arc<TtlCache<String, Arc<PointContext>>>,
     pub fields: Arc<TtlCache<(), Arc<Vec<FieldRow>>>>,
-    pub limiter: Arc<client::SubmitLimiter>,
+    pub limiter: Arc<client::Limiter>,
+    pub sign_in_limiter: Arc<client::Limiter>,
 }
 
 /// How long a form's point context and the field list are served from memory. Another
@@ -64,7 +71,17 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     }
 }
 
+/// Every management and API route with its access rule.
+pub fn staff_routes() -> Vec<policy::StaffRoute> {
+    admin::routes().into_iter().chain(api::routes()).collect()
+}
+
 /// The whole application's routes.
 pub fn router(state: AppState) -> Router {
-    Router::new().merge(meta::router()).merge(survey::router()).with_state(state)
+    let mut staff = Router::new();
+    for route in staff_routes() {
+        let guard = axum::middleware::from_fn_with_state((state.clone(), route.access), policy::enforce);
+        staff = staff.route(route.path, route.handler.route_layer(guard));
+    }
+    Router::new().merge(meta::router()).merge(survey::router()).merge(staff).with_state(state)
 }

@@ -241,7 +241,7 @@ async fn submit(
 
     let now = clock::now_ms();
     let ip = client_ip(peer, &headers, &state.settings.trusted_proxies);
-    if !state.limiter.allow(ip, point.point_id, (now / 60_000) as u64) {
+    if !state.limiter.allow_rating(ip, point.point_id, (now / 1000) as u64) {
         return Err(AppError::TooManyRequests);
     }
 

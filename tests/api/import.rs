@@ -20,7 +20,7 @@ async fn import(store: &Store, files: &[PathBuf]) -> Result<hailong::store::Impo
     let known = store.known_codes().await.unwrap();
     let batch = import::validate(&tables, &known)
         .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-    Ok(store.import_org(&batch, "mot-cua", &|_| {}).await.unwrap())
+    Ok(store.import_org(&batch, "mot-cua", "test", &|_| {}).await.unwrap())
 }
 
 /// The organisation as the store sees it, for comparing two imports.

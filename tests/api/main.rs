@@ -3,8 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin;
 mod cli;
 mod helpers;
 mod import;
 mod store;
 mod survey;
+mod tenancy;

@@ -46,12 +46,12 @@ async fn migrations_and_questionnaires_load_once() {
 #[tokio::test]
 async fn importing_the_same_organisation_twice_changes_nothing() {
     let app = TestApp::spawn().await;
-    let first = app.store.import_org(&hailong::demo::organisation(), "mot-cua", &|_| {}).await.unwrap();
+    let first = app.store.import_org(&hailong::demo::organisation(), "mot-cua", "test", &|_| {}).await.unwrap();
     assert_eq!(first.units.0, 14);
     assert_eq!(first.officers.0, 25);
     assert!(first.points_created > 0);
     let points = app.store.active_points().await.unwrap();
-    let second = app.store.import_org(&hailong::demo::organisation(), "mot-cua", &|_| {}).await.unwrap();
+    let second = app.store.import_org(&hailong::demo::organisation(), "mot-cua", "test", &|_| {}).await.unwrap();
     assert!(second.changed_nothing(), "{second:?}");
     assert_eq!(app.store.active_points().await.unwrap(), points);
 
@@ -99,8 +99,8 @@ async fn the_writer_keeps_one_response_per_key_and_none_for_closed_points() {
     assert_eq!(outcomes[1], WriteOutcome::Duplicate(id));
     assert_eq!(app.store.commit_group(&[repeat]).await.unwrap(), vec![WriteOutcome::Duplicate(id)]);
 
-    assert!(app.store.revoke_point(&point.slug).await.unwrap());
-    assert!(!app.store.revoke_point(&point.slug).await.unwrap(), "already revoked");
+    assert!(app.store.revoke_point(&point.slug, "test").await.unwrap());
+    assert!(!app.store.revoke_point(&point.slug, "test").await.unwrap(), "already revoked");
     let closed = app.store.commit_group(&[response(point.id, now, 5)]).await.unwrap();
     assert_eq!(closed, vec![WriteOutcome::PointClosed]);
     assert_eq!(app.responses().await, 1);
@@ -111,13 +111,13 @@ async fn a_reissued_point_replaces_the_old_one() {
     let app = TestApp::spawn().await;
     let points = app.seed().await;
     let old = points.iter().find(|p| p.desk_code.is_some() && p.officer_code.is_none()).unwrap();
-    let fresh = app.store.reissue_point(&old.slug).await.unwrap().unwrap();
+    let fresh = app.store.reissue_point(&old.slug, "test").await.unwrap().unwrap();
     assert_ne!(fresh, old.slug);
     let now = app.store.active_points().await.unwrap();
     assert!(now.iter().all(|p| p.slug != old.slug));
     let new = now.iter().find(|p| p.slug == fresh).unwrap();
     assert_eq!((&new.desk_code, &new.label), (&old.desk_code, &old.label));
-    assert_eq!(app.store.reissue_point(&old.slug).await.unwrap(), None, "a revoked point cannot be reissued");
+    assert_eq!(app.store.reissue_point(&old.slug, "test").await.unwrap(), None, "a revoked point cannot be reissued");
     assert!(app.store.point_context(&old.slug).await.unwrap().unwrap().closed);
 }
 
@@ -141,8 +141,8 @@ async fn a_revoked_point_is_not_brought_back_by_the_next_import() {
     let app = TestApp::spawn().await;
     let points = app.seed().await;
     let revoked = points.iter().find(|p| p.officer_code.is_some()).unwrap();
-    assert!(app.store.revoke_point(&revoked.slug).await.unwrap());
-    let again = app.store.import_org(&hailong::demo::organisation(), "mot-cua", &|_| {}).await.unwrap();
+    assert!(app.store.revoke_point(&revoked.slug, "test").await.unwrap());
+    let again = app.store.import_org(&hailong::demo::organisation(), "mot-cua", "test", &|_| {}).await.unwrap();
     assert_eq!(again.points_created, 0);
     let now = app.store.active_points().await.unwrap();
     assert!(now.iter().all(|p| p.officer_code != revoked.officer_code), "the officer has no active point");
@@ -173,7 +173,7 @@ async fn points_follow_their_desk_and_officer_and_close_with_them() {
         desk: Some(code("HL.BM.Q1")),
         validity: Validity::new(time::macros::date!(2025 - 07 - 01), Some(today.previous_day().unwrap())).unwrap(),
     });
-    app.store.import_org(&batch, "mot-cua", &|_| {}).await.unwrap();
+    app.store.import_org(&batch, "mot-cua", "test", &|_| {}).await.unwrap();
 
     let now = clock::now_ms();
     let outcomes =

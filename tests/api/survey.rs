@@ -147,7 +147,7 @@ async fn unknown_and_revoked_points_are_refused() {
     assert_eq!(app.get("/s/..%2F..%2Fetc").await.status(), 404);
     assert_eq!(app.post("AAAAAAAAAAAA", &[("key", &key), ("q_hai_long_chung", "5")]).await.status(), 404);
 
-    assert!(app.store.revoke_point(&point.slug).await.unwrap());
+    assert!(app.store.revoke_point(&point.slug, "test").await.unwrap());
     // The form was open when the point was revoked: the writer refuses it inside its transaction.
     let response = app.post(&slug, &[("key", &key), ("q_hai_long_chung", "5")]).await;
     assert_eq!(response.status(), 410);
@@ -302,7 +302,7 @@ async fn a_form_is_stored_against_the_questionnaire_it_was_drawn_from() {
     let slug = unit_point.slug.as_str();
     let key = app.form_key(slug).await;
     // The unit moves its point to the one-stop form while a citizen is filling in SIPAS.
-    assert!(app.store.set_point_questionnaire(&unit_point.slug, "mot-cua").await.unwrap());
+    assert!(app.store.set_point_questionnaire(&unit_point.slug, "mot-cua", "test").await.unwrap());
     let answers: Vec<(String, String)> = ["tiep_can", "thu_tuc", "cong_chuc", "ket_qua", "gop_y"]
         .iter()
         .map(|e| (format!("q_hl_{e}"), "4".to_owned()))

@@ -1,0 +1,425 @@
+//! Accounts, sessions, API keys and the audit log.
+
+use super::{Backend, Store, StoreError, StoreResult};
+use crate::domain::account::Role;
+use crate::domain::clock;
+
+/// Appends one audit entry; used inside the transaction of the change it records.
+pub(super) const AUDIT_SQL: &str =
+    "INSERT INTO audit_log (at, actor, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// An account as lists show it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserRow {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub unit_code: Option<String>,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+/// What sign-in needs to know about an account.
+#[derive(Clone, Debug)]
+pub struct LoginRecord {
+    pub id: i64,
+    pub role: Role,
+    pub password_hash: Option<String>,
+    pub disabled: bool,
+    pub locked_until: Option<i64>,
+}
+
+/// Who is calling, as the store knows them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallerRecord {
+    pub user_id: i64,
+    pub name: String,
+    pub role: Role,
+    pub unit_id: Option<i64>,
+}
+
+/// One audit entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// Which audit entries to read; empty fields match everything.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub limit: i64,
+}
+
+fn role(text: &str) -> StoreResult<Role> {
+    Role::parse(text).map_err(StoreError::Invalid)
+}
+
+impl Store {
+    /// Creates an account bound to `unit_code` (none for admins). Refuses a name in use.
+    pub async fn create_user(
+        &self,
+        name: &str,
+        role: Role,
+        unit_code: Option<&str>,
+        password_hash: Option<&str>,
+        actor: &str,
+    ) -> StoreResult<i64> {
+        let now = clock::now_ms();
+        let after = serde_json::json!({ "name": name, "role": role.code(), "unit": unit_code }).to_string();
+        on_backend!(write self, pool => {
+            let mut tx = pool.begin().await?;
+            let unit_id: Option<i64> = match unit_code {
+                Some(code) => Some(
+                    sqlx::query_scalar("SELECT id FROM units WHERE code = $1")
+                        .bind(code)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or_else(|| StoreError::Invalid(format!("no unit has the code {code}")))?,
+                ),
+                None => None,
+            };
+            let taken: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM users WHERE name = $1").bind(name).fetch_optional(&mut *tx).await?;
+            if taken.is_some() {
+                return Err(StoreError::Invalid(format!("an account named {name} exists already")));
+            }
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO users (name, role, unit_id, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(name)
+            .bind(role.code())
+            .bind(unit_id)
+            .bind(password_hash)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(AUDIT_SQL)
+                .bind(now)
+                .bind(actor)
+                .bind("user.create")
+                .bind(format!("user:{name}"))
+                .bind(None::<String>)
+                .bind(Some(after))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    /// Every account, by name.
+    pub async fn users(&self) -> StoreResult<Vec<UserRow>> {
+        type Raw = (i64, String, String, Option<String>, Option<i64>, i64);
+        let rows: Vec<Raw> = on_backend!(self, pool => {
+            sqlx::query_as(
+                "SELECT u.id, u.name, u.role, n.code, u.disabled_at, u.created_at \
+                 FROM users u LEFT JOIN units n ON n.id = u.unit_id",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        let mut users = rows
+            .into_iter()
+            .map(|(id, name, r, unit_code, disabled_at, created_at)| {
+                Ok(UserRow { id, name, role: role(&r)?, unit_code, disabled: disabled_at.is_some(), created_at })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        users.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(users)
+    }
+
+    /// Disables an account, ends its sessions and revokes its API keys. False if no such
+    /// active account.
+    pub async fn disable_user(&self, name: &str, actor: &str) -> StoreResult<bool> {
+        let now = clock::now_ms();
+        on_backend!(write self, pool => {
+            let mut tx = pool.begin().await?;
+            let id: Option<i64> =
+                sqlx::query_scalar("UPDATE users SET disabled_at = $2 WHERE name = $1 AND disabled_at IS NULL RETURNING id")
+                    .bind(name)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(id) = id else { return Ok(false) };
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(AUDIT_SQL)
+                .bind(now)
+                .bind(actor)
+                .bind("user.disable")
+                .bind(format!("user:{name}"))
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Replaces an account's password and ends its sessions. False if no such account.
+    pub async fn set_password(&self, name: &str, password_hash: &str, actor: &str) -> StoreResult<bool> {
+        let now = clock::now_ms();
+        on_backend!(write self, pool => {
+            let mut tx = pool.begin().await?;
+            let id: Option<i64> = sqlx::query_scalar(
+                "UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE name = $1 RETURNING id",
+            )
+            .bind(name)
+            .bind(password_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(id) = id else { return Ok(false) };
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query(AUDIT_SQL)
+                .bind(now)
+                .bind(actor)
+                .bind("user.password")
+                .bind(format!("user:{name}"))
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// What sign-in needs about the account called `name`.
+    pub async fn login_record(&self, name: &str) -> StoreResult<Option<LoginRecord>> {
+        type Raw = (i64, String, Option<String>, Option<i64>, Option<i64>);
+        let row: Option<Raw> = on_backend!(self, pool => {
+            sqlx::query_as("SELECT id, role, password_hash, disabled_at, locked_until FROM users WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(|(id, r, password_hash, disabled_at, locked_until)| {
+            Ok(LoginRecord { id, role: role(&r)?, password_hash, disabled: disabled_at.is_some(), locked_until })
+        })
+        .transpose()
+    }
+
+    /// Counts a failed sign-in; after `limit` in a row the account is locked for `lock_ms`.
+    pub async fn login_failed(&self, user_id: i64, limit: i64, lock_ms: i64) -> StoreResult<()> {
+        let now = clock::now_ms();
+        on_backend!(write self, pool => {
+            sqlx::query(
+                "UPDATE users SET failed_logins = failed_logins + 1, \
+                    locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END \
+                 WHERE id = $1",
+            )
+            .bind(user_id)
+            .bind(limit)
+            .bind(now + lock_ms)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Starts a session after a successful sign-in, clearing the failure count.
+    pub async fn start_session(&self, user_id: i64, token_hash: &str) -> StoreResult<()> {
+        let now = clock::now_ms();
+        on_backend!(write self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)")
+                .bind(token_hash)
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The caller behind a session, if it is still valid: not idle longer than `idle_ms`, not
+    /// older than `absolute_ms`, its account enabled. A valid session's idle clock restarts; an
+    /// expired one is deleted.
+    pub async fn session_caller(
+        &self,
+        token_hash: &str,
+        idle_ms: i64,
+        absolute_ms: i64,
+    ) -> StoreResult<Option<CallerRecord>> {
+        let now = clock::now_ms();
+        type Raw = (i64, String, String, Option<i64>, i64, i64);
+        let row: Option<Raw> = on_backend!(self, pool => {
+            sqlx::query_as(
+                "SELECT u.id, u.name, u.role, u.unit_id, s.created_at, s.last_seen_at \
+                 FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.token_hash = $1 AND u.disabled_at IS NULL",
+            )
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await?
+        });
+        let Some((user_id, name, r, unit_id, created_at, last_seen_at)) = row else { return Ok(None) };
+        let valid = now - last_seen_at <= idle_ms && now - created_at <= absolute_ms;
+        on_backend!(write self, pool => {
+            let sql = if valid {
+                "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1"
+            } else {
+                "DELETE FROM sessions WHERE token_hash = $1 AND $2 > 0"
+            };
+            sqlx::query(sql).bind(token_hash).bind(now).execute(pool).await?;
+        });
+        if !valid {
+            return Ok(None);
+        }
+        Ok(Some(CallerRecord { user_id, name, role: role(&r)?, unit_id }))
+    }
+
+    /// Ends one session (sign-out).
+    pub async fn end_session(&self, token_hash: &str) -> StoreResult<()> {
+        on_backend!(write self, pool => {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Records a new API key of an enabled account. `prefix` is what lists show of it.
+    pub async fn create_api_key(&self, user: &str, key_hash: &str, prefix: &str, actor: &str) -> StoreResult<()> {
+        let now = clock::now_ms();
+        on_backend!(write self, pool => {
+            let mut tx = pool.begin().await?;
+            let user_id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE name = $1 AND disabled_at IS NULL")
+                .bind(user)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let user_id = user_id.ok_or_else(|| StoreError::Invalid(format!("no enabled account is named {user}")))?;
+            sqlx::query("INSERT INTO api_keys (user_id, key_hash, prefix, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(user_id)
+                .bind(key_hash)
+                .bind(prefix)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(AUDIT_SQL)
+                .bind(now)
+                .bind(actor)
+                .bind("apikey.create")
+                .bind(format!("apikey:{prefix}"))
+                .bind(None::<String>)
+                .bind(Some(serde_json::json!({ "user": user }).to_string()))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Revokes the API key shown as `prefix`. False if no such active key.
+    pub async fn revoke_api_key(&self, prefix: &str, actor: &str) -> StoreResult<bool> {
+        let now = clock::now_ms();
+        on_backend!(write self, pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE prefix = $1 AND revoked_at IS NULL")
+                .bind(prefix)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 0 {
+                return Ok(false);
+            }
+            sqlx::query(AUDIT_SQL)
+                .bind(now)
+                .bind(actor)
+                .bind("apikey.revoke")
+                .bind(format!("apikey:{prefix}"))
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// The caller behind an API key, if the key and its account are active.
+    pub async fn api_caller(&self, key_hash: &str) -> StoreResult<Option<CallerRecord>> {
+        type Raw = (i64, String, String, Option<i64>);
+        let row: Option<Raw> = on_backend!(self, pool => {
+            sqlx::query_as(
+                "SELECT u.id, u.name, u.role, u.unit_id FROM api_keys k JOIN users u ON u.id = k.user_id \
+                 WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL",
+            )
+            .bind(key_hash)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(|(user_id, name, r, unit_id)| Ok(CallerRecord { user_id, name, role: role(&r)?, unit_id })).transpose()
+    }
+
+    /// The unit tree as `(id, parent, successor)`, for scopes.
+    pub async fn unit_links(&self) -> StoreResult<Vec<(i64, Option<i64>, Option<i64>)>> {
+        Ok(on_backend!(self, pool => {
+            sqlx::query_as("SELECT id, parent_id, successor_id FROM units").fetch_all(pool).await?
+        }))
+    }
+
+    /// Appends an audit entry on its own (for changes made outside a store transaction).
+    pub async fn audit(&self, actor: &str, action: &str, target: &str, after: Option<&str>) -> StoreResult<()> {
+        on_backend!(write self, pool => {
+            sqlx::query(AUDIT_SQL)
+                .bind(clock::now_ms())
+                .bind(actor)
+                .bind(action)
+                .bind(target)
+                .bind(None::<String>)
+                .bind(after)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Audit entries matching the filter, newest first.
+    pub async fn audit_entries(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>> {
+        type Raw = (i64, i64, String, String, String, Option<String>, Option<String>);
+        let rows: Vec<Raw> = on_backend!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, at, actor, action, target, before, after FROM audit_log \
+                 WHERE ($1 IS NULL OR actor = $1) AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR target = $3) \
+                 ORDER BY id DESC LIMIT $4",
+            )
+            .bind(filter.actor.as_deref())
+            .bind(filter.action.as_deref())
+            .bind(filter.target.as_deref())
+            .bind(if filter.limit > 0 { filter.limit } else { 200 })
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, at, actor, action, target, before, after)| AuditEntry {
+                id,
+                at,
+                actor,
+                action,
+                target,
+                before,
+                after,
+            })
+            .collect())
+    }
+}

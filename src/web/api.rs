@@ -1,0 +1,174 @@
+//! The JSON API `/api/v1`, for the one-stop software and other machines: API keys only, each
+//! answer limited to the key's account scope. Something outside the scope is 404, exactly as
+//! something that does not exist.
+
+use axum::Json;
+use axum::extract::{Extension, Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::Caller;
+use super::policy::{Access, ApiError, Param, StaffRoute};
+use crate::domain::account::Permission;
+use crate::domain::point::form_url;
+
+pub fn routes() -> Vec<StaffRoute> {
+    use Access::{Api, Public};
+    use Permission::Read;
+    vec![
+        StaffRoute::new(Method::GET, "/api/v1/openapi.json", Public, Param::None, get(openapi)),
+        StaffRoute::new(Method::GET, "/api/v1/units", Api(Read), Param::None, get(units)),
+        StaffRoute::new(Method::GET, "/api/v1/units/{code}", Api(Read), Param::Unit, get(unit)),
+        StaffRoute::new(Method::GET, "/api/v1/desks", Api(Read), Param::None, get(desks)),
+        StaffRoute::new(Method::GET, "/api/v1/desks/{code}", Api(Read), Param::Desk, get(desk)),
+        StaffRoute::new(Method::GET, "/api/v1/officers", Api(Read), Param::None, get(officers)),
+        StaffRoute::new(Method::GET, "/api/v1/officers/{code}", Api(Read), Param::Officer, get(officer)),
+        StaffRoute::new(Method::GET, "/api/v1/points", Api(Read), Param::None, get(points)),
+        StaffRoute::new(Method::GET, "/api/v1/points/{slug}", Api(Read), Param::Point, get(point)),
+    ]
+}
+
+type ApiResult = Result<Json<Value>, ApiError>;
+
+fn not_found() -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, "not found")
+}
+
+async fn units(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult {
+    let units: Vec<_> = state.store.units().await?.into_iter().filter(|u| caller.scope.contains(u.id)).collect();
+    Ok(Json(json!({ "units": units })))
+}
+
+async fn unit(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(code): Path<String>,
+) -> ApiResult {
+    let unit = state.store.units().await?.into_iter().find(|u| u.code == code && caller.scope.contains(u.id));
+    Ok(Json(json!(unit.ok_or_else(not_found)?)))
+}
+
+async fn desks(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult {
+    let desks: Vec<_> = state.store.desks().await?.into_iter().filter(|d| caller.scope.contains(d.unit_id)).collect();
+    Ok(Json(json!({ "desks": desks })))
+}
+
+async fn desk(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(code): Path<String>,
+) -> ApiResult {
+    let desk = state.store.desks().await?.into_iter().find(|d| d.code == code && caller.scope.contains(d.unit_id));
+    Ok(Json(json!(desk.ok_or_else(not_found)?)))
+}
+
+async fn officers(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult {
+    let officers: Vec<_> =
+        state.store.officers().await?.into_iter().filter(|o| caller.scope.contains(o.unit_id)).collect();
+    Ok(Json(json!({ "officers": officers })))
+}
+
+async fn officer(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(code): Path<String>,
+) -> ApiResult {
+    let officer =
+        state.store.officers().await?.into_iter().find(|o| o.code == code && caller.scope.contains(o.unit_id));
+    Ok(Json(json!(officer.ok_or_else(not_found)?)))
+}
+
+fn point_json(state: &AppState, p: &crate::store::PointRow) -> Value {
+    json!({
+        "slug": p.slug.as_str(),
+        "url": form_url(&state.settings.public_base_url(), &p.slug),
+        "unit_code": p.unit_code,
+        "desk_code": p.desk_code,
+        "officer_code": p.officer_code,
+        "label": p.label,
+        "questionnaire": p.questionnaire_id,
+    })
+}
+
+async fn points(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult {
+    let points: Vec<Value> = state
+        .store
+        .active_points()
+        .await?
+        .iter()
+        .filter(|p| caller.scope.contains(p.unit_id))
+        .map(|p| point_json(&state, p))
+        .collect();
+    Ok(Json(json!({ "points": points })))
+}
+
+async fn point(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(slug): Path<String>,
+) -> ApiResult {
+    let found = state.store.active_points().await?.into_iter().find(|p| p.slug.as_str() == slug);
+    let point = found.filter(|p| caller.scope.contains(p.unit_id)).ok_or_else(not_found)?;
+    Ok(Json(point_json(&state, &point)))
+}
+
+/// The OpenAPI 3.1 description of this API.
+async fn openapi() -> Json<Value> {
+    let list = |name: &str, item: Value| {
+        json!({ "get": {
+            "summary": format!("The {name} in the key's scope"),
+            "security": [{ "apiKey": [] }],
+            "responses": {
+                "200": { "description": "OK", "content": { "application/json": { "schema": {
+                    "type": "object", "properties": { name: { "type": "array", "items": item } } } } } },
+                "401": { "$ref": "#/components/responses/Unauthorized" }
+            }
+        }})
+    };
+    let one = |what: &str, param: &str, item: Value| {
+        json!({ "get": {
+            "summary": format!("One {what}; 404 when it is not in the key's scope"),
+            "security": [{ "apiKey": [] }],
+            "parameters": [{ "name": param, "in": "path", "required": true, "schema": { "type": "string" } }],
+            "responses": {
+                "200": { "description": "OK", "content": { "application/json": { "schema": item } } },
+                "401": { "$ref": "#/components/responses/Unauthorized" },
+                "404": { "description": "Not found, or outside the key's scope" }
+            }
+        }})
+    };
+    let s = |t: &str| json!({ "type": t });
+    let opt = || json!({ "type": ["string", "null"] });
+    let unit = json!({ "type": "object", "required": ["code", "name", "parent_code"], "properties": {
+        "code": s("string"), "name": s("string"), "kind": s("string"), "parent_code": opt(),
+        "valid_from": { "type": "string", "format": "date" }, "valid_to": opt(), "successor_code": opt() } });
+    let desk = json!({ "type": "object", "required": ["code", "name", "unit_code"], "properties": {
+        "code": s("string"), "name": s("string"), "unit_code": s("string") } });
+    let officer = json!({ "type": "object", "required": ["code", "full_name", "unit_code"], "properties": {
+        "code": s("string"), "full_name": s("string"), "unit_code": s("string"), "desk_code": opt(),
+        "valid_from": s("string"), "valid_to": opt() } });
+    let point = json!({ "type": "object", "required": ["slug", "url", "unit_code"], "properties": {
+        "slug": s("string"), "url": s("string"), "unit_code": s("string"), "desk_code": opt(),
+        "officer_code": opt(), "label": s("string"), "questionnaire": s("string") } });
+    Json(json!({
+        "openapi": "3.1.0",
+        "info": { "title": "hailong API", "version": "1" },
+        "components": {
+            "securitySchemes": { "apiKey": { "type": "http", "scheme": "bearer",
+                "description": "A key from `hailong apikey create`" } },
+            "responses": { "Unauthorized": { "description": "No valid API key" } }
+        },
+        "paths": {
+            "/api/v1/units": list("units", unit.clone()),
+            "/api/v1/units/{code}": one("unit", "code", unit),
+            "/api/v1/desks": list("desks", desk.clone()),
+            "/api/v1/desks/{code}": one("desk", "code", desk),
+            "/api/v1/officers": list("officers", officer.clone()),
+            "/api/v1/officers/{code}": one("officer", "code", officer),
+            "/api/v1/points": list("points", point.clone()),
+            "/api/v1/points/{slug}": one("collection point", "slug", point),
+        }
+    }))
+}

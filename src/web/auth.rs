@@ -1,0 +1,193 @@
+//! Who is calling: staff sign in with a password and get a session cookie; machines send an
+//! API key as `Authorization: Bearer`. Sessions live in the database, so several instances share
+//! them; the cookie holds a random token whose SHA-256 is all the database keeps.
+
+use std::net::SocketAddr;
+
+use axum::Form;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use super::client::client_ip;
+use crate::domain::account::{self, Role, Scope};
+use crate::domain::clock;
+use crate::error::AppError;
+use crate::store::CallerRecord;
+use crate::views;
+
+/// The session cookie's name.
+pub const COOKIE: &str = "hl_session";
+/// A session ends after this long without a request...
+pub const IDLE_MS: i64 = 30 * 60 * 1000;
+/// ...and in any case this long after sign-in.
+pub const ABSOLUTE_MS: i64 = 12 * 3600 * 1000;
+/// Failed sign-ins in a row that lock an account, and for how long.
+const LOCK_AFTER: i64 = 5;
+const LOCK_MS: i64 = 15 * 60 * 1000;
+
+/// A signed-in account or an API key's account, with the units it may see.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user_id: i64,
+    pub name: String,
+    pub role: Role,
+    pub scope: Scope,
+}
+
+/// How the caller proved who they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    Session,
+    ApiKey,
+}
+
+async fn caller_of(state: &AppState, record: CallerRecord) -> Result<Caller, AppError> {
+    let scope = match (record.role, record.unit_id) {
+        (Role::Admin, _) => Scope::All,
+        (_, Some(unit)) => Scope::subtree(unit, &state.store.unit_links().await?),
+        (_, None) => Scope::Units(Default::default()),
+    };
+    Ok(Caller { user_id: record.user_id, name: record.name, role: record.role, scope })
+}
+
+/// The session token in the request's cookies, if any.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
+/// Resolves the caller of a request through `via`; `None` when there is none or it expired.
+pub async fn resolve(state: &AppState, parts: &Parts, via: Via) -> Result<Option<Caller>, AppError> {
+    let record = match via {
+        Via::Session => match session_token(&parts.headers) {
+            Some(token) => state.store.session_caller(&account::token_hash(&token), IDLE_MS, ABSOLUTE_MS).await?,
+            None => None,
+        },
+        Via::ApiKey => match bearer(&parts.headers) {
+            Some(key) => state.store.api_caller(&account::token_hash(key)).await?,
+            None => None,
+        },
+    };
+    match record {
+        Some(record) => Ok(Some(caller_of(state, record).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The `Set-Cookie` value of a session; `Secure` when the service is served over TLS.
+fn session_cookie(state: &AppState, token: &str, max_age_secs: i64) -> HeaderValue {
+    let secure = if state.settings.public_base_url().starts_with("https://") { "; Secure" } else { "" };
+    let value = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}");
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("hl_session=; Max-Age=0"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only places inside the management pages are followed after sign-in.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains("://") => n,
+        _ => "/admin",
+    }
+}
+
+pub async fn login_page(Query(query): Query<NextQuery>) -> Response {
+    views::admin::login(safe_next(query.next.as_deref()), None).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    name: String,
+    password: String,
+    next: Option<String>,
+}
+
+/// Signs in. Every failure gets the same message, whether the name exists or not, and costs
+/// the same time; attempts are limited per device and per account.
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    let next = safe_next(form.next.as_deref()).to_owned();
+    let failed = |status: StatusCode| {
+        let message = "Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa. Xin vui lòng thử lại sau.";
+        (status, views::admin::login(&next, Some(message))).into_response()
+    };
+    let ip = client_ip(peer, &headers, &state.settings.trusted_proxies);
+    if !state.sign_in_limiter.allow_sign_in(ip, (clock::now_ms() / 1000) as u64) {
+        return Ok(failed(StatusCode::TOO_MANY_REQUESTS));
+    }
+    let record = state.store.login_record(form.name.trim()).await?;
+    let usable = record.as_ref().filter(|r| {
+        !r.disabled && r.role.has_password() && r.locked_until.is_none_or(|until| until <= clock::now_ms())
+    });
+    let stored = usable.and_then(|r| r.password_hash.clone()).unwrap_or_else(|| account::dummy_hash().to_owned());
+    let password = form.password;
+    let matches = tokio::task::spawn_blocking(move || account::verify_password(&password, &stored))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let Some(user) = usable.filter(|_| matches) else {
+        if let Some(r) = &record {
+            state.store.login_failed(r.id, LOCK_AFTER, LOCK_MS).await?;
+        }
+        tracing::info!("sign-in refused");
+        return Ok(failed(StatusCode::UNAUTHORIZED));
+    };
+    // A new token at every sign-in: whatever cookie the browser had before is worthless.
+    let token = account::new_session_token();
+    state.store.start_session(user.id, &account::token_hash(&token)).await?;
+    let mut response = Redirect::to(&next).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, &token, ABSOLUTE_MS / 1000));
+    Ok(response)
+}
+
+/// Signs out: the session ends in the database and the cookie is cleared.
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    if let Some(token) = session_token(&headers) {
+        state.store.end_session(&account::token_hash(&token)).await?;
+    }
+    let mut response = Redirect::to("/admin/login").into_response();
+    response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, "", 0));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_session_cookie() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; hl_session=abc; b=2"));
+        assert_eq!(session_token(&h).as_deref(), Some("abc"));
+        h.insert(header::COOKIE, HeaderValue::from_static("hl_session="));
+        assert_eq!(session_token(&h), None);
+    }
+
+    #[test]
+    fn follows_only_local_admin_paths() {
+        assert_eq!(safe_next(Some("/admin/points")), "/admin/points");
+        for bad in ["https://evil.example/admin", "//evil.example", "/s/abc", "/admin@evil://x"] {
+            assert_eq!(safe_next(Some(bad)), "/admin", "{bad}");
+        }
+    }
+}

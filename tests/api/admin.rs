@@ -1,0 +1,216 @@
+//! Signing in, sessions, API keys, the audit log and the headers of the management surface.
+
+use hailong::domain::account::{self, Role};
+use hailong::store::AuditFilter;
+
+use crate::helpers::TestApp;
+
+const PASSWORD: &str = "mật khẩu thử nghiệm 2026";
+
+async fn with_account(app: &TestApp, name: &str, role: Role, unit: Option<&str>) {
+    let hash = account::hash_password(PASSWORD).unwrap();
+    app.store.create_user(name, role, unit, Some(&hash), "test").await.unwrap();
+}
+
+async fn sign_in(app: &TestApp, name: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(format!("{}/admin/login", app.base))
+        .header("origin", app.base.clone())
+        .form(&[("name", name), ("password", password), ("next", "/admin/points")])
+        .send()
+        .await
+        .unwrap()
+}
+
+fn cookie_of(response: &reqwest::Response) -> String {
+    let set = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    set.split(';').next().unwrap().to_owned()
+}
+
+async fn get_with(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
+    app.client.get(format!("{}{path}", app.base)).header("cookie", cookie).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn signing_in_gives_a_fresh_strict_cookie_and_signing_out_ends_it() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    with_account(&app, "lan.nv", Role::UnitManager, Some("HL.TAN-LOC")).await;
+
+    let first = sign_in(&app, "lan.nv", PASSWORD).await;
+    assert_eq!(first.status(), 303);
+    assert_eq!(first.headers()["location"], "/admin/points");
+    let set = first.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set.contains(attribute), "{set}");
+    }
+    assert!(!set.contains("Secure"), "not over TLS in this test");
+    let cookie = cookie_of(&first);
+    let page = get_with(&app, "/admin/points", &cookie).await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+
+    let second = cookie_of(&sign_in(&app, "lan.nv", PASSWORD).await);
+    assert_ne!(cookie, second, "every sign-in makes a new session id");
+
+    let out = app
+        .client
+        .post(format!("{}/admin/logout", app.base))
+        .header("cookie", &cookie)
+        .header("origin", app.base.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    assert_eq!(get_with(&app, "/admin/points", &cookie).await.status(), 303, "the session is over");
+    assert_eq!(get_with(&app, "/admin/points", &second).await.status(), 200, "other sessions stay");
+}
+
+#[tokio::test]
+async fn failures_look_alike_and_lock_the_account() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    with_account(&app, "hoa.lt", Role::Viewer, Some("HL")).await;
+
+    let wrong = sign_in(&app, "hoa.lt", "không phải mật khẩu").await;
+    let unknown = sign_in(&app, "khong-co-ai", PASSWORD).await;
+    assert_eq!((wrong.status().as_u16(), unknown.status().as_u16()), (401, 401));
+    let (wrong, unknown) = (wrong.text().await.unwrap(), unknown.text().await.unwrap());
+    assert_eq!(crate::helpers::texts(&wrong, "[role=alert]"), crate::helpers::texts(&unknown, "[role=alert]"));
+
+    for _ in 0..4 {
+        sign_in(&app, "hoa.lt", "sai mật khẩu nữa").await;
+    }
+    assert_eq!(sign_in(&app, "hoa.lt", PASSWORD).await.status(), 401, "locked after five failures");
+}
+
+#[tokio::test]
+async fn disabling_or_a_new_password_ends_sessions_and_keys() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    with_account(&app, "minh.dc", Role::HomeAffairs, Some("HL")).await;
+    let cookie = cookie_of(&sign_in(&app, "minh.dc", PASSWORD).await);
+    let key = account::new_api_key();
+    app.store.create_api_key("minh.dc", &account::token_hash(&key), &key[..11], "test").await.unwrap();
+    let api = |key: String| {
+        let client = app.client.clone();
+        let url = format!("{}/api/v1/units", app.base);
+        async move { client.get(url).bearer_auth(key).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(api(key.clone()).await, 200);
+
+    app.store.set_password("minh.dc", &account::hash_password("mật khẩu mới đủ dài").unwrap(), "test").await.unwrap();
+    assert_eq!(get_with(&app, "/admin", &cookie).await.status(), 303, "a new password ends sessions");
+    let cookie = cookie_of(&sign_in(&app, "minh.dc", "mật khẩu mới đủ dài").await);
+    assert!(app.store.disable_user("minh.dc", "test").await.unwrap());
+    assert_eq!(get_with(&app, "/admin", &cookie).await.status(), 303);
+    assert_eq!(api(key).await, 401, "a disabled account's keys stop working");
+    assert_eq!(sign_in(&app, "minh.dc", "mật khẩu mới đủ dài").await.status(), 401);
+}
+
+#[tokio::test]
+async fn sessions_expire_when_idle_or_old() {
+    let app = TestApp::spawn().await;
+    with_account(&app, "root", Role::Admin, None).await;
+    let id = app.store.login_record("root").await.unwrap().unwrap().id;
+    let token = account::token_hash("a session token");
+    app.store.start_session(id, &token).await.unwrap();
+    assert!(app.store.session_caller(&token, 60_000, 60_000).await.unwrap().is_some());
+    assert!(app.store.session_caller(&token, -1, 60_000).await.unwrap().is_none(), "idle too long");
+    assert!(app.store.session_caller(&token, 60_000, 60_000).await.unwrap().is_none(), "and gone for good");
+    app.store.start_session(id, &account::token_hash("another")).await.unwrap();
+    assert!(app.store.session_caller(&account::token_hash("another"), 60_000, -1).await.unwrap().is_none(), "too old");
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused() {
+    let app = TestApp::spawn().await;
+    let points = app.seed().await;
+    with_account(&app, "root", Role::Admin, None).await;
+    let cookie = cookie_of(&sign_in(&app, "root", PASSWORD).await);
+    let url = format!("{}/admin/points/{}/revoke", app.base, points[0].slug);
+    let post = |headers: Vec<(&'static str, &'static str)>| {
+        let mut request = app.client.post(url.clone()).header("cookie", &cookie);
+        for (k, v) in headers {
+            request = request.header(k, v);
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(post(vec![("origin", "https://evil.example")]).await, 403);
+    assert_eq!(post(vec![("sec-fetch-site", "cross-site")]).await, 403);
+    assert_eq!(app.store.active_points().await.unwrap().len(), points.len(), "nothing revoked");
+    assert_eq!(post(vec![("sec-fetch-site", "same-origin")]).await, 303);
+    assert_eq!(app.store.active_points().await.unwrap().len(), points.len() - 1);
+
+    // The change is in the audit log, which cannot be rewritten.
+    let filter = AuditFilter { action: Some("point.revoke".into()), ..Default::default() };
+    let entries = app.store.audit_entries(&filter).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].actor, "user:root");
+    assert_eq!(entries[0].target, format!("point:{}", points[0].slug));
+    assert!(tamper_with_audit_log(&app.db_url()).await.is_err(), "the database keeps the log append-only");
+    let page = get_with(&app, "/admin/audit?action=point.revoke", &cookie).await.text().await.unwrap();
+    assert_eq!(crate::helpers::texts(&page, "table.audit tbody tr").len(), 1);
+}
+
+/// Someone with the database's password covering their tracks: the database itself refuses.
+async fn tamper_with_audit_log(url: &str) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE audit_log SET actor = 'nobody'";
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await?;
+        sqlx::query(sql).execute(&pool).await.map(drop)
+    } else {
+        let pool = sqlx::PgPool::connect(url).await?;
+        sqlx::query(sql).execute(&pool).await.map(drop)
+    }
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = TestApp::spawn().await;
+    let point = app.officer_point().await;
+    for path in [format!("/s/{}", point.slug), "/admin/login".into(), "/".into(), "/api/v1/units".into()] {
+        let response = app.get(&path).await;
+        let h = response.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+    }
+    let api = app.get("/api/v1/units").await;
+    assert_eq!(api.status(), 401);
+    assert_eq!(api.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = api.json().await.unwrap();
+    assert!(body["error"].is_string());
+}
+
+#[tokio::test]
+async fn the_api_is_described_and_answers_within_the_scope() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let spec: serde_json::Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    assert_eq!(spec["openapi"], "3.1.0");
+    for route in
+        hailong::web::staff_routes().iter().filter(|r| r.path.starts_with("/api/v1/") && !r.path.ends_with(".json"))
+    {
+        assert!(spec["paths"][route.path].is_object(), "{} is described", route.path);
+    }
+
+    with_account(&app, "bm.viewer", Role::Viewer, Some("HL.BINH-MINH")).await;
+    let key = account::new_api_key();
+    app.store.create_api_key("bm.viewer", &account::token_hash(&key), &key[..11], "test").await.unwrap();
+    let units: serde_json::Value = app
+        .client
+        .get(format!("{}/api/v1/units", app.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let codes: Vec<&str> = units["units"].as_array().unwrap().iter().map(|u| u["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, vec!["HL.BINH-MINH", "HL.BINH-MINH.TT"]);
+    assert_eq!(units["units"][1]["parent_code"], "HL.BINH-MINH");
+}
