@@ -113,3 +113,41 @@ async fn the_form_fits_320_pixels_with_large_targets() {
     assert_eq!(outline, "solid", "focus is visible");
     b.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_unit_manager_signs_in_and_revokes_a_point_on_a_phone() {
+    use hailong::domain::account::{Role, hash_password};
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let hash = hash_password("mật khẩu thử nghiệm 2026").unwrap();
+    app.store.create_user("lan.nv", Role::UnitManager, Some("HL.TAN-LOC"), Some(&hash), "test").await.unwrap();
+    let b = browser(360).await;
+
+    b.goto(&format!("{}/admin", app.base)).await.unwrap();
+    b.wait().for_element(Locator::Css("input[name=password]")).await.unwrap();
+    b.find(Locator::Css("#name")).await.unwrap().send_keys("lan.nv").await.unwrap();
+    b.find(Locator::Css("#password")).await.unwrap().send_keys("mật khẩu thử nghiệm 2026").await.unwrap();
+    b.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::Css("ul.tree")).await.unwrap();
+    let page = b.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(page.contains("Xã Tân Lộc") && !page.contains("Xã Bình Minh"), "{page}");
+    screenshot("admin-dashboard-360.png", &b.screenshot().await.unwrap());
+
+    b.goto(&format!("{}/admin/points", app.base)).await.unwrap();
+    let before = b.find_all(Locator::Css("ul.points li")).await.unwrap().len();
+    screenshot("admin-points-360.png", &b.screenshot().await.unwrap());
+    // Revoking takes two taps: open the confirmation, then confirm.
+    let item = b.find(Locator::Css("ul.points li")).await.unwrap();
+    item.find(Locator::XPath(".//summary[contains(., 'Thu hồi')]")).await.unwrap().click().await.unwrap();
+    item.find(Locator::Css("form[action$='/revoke'] button")).await.unwrap().click().await.unwrap();
+    let mut after = before;
+    for _ in 0..50 {
+        after = b.find_all(Locator::Css("ul.points li")).await.unwrap().len();
+        if after != before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(after, before - 1, "one point revoked through the page");
+    b.close().await.unwrap();
+}

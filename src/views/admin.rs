@@ -128,11 +128,20 @@ pub fn points(caller: &Caller, points: &[PointRow], base: &str) -> Markup {
                                 br;
                                 a href={ "/admin/points/" (p.slug) "/qr.svg" } { "Tải mã QR (SVG)" }
                                 @if manage {
-                                    form.inline method="post" action={ "/admin/points/" (p.slug) "/reissue" } {
-                                        button.link type="submit" { "Cấp mã mới" }
+                                    // A second tap confirms: a revoked code cannot be brought back.
+                                    details.confirm {
+                                        summary { "Cấp mã mới…" }
+                                        p.small { "Mã hiện tại ngừng nhận đánh giá; cần in lại áp phích với mã mới." }
+                                        form method="post" action={ "/admin/points/" (p.slug) "/reissue" } {
+                                            button type="submit" { "Xác nhận cấp mã mới" }
+                                        }
                                     }
-                                    form.inline method="post" action={ "/admin/points/" (p.slug) "/revoke" } {
-                                        button.link type="submit" { "Thu hồi" }
+                                    details.confirm {
+                                        summary { "Thu hồi…" }
+                                        p.small { "Mã QR này sẽ ngừng nhận đánh giá và không thể khôi phục." }
+                                        form method="post" action={ "/admin/points/" (p.slug) "/revoke" } {
+                                            button type="submit" { "Xác nhận thu hồi" }
+                                        }
                                     }
                                 }
                             }
