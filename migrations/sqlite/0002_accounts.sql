@@ -7,6 +7,7 @@ CREATE TABLE users (
     unit_id             INTEGER REFERENCES units(id),
     password_hash       TEXT,
     totp_secret         TEXT,
+    totp_last_step      INTEGER,
     created_at          INTEGER NOT NULL,
     disabled_at         INTEGER,
     failed_logins       INTEGER NOT NULL DEFAULT 0,
@@ -14,11 +15,16 @@ CREATE TABLE users (
 );
 
 -- A session is known by the SHA-256 of its cookie; the cookie itself is never stored.
+-- stage 'second-factor': the password was right, the one-time code is still to come
+-- (pending_secret: the secret being enrolled, if the account has none yet).
 CREATE TABLE sessions (
-    token_hash   TEXT    PRIMARY KEY,
-    user_id      INTEGER NOT NULL REFERENCES users(id),
-    created_at   INTEGER NOT NULL,
-    last_seen_at INTEGER NOT NULL
+    token_hash     TEXT    PRIMARY KEY,
+    user_id        INTEGER NOT NULL REFERENCES users(id),
+    created_at     INTEGER NOT NULL,
+    last_seen_at   INTEGER NOT NULL,
+    stage          TEXT    NOT NULL DEFAULT 'full',
+    pending_secret TEXT,
+    attempts       INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX sessions_user ON sessions(user_id);
 

@@ -25,6 +25,8 @@ pub struct LoginRecord {
     pub id: i64,
     pub role: Role,
     pub password_hash: Option<String>,
+    /// A second factor is enrolled.
+    pub has_second_factor: bool,
     pub disabled: bool,
     pub locked_until: Option<i64>,
 }
@@ -36,6 +38,26 @@ pub struct CallerRecord {
     pub name: String,
     pub role: Role,
     pub unit_id: Option<i64>,
+}
+
+/// What a new session is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NewSession<'a> {
+    /// Signed in.
+    Full,
+    /// The password was right; the one-time code is still to come. `enrolling` is the secret
+    /// being enrolled when the account has none yet.
+    AwaitingCode { enrolling: Option<&'a str> },
+}
+
+/// A session waiting for its one-time code, and the secret to check it against.
+#[derive(Clone, Debug)]
+pub struct PendingSecondFactor {
+    pub user_id: i64,
+    pub name: String,
+    pub secret: String,
+    /// The account has no second factor yet: this secret is being enrolled.
+    pub enrolling: bool,
 }
 
 /// One audit entry.
@@ -200,15 +222,24 @@ impl Store {
 
     /// What sign-in needs about the account called `name`.
     pub async fn login_record(&self, name: &str) -> StoreResult<Option<LoginRecord>> {
-        type Raw = (i64, String, Option<String>, Option<i64>, Option<i64>);
+        type Raw = (i64, String, Option<String>, Option<i64>, Option<i64>, Option<String>);
         let row: Option<Raw> = on_backend!(self, pool => {
-            sqlx::query_as("SELECT id, role, password_hash, disabled_at, locked_until FROM users WHERE name = $1")
+            sqlx::query_as(
+                "SELECT id, role, password_hash, disabled_at, locked_until, totp_secret FROM users WHERE name = $1",
+            )
                 .bind(name)
                 .fetch_optional(pool)
                 .await?
         });
-        row.map(|(id, r, password_hash, disabled_at, locked_until)| {
-            Ok(LoginRecord { id, role: role(&r)?, password_hash, disabled: disabled_at.is_some(), locked_until })
+        row.map(|(id, r, password_hash, disabled_at, locked_until, totp)| {
+            Ok(LoginRecord {
+                id,
+                role: role(&r)?,
+                password_hash,
+                has_second_factor: totp.is_some(),
+                disabled: disabled_at.is_some(),
+                locked_until,
+            })
         })
         .transpose()
     }
@@ -231,19 +262,122 @@ impl Store {
         Ok(())
     }
 
-    /// Starts a session after a successful sign-in, clearing the failure count.
-    pub async fn start_session(&self, user_id: i64, token_hash: &str) -> StoreResult<()> {
+    /// Starts a session after a right password, clearing the failure count.
+    pub async fn start_session(&self, user_id: i64, token_hash: &str, kind: NewSession<'_>) -> StoreResult<()> {
         let now = clock::now_ms();
+        let (stage, pending_secret) = match kind {
+            NewSession::Full => ("full", None),
+            NewSession::AwaitingCode { enrolling } => ("second-factor", enrolling),
+        };
         on_backend!(write self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
                 .bind(user_id)
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query(
+                "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, stage, pending_secret) \
+                 VALUES ($1, $2, $3, $3, $4, $5)",
+            )
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(now)
+            .bind(stage)
+            .bind(pending_secret)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// A session waiting for its one-time code, if it is younger than `max_age_ms`.
+    pub async fn pending_second_factor(
+        &self,
+        token_hash: &str,
+        max_age_ms: i64,
+    ) -> StoreResult<Option<PendingSecondFactor>> {
+        type Raw = (i64, String, Option<String>, Option<String>, i64);
+        let row: Option<Raw> = on_backend!(self, pool => {
+            sqlx::query_as(
+                "SELECT u.id, u.name, u.totp_secret, s.pending_secret, s.created_at \
+                 FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.token_hash = $1 AND s.stage = 'second-factor' AND u.disabled_at IS NULL",
+            )
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.filter(|r| clock::now_ms() - r.4 <= max_age_ms).and_then(|(user_id, name, secret, pending, _)| {
+            let (secret, enrolling) = match (secret, pending) {
+                (Some(secret), _) => (secret, false),
+                (None, Some(pending)) => (pending, true),
+                (None, None) => return None,
+            };
+            Some(PendingSecondFactor { user_id, name, secret, enrolling })
+        }))
+    }
+
+    /// Turns a waiting session into a full one under a new token, once the code of `step` was
+    /// right: each step is accepted once per account, so a code seen over a shoulder is spent.
+    /// An enrolment stores the secret. False if the step was used before (nothing changes).
+    pub async fn complete_second_factor(
+        &self,
+        pending_token_hash: &str,
+        new_token_hash: &str,
+        pending: &PendingSecondFactor,
+        step: i64,
+    ) -> StoreResult<bool> {
+        let now = clock::now_ms();
+        on_backend!(write self, pool => {
+            let mut tx = pool.begin().await?;
+            let fresh = sqlx::query(
+                "UPDATE users SET totp_last_step = $2, totp_secret = $3 \
+                 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+            )
+            .bind(pending.user_id)
+            .bind(step)
+            .bind(&pending.secret)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if fresh == 0 {
+                return Ok(false);
+            }
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(pending_token_hash).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)")
-                .bind(token_hash)
-                .bind(user_id)
+                .bind(new_token_hash)
+                .bind(pending.user_id)
                 .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            if pending.enrolling {
+                sqlx::query(AUDIT_SQL)
+                    .bind(now)
+                    .bind(format!("user:{}", pending.name))
+                    .bind("user.second-factor.enrol")
+                    .bind(format!("user:{}", pending.name))
+                    .bind(None::<String>)
+                    .bind(None::<String>)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Counts a wrong one-time code; after `limit` the waiting session is dropped.
+    pub async fn second_factor_failed(&self, token_hash: &str, limit: i64) -> StoreResult<()> {
+        on_backend!(write self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE sessions SET attempts = attempts + 1 WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1 AND attempts >= $2")
+                .bind(token_hash)
+                .bind(limit)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -266,7 +400,7 @@ impl Store {
             sqlx::query_as(
                 "SELECT u.id, u.name, u.role, u.unit_id, s.created_at, s.last_seen_at \
                  FROM sessions s JOIN users u ON u.id = s.user_id \
-                 WHERE s.token_hash = $1 AND u.disabled_at IS NULL",
+                 WHERE s.token_hash = $1 AND s.stage = 'full' AND u.disabled_at IS NULL",
             )
             .bind(token_hash)
             .fetch_optional(pool)

@@ -88,7 +88,7 @@ macro_rules! on_backend {
 
 mod accounts;
 mod listing;
-pub use accounts::{AuditEntry, AuditFilter, CallerRecord, LoginRecord, UserRow};
+pub use accounts::{AuditEntry, AuditFilter, CallerRecord, LoginRecord, NewSession, PendingSecondFactor, UserRow};
 pub use listing::{DeskRow, OfficerRow, UnitRow};
 
 /// Joins that give a collection point `p` as it stands on a day (an SQL expression, e.g. `$2`):

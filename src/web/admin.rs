@@ -22,6 +22,8 @@ pub fn routes() -> Vec<StaffRoute> {
     vec![
         StaffRoute::new(Method::GET, "/admin/login", Public, Param::None, get(auth::login_page)),
         StaffRoute::new(Method::POST, "/admin/login", Public, Param::None, post(auth::login)),
+        StaffRoute::new(Method::GET, "/admin/login/second-factor", Public, Param::None, get(auth::second_factor_page)),
+        StaffRoute::new(Method::POST, "/admin/login/second-factor", Public, Param::None, post(auth::second_factor)),
         StaffRoute::new(Method::POST, "/admin/logout", Public, Param::None, post(auth::logout)),
         StaffRoute::new(Method::GET, "/admin", Page(Read), Param::None, get(dashboard)),
         StaffRoute::new(Method::GET, "/admin/points", Page(Read), Param::None, get(points)),

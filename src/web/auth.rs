@@ -15,7 +15,7 @@ use super::client::client_ip;
 use crate::domain::account::{self, Role, Scope};
 use crate::domain::clock;
 use crate::error::AppError;
-use crate::store::CallerRecord;
+use crate::store::{CallerRecord, NewSession, PendingSecondFactor};
 use crate::views;
 
 /// The session cookie's name.
@@ -24,6 +24,9 @@ pub const COOKIE: &str = "hl_session";
 pub const IDLE_MS: i64 = 30 * 60 * 1000;
 /// ...and in any case this long after sign-in.
 pub const ABSOLUTE_MS: i64 = 12 * 3600 * 1000;
+/// How long the one-time code may take after the password, and how many tries it gets.
+const SECOND_FACTOR_MS: i64 = 5 * 60 * 1000;
+const SECOND_FACTOR_ATTEMPTS: i64 = 5;
 /// Failed sign-ins in a row that lock an account, and for how long.
 const LOCK_AFTER: i64 = 5;
 const LOCK_MS: i64 = 15 * 60 * 1000;
@@ -154,9 +157,92 @@ pub async fn login(
     };
     // A new token at every sign-in: whatever cookie the browser had before is worthless.
     let token = account::new_session_token();
-    state.store.start_session(user.id, &account::token_hash(&token)).await?;
+    if user.role.needs_second_factor() {
+        let enrol = (!user.has_second_factor).then(account::new_totp_secret);
+        state
+            .store
+            .start_session(
+                user.id,
+                &account::token_hash(&token),
+                NewSession::AwaitingCode { enrolling: enrol.as_deref() },
+            )
+            .await?;
+        let mut response =
+            Redirect::to(&format!("/admin/login/second-factor?next={}", urlencode(&next))).into_response();
+        response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, &token, SECOND_FACTOR_MS / 1000));
+        return Ok(response);
+    }
+    state.store.start_session(user.id, &account::token_hash(&token), NewSession::Full).await?;
     let mut response = Redirect::to(&next).into_response();
     response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, &token, ABSOLUTE_MS / 1000));
+    Ok(response)
+}
+
+fn urlencode(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// The second step of signing in for admins and Home Affairs: a one-time code from an
+/// authenticator app, enrolled with a QR code at the first sign-in.
+pub async fn second_factor_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    let next = safe_next(query.next.as_deref());
+    let Some(pending) = pending(&state, &headers).await? else {
+        return Ok(Redirect::to("/admin/login").into_response());
+    };
+    Ok(second_factor_view(&pending, next, None).into_response())
+}
+
+async fn pending(state: &AppState, headers: &HeaderMap) -> Result<Option<PendingSecondFactor>, AppError> {
+    match session_token(headers) {
+        Some(token) => Ok(state.store.pending_second_factor(&account::token_hash(&token), SECOND_FACTOR_MS).await?),
+        None => Ok(None),
+    }
+}
+
+fn second_factor_view(pending: &PendingSecondFactor, next: &str, error: Option<&str>) -> maud::Markup {
+    let enrol = pending.enrolling.then(|| {
+        let url = account::totp_url(&pending.secret, &pending.name).unwrap_or_default();
+        (crate::qr::svg(&url).unwrap_or_default(), pending.secret.clone())
+    });
+    views::admin::second_factor(next, enrol.as_ref().map(|(svg, secret)| (svg.as_str(), secret.as_str())), error)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    code: String,
+    next: Option<String>,
+}
+
+pub async fn second_factor(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    let next = safe_next(form.next.as_deref()).to_owned();
+    let (Some(token), Some(pending)) = (session_token(&headers), pending(&state, &headers).await?) else {
+        return Ok(Redirect::to("/admin/login").into_response());
+    };
+    let token_hash = account::token_hash(&token);
+    let now_secs = (clock::now_ms() / 1000) as u64;
+    let step = account::totp_step(&pending.secret, &form.code, now_secs).and_then(|s| i64::try_from(s).ok());
+    let fresh = account::new_session_token();
+    let done = match step {
+        Some(step) => {
+            state.store.complete_second_factor(&token_hash, &account::token_hash(&fresh), &pending, step).await?
+        }
+        None => false,
+    };
+    if !done {
+        state.store.second_factor_failed(&token_hash, SECOND_FACTOR_ATTEMPTS).await?;
+        let message = "Mã không đúng hoặc đã được dùng. Xin chờ mã mới trên ứng dụng xác thực rồi nhập lại.";
+        return Ok((StatusCode::UNAUTHORIZED, second_factor_view(&pending, &next, Some(message))).into_response());
+    }
+    let mut response = Redirect::to(&next).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, &fresh, ABSOLUTE_MS / 1000));
     Ok(response)
 }
 

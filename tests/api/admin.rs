@@ -1,7 +1,7 @@
 //! Signing in, sessions, API keys, the audit log and the headers of the management surface.
 
 use hailong::domain::account::{self, Role};
-use hailong::store::AuditFilter;
+use hailong::store::{AuditFilter, NewSession};
 
 use crate::helpers::TestApp;
 
@@ -20,6 +20,35 @@ async fn sign_in(app: &TestApp, name: &str, password: &str) -> reqwest::Response
         .send()
         .await
         .unwrap()
+}
+
+/// Signs in an account that needs a one-time code: enrols (reading the secret off the page) or
+/// uses `secret`, with the code `steps_ahead` 30-second steps from now. Returns the full
+/// session cookie and the secret.
+async fn sign_in_with_code(app: &TestApp, name: &str, secret: Option<&str>, steps_ahead: u64) -> (String, String) {
+    let first = sign_in(app, name, PASSWORD).await;
+    assert_eq!(first.status(), 303);
+    let location = first.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/admin/login/second-factor"), "{location}");
+    let waiting = cookie_of(&first);
+    let page = get_with(app, &location, &waiting).await.text().await.unwrap();
+    let secret = match secret {
+        Some(s) => s.to_owned(),
+        None => crate::helpers::texts(&page, "p.small code").pop().expect("an enrolment secret"),
+    };
+    let now = hailong::domain::clock::now_ms() as u64 / 1000;
+    let code = account::totp_code(&secret, now + 30 * steps_ahead).unwrap();
+    let done = app
+        .client
+        .post(format!("{}/admin/login/second-factor", app.base))
+        .header("cookie", &waiting)
+        .header("origin", app.base.clone())
+        .form(&[("code", code.as_str()), ("next", "/admin")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303, "{}", done.text().await.unwrap_or_default());
+    (cookie_of(&done), secret)
 }
 
 fn cookie_of(response: &reqwest::Response) -> String {
@@ -67,6 +96,61 @@ async fn signing_in_gives_a_fresh_strict_cookie_and_signing_out_ends_it() {
 }
 
 #[tokio::test]
+async fn admins_need_a_one_time_code_enrolled_at_first_sign_in() {
+    let app = TestApp::spawn().await;
+    with_account(&app, "root", Role::Admin, None).await;
+
+    let first = sign_in(&app, "root", PASSWORD).await;
+    let waiting = cookie_of(&first);
+    assert!(first.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=300"));
+    assert_eq!(get_with(&app, "/admin", &waiting).await.status(), 303, "a password alone opens nothing");
+    let page = get_with(&app, "/admin/login/second-factor", &waiting).await.text().await.unwrap();
+    assert_eq!(crate::helpers::texts(&page, ".enrol svg").len(), 1, "a QR code to enrol");
+    let secret = crate::helpers::texts(&page, "p.small code").pop().unwrap();
+    let post_code = |code: String| {
+        let client = app.client.clone();
+        let (url, waiting, origin) =
+            (format!("{}/admin/login/second-factor", app.base), waiting.clone(), app.base.clone());
+        async move {
+            client
+                .post(url)
+                .header("cookie", waiting)
+                .header("origin", origin)
+                .form(&[("code", code)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(post_code("000000".into()).await.status(), 401);
+    let now = hailong::domain::clock::now_ms() as u64 / 1000;
+    let code = account::totp_code(&secret, now).unwrap();
+    let done = post_code(code.clone()).await;
+    assert_eq!(done.status(), 303);
+    let full = cookie_of(&done);
+    assert_ne!(full, waiting, "a new session id once the code is right");
+    assert_eq!(get_with(&app, "/admin", &full).await.status(), 200);
+    assert_eq!(get_with(&app, "/admin", &waiting).await.status(), 303, "the waiting session is gone");
+
+    // The same code again (someone looking over a shoulder) is spent.
+    let again = cookie_of(&sign_in(&app, "root", PASSWORD).await);
+    let page = get_with(&app, "/admin/login/second-factor", &again).await.text().await.unwrap();
+    assert!(crate::helpers::texts(&page, ".enrol svg").is_empty(), "enrolled once");
+    let replay = app
+        .client
+        .post(format!("{}/admin/login/second-factor", app.base))
+        .header("cookie", &again)
+        .header("origin", app.base.clone())
+        .form(&[("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 401);
+    let filter = AuditFilter { action: Some("user.second-factor.enrol".into()), ..Default::default() };
+    assert_eq!(app.store.audit_entries(&filter).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn failures_look_alike_and_lock_the_account() {
     let app = TestApp::spawn().await;
     app.seed().await;
@@ -89,7 +173,7 @@ async fn disabling_or_a_new_password_ends_sessions_and_keys() {
     let app = TestApp::spawn().await;
     app.seed().await;
     with_account(&app, "minh.dc", Role::HomeAffairs, Some("HL")).await;
-    let cookie = cookie_of(&sign_in(&app, "minh.dc", PASSWORD).await);
+    let (cookie, secret) = sign_in_with_code(&app, "minh.dc", None, 0).await;
     let key = account::new_api_key();
     app.store.create_api_key("minh.dc", &account::token_hash(&key), &key[..11], "test").await.unwrap();
     let api = |key: String| {
@@ -99,13 +183,13 @@ async fn disabling_or_a_new_password_ends_sessions_and_keys() {
     };
     assert_eq!(api(key.clone()).await, 200);
 
-    app.store.set_password("minh.dc", &account::hash_password("mật khẩu mới đủ dài").unwrap(), "test").await.unwrap();
+    app.store.set_password("minh.dc", &account::hash_password(PASSWORD).unwrap(), "test").await.unwrap();
     assert_eq!(get_with(&app, "/admin", &cookie).await.status(), 303, "a new password ends sessions");
-    let cookie = cookie_of(&sign_in(&app, "minh.dc", "mật khẩu mới đủ dài").await);
+    let (cookie, _) = sign_in_with_code(&app, "minh.dc", Some(&secret), 1).await;
     assert!(app.store.disable_user("minh.dc", "test").await.unwrap());
     assert_eq!(get_with(&app, "/admin", &cookie).await.status(), 303);
     assert_eq!(api(key).await, 401, "a disabled account's keys stop working");
-    assert_eq!(sign_in(&app, "minh.dc", "mật khẩu mới đủ dài").await.status(), 401);
+    assert_eq!(sign_in(&app, "minh.dc", PASSWORD).await.status(), 401);
 }
 
 #[tokio::test]
@@ -114,11 +198,11 @@ async fn sessions_expire_when_idle_or_old() {
     with_account(&app, "root", Role::Admin, None).await;
     let id = app.store.login_record("root").await.unwrap().unwrap().id;
     let token = account::token_hash("a session token");
-    app.store.start_session(id, &token).await.unwrap();
+    app.store.start_session(id, &token, NewSession::Full).await.unwrap();
     assert!(app.store.session_caller(&token, 60_000, 60_000).await.unwrap().is_some());
     assert!(app.store.session_caller(&token, -1, 60_000).await.unwrap().is_none(), "idle too long");
     assert!(app.store.session_caller(&token, 60_000, 60_000).await.unwrap().is_none(), "and gone for good");
-    app.store.start_session(id, &account::token_hash("another")).await.unwrap();
+    app.store.start_session(id, &account::token_hash("another"), NewSession::Full).await.unwrap();
     assert!(app.store.session_caller(&account::token_hash("another"), 60_000, -1).await.unwrap().is_none(), "too old");
 }
 
@@ -127,7 +211,7 @@ async fn cross_site_posts_are_refused() {
     let app = TestApp::spawn().await;
     let points = app.seed().await;
     with_account(&app, "root", Role::Admin, None).await;
-    let cookie = cookie_of(&sign_in(&app, "root", PASSWORD).await);
+    let (cookie, _) = sign_in_with_code(&app, "root", None, 0).await;
     let url = format!("{}/admin/points/{}/revoke", app.base, points[0].slug);
     let post = |headers: Vec<(&'static str, &'static str)>| {
         let mut request = app.client.post(url.clone()).header("cookie", &cookie);

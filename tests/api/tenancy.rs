@@ -4,7 +4,7 @@
 
 use hailong::domain::account::{self, Permission, Role};
 use hailong::domain::org::{Code, Name, NewAssignment, NewDesk, NewUnit, UnitKind, Validity};
-use hailong::store::OrgBatch;
+use hailong::store::{NewSession, OrgBatch};
 use hailong::web::policy::{Access, Param, StaffRoute};
 use reqwest::{Method, StatusCode};
 
@@ -97,7 +97,7 @@ async fn credentials(app: &TestApp, role: Role) -> (String, String) {
     let name = format!("t-{}", role.code());
     let user_id = app.store.create_user(&name, role, unit, Some("unused"), "test").await.unwrap();
     let token = account::new_session_token();
-    app.store.start_session(user_id, &account::token_hash(&token)).await.unwrap();
+    app.store.start_session(user_id, &account::token_hash(&token), NewSession::Full).await.unwrap();
     let key = account::new_api_key();
     app.store.create_api_key(&name, &account::token_hash(&key), &key[..11], "test").await.unwrap();
     (format!("hl_session={token}"), key)
