@@ -339,6 +339,20 @@ impl Registry {
         self.versions.get(&(id.to_owned(), version))
     }
 
+    /// Every stored version, by id and version.
+    pub fn all(&self) -> Vec<&Questionnaire> {
+        let mut all: Vec<&Questionnaire> = self.versions.values().map(|q| q.as_ref()).collect();
+        all.sort_by(|a, b| (&a.id, a.version).cmp(&(&b.id, b.version)));
+        all
+    }
+
+    /// The newest version of each questionnaire, by id.
+    pub fn latest_all(&self) -> Vec<&Questionnaire> {
+        let mut all: Vec<&Questionnaire> = self.latest.values().map(|q| q.as_ref()).collect();
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        all
+    }
+
     /// The ids of the questionnaires known, sorted.
     pub fn ids(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = self.latest.keys().map(String::as_str).collect();

@@ -489,6 +489,18 @@ impl Store {
         })
     }
 
+    /// Every API key as `(prefix, account, active)`, newest first.
+    pub async fn api_keys(&self) -> StoreResult<Vec<(String, String, bool)>> {
+        let rows: Vec<(String, String, Option<i64>)> = on_backend!(self, pool => {
+            sqlx::query_as(
+                "SELECT k.prefix, u.name, k.revoked_at FROM api_keys k JOIN users u ON u.id = k.user_id ORDER BY k.id DESC",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(prefix, user, revoked)| (prefix, user, revoked.is_none())).collect())
+    }
+
     /// The caller behind an API key, if the key and its account are active.
     pub async fn api_caller(&self, key_hash: &str) -> StoreResult<Option<CallerRecord>> {
         type Raw = (i64, String, String, Option<i64>);

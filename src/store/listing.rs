@@ -42,7 +42,44 @@ pub struct OfficerRow {
     pub valid_to: Option<String>,
 }
 
+/// One dated assignment of an officer.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct AssignmentRow {
+    pub unit_code: String,
+    pub unit_name: String,
+    pub desk_code: Option<String>,
+    pub valid_from: String,
+    pub valid_to: Option<String>,
+}
+
 impl Store {
+    /// An officer's assignments, oldest first.
+    pub async fn assignments_of(&self, officer_code: &str) -> StoreResult<Vec<AssignmentRow>> {
+        type Raw = (String, String, Option<String>, String, Option<String>);
+        let rows: Vec<Raw> = on_backend!(self, pool => {
+            sqlx::query_as(
+                "SELECT u.code, u.name, d.code, a.valid_from, a.valid_to FROM assignments a \
+                 JOIN officers o ON o.id = a.officer_id JOIN units u ON u.id = a.unit_id \
+                 LEFT JOIN desks d ON d.id = a.desk_id WHERE o.code = $1",
+            )
+            .bind(officer_code)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut rows: Vec<AssignmentRow> = rows
+            .into_iter()
+            .map(|(unit_code, unit_name, desk_code, valid_from, valid_to)| AssignmentRow {
+                unit_code,
+                unit_name,
+                desk_code,
+                valid_from,
+                valid_to,
+            })
+            .collect();
+        rows.sort_by(|a, b| a.valid_from.cmp(&b.valid_from));
+        Ok(rows)
+    }
+
     /// Every unit, by code.
     pub async fn units(&self) -> StoreResult<Vec<UnitRow>> {
         type Raw = (i64, String, String, String, Option<String>, String, Option<String>, Option<String>);

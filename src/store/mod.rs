@@ -88,8 +88,9 @@ macro_rules! on_backend {
 
 mod accounts;
 mod listing;
+mod manage;
 pub use accounts::{AuditEntry, AuditFilter, CallerRecord, LoginRecord, NewSession, PendingSecondFactor, UserRow};
-pub use listing::{DeskRow, OfficerRow, UnitRow};
+pub use listing::{AssignmentRow, DeskRow, OfficerRow, UnitRow};
 
 /// Joins that give a collection point `p` as it stands on a day (an SQL expression, e.g. `$2`):
 /// an officer's point follows the officer's assignment of that day (`a`), a desk's point the

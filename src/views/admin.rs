@@ -15,7 +15,13 @@ fn nav(caller: &Caller) -> Markup {
         nav.admin aria-label="Quản trị" {
             a href="/admin" { "Tổng quan" }
             a href="/admin/points" { "Điểm đánh giá" }
-            @if caller.role.allows(Permission::Administer) { a href="/admin/audit" { "Nhật ký" } }
+            a href="/admin/officers" { "Cán bộ" }
+            a href="/admin/desks" { "Quầy" }
+            a href="/admin/questionnaires" { "Phiếu" }
+            @if caller.role.allows(Permission::Administer) {
+                a href="/admin/users" { "Tài khoản" }
+                a href="/admin/audit" { "Nhật ký" }
+            }
             form method="post" action="/admin/logout" {
                 button.link type="submit" { "Đăng xuất (" (caller.name) ")" }
             }
@@ -23,7 +29,7 @@ fn nav(caller: &Caller) -> Markup {
     }
 }
 
-fn page(caller: &Caller, title: &str, body: Markup) -> Markup {
+pub(super) fn page(caller: &Caller, title: &str, body: Markup) -> Markup {
     layout(
         Lang::Vi,
         title,
@@ -133,15 +139,24 @@ pub fn dashboard(caller: &Caller, units: &[UnitRow], desks: &[DeskRow], officers
     )
 }
 
-/// The active collection points in scope, by unit, with their QR codes and actions.
-pub fn points(caller: &Caller, points: &[PointRow], base: &str) -> Markup {
+/// The active collection points in scope, by unit, with their QR codes and actions;
+/// `new_point` is the form that opens one (for those who may), `questionnaires` the choices.
+pub fn points(
+    caller: &Caller,
+    points: &[PointRow],
+    base: &str,
+    new_point: Option<Markup>,
+    questionnaires: &[&crate::domain::questionnaire::Questionnaire],
+) -> Markup {
     let manage = caller.role.allows(Permission::ManagePoints);
+    let choose = caller.role.allows(Permission::ManageQuestionnaires);
     let mut units: Vec<(&str, &str)> = points.iter().map(|p| (p.unit_code.as_str(), p.unit_name.as_str())).collect();
     units.dedup();
     page(
         caller,
         "Điểm đánh giá",
         html! {
+            @if let Some(form) = new_point { (form) }
             @for (code, name) in &units {
                 section.unit {
                     h2 { (name) }
@@ -156,6 +171,18 @@ pub fn points(caller: &Caller, points: &[PointRow], base: &str) -> Markup {
                                 span.small { (p.questionnaire_id) " · " a href=(crate::domain::point::form_url(base, &p.slug)) { (p.slug) } }
                                 br;
                                 a href={ "/admin/points/" (p.slug) "/qr.svg" } { "Tải mã QR (SVG)" }
+                                @if choose {
+                                    form method="post" action={ "/admin/points/" (p.slug) "/questionnaire" } {
+                                        label.small for={ "q_" (p.slug) } { "Phiếu: " }
+                                        select id={ "q_" (p.slug) } name="questionnaire" {
+                                            @for q in questionnaires {
+                                                option value=(q.id) selected[q.id == p.questionnaire_id] { (q.id) }
+                                            }
+                                        }
+                                        " "
+                                        button.link type="submit" { "Đổi phiếu" }
+                                    }
+                                }
                                 @if manage {
                                     // A second tap confirms: a revoked code cannot be brought back.
                                     details.confirm {

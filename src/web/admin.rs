@@ -50,7 +50,17 @@ async fn scoped_points(state: &AppState, caller: &Caller) -> Result<Vec<PointRow
 async fn points(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Markup, AppError> {
     let points = scoped_points(&state, &caller).await?;
     let base = state.settings.public_base_url();
-    Ok(views::admin::points(&caller, &points, &base))
+    let questionnaires = state.questionnaires.latest_all();
+    let new_point = if caller.role.allows(Permission::ManagePoints) {
+        let in_scope = |unit: i64| caller.scope.contains(unit);
+        let units: Vec<_> = state.store.units().await?.into_iter().filter(|u| in_scope(u.id)).collect();
+        let desks: Vec<_> = state.store.desks().await?.into_iter().filter(|d| in_scope(d.unit_id)).collect();
+        let officers: Vec<_> = state.store.officers().await?.into_iter().filter(|o| in_scope(o.unit_id)).collect();
+        Some(views::manage::new_point_form(&units, &desks, &officers, &questionnaires))
+    } else {
+        None
+    };
+    Ok(views::admin::points(&caller, &points, &base, new_point, &questionnaires))
 }
 
 /// The active point `slug` if the caller may see it; otherwise it does not exist for them.

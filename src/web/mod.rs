@@ -9,6 +9,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod client;
+pub mod manage;
 pub mod meta;
 pub mod policy;
 pub mod survey;
@@ -69,11 +70,16 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     pub fn invalidate(&self, key: &K) {
         self.entries.write().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
+
+    /// Forgets everything (after a change that may touch any entry, such as moving an officer).
+    pub fn clear(&self) {
+        self.entries.write().unwrap_or_else(|p| p.into_inner()).clear();
+    }
 }
 
 /// Every management and API route with its access rule.
 pub fn staff_routes() -> Vec<policy::StaffRoute> {
-    admin::routes().into_iter().chain(api::routes()).collect()
+    admin::routes().into_iter().chain(manage::routes()).chain(api::routes()).collect()
 }
 
 /// The whole application's routes.

@@ -39,6 +39,10 @@ pub enum Param {
     Desk,
     Officer,
     Point,
+    /// An account's name (admin routes).
+    Account,
+    /// An API key's prefix (admin routes).
+    ApiKey,
 }
 
 /// One route of the table.

@@ -24,6 +24,49 @@ const RELATIONS: [Relation; 5] =
     [Relation::Own, Relation::Descendant, Relation::Sibling, Relation::Parent, Relation::OtherProvince];
 
 const CALLER_UNIT: &str = "HL.TAN-LOC";
+const TARGET_KEY_PREFIX: &str = "hl_target01";
+
+/// The unit and desk a form names, standing in `relation` to the caller's unit.
+fn body_unit(relation: Relation) -> (&'static str, &'static str) {
+    match relation {
+        Relation::Own | Relation::Descendant => ("HL.TAN-LOC.TT", "HL.TL.Q2"),
+        Relation::Sibling => ("HL.BINH-MINH.TT", "HL.BM.Q2"),
+        Relation::Parent => ("HL.TTPVHCC", "HL.TT.Q02"),
+        Relation::OtherProvince => ("XP.TT", "XP.Q1"),
+    }
+}
+
+/// A valid form for each changing route, its unit and desk standing in `relation`.
+fn form(path: &str, relation: Relation) -> Vec<(&'static str, String)> {
+    let (unit, desk) = body_unit(relation);
+    let tomorrow = time::OffsetDateTime::now_utc().date().next_day().unwrap();
+    let day = format!("{}", tomorrow);
+    match path {
+        "/admin/officers/{code}/move" => vec![("unit", unit.into()), ("desk", desk.into()), ("from", day)],
+        "/admin/officers/{code}/end" => vec![("last_day", day)],
+        "/admin/desks" => vec![("code", "NEW.Q9".into()), ("name", "Quầy mới".into()), ("unit", unit.into())],
+        "/admin/points" => vec![("unit", unit.into()), ("desk", desk.into()), ("questionnaire", "mot-cua".into())],
+        "/admin/points/{slug}/questionnaire" => vec![("questionnaire", "sipas-2017".into())],
+        "/admin/users" => vec![
+            ("name", "new.user".into()),
+            ("role", "viewer".into()),
+            ("unit", CALLER_UNIT.into()),
+            ("password", "một mật khẩu đủ dài".into()),
+        ],
+        _ => vec![],
+    }
+}
+
+/// Routes whose form names a unit: they are also tried with a unit from outside the scope.
+fn form_names_a_unit(route: &StaffRoute) -> bool {
+    route.method == Method::POST
+        && matches!(route.path, "/admin/officers/{code}/move" | "/admin/desks" | "/admin/points")
+}
+
+/// Lists that are not about the unit tree (and so hold nothing of a scope).
+fn unscoped_list(path: &str) -> bool {
+    matches!(path, "/admin/audit" | "/admin/questionnaires" | "/admin/users")
+}
 
 /// The code (or point's officer) standing in `relation` for a parameter kind; `None` where the
 /// demo has no such thing (a desk of the commune itself, say).
@@ -44,6 +87,9 @@ fn target(param: Param, relation: Relation) -> Option<&'static str> {
         (Param::Officer | Param::Point, Sibling) => Some("CB022"),
         (Param::Officer | Param::Point, Parent) => Some("CB001"),
         (Param::Officer | Param::Point, OtherProvince) => Some("XP01"),
+        // Accounts and keys are the admin's alone: one target each.
+        (Param::Account, Own) => Some("target.user"),
+        (Param::ApiKey, Own) => Some(TARGET_KEY_PREFIX),
         _ => None,
     }
 }
@@ -88,6 +134,9 @@ async fn world(app: &TestApp) {
         fields: vec![],
     };
     app.store.import_org(&batch, "mot-cua", "test", &|_| {}).await.unwrap();
+    app.store.create_user("target.user", Role::Viewer, Some("HL"), Some("unused"), "test").await.unwrap();
+    let key = format!("{TARGET_KEY_PREFIX}{}", "x".repeat(35));
+    app.store.create_api_key("target.user", &account::token_hash(&key), TARGET_KEY_PREFIX, "test").await.unwrap();
 }
 
 /// Credentials of an account of `role` bound to the caller's unit: a session cookie and an
@@ -114,7 +163,13 @@ fn fill(path: &str, value: &str) -> String {
     format!("{}{}{}", &path[..start], value, &path[end + 1..])
 }
 
-async fn send(app: &TestApp, route: &StaffRoute, path: &str, who: Option<&(String, String)>) -> reqwest::Response {
+async fn send(
+    app: &TestApp,
+    route: &StaffRoute,
+    path: &str,
+    who: Option<&(String, String)>,
+    body: &[(&'static str, String)],
+) -> reqwest::Response {
     let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
     let mut request = app.client.request(method, format!("{}{path}", app.base));
     if let Some((cookie, key)) = who {
@@ -124,7 +179,7 @@ async fn send(app: &TestApp, route: &StaffRoute, path: &str, who: Option<&(Strin
         };
     }
     if route.method != Method::GET {
-        request = request.header("origin", app.base.clone()).header("sec-fetch-site", "same-origin");
+        request = request.header("origin", app.base.clone()).header("sec-fetch-site", "same-origin").form(body);
     }
     request.send().await.unwrap()
 }
@@ -152,7 +207,12 @@ fn expected(route: &StaffRoute, role: Option<Role>, in_scope: bool) -> StatusCod
     if !in_scope {
         return StatusCode::NOT_FOUND;
     }
-    if route.method == Method::GET { StatusCode::OK } else { StatusCode::SEE_OTHER }
+    // A new API key is shown on the page that made it, once.
+    if route.method == Method::GET || route.path == "/admin/users/{name}/apikeys" {
+        StatusCode::OK
+    } else {
+        StatusCode::SEE_OTHER
+    }
 }
 
 /// Markers that must not appear in a list answered to an account bound to Xã Tân Lộc.
@@ -184,46 +244,66 @@ async fn no_route_lets_anyone_past_their_role_or_scope() {
                 else {
                     continue;
                 };
-                if route.param == Param::None && relation != Relation::Own {
-                    continue;
-                }
                 let changes = route.method != Method::GET;
-                let owned;
-                let (app, who) = if changes {
-                    owned = TestApp::spawn().await;
-                    world(&owned).await;
-                    let who = match role {
-                        Some(r) => Some(credentials(&owned, r).await),
-                        None => None,
-                    };
-                    (&owned, who)
-                } else {
-                    (&reads, reads_who.clone())
-                };
-                let value = match route.param {
-                    Param::Point => point_of(app, target).await.expect("the target officer has a point"),
-                    _ => target.to_owned(),
-                };
-                let path = if route.param == Param::None { route.path.to_owned() } else { fill(route.path, &value) };
-                let response = send(app, route, &path, who.as_ref()).await;
-                let scope = route.param == Param::None || role.is_some_and(|r| in_scope(r, relation));
-                let want = expected(route, role, scope);
-                let got = response.status();
-                checked += 1;
-                let label =
-                    format!("{} {} as {:?} on {relation:?} ({path})", route.method, route.path, role.map(Role::code));
-                if got != want {
-                    failures.push(format!("{label}: got {got}, want {want}"));
-                    continue;
-                }
-                // Lists answered to a scoped account hold nothing from outside its scope.
-                if got == StatusCode::OK && route.param == Param::None && role.is_some_and(|r| r != Role::Admin) {
-                    let body = response.text().await.unwrap();
-                    if let Some(leak) = OUTSIDE.iter().find(|m| body.contains(**m)) {
-                        failures.push(format!("{label}: lists {leak}, outside the scope"));
+                // A changing route whose form names a unit is tried with every unit relation
+                // (ids swapped in the body); otherwise with the target's own relation.
+                let cases: Vec<(Relation, Relation)> = match route.param {
+                    Param::None if relation != Relation::Own => continue,
+                    Param::None if form_names_a_unit(route) => RELATIONS.iter().map(|r| (Relation::Own, *r)).collect(),
+                    Param::Officer if form_names_a_unit(route) && relation == Relation::Descendant => {
+                        RELATIONS.iter().map(|r| (relation, *r)).collect()
                     }
-                    if route.path != "/admin/audit" && !INSIDE.iter().any(|m| body.contains(*m)) {
-                        failures.push(format!("{label}: lists nothing of its own scope"));
+                    _ => vec![(relation, Relation::Own)],
+                };
+                for (path_relation, body_relation) in cases {
+                    let owned;
+                    let (app, who) = if changes {
+                        owned = TestApp::spawn().await;
+                        world(&owned).await;
+                        let who = match role {
+                            Some(r) => Some(credentials(&owned, r).await),
+                            None => None,
+                        };
+                        (&owned, who)
+                    } else {
+                        (&reads, reads_who.clone())
+                    };
+                    let value = match route.param {
+                        Param::Point => point_of(app, target).await.expect("the target officer has a point"),
+                        _ => target.to_owned(),
+                    };
+                    let path =
+                        if route.param == Param::None { route.path.to_owned() } else { fill(route.path, &value) };
+                    let body = form(route.path, body_relation);
+                    let response = send(app, route, &path, who.as_ref(), &body).await;
+                    let scope = role.is_some_and(|r| {
+                        let path_ok = route.param == Param::None || in_scope(r, path_relation);
+                        let body_ok = !form_names_a_unit(route) || in_scope(r, body_relation);
+                        path_ok && body_ok
+                    });
+                    let want = expected(route, role, scope || role.is_none());
+                    let got = response.status();
+                    checked += 1;
+                    let label = format!(
+                        "{} {} as {:?} on {path_relation:?} with a body on {body_relation:?} ({path})",
+                        route.method,
+                        route.path,
+                        role.map(Role::code)
+                    );
+                    if got != want {
+                        failures.push(format!("{label}: got {got}, want {want}"));
+                        continue;
+                    }
+                    // Lists answered to a scoped account hold nothing from outside its scope.
+                    let scoped_list = route.param == Param::None && !changes && role.is_some_and(|r| r != Role::Admin);
+                    if got == StatusCode::OK && scoped_list {
+                        let text = response.text().await.unwrap();
+                        if let Some(leak) = OUTSIDE.iter().find(|m| text.contains(**m)) {
+                            failures.push(format!("{label}: lists {leak}, outside the scope"));
+                        }
+                        if !unscoped_list(route.path) && !INSIDE.iter().any(|m| text.contains(*m)) {
+                            failures.push(format!("{label}: lists nothing of its own scope"));
+                        }
                     }
                 }
             }
