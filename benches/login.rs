@@ -9,11 +9,8 @@ use std::time::{Duration, Instant};
 use hailong::domain::account::{hash_password, verify_password};
 
 fn main() {
-    let seconds: u64 = std::env::args()
-        .skip_while(|a| a != "--seconds")
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let seconds: u64 =
+        std::env::args().skip_while(|a| a != "--seconds").nth(1).and_then(|s| s.parse().ok()).unwrap_or(5);
     let hash = hash_password("một mật khẩu đủ dài 2026").unwrap();
     println!("Argon2id parameters: {}", hash.split('$').nth(3).unwrap_or("?"));
     println!();

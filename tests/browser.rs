@@ -151,3 +151,51 @@ async fn a_unit_manager_signs_in_and_revokes_a_point_on_a_phone() {
     assert_eq!(after, before - 1, "one point revoked through the page");
     b.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_management_pages_fit_a_phone() {
+    use hailong::domain::account::{Role, hash_password};
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let hash = hash_password("mật khẩu thử nghiệm 2026").unwrap();
+    app.store.create_user("lan.nv", Role::UnitManager, Some("HL.TAN-LOC"), Some(&hash), "test").await.unwrap();
+    let b = browser(360).await;
+    b.goto(&format!("{}/admin/login", app.base)).await.unwrap();
+    b.find(Locator::Css("#name")).await.unwrap().send_keys("lan.nv").await.unwrap();
+    b.find(Locator::Css("#password")).await.unwrap().send_keys("mật khẩu thử nghiệm 2026").await.unwrap();
+    b.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::Css("ul.tree")).await.unwrap();
+
+    for (path, shot) in [
+        ("/admin/officers", "admin-officers-360.png"),
+        ("/admin/officers/CB018", "admin-officer-360.png"),
+        ("/admin/desks", "admin-desks-360.png"),
+        ("/admin/questionnaires", "admin-questionnaires-360.png"),
+    ] {
+        b.goto(&format!("{}{path}", app.base)).await.unwrap();
+        let widths = b
+            .execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth];", vec![])
+            .await
+            .unwrap();
+        assert!(widths[0].as_f64() <= widths[1].as_f64(), "{path}: no sideways scrolling ({widths})");
+        screenshot(shot, &b.screenshot().await.unwrap());
+    }
+
+    // Move an officer through the form: the history shows the new assignment.
+    b.goto(&format!("{}/admin/officers/CB018", app.base)).await.unwrap();
+    b.find(Locator::Css("#unit option[value='HL.TAN-LOC.TT']")).await.unwrap().click().await.unwrap();
+    b.find(Locator::Css("#desk option[value='HL.TL.Q2']")).await.unwrap().click().await.unwrap();
+    b.find(Locator::Css("#from")).await.unwrap().send_keys("01012027").await.unwrap();
+    b.find(Locator::Css("form[action$='/move'] button")).await.unwrap().click().await.unwrap();
+    let mut rows = 0;
+    for _ in 0..50 {
+        rows = b.find_all(Locator::Css("table.audit tbody tr")).await.unwrap().len();
+        if rows == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(rows, 2, "the old assignment closed and the new one listed");
+    screenshot("admin-officer-moved-360.png", &b.screenshot().await.unwrap());
+    b.close().await.unwrap();
+}
