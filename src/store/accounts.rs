@@ -1,12 +1,8 @@
 //! Accounts, sessions, API keys and the audit log.
 
-use super::{Backend, Store, StoreError, StoreResult};
+use super::{AUDIT_SQL, Backend, Store, StoreError, StoreResult};
 use crate::domain::account::Role;
 use crate::domain::clock;
-
-/// Appends one audit entry; used inside the transaction of the change it records.
-pub(super) const AUDIT_SQL: &str =
-    "INSERT INTO audit_log (at, actor, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6)";
 
 /// An account as lists show it.
 #[derive(Clone, Debug, PartialEq)]
@@ -124,15 +120,7 @@ impl Store {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-            sqlx::query(AUDIT_SQL)
-                .bind(now)
-                .bind(actor)
-                .bind("user.create")
-                .bind(format!("user:{name}"))
-                .bind(None::<String>)
-                .bind(Some(after))
-                .execute(&mut *tx)
-                .await?;
+            audit!(tx, now, actor, "user.create", format!("user:{name}"), None::<String>, Some(after));
             tx.commit().await?;
             Ok(id)
         })
@@ -178,15 +166,7 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(AUDIT_SQL)
-                .bind(now)
-                .bind(actor)
-                .bind("user.disable")
-                .bind(format!("user:{name}"))
-                .bind(None::<String>)
-                .bind(None::<String>)
-                .execute(&mut *tx)
-                .await?;
+            audit!(tx, now, actor, "user.disable", format!("user:{name}"), None::<String>, None::<String>);
             tx.commit().await?;
             Ok(true)
         })
@@ -206,15 +186,7 @@ impl Store {
             .await?;
             let Some(id) = id else { return Ok(false) };
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
-            sqlx::query(AUDIT_SQL)
-                .bind(now)
-                .bind(actor)
-                .bind("user.password")
-                .bind(format!("user:{name}"))
-                .bind(None::<String>)
-                .bind(None::<String>)
-                .execute(&mut *tx)
-                .await?;
+            audit!(tx, now, actor, "user.password", format!("user:{name}"), None::<String>, None::<String>);
             tx.commit().await?;
             Ok(true)
         })
@@ -352,15 +324,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             if pending.enrolling {
-                sqlx::query(AUDIT_SQL)
-                    .bind(now)
-                    .bind(format!("user:{}", pending.name))
-                    .bind("user.second-factor.enrol")
-                    .bind(format!("user:{}", pending.name))
-                    .bind(None::<String>)
-                    .bind(None::<String>)
-                    .execute(&mut *tx)
-                    .await?;
+                audit!(tx, now, format!("user:{}", pending.name), "user.second-factor.enrol", format!("user:{}", pending.name), None::<String>, None::<String>);
             }
             tx.commit().await?;
             Ok(true)
@@ -447,15 +411,7 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(AUDIT_SQL)
-                .bind(now)
-                .bind(actor)
-                .bind("apikey.create")
-                .bind(format!("apikey:{prefix}"))
-                .bind(None::<String>)
-                .bind(Some(serde_json::json!({ "user": user }).to_string()))
-                .execute(&mut *tx)
-                .await?;
+            audit!(tx, now, actor, "apikey.create", format!("apikey:{prefix}"), None::<String>, Some(serde_json::json!({ "user": user }).to_string()));
             tx.commit().await?;
         });
         Ok(())
@@ -475,15 +431,7 @@ impl Store {
             if n == 0 {
                 return Ok(false);
             }
-            sqlx::query(AUDIT_SQL)
-                .bind(now)
-                .bind(actor)
-                .bind("apikey.revoke")
-                .bind(format!("apikey:{prefix}"))
-                .bind(None::<String>)
-                .bind(None::<String>)
-                .execute(&mut *tx)
-                .await?;
+            audit!(tx, now, actor, "apikey.revoke", format!("apikey:{prefix}"), None::<String>, None::<String>);
             tx.commit().await?;
             Ok(true)
         })

@@ -3,7 +3,6 @@
 
 use time::Date;
 
-use super::accounts::AUDIT_SQL;
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::domain::clock;
 use crate::domain::org::{Code, Name};
@@ -36,15 +35,7 @@ impl Store {
             if n == 0 {
                 return Err(invalid(format!("Không có đơn vị mã {unit}.")));
             }
-            sqlx::query(AUDIT_SQL)
-                .bind(now)
-                .bind(actor)
-                .bind("desk.create")
-                .bind(format!("desk:{code}"))
-                .bind(None::<String>)
-                .bind(Some(serde_json::json!({ "name": name.as_str(), "unit": unit.as_str() }).to_string()))
-                .execute(&mut *tx)
-                .await?;
+            audit!(tx, now, actor, "desk.create", format!("desk:{code}"), None::<String>, Some(serde_json::json!({ "name": name.as_str(), "unit": unit.as_str() }).to_string()));
             tx.commit().await?;
             Ok(())
         })
@@ -124,18 +115,7 @@ impl Store {
                 .bind(&from_iso)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(AUDIT_SQL)
-                .bind(now)
-                .bind(actor)
-                .bind("officer.move")
-                .bind(format!("officer:{officer}"))
-                .bind(before.map(|(u, d)| serde_json::json!({ "unit": u, "desk": d }).to_string()))
-                .bind(Some(
-                    serde_json::json!({ "unit": unit.as_str(), "desk": desk.map(Code::as_str), "from": from_iso })
-                        .to_string(),
-                ))
-                .execute(&mut *tx)
-                .await?;
+            audit!(tx, now, actor, "officer.move", format!("officer:{officer}"), before.map(|(u, d)| serde_json::json!({ "unit": u, "desk": d }).to_string()), Some( serde_json::json!({ "unit": unit.as_str(), "desk": desk.map(Code::as_str), "from": from_iso }) .to_string(), ));
             tx.commit().await?;
             Ok(())
         })
@@ -159,15 +139,7 @@ impl Store {
                 return Err(invalid(format!("Ngày kết thúc phải từ {since} trở đi.")));
             }
             sqlx::query("UPDATE assignments SET valid_to = $2 WHERE id = $1").bind(id).bind(&last).execute(&mut *tx).await?;
-            sqlx::query(AUDIT_SQL)
-                .bind(now)
-                .bind(actor)
-                .bind("officer.end")
-                .bind(format!("officer:{officer}"))
-                .bind(None::<String>)
-                .bind(Some(serde_json::json!({ "last_day": last }).to_string()))
-                .execute(&mut *tx)
-                .await?;
+            audit!(tx, now, actor, "officer.end", format!("officer:{officer}"), None::<String>, Some(serde_json::json!({ "last_day": last }).to_string()));
             tx.commit().await?;
             Ok(())
         })
@@ -234,15 +206,7 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            sqlx::query(AUDIT_SQL)
-                .bind(now)
-                .bind(actor)
-                .bind("point.create")
-                .bind(format!("point:{slug}"))
-                .bind(None::<String>)
-                .bind(Some(serde_json::json!({ "label": label, "questionnaire": questionnaire_id }).to_string()))
-                .execute(&mut *tx)
-                .await?;
+            audit!(tx, now, actor, "point.create", format!("point:{slug}"), None::<String>, Some(serde_json::json!({ "label": label, "questionnaire": questionnaire_id }).to_string()));
             tx.commit().await?;
             Ok::<(), StoreError>(())
         })?;

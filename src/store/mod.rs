@@ -86,6 +86,26 @@ macro_rules! on_backend {
     };
 }
 
+/// Appends an audit entry inside the transaction `$tx` of the change it records:
+/// (at, actor, action, target, before, after).
+macro_rules! audit {
+    ($tx:expr, $at:expr, $actor:expr, $action:expr, $target:expr, $before:expr, $after:expr $(,)?) => {
+        sqlx::query($crate::store::AUDIT_SQL)
+            .bind($at)
+            .bind($actor)
+            .bind($action)
+            .bind($target)
+            .bind($before)
+            .bind($after)
+            .execute(&mut *$tx)
+            .await?
+    };
+}
+
+/// Appends one audit entry; see [`audit!`].
+pub(crate) const AUDIT_SQL: &str =
+    "INSERT INTO audit_log (at, actor, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6)";
+
 mod accounts;
 mod listing;
 mod manage;
@@ -655,15 +675,7 @@ impl Store {
             if done == 0 {
                 return Ok(false);
             }
-            sqlx::query(accounts::AUDIT_SQL)
-                .bind(now)
-                .bind(actor)
-                .bind("point.revoke")
-                .bind(format!("point:{slug}"))
-                .bind(None::<String>)
-                .bind(None::<String>)
-                .execute(&mut *tx)
-                .await?;
+            audit!(tx, now, actor, "point.revoke", format!("point:{slug}"), None::<String>, None::<String>);
             tx.commit().await?;
             Ok(true)
         })
@@ -693,15 +705,7 @@ impl Store {
                     .bind(new_id)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query(accounts::AUDIT_SQL)
-                    .bind(now)
-                    .bind(actor)
-                    .bind("point.reissue")
-                    .bind(format!("point:{slug}"))
-                    .bind(None::<String>)
-                    .bind(Some(format!("{{\"replaced_by\":\"{fresh}\"}}")))
-                    .execute(&mut *tx)
-                    .await?;
+                audit!(tx, now, actor, "point.reissue", format!("point:{slug}"), None::<String>, Some(format!("{{\"replaced_by\":\"{fresh}\"}}")));
                 tx.commit().await?;
                 true
             } else {
@@ -728,15 +732,7 @@ impl Store {
                 .bind(questionnaire_id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(accounts::AUDIT_SQL)
-                .bind(now)
-                .bind(actor)
-                .bind("point.questionnaire")
-                .bind(format!("point:{slug}"))
-                .bind(Some(serde_json::json!({ "questionnaire": before }).to_string()))
-                .bind(Some(serde_json::json!({ "questionnaire": questionnaire_id }).to_string()))
-                .execute(&mut *tx)
-                .await?;
+            audit!(tx, now, actor, "point.questionnaire", format!("point:{slug}"), Some(serde_json::json!({ "questionnaire": before }).to_string()), Some(serde_json::json!({ "questionnaire": questionnaire_id }).to_string()));
             tx.commit().await?;
             Ok(true)
         })
@@ -962,15 +958,7 @@ impl Store {
                 s.points_created += 1;
             }
             if !s.changed_nothing() {
-                sqlx::query(accounts::AUDIT_SQL)
-                    .bind(now)
-                    .bind(actor)
-                    .bind("org.import")
-                    .bind("organisation")
-                    .bind(None::<String>)
-                    .bind(Some(s.to_json()))
-                    .execute(&mut *tx)
-                    .await?;
+                audit!(tx, now, actor, "org.import", "organisation", None::<String>, Some(s.to_json()));
             }
             tx.commit().await?;
         });
