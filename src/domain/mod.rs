@@ -5,6 +5,7 @@
 //! - [`questionnaire`]: versioned questionnaires, their scales and questions, loaded from data.
 //! - [`response`]: a citizen's validated answers, ready for the writer.
 //! - [`point`]: collection points and their unguessable slugs.
+//! - [`stats`]: intervals, shrinkage, funnel limits and tests over counts.
 //! - [`clock`]: Vietnam time (UTC+07:00, no daylight saving) and day buckets.
 
 pub mod account;
@@ -13,3 +14,4 @@ pub mod org;
 pub mod point;
 pub mod questionnaire;
 pub mod response;
+pub mod stats;
