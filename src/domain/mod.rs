@@ -5,12 +5,14 @@
 //! - [`questionnaire`]: versioned questionnaires, their scales and questions, loaded from data.
 //! - [`response`]: a citizen's validated answers, ready for the writer.
 //! - [`point`]: collection points and their unguessable slugs.
+//! - [`period`]: reporting periods (year, half, quarter, month, range) in Vietnam time.
 //! - [`stats`]: intervals, shrinkage, funnel limits and tests over counts.
 //! - [`clock`]: Vietnam time (UTC+07:00, no daylight saving) and day buckets.
 
 pub mod account;
 pub mod clock;
 pub mod org;
+pub mod period;
 pub mod point;
 pub mod questionnaire;
 pub mod response;
