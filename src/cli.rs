@@ -88,6 +88,9 @@ enum Command {
     /// API keys for `/api/v1` (`Authorization: Bearer KEY`), with their account's scope.
     #[command(subcommand)]
     Apikey(ApikeyCommand),
+    /// Recount every answer from the stored responses and compare with the counts the reports
+    /// read; exits with an error if they differ anywhere.
+    Verify,
     /// Print an example settings file holding every setting at its default.
     Config,
 }
@@ -229,6 +232,7 @@ impl Cli {
             }
             Command::User(cmd) => user(&settings, cmd).await,
             Command::Apikey(cmd) => apikey(&settings, cmd).await,
+            Command::Verify => verify(&settings).await,
             Command::Config => {
                 print!("{}", Settings::example_toml());
                 Ok(())
@@ -316,6 +320,31 @@ async fn apikey(settings: &Settings, cmd: ApikeyCommand) -> anyhow::Result<()> {
             }
             println!("API key {prefix} revoked");
         }
+    }
+    Ok(())
+}
+
+async fn verify(settings: &Settings) -> anyhow::Result<()> {
+    use crate::store::CountBy;
+    let store = open(settings).await?;
+    let mut differences = 0;
+    for (by, name) in [(CountBy::Unit, "unit"), (CountBy::Desk, "desk"), (CountBy::Officer, "officer")] {
+        let kept = store.answer_counts(by, 0, 99_999_999).await?;
+        let recounted = store.recount_answers(by, 0, 99_999_999).await?;
+        let total: i64 = recounted.iter().map(|c| c.count).sum();
+        if kept == recounted {
+            println!("{name}: {} count rows, {total} answers: the kept counts match the responses", kept.len());
+        } else {
+            let kept: std::collections::HashSet<_> = kept.into_iter().collect();
+            let recounted: std::collections::HashSet<_> = recounted.into_iter().collect();
+            for c in kept.symmetric_difference(&recounted).take(20) {
+                eprintln!("{name}: differs: {c:?}");
+            }
+            differences += kept.symmetric_difference(&recounted).count();
+        }
+    }
+    if differences > 0 {
+        bail!("{differences} count row(s) differ from the responses");
     }
     Ok(())
 }

@@ -9,6 +9,8 @@ use std::sync::LazyLock;
 pub const RESPONSES_MAX: usize = 128;
 /// Most answers in one INSERT (3 parameters each).
 pub const ANSWERS_MAX: usize = 1024;
+/// Most answer-count rows in one upsert (11 parameters each).
+pub const COUNTS_MAX: usize = 256;
 
 /// Splits `n` into chunks whose sizes are powers of two no larger than `max` (a power of two),
 /// largest first: 37 with max 32 gives 32, 4, 1.
@@ -29,7 +31,8 @@ fn texts(max: usize, make: fn(usize) -> String) -> Vec<String> {
 /// Inserts `n` responses from parameters in groups of ten (key, point, field code,
 /// questionnaire id, version, channel, instant, day bucket, comment, ISO date), settling each
 /// one's unit, desk and officer from the point as it stands on that date (see `point_on_day!`),
-/// and skipping points closed on that date and keys already stored. Returns `(id, key)` of the rows inserted.
+/// and skipping points closed on that date and keys already stored. Returns `(id, key, unit,
+/// desk, officer, field)` of the rows inserted. Returns `(id, key)` of the rows inserted.
 pub fn insert_responses(n: usize) -> &'static str {
     static SQL: LazyLock<Vec<String>> = LazyLock::new(|| {
         texts(RESPONSES_MAX, |n| {
@@ -48,7 +51,7 @@ pub fn insert_responses(n: usize) -> &'static str {
                  LEFT JOIN fields f ON f.code = v.field \
                  WHERE p.revoked_at IS NULL AND eu.id IS NOT NULL \
                  ON CONFLICT (idempotency_key) DO NOTHING \
-                 RETURNING id, idempotency_key",
+                 RETURNING id, idempotency_key, unit_id, desk_id, officer_id, field_id",
                 rows.join(", "),
                 super::point_on_day!("v.iso"),
             )
@@ -67,6 +70,30 @@ pub fn insert_answers(n: usize) -> &'static str {
         })
     });
     &SQL[chunk_index(n, ANSWERS_MAX)]
+}
+
+/// Adds `n` rows to the answer counts, from parameters in groups of eleven (day, unit, desk,
+/// officer, field, channel, questionnaire, version, question, value, count).
+pub fn upsert_counts(n: usize) -> &'static str {
+    static SQL: LazyLock<Vec<String>> = LazyLock::new(|| {
+        texts(COUNTS_MAX, |n| {
+            let rows: Vec<String> = (0..n)
+                .map(|i| {
+                    let p: Vec<String> = (1..=11).map(|j| format!("${}", i * 11 + j)).collect();
+                    format!("({})", p.join(", "))
+                })
+                .collect();
+            format!(
+                "INSERT INTO answer_counts (local_day, unit_id, desk_id, officer_id, field_id, channel, \
+                    questionnaire_id, questionnaire_version, question_id, value, count) VALUES {} \
+                 ON CONFLICT (local_day, unit_id, desk_id, officer_id, field_id, channel, questionnaire_id, \
+                    questionnaire_version, question_id, value) \
+                 DO UPDATE SET count = answer_counts.count + excluded.count",
+                rows.join(", ")
+            )
+        })
+    });
+    &SQL[chunk_index(n, COUNTS_MAX)]
 }
 
 fn chunk_index(n: usize, max: usize) -> usize {

@@ -241,7 +241,7 @@ pub struct KnownCodes {
 }
 
 /// Answers counted per target, day, questionnaire version, question and value.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AnswerCount {
     pub target_code: String,
     pub local_day: i64,
@@ -427,11 +427,12 @@ impl Store {
         let mut earlier: HashMap<String, i64> = HashMap::new();
         on_backend!(write self, pool => {
             let mut tx = pool.begin().await?;
+            let mut attributed: HashMap<String, Attribution> = HashMap::with_capacity(unique.len());
             let mut rest = unique.as_slice();
             for size in batch::pow2_chunks(rest.len(), batch::RESPONSES_MAX) {
                 let (chunk, tail) = rest.split_at(size);
                 rest = tail;
-                let mut insert = sqlx::query_as::<_, (i64, String)>(batch::insert_responses(size));
+                let mut insert = sqlx::query_as::<_, InsertedRow>(batch::insert_responses(size));
                 for r in chunk {
                     let day = clock::vietnam_date(r.submitted_at_ms);
                     insert = insert
@@ -446,7 +447,10 @@ impl Store {
                         .bind(r.comment.as_ref().map(|c| c.as_str()))
                         .bind(clock::iso(day));
                 }
-                stored.extend(insert.fetch_all(&mut *tx).await?.into_iter().map(|(id, key)| (key, id)));
+                for (id, key, unit, desk, officer, field) in insert.fetch_all(&mut *tx).await? {
+                    stored.insert(key.clone(), id);
+                    attributed.insert(key, (unit, desk.unwrap_or(0), officer.unwrap_or(0), field.unwrap_or(0)));
+                }
             }
 
             let answers: Vec<(i64, &str, i64)> = unique
@@ -463,6 +467,30 @@ impl Store {
                     insert = insert.bind(*id).bind(*question).bind(*value);
                 }
                 insert.execute(&mut *tx).await?;
+            }
+
+            // The group's answers, summed per count key, added to the counts in one go.
+            let counts: Vec<(CountKey<'_>, i64)> = count_group(&unique, &attributed).into_iter().collect();
+            let mut rest = counts.as_slice();
+            for size in batch::pow2_chunks(rest.len(), batch::COUNTS_MAX) {
+                let (chunk, tail) = rest.split_at(size);
+                rest = tail;
+                let mut upsert = sqlx::query(batch::upsert_counts(size));
+                for ((day, (unit, desk, officer, field), channel, qid, version, question, value), n) in chunk {
+                    upsert = upsert
+                        .bind(*day)
+                        .bind(*unit)
+                        .bind(*desk)
+                        .bind(*officer)
+                        .bind(*field)
+                        .bind(*channel)
+                        .bind(*qid)
+                        .bind(*version)
+                        .bind(*question)
+                        .bind(*value)
+                        .bind(*n);
+                }
+                upsert.execute(&mut *tx).await?;
             }
 
             // Not inserted: a key stored before (a retry), or a point that is closed.
@@ -525,8 +553,37 @@ impl Store {
     }
 
     /// Answer counts per target and Vietnam day in `[from_day, to_day]` (both `YYYYMMDD`), per
-    /// questionnaire version, question and value: a portable `GROUP BY`.
+    /// questionnaire version, question and value, read from the counts the writer keeps.
     pub async fn answer_counts(&self, by: CountBy, from_day: i64, to_day: i64) -> StoreResult<Vec<AnswerCount>> {
+        let sql = match by {
+            CountBy::Unit => concat!(
+                "SELECT t.code, c.local_day, c.questionnaire_id, c.questionnaire_version, c.question_id, c.value, \
+                        CAST(SUM(c.count) AS BIGINT) \
+                 FROM answer_counts c JOIN units t ON t.id = c.unit_id",
+                " WHERE c.local_day BETWEEN $1 AND $2 AND c.question_id <> '' \
+                 GROUP BY t.code, c.local_day, c.questionnaire_id, c.questionnaire_version, c.question_id, c.value"
+            ),
+            CountBy::Desk => concat!(
+                "SELECT t.code, c.local_day, c.questionnaire_id, c.questionnaire_version, c.question_id, c.value, \
+                        CAST(SUM(c.count) AS BIGINT) \
+                 FROM answer_counts c JOIN desks t ON t.id = c.desk_id",
+                " WHERE c.local_day BETWEEN $1 AND $2 AND c.question_id <> '' \
+                 GROUP BY t.code, c.local_day, c.questionnaire_id, c.questionnaire_version, c.question_id, c.value"
+            ),
+            CountBy::Officer => concat!(
+                "SELECT t.code, c.local_day, c.questionnaire_id, c.questionnaire_version, c.question_id, c.value, \
+                        CAST(SUM(c.count) AS BIGINT) \
+                 FROM answer_counts c JOIN officers t ON t.id = c.officer_id",
+                " WHERE c.local_day BETWEEN $1 AND $2 AND c.question_id <> '' \
+                 GROUP BY t.code, c.local_day, c.questionnaire_id, c.questionnaire_version, c.question_id, c.value"
+            ),
+        };
+        self.counts_query(sql, from_day, to_day).await
+    }
+
+    /// The same counts recounted from the stored responses themselves: what an auditor runs to
+    /// check that the kept counts are the history's.
+    pub async fn recount_answers(&self, by: CountBy, from_day: i64, to_day: i64) -> StoreResult<Vec<AnswerCount>> {
         let sql = match by {
             CountBy::Unit => {
                 "SELECT t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value, COUNT(*) \
@@ -547,11 +604,15 @@ impl Store {
                  GROUP BY t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value"
             }
         };
+        self.counts_query(sql, from_day, to_day).await
+    }
+
+    async fn counts_query(&self, sql: &'static str, from_day: i64, to_day: i64) -> StoreResult<Vec<AnswerCount>> {
         type CountRow = (String, i64, String, i64, String, i64, i64);
-        let rows: Vec<CountRow> = on_backend!(self, pool => {
+        let mut rows: Vec<CountRow> = on_backend!(self, pool => {
             sqlx::query_as(sql).bind(from_day).bind(to_day).fetch_all(pool).await?
         });
-        let mut rows = rows;
+        // Sorted here, not in SQL: the backends' collations order text differently.
         rows.sort_unstable();
         Ok(rows
             .into_iter()
@@ -964,6 +1025,36 @@ impl Store {
         });
         Ok(s)
     }
+}
+
+/// What the responses INSERT returns: id, key, unit, desk, officer, field.
+type InsertedRow = (i64, String, i64, Option<i64>, Option<i64>, Option<i64>);
+/// Where a stored response was attributed: unit, desk, officer, field (0 for none).
+type Attribution = (i64, i64, i64, i64);
+/// A row of the answer counts: day, attribution, channel, questionnaire, version, question, value.
+type CountKey<'a> = (i64, Attribution, &'a str, &'a str, i64, &'a str, i64);
+
+/// Sums a group's stored responses into answer-count rows: one per answered (question, value),
+/// and one per response under question '' (the number of responses).
+fn count_group<'a>(
+    responses: &[&'a NewResponse],
+    attributed: &HashMap<String, Attribution>,
+) -> std::collections::BTreeMap<CountKey<'a>, i64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for r in responses {
+        let Some(&at) = attributed.get(r.key.as_str()) else { continue };
+        let day = clock::day_bucket(r.submitted_at_ms);
+        let base = (day, at, r.channel.code(), r.questionnaire_id.as_str(), r.questionnaire_version);
+        let mut add = |question: &'a str, value: i64| {
+            let key = (base.0, base.1, base.2, base.3, base.4, question, value);
+            *counts.entry(key).or_insert(0) += 1;
+        };
+        add("", 0);
+        for (question, value) in &r.answers {
+            add(question.as_str(), *value);
+        }
+    }
+    counts
 }
 
 /// The embedded migrations of one backend, as `(version, description, sql)`.

@@ -189,3 +189,23 @@ async fn points_follow_their_desk_and_officer_and_close_with_them() {
     let moved = listed.iter().find(|p| p.slug == desk_point.slug).unwrap();
     assert_eq!(moved.unit_code, "HL.TAN-LOC.TT", "lists and posters show the desk's unit now");
 }
+
+#[tokio::test]
+async fn the_kept_counts_are_the_history_recounted() {
+    let app = TestApp::spawn().await;
+    let questionnaires = hailong::startup::load_questionnaires(&app.store).await.unwrap();
+    hailong::demo::seed(&app.store, &questionnaires, 1500, 7, |_| {}).await.unwrap();
+    // And some through the web form, with a repeat that must not count twice.
+    let point = app.store.active_points().await.unwrap().into_iter().find(|p| p.officer_code.is_some()).unwrap();
+    let key = app.form_key(point.slug.as_str()).await;
+    for _ in 0..2 {
+        let form = [("key", key.as_str()), ("q_hai_long_chung", "4"), ("q_ct1_thoi_gian", "1"), ("field", "HT")];
+        assert_eq!(app.post(point.slug.as_str(), &form).await.status(), 303);
+    }
+    for by in [CountBy::Unit, CountBy::Desk, CountBy::Officer] {
+        let kept = app.store.answer_counts(by, 0, 99_999_999).await.unwrap();
+        let recounted = app.store.recount_answers(by, 0, 99_999_999).await.unwrap();
+        assert!(!kept.is_empty());
+        assert_eq!(kept, recounted, "{by:?}");
+    }
+}
