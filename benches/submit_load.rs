@@ -4,7 +4,7 @@
 //! SQLite with group commit. Both servers run as separate processes; the load generator is this
 //! process. Results go to standard output as a Markdown table (see BENCHMARKS.md).
 //!
-//!     cargo bench --bench submit_load -- --seconds 10 --clients 8,32
+//!     cargo bench --bench submit_load -- --seconds 10 --clients 8,32 [--also LABEL=PATH]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
@@ -22,6 +22,9 @@ struct Args {
     /// Concurrent clients, comma-separated.
     #[arg(long, default_value = "8,32", value_delimiter = ',')]
     clients: Vec<usize>,
+    /// Another hailong binary to measure in the same run, as LABEL=PATH (e.g. an older build).
+    #[arg(long, value_name = "LABEL=PATH")]
+    also: Vec<String>,
     /// Internal: run the baseline server on this SQLite file and address.
     #[arg(long, hide = true, num_args = 2, value_names = ["DB", "ADDR"])]
     baseline_server: Option<Vec<String>>,
@@ -68,27 +71,27 @@ async fn wait_ready(base: &str) {
     panic!("server at {base} did not start");
 }
 
-async fn start_hailong(dir: &std::path::Path) -> Server {
-    let db = dir.join("hailong.db");
-    let url = format!("sqlite://{}", db.display());
-    {
-        let store = hailong::store::Store::open(&url, 2).await.unwrap();
-        let q = hailong::startup::load_questionnaires(&store).await.unwrap();
-        hailong::demo::seed(&store, &q, 0, 1, |_| {}).await.unwrap();
-        store.close().await;
-    }
-    let store = hailong::store::Store::open(&url, 2).await.unwrap();
-    let slugs: Vec<String> = store
-        .active_points()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|p| p.questionnaire_id == "mot-cua")
-        .map(|p| p.slug.as_str().to_owned())
+/// Starts a hailong binary on a fresh SQLite file seeded with the demo organisation (through
+/// the binary's own commands, so that an older build uses its own schema).
+async fn start_hailong(binary: &std::path::Path, dir: &std::path::Path, label: &str) -> Server {
+    let url = format!("sqlite://{}", dir.join(format!("{label}.db")).display());
+    let run = |args: &[&str]| {
+        let out = Command::new(binary).args(args).env("HAILONG_DATABASE_URL", &url).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["demo", "--responses", "0"]);
+    // Desk and officer points use the one-stop form the load posts.
+    let slugs: Vec<String> = run(&["points", "list"])
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            (cells.len() > 3 && !cells[3].is_empty()).then(|| cells[0].to_owned())
+        })
         .collect();
-    store.close().await;
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_hailong"))
+    let child = Command::new(binary)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("HAILONG_DATABASE_URL", &url)
         .env("HAILONG_SUBMIT_LIMIT_PER_MINUTE", "0")
@@ -239,18 +242,30 @@ async fn run(args: Args) {
         "| server | clients | ratings/s | p50 ms | p99 ms | errors | server CPU µs/rating | RSS after MiB | peak RSS MiB |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    let mut rates = Vec::new();
+    let mut rates: Vec<(String, usize, f64)> = Vec::new();
+    let this = std::path::PathBuf::from(env!("CARGO_BIN_EXE_hailong"));
+    let others: Vec<(String, std::path::PathBuf)> = args
+        .also
+        .iter()
+        .filter_map(|a| a.split_once('=').map(|(l, p)| (l.to_owned(), std::path::PathBuf::from(p))))
+        .collect();
     for clients in &args.clients {
-        let hailong = start_hailong(dir.path()).await;
-        let baseline = start_baseline(dir.path()).await;
-        for (name, server) in [("baseline", &baseline), ("hailong", &hailong)] {
+        let run_dir = dir.path().join(format!("c{clients}"));
+        std::fs::create_dir_all(&run_dir).unwrap();
+        let baseline = start_baseline(&run_dir).await;
+        let hailong = start_hailong(&this, &run_dir, "hailong").await;
+        let mut servers = vec![("baseline".to_owned(), baseline), ("hailong".to_owned(), hailong)];
+        for (label, path) in &others {
+            servers.push((label.clone(), start_hailong(path, &run_dir, label).await));
+        }
+        for (name, server) in servers.iter().map(|(n, s)| (n.as_str(), s)) {
             let cpu_before = cpu_seconds(server.child.id());
             let o = load(server, *clients, args.seconds).await;
             // The CPU of the warm-up second is counted too: a small overestimate for both servers.
             let cpu = cpu_seconds(server.child.id()) - cpu_before;
             let (rss, peak) = memory(server.child.id());
             let rate = o.ratings as f64 / o.elapsed.as_secs_f64();
-            rates.push((name, *clients, rate));
+            rates.push((name.to_owned(), *clients, rate));
             println!(
                 "| {name} | {clients} | {rate:.0} | {:.2} | {:.2} | {} | {:.0} | {rss:.1} | {peak:.1} |",
                 percentile(&o.latencies, 0.50),
@@ -261,7 +276,7 @@ async fn run(args: Args) {
             std::io::stdout().flush().unwrap();
         }
         if *clients == args.clients[0] {
-            let bytes = first_visit_bytes(&hailong).await;
+            let bytes = first_visit_bytes(&servers[1].1).await;
             eprintln!("first visit (form + stylesheet + icon), compressed: {bytes} bytes");
         }
     }
@@ -269,6 +284,9 @@ async fn run(args: Args) {
     for clients in &args.clients {
         let of = |n: &str| rates.iter().find(|r| r.0 == n && r.1 == *clients).map_or(f64::NAN, |r| r.2);
         println!("{clients} clients: hailong / baseline = {:.2}", of("hailong") / of("baseline"));
+        for (label, _) in &others {
+            println!("{clients} clients: hailong / {label} = {:.2}", of("hailong") / of(label));
+        }
     }
 }
 

@@ -16,7 +16,7 @@ CREATE TABLE answer_counts (
     count                 INTEGER NOT NULL,
     PRIMARY KEY (local_day, unit_id, desk_id, officer_id, field_id, channel,
                  questionnaire_id, questionnaire_version, question_id, value)
-);
+) WITHOUT ROWID; -- the key is the table: one B-tree to update, not two
 
 INSERT INTO answer_counts
 SELECT r.local_day, r.unit_id, COALESCE(r.desk_id, 0), COALESCE(r.officer_id, 0), COALESCE(r.field_id, 0),
