@@ -73,6 +73,7 @@ impl Application {
             questionnaires,
             points: Arc::new(TtlCache::new(CACHE_TTL)),
             fields: Arc::new(TtlCache::new(CACHE_TTL)),
+            fresh_forms: Arc::new(TtlCache::new(CACHE_TTL)),
         };
         Ok(Self { listener, state, writer_task })
     }

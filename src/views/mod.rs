@@ -11,7 +11,7 @@ pub mod survey;
 use maud::{DOCTYPE, Markup, html};
 
 /// The language a citizen's page is shown in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Lang {
     #[default]
     Vi,

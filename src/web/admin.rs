@@ -93,7 +93,7 @@ async fn revoke(
 ) -> Result<Response, AppError> {
     let point = point_in_scope(&state, &caller, &slug).await?;
     state.store.revoke_point(&point.slug, &actor(&caller)).await?;
-    state.points.invalidate(&point.slug.as_str().to_owned());
+    state.forget_point(point.slug.as_str());
     Ok(Redirect::to("/admin/points").into_response())
 }
 
@@ -104,7 +104,7 @@ async fn reissue(
 ) -> Result<Response, AppError> {
     let point = point_in_scope(&state, &caller, &slug).await?;
     state.store.reissue_point(&point.slug, &actor(&caller)).await?;
-    state.points.invalidate(&point.slug.as_str().to_owned());
+    state.forget_point(point.slug.as_str());
     Ok(Redirect::to("/admin/points").into_response())
 }
 

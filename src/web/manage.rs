@@ -172,7 +172,7 @@ async fn move_officer(
     };
     match state.store.move_officer(&officer, &unit, desk.as_ref(), from, &actor(&caller)).await {
         Ok(()) => {
-            state.points.clear();
+            state.forget_points();
             Ok(Redirect::to(&format!("/admin/officers/{code}")).into_response())
         }
         Err(error) => {
@@ -202,7 +202,7 @@ async fn end_assignment(
     };
     match result {
         Ok(()) => {
-            state.points.clear();
+            state.forget_points();
             Ok(Redirect::to(&format!("/admin/officers/{code}")).into_response())
         }
         Err(error) => {
@@ -308,7 +308,7 @@ async fn point_questionnaire(
         return Err(AppError::NotFound);
     }
     state.store.set_point_questionnaire(&point.slug, &form.questionnaire, &actor(&caller)).await?;
-    state.points.invalidate(&point.slug.as_str().to_owned());
+    state.forget_point(point.slug.as_str());
     Ok(Redirect::to("/admin/points").into_response())
 }
 

@@ -35,8 +35,27 @@ pub struct AppState {
     pub questionnaires: Arc<Registry>,
     pub points: Arc<TtlCache<String, Arc<PointContext>>>,
     pub fields: Arc<TtlCache<(), Arc<Vec<FieldRow>>>>,
+    /// Fresh forms rendered once per point and language, split where the one-time key goes.
+    pub fresh_forms: Arc<FreshForms>,
     pub limiter: Arc<client::Limiter>,
     pub sign_in_limiter: Arc<client::Limiter>,
+}
+
+/// Fresh forms by slug, language and questionnaire: the page before and after the key.
+pub type FreshForms = TtlCache<(String, crate::views::Lang, String), Arc<(String, String)>>;
+
+impl AppState {
+    /// Forgets what is cached of a point, after a change to it.
+    pub fn forget_point(&self, slug: &str) {
+        self.points.invalidate(&slug.to_owned());
+        self.fresh_forms.clear();
+    }
+
+    /// Forgets what is cached of every point, after a change that may touch any of them.
+    pub fn forget_points(&self) {
+        self.points.clear();
+        self.fresh_forms.clear();
+    }
 }
 
 /// How long a form's point context and the field list are served from memory. Another

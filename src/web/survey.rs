@@ -74,22 +74,45 @@ async fn show(
     Query(query): Query<LangQuery>,
 ) -> Result<Response, AppError> {
     let (slug, point) = open_point(&state, &slug).await?;
-    let questionnaire = questionnaire_of(&state, &point)?;
-    let fields = fields(&state).await?;
+    let lang = Lang::from_param(query.lang.as_deref());
     let key = IdempotencyKey::generate();
-    let view = FormView {
-        lang: Lang::from_param(query.lang.as_deref()),
-        slug: slug.as_str(),
-        point: &point,
-        questionnaire: &questionnaire,
-        fields: &fields,
-        draft: &Draft::default(),
-        errors: None,
-        notice: None,
-        key: key.as_str(),
+    // A fresh form is the same for every citizen but for its one-time key: it is rendered once
+    // (per point and language, for as long as the point is cached) and the key spliced in.
+    let cache_key = (slug.as_str().to_owned(), lang, point.questionnaire_id.clone());
+    let halves = match state.fresh_forms.get(&cache_key) {
+        Some(halves) => halves,
+        None => {
+            let questionnaire = questionnaire_of(&state, &point)?;
+            let fields = fields(&state).await?;
+            let view = FormView {
+                lang,
+                slug: slug.as_str(),
+                point: &point,
+                questionnaire: &questionnaire,
+                fields: &fields,
+                draft: &Draft::default(),
+                errors: None,
+                notice: None,
+                key: KEY_SLOT,
+            };
+            let page = form(&view).into_string();
+            let halves = page
+                .split_once(KEY_SLOT)
+                .map(|(before, after)| Arc::new((before.to_owned(), after.to_owned())))
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the form has no key slot")))?;
+            state.fresh_forms.put(cache_key, halves.clone());
+            halves
+        }
     };
-    Ok(form(&view).into_response())
+    let mut page = String::with_capacity(halves.0.len() + key.as_str().len() + halves.1.len());
+    page.push_str(&halves.0);
+    page.push_str(key.as_str());
+    page.push_str(&halves.1);
+    Ok(axum::response::Html(page).into_response())
 }
+
+/// Stands for the one-time key in a cached form; URL-safe like a key, so escaping leaves it as is.
+const KEY_SLOT: &str = "KEY-SLOT-0000000000000";
 
 /// Decodes an `application/x-www-form-urlencoded` body, refusing bytes that are not UTF-8
 /// rather than replacing them: a citizen's words are kept exactly or not at all.
@@ -261,7 +284,7 @@ async fn submit(
             Ok(Redirect::to(&format!("/s/{slug}/cam-on?lang={}", lang.code())).into_response())
         }
         Ok(WriteOutcome::PointClosed) => {
-            state.points.invalidate(&slug.as_str().to_owned());
+            state.forget_point(slug.as_str());
             Err(AppError::PointRevoked)
         }
         Err(error @ (SubmitError::Busy | SubmitError::Unavailable)) => {
