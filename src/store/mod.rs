@@ -425,6 +425,10 @@ impl Store {
             .collect();
         let mut stored: HashMap<String, i64> = HashMap::with_capacity(unique.len());
         let mut earlier: HashMap<String, i64> = HashMap::new();
+        let style = match self.backend {
+            Backend::Sqlite { .. } => batch::Placeholders::Positional,
+            Backend::Postgres(_) => batch::Placeholders::Numbered,
+        };
         on_backend!(write self, pool => {
             let mut tx = pool.begin().await?;
             let mut attributed: HashMap<String, Attribution> = HashMap::with_capacity(unique.len());
@@ -432,7 +436,7 @@ impl Store {
             for size in batch::pow2_chunks(rest.len(), batch::RESPONSES_MAX) {
                 let (chunk, tail) = rest.split_at(size);
                 rest = tail;
-                let mut insert = sqlx::query_as::<_, InsertedRow>(batch::insert_responses(size));
+                let mut insert = sqlx::query_as::<_, InsertedRow>(batch::insert_responses(size, style));
                 for r in chunk {
                     let day = clock::vietnam_date(r.submitted_at_ms);
                     insert = insert
@@ -462,7 +466,7 @@ impl Store {
             for size in batch::pow2_chunks(rest.len(), batch::ANSWERS_MAX) {
                 let (chunk, tail) = rest.split_at(size);
                 rest = tail;
-                let mut insert = sqlx::query(batch::insert_answers(size));
+                let mut insert = sqlx::query(batch::insert_answers(size, style));
                 for (id, question, value) in chunk {
                     insert = insert.bind(*id).bind(*question).bind(*value);
                 }
@@ -475,7 +479,7 @@ impl Store {
             for size in batch::pow2_chunks(rest.len(), batch::COUNTS_MAX) {
                 let (chunk, tail) = rest.split_at(size);
                 rest = tail;
-                let mut upsert = sqlx::query(batch::upsert_counts(size));
+                let mut upsert = sqlx::query(batch::upsert_counts(size, style));
                 for ((day, (unit, desk, officer, field), channel, qid, version, question, value), n) in chunk {
                     upsert = upsert
                         .bind(*day)
