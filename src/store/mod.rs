@@ -559,28 +559,21 @@ impl Store {
     /// Answer counts per target and Vietnam day in `[from_day, to_day]` (both `YYYYMMDD`), per
     /// questionnaire version, question and value, read from the counts the writer keeps.
     pub async fn answer_counts(&self, by: CountBy, from_day: i64, to_day: i64) -> StoreResult<Vec<AnswerCount>> {
+        macro_rules! kept {
+            ($target:literal) => {
+                concat!(
+                    "SELECT t.code, c.local_day, c.questionnaire_id, c.questionnaire_version, c.question_id, c.value, \
+                            CAST(SUM(c.count) AS BIGINT) FROM answer_counts c JOIN ",
+                    $target,
+                    " WHERE c.local_day BETWEEN $1 AND $2 AND c.question_id <> '' \
+                     GROUP BY t.code, c.local_day, c.questionnaire_id, c.questionnaire_version, c.question_id, c.value"
+                )
+            };
+        }
         let sql = match by {
-            CountBy::Unit => concat!(
-                "SELECT t.code, c.local_day, c.questionnaire_id, c.questionnaire_version, c.question_id, c.value, \
-                        CAST(SUM(c.count) AS BIGINT) \
-                 FROM answer_counts c JOIN units t ON t.id = c.unit_id",
-                " WHERE c.local_day BETWEEN $1 AND $2 AND c.question_id <> '' \
-                 GROUP BY t.code, c.local_day, c.questionnaire_id, c.questionnaire_version, c.question_id, c.value"
-            ),
-            CountBy::Desk => concat!(
-                "SELECT t.code, c.local_day, c.questionnaire_id, c.questionnaire_version, c.question_id, c.value, \
-                        CAST(SUM(c.count) AS BIGINT) \
-                 FROM answer_counts c JOIN desks t ON t.id = c.desk_id",
-                " WHERE c.local_day BETWEEN $1 AND $2 AND c.question_id <> '' \
-                 GROUP BY t.code, c.local_day, c.questionnaire_id, c.questionnaire_version, c.question_id, c.value"
-            ),
-            CountBy::Officer => concat!(
-                "SELECT t.code, c.local_day, c.questionnaire_id, c.questionnaire_version, c.question_id, c.value, \
-                        CAST(SUM(c.count) AS BIGINT) \
-                 FROM answer_counts c JOIN officers t ON t.id = c.officer_id",
-                " WHERE c.local_day BETWEEN $1 AND $2 AND c.question_id <> '' \
-                 GROUP BY t.code, c.local_day, c.questionnaire_id, c.questionnaire_version, c.question_id, c.value"
-            ),
+            CountBy::Unit => kept!("units t ON t.id = c.unit_id"),
+            CountBy::Desk => kept!("desks t ON t.id = c.desk_id"),
+            CountBy::Officer => kept!("officers t ON t.id = c.officer_id"),
         };
         self.counts_query(sql, from_day, to_day).await
     }
@@ -588,25 +581,21 @@ impl Store {
     /// The same counts recounted from the stored responses themselves: what an auditor runs to
     /// check that the kept counts are the history's.
     pub async fn recount_answers(&self, by: CountBy, from_day: i64, to_day: i64) -> StoreResult<Vec<AnswerCount>> {
+        macro_rules! recount {
+            ($target:literal) => {
+                concat!(
+                    "SELECT t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value, \
+                            COUNT(*) FROM responses r JOIN answers a ON a.response_id = r.id JOIN ",
+                    $target,
+                    " WHERE r.local_day BETWEEN $1 AND $2 \
+                     GROUP BY t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value"
+                )
+            };
+        }
         let sql = match by {
-            CountBy::Unit => {
-                "SELECT t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value, COUNT(*) \
-                 FROM responses r JOIN answers a ON a.response_id = r.id JOIN units t ON t.id = r.unit_id \
-                 WHERE r.local_day BETWEEN $1 AND $2 \
-                 GROUP BY t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value"
-            }
-            CountBy::Desk => {
-                "SELECT t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value, COUNT(*) \
-                 FROM responses r JOIN answers a ON a.response_id = r.id JOIN desks t ON t.id = r.desk_id \
-                 WHERE r.local_day BETWEEN $1 AND $2 \
-                 GROUP BY t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value"
-            }
-            CountBy::Officer => {
-                "SELECT t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value, COUNT(*) \
-                 FROM responses r JOIN answers a ON a.response_id = r.id JOIN officers t ON t.id = r.officer_id \
-                 WHERE r.local_day BETWEEN $1 AND $2 \
-                 GROUP BY t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value"
-            }
+            CountBy::Unit => recount!("units t ON t.id = r.unit_id"),
+            CountBy::Desk => recount!("desks t ON t.id = r.desk_id"),
+            CountBy::Officer => recount!("officers t ON t.id = r.officer_id"),
         };
         self.counts_query(sql, from_day, to_day).await
     }
