@@ -6,11 +6,13 @@
 //! - [`response`]: a citizen's validated answers, ready for the writer.
 //! - [`point`]: collection points and their unguessable slugs.
 //! - [`period`]: reporting periods (year, half, quarter, month, range) in Vietnam time.
+//! - [`indices`]: the figures of a target (shares, elements, overall, 766 rate, points) from counts.
 //! - [`stats`]: intervals, shrinkage, funnel limits and tests over counts.
 //! - [`clock`]: Vietnam time (UTC+07:00, no daylight saving) and day buckets.
 
 pub mod account;
 pub mod clock;
+pub mod indices;
 pub mod org;
 pub mod period;
 pub mod point;

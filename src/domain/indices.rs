@@ -1,0 +1,213 @@
+//! The figures of one target (a unit, desk, officer, ...) for one questionnaire version, from
+//! its answer counts: per question the distribution, n, satisfied share with its Wilson
+//! interval and mean score; per element its index; the overall index as the weighted mean of
+//! the elements; the Decision 766 rate; the mean points of each one-stop indicator.
+
+use std::collections::BTreeMap;
+
+use super::questionnaire::{Evaluates, QuestionKind, Questionnaire, Regime};
+use super::stats::wilson;
+
+/// Answer counts of one target: (question id, value) → count.
+pub type Counts = BTreeMap<(String, i64), u64>;
+
+/// The figures of one satisfaction question.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuestionFigures {
+    pub question_id: String,
+    /// Answers on the scale (blanks excluded).
+    pub n: u64,
+    /// Answers at or above the scale's `satisfied_min`.
+    pub satisfied: u64,
+    /// satisfied / n × 100.
+    pub share: Option<f64>,
+    /// The 95% Wilson interval of the share, in percent.
+    pub interval: Option<(f64, f64)>,
+    pub mean: Option<f64>,
+}
+
+/// The figures of one target for one questionnaire version.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figures {
+    pub questions: Vec<QuestionFigures>,
+    /// Element id → index (percent).
+    pub elements: BTreeMap<String, f64>,
+    /// The weighted mean of the element indices, over the elements that have data.
+    pub overall: Option<f64>,
+    /// (answers − answers rated 1 or 2) / answers × 100 on the overall question (one-stop only).
+    pub rate_766: Option<f64>,
+    /// Indicator number → mean points (0–2) of the citizens who answered it.
+    pub indicator_points: BTreeMap<u8, f64>,
+    /// Sum of the mean points of the indicators that evaluate the officer, and the unit.
+    pub officer_points: Option<f64>,
+    pub unit_points: Option<f64>,
+}
+
+fn percent(x: f64) -> f64 {
+    x * 100.0
+}
+
+/// Computes the figures from counts; questions without answers have no share.
+pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
+    let count_of = |question: &str| -> Vec<(i64, u64)> {
+        counts
+            .range((question.to_owned(), i64::MIN)..=(question.to_owned(), i64::MAX))
+            .map(|((_, v), c)| (*v, *c))
+            .collect()
+    };
+    let mut questions = Vec::new();
+    let mut indicator_points = BTreeMap::new();
+    for question in &q.questions {
+        let values = count_of(&question.id);
+        let levels = q.options(question);
+        let on_scale: Vec<(i64, u64)> =
+            values.into_iter().filter(|(v, _)| levels.iter().any(|l| l.value == *v)).collect();
+        let n: u64 = on_scale.iter().map(|(_, c)| c).sum();
+        let mean = (n > 0).then(|| on_scale.iter().map(|(v, c)| *v as f64 * *c as f64).sum::<f64>() / n as f64);
+        match question.kind {
+            QuestionKind::Satisfaction | QuestionKind::Criterion => {
+                let min = question.scale.as_deref().and_then(|s| q.scale(s)).and_then(|s| s.satisfied_min);
+                let satisfied: u64 =
+                    on_scale.iter().filter(|(v, _)| min.is_some_and(|m| *v >= m)).map(|(_, c)| c).sum();
+                questions.push(QuestionFigures {
+                    question_id: question.id.clone(),
+                    n,
+                    satisfied,
+                    share: (n > 0).then(|| percent(satisfied as f64 / n as f64)),
+                    interval: wilson(satisfied, n, 0.95).map(|(lo, hi)| (percent(lo), percent(hi))),
+                    mean,
+                });
+            }
+            QuestionKind::Indicator => {
+                if let (Some(number), Some(mean)) = (question.indicator, mean) {
+                    indicator_points.insert(number, mean);
+                }
+            }
+        }
+    }
+
+    let share_of = |id: &str| questions.iter().find(|f| f.question_id == id).and_then(|f| f.share);
+    let mut elements = BTreeMap::new();
+    for element in &q.elements {
+        let in_element = |kind: QuestionKind| {
+            q.questions.iter().filter(move |x| x.kind == kind && x.element.as_deref() == Some(element.id.as_str()))
+        };
+        let index = match in_element(QuestionKind::Satisfaction).find_map(|x| share_of(&x.id)) {
+            Some(share) => Some(share),
+            None => {
+                let shares: Vec<f64> = in_element(QuestionKind::Criterion).filter_map(|x| share_of(&x.id)).collect();
+                (!shares.is_empty()).then(|| shares.iter().sum::<f64>() / shares.len() as f64)
+            }
+        };
+        if let Some(index) = index {
+            elements.insert(element.id.clone(), index);
+        }
+    }
+    let weighted: Vec<(f64, f64)> =
+        q.elements.iter().filter_map(|e| elements.get(&e.id).map(|index| (e.weight, *index))).collect();
+    let weight: f64 = weighted.iter().map(|(w, _)| w).sum();
+    let overall = (weight > 0.0).then(|| weighted.iter().map(|(w, i)| w * i).sum::<f64>() / weight);
+
+    let rate_766 = match q.regime {
+        Regime::MotCua => q.questions.iter().find(|x| x.kind == QuestionKind::Satisfaction).and_then(|x| {
+            let f = questions.iter().find(|f| f.question_id == x.id)?;
+            let low: u64 = count_of(&x.id).iter().filter(|(v, _)| *v <= 2).map(|(_, c)| c).sum();
+            (f.n > 0).then(|| percent((f.n - low) as f64 / f.n as f64))
+        }),
+        Regime::Sipas => None,
+    };
+
+    let total = |who: Evaluates| {
+        let points: Vec<f64> = q
+            .questions
+            .iter()
+            .filter(|x| x.kind == QuestionKind::Indicator && x.evaluates == Some(who))
+            .filter_map(|x| x.indicator.and_then(|i| indicator_points.get(&i)).copied())
+            .collect();
+        (!points.is_empty()).then(|| points.iter().sum())
+    };
+    Figures {
+        questions,
+        elements,
+        overall,
+        rate_766,
+        officer_points: total(Evaluates::Officer),
+        unit_points: total(Evaluates::Unit),
+        indicator_points,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::questionnaire::SHIPPED;
+
+    fn counts(pairs: &[(&str, i64, u64)]) -> Counts {
+        pairs.iter().map(|(q, v, c)| ((q.to_string(), *v), *c)).collect()
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn one_stop_figures_by_hand() {
+        let q = Questionnaire::from_toml(SHIPPED[0]).unwrap();
+        // Overall: 40 × 5, 30 × 4, 10 × 3, 15 × 2, 5 × 1 → n 100, satisfied 70, mean 3.85,
+        // 766 rate (100 − 20)/100 = 80 %. Convenience: 8 × 5, 2 × 2 → 80 %.
+        // Indicators: ct1 2,2,1,0 → 1.25; ct7 2,2 → 2; ct6 (unit) 1 → 1.
+        let c = counts(&[
+            ("hai_long_chung", 5, 40),
+            ("hai_long_chung", 4, 30),
+            ("hai_long_chung", 3, 10),
+            ("hai_long_chung", 2, 15),
+            ("hai_long_chung", 1, 5),
+            ("thuan_tien", 5, 8),
+            ("thuan_tien", 2, 2),
+            ("ct1_thoi_gian", 2, 2),
+            ("ct1_thoi_gian", 1, 1),
+            ("ct1_thoi_gian", 0, 1),
+            ("ct7_thai_do", 2, 2),
+            ("ct6_cong_khai", 1, 1),
+        ]);
+        let f = figures(&q, &c);
+        let overall_q = &f.questions[0];
+        assert_eq!((overall_q.n, overall_q.satisfied), (100, 70));
+        assert!(close(overall_q.share.unwrap(), 70.0));
+        assert!(close(overall_q.mean.unwrap(), 3.85));
+        // statsmodels 0.15.0 proportion_confint(70, 100, method="wilson") = (0.604151, 0.781051)
+        let (lo, hi) = overall_q.interval.unwrap();
+        assert!((lo - 60.4151).abs() < 1e-3 && (hi - 78.1051).abs() < 1e-3, "({lo}, {hi})");
+        assert!(close(f.elements["chung"], 70.0) && close(f.elements["thuan_tien"], 80.0));
+        assert!(close(f.overall.unwrap(), 75.0), "equal weights");
+        assert!(close(f.rate_766.unwrap(), 80.0));
+        assert!(close(f.indicator_points[&1], 1.25) && close(f.indicator_points[&7], 2.0));
+        assert!(close(f.officer_points.unwrap(), 3.25), "indicators 1 and 7 answered");
+        assert!(close(f.unit_points.unwrap(), 1.0));
+    }
+
+    #[test]
+    fn blanks_and_off_scale_values_stay_out_of_the_denominator() {
+        let q = Questionnaire::from_toml(SHIPPED[0]).unwrap();
+        let f = figures(&q, &counts(&[("hai_long_chung", 5, 3), ("hai_long_chung", 9, 4)]));
+        assert_eq!(f.questions[0].n, 3);
+        assert!(f.questions[1].share.is_none(), "no answers, no share");
+        assert!(!f.elements.contains_key("thuan_tien"));
+        assert!(close(f.overall.unwrap(), 100.0), "the overall weighs only elements with data");
+    }
+
+    #[test]
+    fn sipas_elements_fall_back_on_their_criteria() {
+        let q = Questionnaire::from_toml(SHIPPED[1]).unwrap();
+        // tiep_can has no answer to its satisfaction question: the mean of its criteria shares,
+        // 100 % and 50 %, is 75 %. thu_tuc's satisfaction question answers 1 of 4 satisfied.
+        let f = figures(
+            &q,
+            &counts(&[("tc1_1", 5, 2), ("tc1_2", 4, 1), ("tc1_2", 2, 1), ("hl_thu_tuc", 5, 1), ("hl_thu_tuc", 3, 3)]),
+        );
+        assert!(close(f.elements["tiep_can"], 75.0));
+        assert!(close(f.elements["thu_tuc"], 25.0));
+        assert!(close(f.overall.unwrap(), 50.0));
+        assert_eq!(f.rate_766, None, "the 766 rate is a one-stop figure");
+    }
+}
