@@ -82,17 +82,13 @@ async fn point_qr(
         .into_response())
 }
 
-fn actor(caller: &Caller) -> String {
-    format!("user:{}", caller.name)
-}
-
 async fn revoke(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
     let point = point_in_scope(&state, &caller, &slug).await?;
-    state.store.revoke_point(&point.slug, &actor(&caller)).await?;
+    state.store.revoke_point(&point.slug, &caller.actor()).await?;
     state.forget_point(point.slug.as_str());
     Ok(Redirect::to("/admin/points").into_response())
 }
@@ -103,7 +99,7 @@ async fn reissue(
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
     let point = point_in_scope(&state, &caller, &slug).await?;
-    state.store.reissue_point(&point.slug, &actor(&caller)).await?;
+    state.store.reissue_point(&point.slug, &caller.actor()).await?;
     state.forget_point(point.slug.as_str());
     Ok(Redirect::to("/admin/points").into_response())
 }

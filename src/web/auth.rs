@@ -40,6 +40,13 @@ pub struct Caller {
     pub scope: Scope,
 }
 
+impl Caller {
+    /// How the audit log names this caller.
+    pub fn actor(&self) -> String {
+        format!("user:{}", self.name)
+    }
+}
+
 /// How the caller proved who they are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Via {

@@ -79,10 +79,6 @@ pub fn routes() -> Vec<StaffRoute> {
     ]
 }
 
-fn actor(caller: &Caller) -> String {
-    format!("user:{}", caller.name)
-}
-
 /// The caller's view of the organisation.
 struct Scoped {
     units: Vec<UnitRow>,
@@ -170,7 +166,7 @@ async fn move_officer(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    match state.store.move_officer(&officer, &unit, desk.as_ref(), from, &actor(&caller)).await {
+    match state.store.move_officer(&officer, &unit, desk.as_ref(), from, &caller.actor()).await {
         Ok(()) => {
             state.forget_points();
             Ok(Redirect::to(&format!("/admin/officers/{code}")).into_response())
@@ -197,7 +193,7 @@ async fn end_assignment(
     let s = scoped(&state, &caller).await?;
     let officer = in_scope(&code, s.officers.iter().map(|o| o.code.as_str()))?;
     let result = match clock::parse_date(&form.last_day) {
-        Ok(last) => state.store.end_assignment(&officer, last, &actor(&caller)).await,
+        Ok(last) => state.store.end_assignment(&officer, last, &caller.actor()).await,
         Err(_) => Err(StoreError::Invalid("Ngày kết thúc không hợp lệ.".into())),
     };
     match result {
@@ -240,7 +236,7 @@ async fn add_desk(
         .map_err(|e| format!("Mã quầy: {e}"))
         .and_then(|code| Name::parse(&form.name).map(|name| (code, name)).map_err(|e| format!("Tên quầy: {e}")));
     let result = match parsed {
-        Ok((code, name)) => state.store.add_desk(&code, &name, &unit, &actor(&caller)).await,
+        Ok((code, name)) => state.store.add_desk(&code, &name, &unit, &caller.actor()).await,
         Err(reason) => Err(StoreError::Invalid(reason)),
     };
     match result {
@@ -281,7 +277,7 @@ async fn create_point(
     if state.questionnaires.latest(&form.questionnaire).is_none() {
         return Err(AppError::NotFound);
     }
-    match state.store.create_point(&unit, desk.as_ref(), officer.as_ref(), &form.questionnaire, &actor(&caller)).await {
+    match state.store.create_point(&unit, desk.as_ref(), officer.as_ref(), &form.questionnaire, &caller.actor()).await {
         Ok(_) => Ok(Redirect::to("/admin/points").into_response()),
         Err(error) => {
             let reason = error.to_string();
@@ -307,7 +303,7 @@ async fn point_questionnaire(
     if state.questionnaires.latest(&form.questionnaire).is_none() {
         return Err(AppError::NotFound);
     }
-    state.store.set_point_questionnaire(&point.slug, &form.questionnaire, &actor(&caller)).await?;
+    state.store.set_point_questionnaire(&point.slug, &form.questionnaire, &caller.actor()).await?;
     state.forget_point(point.slug.as_str());
     Ok(Redirect::to("/admin/points").into_response())
 }
@@ -354,7 +350,7 @@ async fn create_user(
             } else {
                 None
             };
-            state.store.create_user(form.name.trim(), role, unit, hash.as_deref(), &actor(&caller)).await.map(drop)
+            state.store.create_user(form.name.trim(), role, unit, hash.as_deref(), &caller.actor()).await.map(drop)
         }
         Err(reason) => Err(StoreError::Invalid(reason)),
     };
@@ -394,7 +390,7 @@ async fn disable_user(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Response, AppError> {
-    if !state.store.disable_user(&name, &actor(&caller)).await? {
+    if !state.store.disable_user(&name, &caller.actor()).await? {
         return Err(AppError::NotFound);
     }
     Ok(Redirect::to("/admin/users").into_response())
@@ -407,7 +403,7 @@ async fn create_key(
 ) -> Result<Response, AppError> {
     let key = account::new_api_key();
     let prefix: String = key.chars().take(11).collect();
-    match state.store.create_api_key(&name, &account::token_hash(&key), &prefix, &actor(&caller)).await {
+    match state.store.create_api_key(&name, &account::token_hash(&key), &prefix, &caller.actor()).await {
         Ok(()) => Ok(views::manage::new_key(&caller, &name, &key).into_response()),
         Err(StoreError::Invalid(_)) => Err(AppError::NotFound),
         Err(other) => Err(other.into()),
@@ -419,7 +415,7 @@ async fn revoke_key(
     Extension(caller): Extension<Caller>,
     Path(prefix): Path<String>,
 ) -> Result<Response, AppError> {
-    if !state.store.revoke_api_key(&prefix, &actor(&caller)).await? {
+    if !state.store.revoke_api_key(&prefix, &caller.actor()).await? {
         return Err(AppError::NotFound);
     }
     Ok(Redirect::to("/admin/users").into_response())
