@@ -91,7 +91,7 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Self { listener, state, writer_task } = self;
         let store = state.store.clone();
-        let purge = tokio::spawn(purge_comments_periodically(store.clone(), state.settings.comment_retention_days));
+        let housekeeping = tokio::spawn(housekeeping(store.clone(), state.settings.comment_retention_days));
         let tls = state.settings.public_base_url().starts_with("https://");
         let mut app = web::router(state).layer(axum::middleware::from_fn(log_errors));
         for (name, value) in web::policy::security_headers(tls) {
@@ -115,7 +115,7 @@ impl Application {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await?;
-        purge.abort();
+        housekeeping.abort();
         // The router (and with it every writer handle) is gone: the writer drains and stops.
         writer_task.await?;
         store.close().await;
@@ -124,19 +124,26 @@ impl Application {
     }
 }
 
-/// Erases comments past their retention once at start and then hourly.
-async fn purge_comments_periodically(store: Store, retention_days: u32) {
-    if retention_days == 0 {
-        return;
-    }
+/// Once at start and then hourly: erases comments past their retention, and folds the day
+/// counts up to yesterday (Vietnam) into month sums so that reports over long periods stay fast.
+async fn housekeeping(store: Store, retention_days: u32) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
     loop {
         every.tick().await;
-        let cutoff = clock::now_ms() - i64::from(retention_days) * 86_400_000;
-        match store.purge_comments(cutoff).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(comments = n, "erased comments past their retention"),
-            Err(error) => tracing::warn!(%error, "could not erase old comments"),
+        if retention_days > 0 {
+            let cutoff = clock::now_ms() - i64::from(retention_days) * 86_400_000;
+            match store.purge_comments(cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(comments = n, "erased comments past their retention"),
+                Err(error) => tracing::warn!(%error, "could not erase old comments"),
+            }
+        }
+        if let Some(yesterday) = clock::vietnam_date(clock::now_ms()).previous_day() {
+            match store.fold_counts(yesterday).await {
+                Ok(done) if done == Default::default() => {}
+                Ok(done) => tracing::info!(rebuilt = done.rebuilt, extended = done.extended, "folded answer counts"),
+                Err(error) => tracing::warn!(%error, "could not fold answer counts"),
+            }
         }
     }
 }

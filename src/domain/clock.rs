@@ -26,6 +26,12 @@ pub fn day_bucket(ms: i64) -> i64 {
     date_bucket(vietnam_date(ms))
 }
 
+/// The date of a `YYYYMMDD` bucket; `None` when it names no date.
+pub fn bucket_date(bucket: i64) -> Option<Date> {
+    let month = time::Month::try_from(u8::try_from(bucket / 100 % 100).ok()?).ok()?;
+    Date::from_calendar_date(i32::try_from(bucket / 10_000).ok()?, month, u8::try_from(bucket % 100).ok()?).ok()
+}
+
 /// `YYYYMMDD` of a date.
 pub fn date_bucket(date: Date) -> i64 {
     i64::from(date.year()) * 10_000 + i64::from(u8::from(date.month())) * 100 + i64::from(date.day())

@@ -16,6 +16,8 @@ pub mod postgres;
 pub mod sqlite;
 pub mod writer;
 
+pub use counts::{FoldSummary, Grain, GrainCounts, GrainKey, ReadPlan};
+
 use std::collections::{HashMap, HashSet};
 
 use crate::domain::clock;
@@ -107,6 +109,7 @@ pub(crate) const AUDIT_SQL: &str =
     "INSERT INTO audit_log (at, actor, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6)";
 
 mod accounts;
+mod counts;
 mod listing;
 mod manage;
 pub use accounts::{AuditEntry, AuditFilter, CallerRecord, LoginRecord, NewSession, PendingSecondFactor, UserRow};
@@ -495,6 +498,21 @@ impl Store {
                         .bind(*n);
                 }
                 upsert.execute(&mut *tx).await?;
+            }
+
+            // A response written into a day already folded into its month's sums (a commit just
+            // after midnight, seeded history) sends that month back to be folded anew.
+            let mut earliest: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+            for ((day, ..), _) in &counts {
+                let first = earliest.entry(day / 100).or_insert(*day);
+                *first = (*first).min(*day);
+            }
+            for (month, day) in earliest {
+                sqlx::query("UPDATE count_folds SET through_day = 0 WHERE month = $1 AND through_day >= $2")
+                    .bind(month)
+                    .bind(day)
+                    .execute(&mut *tx)
+                    .await?;
             }
 
             // Not inserted: a key stored before (a retry), or a point that is closed.

@@ -14,6 +14,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
     (2, "accounts", include_str!("../../migrations/postgres/0002_accounts.sql")),
     (3, "answer counts", include_str!("../../migrations/postgres/0003_answer_counts.sql")),
+    (4, "count months", include_str!("../../migrations/postgres/0004_count_months.sql")),
 ];
 
 pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<PgPool> {

@@ -209,3 +209,43 @@ async fn the_kept_counts_are_the_history_recounted() {
         assert_eq!(kept, recounted, "{by:?}");
     }
 }
+
+#[tokio::test]
+async fn month_sums_and_day_counts_read_as_the_history_recounted() {
+    use hailong::store::Grain;
+    use time::macros::date;
+    let app = TestApp::spawn().await;
+    let questionnaires = hailong::startup::load_questionnaires(&app.store).await.unwrap();
+    hailong::demo::seed(&app.store, &questionnaires, 1200, 11, |_| {}).await.unwrap();
+    let (first, last) = app.store.counted_days().await.unwrap().unwrap();
+    let periods = [(first, last), (date!(2026 - 01 - 15), date!(2026 - 03 - 10)), (last, last)];
+    let check = |label: &'static str| {
+        let store = app.store.clone();
+        async move {
+            for grain in Grain::ALL {
+                for (from, to) in periods {
+                    let kept = store.grain_counts(grain, from, to).await.unwrap();
+                    let recounted = store.recount_grain(grain, from, to).await.unwrap();
+                    assert_eq!(kept, recounted, "{label}: {grain:?} {from}..{to}");
+                }
+            }
+        }
+    };
+    check("before any fold").await;
+
+    let yesterday = last.previous_day().unwrap();
+    let folded = app.store.fold_counts(yesterday).await.unwrap();
+    assert!(folded.rebuilt >= 12, "{folded:?}");
+    check("folded").await;
+    assert_eq!(app.store.fold_counts(yesterday).await.unwrap(), Default::default(), "nothing left to fold");
+
+    // A rating committed into a folded day (a commit just after midnight) sends its month back.
+    let point = app.store.active_points().await.unwrap().into_iter().find(|p| p.officer_code.is_some()).unwrap();
+    let late = (first.midnight().assume_offset(time::macros::offset!(+7)).unix_timestamp() + 9 * 3600) * 1000;
+    let outcome = app.store.commit_group(&[response(point.id, late, 1)]).await.unwrap();
+    assert!(matches!(outcome[..], [WriteOutcome::Stored(_)]));
+    check("written into a folded month").await;
+    let refolded = app.store.fold_counts(yesterday).await.unwrap();
+    assert_eq!((refolded.rebuilt, refolded.extended), (1, 0));
+    check("folded anew").await;
+}

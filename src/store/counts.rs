@@ -1,0 +1,392 @@
+//! What reports read: answer counts summed over a period at one grain (unit, desk, officer,
+//! field), from the month sums where they are folded and from the day counts elsewhere, so that
+//! the cost of a report follows the number of targets, not the number of responses. And the
+//! fold that keeps the month sums, and the recount of the same figures from the responses.
+
+use std::collections::{BTreeMap, HashMap};
+
+use time::{Date, Duration, Month};
+
+use super::{Backend, Store, StoreResult};
+use crate::domain::clock;
+
+/// The grains reports read counts at. Every grain keeps the unit of the rating, so that a
+/// report can be limited to a unit subtree and an officer's figures can follow the officer
+/// across units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Grain {
+    /// Per unit and channel.
+    Unit,
+    Desk,
+    Officer,
+    /// Per procedure field (lĩnh vực).
+    Field,
+}
+
+impl Grain {
+    pub const ALL: [Self; 4] = [Self::Unit, Self::Desk, Self::Officer, Self::Field];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Unit => "unit",
+            Self::Desk => "desk",
+            Self::Officer => "officer",
+            Self::Field => "field",
+        }
+    }
+}
+
+/// One count of a grain: the unit at rating time, the target (desk, officer or field id; 0 on
+/// the unit grain and for "none"), the channel (unit grain only, else ''), the questionnaire
+/// version, the question ('' with value 0 counts responses) and the value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GrainKey {
+    pub unit_id: i64,
+    pub target_id: i64,
+    pub channel: String,
+    pub questionnaire_id: String,
+    pub questionnaire_version: i64,
+    pub question_id: String,
+    pub value: i64,
+}
+
+/// Counts of one grain over a period.
+pub type GrainCounts = HashMap<GrainKey, i64>;
+
+/// Where a period's counts are read from: month sums for whole folded months (each with the
+/// day counts after its fold), day counts for the rest.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadPlan {
+    /// Inclusive `YYYYMM` ranges read from `count_months`.
+    pub months: Vec<(i64, i64)>,
+    /// Inclusive `YYYYMMDD` ranges read from `answer_counts`.
+    pub days: Vec<(i64, i64)>,
+}
+
+fn month_start(date: Date) -> Date {
+    date.replace_day(1).unwrap_or(date)
+}
+
+fn month_end(date: Date) -> Date {
+    let (year, month) = match date.month() {
+        Month::December => (date.year() + 1, Month::January),
+        m => (date.year(), m.next()),
+    };
+    Date::from_calendar_date(year, month, 1).map_or(date, |d| d - Duration::days(1))
+}
+
+fn month_key(date: Date) -> i64 {
+    clock::date_bucket(date) / 100
+}
+
+fn push_range(ranges: &mut Vec<(i64, i64)>, from: i64, to: i64, adjacent: impl Fn(i64, i64) -> bool) {
+    match ranges.last_mut() {
+        Some(last) if adjacent(last.1, from) => last.1 = to,
+        _ => ranges.push((from, to)),
+    }
+}
+
+/// Plans the reading of `[from, to]` given each folded month's last folded day. A month's sums
+/// are used only when the period covers every day they hold.
+pub fn plan(from: Date, to: Date, folds: &BTreeMap<i64, i64>) -> ReadPlan {
+    let mut plan = ReadPlan::default();
+    let next_day = |a: i64, b: i64| {
+        clock::bucket_date(a).and_then(|d| d.next_day()).is_some_and(|d| clock::date_bucket(d) == b)
+    };
+    let next_month = |a: i64, b: i64| if a % 100 == 12 { b == (a / 100 + 1) * 100 + 1 } else { b == a + 1 };
+    let mut start = month_start(from);
+    while start <= to {
+        let end = month_end(start);
+        let (lo, hi) = (from.max(start), to.min(end));
+        let through = folds.get(&month_key(start)).copied().unwrap_or(0);
+        let folded = clock::bucket_date(through).filter(|t| *t >= start && *t <= end);
+        match folded {
+            Some(t) if lo == start && hi >= t => {
+                push_range(&mut plan.months, month_key(start), month_key(start), next_month);
+                if t < hi {
+                    let after = t.next_day().unwrap_or(t);
+                    push_range(&mut plan.days, clock::date_bucket(after), clock::date_bucket(hi), next_day);
+                }
+            }
+            _ => push_range(&mut plan.days, clock::date_bucket(lo), clock::date_bucket(hi), next_day),
+        }
+        match end.next_day() {
+            Some(next) => start = next,
+            None => break,
+        }
+    }
+    plan
+}
+
+/// The same SELECT list and GROUP BY over the three sources, per grain. Constants are not
+/// grouped on (SQLite reads an integer in GROUP BY as a column number).
+macro_rules! per_grain {
+    ($sql:ident) => {
+        |grain: Grain| match grain {
+            Grain::Unit => $sql!("CAST(0 AS BIGINT)", "channel", "channel, "),
+            Grain::Desk => $sql!("desk_id", "''", "desk_id, "),
+            Grain::Officer => $sql!("officer_id", "''", "officer_id, "),
+            Grain::Field => $sql!("field_id", "''", "field_id, "),
+        }
+    };
+}
+
+macro_rules! days_sql {
+    ($target:literal, $channel:literal, $group:literal) => {
+        concat!(
+            "SELECT unit_id, ",
+            $target,
+            ", ",
+            $channel,
+            ", questionnaire_id, questionnaire_version, question_id, value, CAST(SUM(count) AS BIGINT) \
+             FROM answer_counts WHERE local_day BETWEEN $1 AND $2 \
+             GROUP BY unit_id, ",
+            $group,
+            "questionnaire_id, questionnaire_version, question_id, value"
+        )
+    };
+}
+
+macro_rules! fold_sql {
+    ($target:literal, $channel:literal, $group:literal) => {
+        concat!(
+            "INSERT INTO count_months (grain, month, unit_id, target_id, channel, questionnaire_id, \
+                questionnaire_version, question_id, value, count) \
+             SELECT $1, $2, unit_id, ",
+            $target,
+            ", ",
+            $channel,
+            ", questionnaire_id, questionnaire_version, question_id, value, CAST(SUM(count) AS BIGINT) \
+             FROM answer_counts WHERE local_day BETWEEN $3 AND $4 \
+             GROUP BY unit_id, ",
+            $group,
+            "questionnaire_id, questionnaire_version, question_id, value \
+             ON CONFLICT (grain, month, unit_id, target_id, channel, questionnaire_id, questionnaire_version, \
+                question_id, value) \
+             DO UPDATE SET count = count_months.count + excluded.count"
+        )
+    };
+}
+
+macro_rules! recount_sql {
+    ($target:literal, $channel:literal, $group:literal) => {
+        concat!(
+            "SELECT unit_id, ",
+            $target,
+            ", ",
+            $channel,
+            ", questionnaire_id, questionnaire_version, question_id, value, CAST(COUNT(*) AS BIGINT) \
+             FROM (SELECT r.unit_id, COALESCE(r.desk_id, 0) AS desk_id, COALESCE(r.officer_id, 0) AS officer_id, \
+                          COALESCE(r.field_id, 0) AS field_id, r.channel, r.questionnaire_id, \
+                          r.questionnaire_version, a.question_id, a.value \
+                   FROM responses r JOIN answers a ON a.response_id = r.id \
+                   WHERE r.local_day BETWEEN $1 AND $2 \
+                   UNION ALL \
+                   SELECT r.unit_id, COALESCE(r.desk_id, 0), COALESCE(r.officer_id, 0), COALESCE(r.field_id, 0), \
+                          r.channel, r.questionnaire_id, r.questionnaire_version, '', 0 \
+                   FROM responses r WHERE r.local_day BETWEEN $1 AND $2) x \
+             GROUP BY unit_id, ",
+            $group,
+            "questionnaire_id, questionnaire_version, question_id, value"
+        )
+    };
+}
+
+const MONTHS_SQL: &str = "SELECT unit_id, target_id, channel, questionnaire_id, questionnaire_version, question_id, \
+        value, CAST(SUM(count) AS BIGINT) \
+     FROM count_months WHERE grain = $1 AND month BETWEEN $2 AND $3 \
+     GROUP BY unit_id, target_id, channel, questionnaire_id, questionnaire_version, question_id, value";
+
+type CountRow = (i64, i64, String, String, i64, String, i64, i64);
+
+fn add_rows(into: &mut GrainCounts, rows: Vec<CountRow>) {
+    for (unit_id, target_id, channel, questionnaire_id, questionnaire_version, question_id, value, count) in rows {
+        let key = GrainKey { unit_id, target_id, channel, questionnaire_id, questionnaire_version, question_id, value };
+        *into.entry(key).or_insert(0) += count;
+    }
+}
+
+/// What one run of [`Store::fold_counts`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FoldSummary {
+    /// Months whose sums were rebuilt from their first day (new, or written into after a fold).
+    pub rebuilt: usize,
+    /// Months that had days added to their sums.
+    pub extended: usize,
+}
+
+impl Store {
+    /// The counts of `grain` over the Vietnam days `[from, to]`.
+    pub async fn grain_counts(&self, grain: Grain, from: Date, to: Date) -> StoreResult<GrainCounts> {
+        let folds = self.count_folds().await?;
+        let plan = plan(from, to, &folds);
+        let mut counts = GrainCounts::new();
+        let days = per_grain!(days_sql)(grain);
+        on_backend!(self, pool => {
+            for (lo, hi) in &plan.months {
+                let rows: Vec<CountRow> = sqlx::query_as(MONTHS_SQL)
+                    .bind(grain.code())
+                    .bind(lo)
+                    .bind(hi)
+                    .fetch_all(pool)
+                    .await?;
+                add_rows(&mut counts, rows);
+            }
+            for (lo, hi) in &plan.days {
+                let rows: Vec<CountRow> = sqlx::query_as(days).bind(lo).bind(hi).fetch_all(pool).await?;
+                add_rows(&mut counts, rows);
+            }
+        });
+        Ok(counts)
+    }
+
+    /// The same counts recounted from the stored responses themselves: what an auditor runs to
+    /// check that the kept counts and their month sums are the history's.
+    pub async fn recount_grain(&self, grain: Grain, from: Date, to: Date) -> StoreResult<GrainCounts> {
+        let sql = per_grain!(recount_sql)(grain);
+        let mut counts = GrainCounts::new();
+        let rows: Vec<CountRow> = on_backend!(self, pool => {
+            sqlx::query_as(sql)
+                .bind(clock::date_bucket(from))
+                .bind(clock::date_bucket(to))
+                .fetch_all(pool)
+                .await?
+        });
+        add_rows(&mut counts, rows);
+        Ok(counts)
+    }
+
+    /// The first and last Vietnam days with counts, if any.
+    pub async fn counted_days(&self) -> StoreResult<Option<(Date, Date)>> {
+        let (first, last): (Option<i64>, Option<i64>) = on_backend!(self, pool => {
+            sqlx::query_as("SELECT MIN(local_day), MAX(local_day) FROM answer_counts").fetch_one(pool).await?
+        });
+        Ok(first.zip(last).and_then(|(a, b)| Some((clock::bucket_date(a)?, clock::bucket_date(b)?))))
+    }
+
+    /// Each folded month (`YYYYMM`) and the last day folded into its sums.
+    async fn count_folds(&self) -> StoreResult<BTreeMap<i64, i64>> {
+        let rows: Vec<(i64, i64)> = on_backend!(self, pool => {
+            sqlx::query_as("SELECT month, through_day FROM count_folds WHERE through_day > 0").fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Folds the day counts up to `through` (inclusive; yesterday in Vietnam, so that the day
+    /// still being written is not folded) into the month sums. Each month is one transaction
+    /// that shuts out the writer while it reads: a response committed into a folded day marks
+    /// its month for a rebuild, so the sums never miss one and never count one twice.
+    pub async fn fold_counts(&self, through: Date) -> StoreResult<FoldSummary> {
+        let mut summary = FoldSummary::default();
+        let Some((first, _)) = self.counted_days().await? else { return Ok(summary) };
+        let folded = self.count_folds().await?;
+        let mut start = month_start(first);
+        while start <= through {
+            let end = month_end(start).min(through);
+            let (month, target) = (month_key(start), clock::date_bucket(end));
+            if folded.get(&month) != Some(&target) {
+                match self.fold_month(month, start, end).await? {
+                    Some(true) => summary.rebuilt += 1,
+                    Some(false) => summary.extended += 1,
+                    None => {}
+                }
+            }
+            match month_end(start).next_day() {
+                Some(next) => start = next,
+                None => break,
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Folds `month` up to `end`: `Some(true)` when rebuilt from its first day, `Some(false)`
+    /// when extended, `None` when another instance had already done it.
+    async fn fold_month(&self, month: i64, start: Date, end: Date) -> StoreResult<Option<bool>> {
+        let target = clock::date_bucket(end);
+        let fold = per_grain!(fold_sql);
+        Ok(on_backend!(write self, pool => {
+            let mut tx = pool.begin().await?;
+            if let Backend::Postgres(_) = self.backend {
+                // Waits for the writers in flight and holds new ones back until the commit;
+                // self-exclusive, so two instances never fold the same days.
+                sqlx::query("LOCK TABLE answer_counts IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
+            }
+            let through: i64 = sqlx::query_scalar("SELECT through_day FROM count_folds WHERE month = $1")
+                .bind(month)
+                .fetch_optional(&mut *tx)
+                .await?
+                .unwrap_or(0);
+            if through == target {
+                return Ok(None);
+            }
+            let valid = clock::bucket_date(through).filter(|t| *t >= start && *t < end);
+            let from = match valid {
+                Some(t) => t.next_day().unwrap_or(t),
+                None => {
+                    sqlx::query("DELETE FROM count_months WHERE month = $1").bind(month).execute(&mut *tx).await?;
+                    start
+                }
+            };
+            for grain in Grain::ALL {
+                sqlx::query(fold(grain))
+                    .bind(grain.code())
+                    .bind(month)
+                    .bind(clock::date_bucket(from))
+                    .bind(target)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(
+                "INSERT INTO count_folds (month, through_day) VALUES ($1, $2) \
+                 ON CONFLICT (month) DO UPDATE SET through_day = excluded.through_day",
+            )
+            .bind(month)
+            .bind(target)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Some(valid.is_none())
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    fn folds(pairs: &[(i64, i64)]) -> BTreeMap<i64, i64> {
+        pairs.iter().copied().collect()
+    }
+
+    #[test]
+    fn a_year_reads_its_folded_months_and_the_days_after_the_fold() {
+        let f = folds(&[(202601, 20260131), (202602, 20260228), (202603, 20260310)]);
+        let p = plan(date!(2026 - 01 - 01), date!(2026 - 12 - 31), &f);
+        assert_eq!(p.months, vec![(202601, 202603)]);
+        assert_eq!(p.days, vec![(20260311, 20261231)]);
+    }
+
+    #[test]
+    fn a_period_that_cuts_a_month_reads_that_month_by_day() {
+        let f = folds(&[(202601, 20260131), (202602, 20260228), (202603, 20260331)]);
+        let p = plan(date!(2026 - 01 - 15), date!(2026 - 03 - 10), &f);
+        assert_eq!(p.months, vec![(202602, 202602)]);
+        assert_eq!(p.days, vec![(20260115, 20260131), (20260301, 20260310)]);
+        // A period ending before a month's fold cannot use it.
+        let p = plan(date!(2026 - 03 - 01), date!(2026 - 03 - 20), &folds(&[(202603, 20260325)]));
+        assert_eq!((p.months, p.days), (vec![], vec![(20260301, 20260320)]));
+    }
+
+    #[test]
+    fn months_and_days_join_across_the_year_end() {
+        let f = folds(&[(202512, 20251231), (202601, 20260131)]);
+        let p = plan(date!(2025 - 12 - 01), date!(2026 - 01 - 31), &f);
+        assert_eq!(p.months, vec![(202512, 202601)]);
+        let p = plan(date!(2025 - 12 - 01), date!(2026 - 01 - 31), &folds(&[]));
+        assert_eq!(p.days, vec![(20251201, 20260131)]);
+        let p = plan(date!(2025 - 12 - 01), date!(2026 - 02 - 28), &folds(&[(202601, 20260131)]));
+        assert_eq!(p.months, vec![(202601, 202601)]);
+        assert_eq!(p.days, vec![(20251201, 20251231), (20260201, 20260228)]);
+    }
+}
