@@ -11,6 +11,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::method::{Bands, Suggestion};
+
 /// Every setting of the service. Field names are the TOML keys and, upper-cased after
 /// `HAILONG_`, the environment variables.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -38,6 +40,14 @@ pub struct Settings {
     pub comment_retention_days: u32,
     /// Tracing filter, e.g. `info` or `hailong=debug,tower_http=info`.
     pub log: String,
+    /// Responses below which a figure is "chưa đủ dữ liệu": shown with its n and interval, but
+    /// not ranked, banded or given a suggested level.
+    pub min_sample: u64,
+    /// The bands (xếp loại) by satisfied share: a province's table, the default is not law.
+    pub bands: Bands,
+    /// The rule that suggests an officer's Decree 90/2020 year-end level: a suggestion for the
+    /// evaluator, never a decision.
+    pub suggestion: Suggestion,
 }
 
 impl Default for Settings {
@@ -53,6 +63,9 @@ impl Default for Settings {
             db_max_connections: 8,
             comment_retention_days: 730,
             log: "info".into(),
+            min_sample: 30,
+            bands: Bands::default(),
+            suggestion: Suggestion::default(),
         }
     }
 }
@@ -70,7 +83,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The settings' names, as TOML keys and (upper-cased, after `HAILONG_`) variables.
-    pub const KEYS: [&'static str; 10] = [
+    pub const KEYS: [&'static str; 13] = [
         "database_url",
         "bind",
         "public_base_url",
@@ -81,6 +94,9 @@ impl Settings {
         "db_max_connections",
         "comment_retention_days",
         "log",
+        "min_sample",
+        "bands",
+        "suggestion",
     ];
 
     /// Reads the layers in order. `file` is the TOML file, if any; a named file that does not
@@ -111,6 +127,9 @@ impl Settings {
         anyhow::ensure!(self.writer_batch_max >= 1, "writer_batch_max must be at least 1");
         anyhow::ensure!(self.writer_queue >= 1, "writer_queue must be at least 1");
         anyhow::ensure!(self.db_max_connections >= 1, "db_max_connections must be at least 1");
+        anyhow::ensure!(self.min_sample >= 1, "min_sample must be at least 1");
+        self.bands.validate().map_err(anyhow::Error::msg)?;
+        self.suggestion.validate().map_err(anyhow::Error::msg)?;
         Ok(())
     }
 

@@ -32,8 +32,15 @@ pub struct Figures {
     pub questions: Vec<QuestionFigures>,
     /// Element id → index (percent).
     pub elements: BTreeMap<String, f64>,
+    /// Element id → the effective number of answers behind its index.
+    pub element_n: BTreeMap<String, f64>,
     /// The weighted mean of the element indices, over the elements that have data.
     pub overall: Option<f64>,
+    /// The effective number of answers behind the overall index (Kish: 1 / Σ w² / nᵢ over the
+    /// normalised weights), which is the answers' number when it rests on one question.
+    pub overall_n: f64,
+    /// The 95% Wilson interval of the overall index at its effective number of answers.
+    pub overall_interval: Option<(f64, f64)>,
     /// (answers − answers rated 1 or 2) / answers × 100 on the overall question (one-stop only).
     pub rate_766: Option<f64>,
     /// Indicator number → mean points (0–2) of the citizens who answered it.
@@ -41,6 +48,24 @@ pub struct Figures {
     /// Sum of the mean points of the indicators that evaluate the officer, and the unit.
     pub officer_points: Option<f64>,
     pub unit_points: Option<f64>,
+    /// The most points those answered indicators could give (their scales' top values).
+    pub officer_points_max: Option<f64>,
+    pub unit_points_max: Option<f64>,
+}
+
+impl Figures {
+    /// The officer's points as a percentage of the most they could be.
+    pub fn officer_points_pct(&self) -> Option<f64> {
+        self.officer_points.zip(self.officer_points_max).filter(|(_, max)| *max > 0.0).map(|(p, max)| percent(p / max))
+    }
+}
+
+/// The effective number of observations behind a weighted mean of independent shares
+/// (Kish 1965): 1 / Σ (wᵢ / Σw)² / nᵢ.
+pub fn effective_n(parts: &[(f64, f64)]) -> f64 {
+    let total: f64 = parts.iter().map(|(w, _)| w).sum();
+    let sum: f64 = parts.iter().filter(|(_, n)| *n > 0.0).map(|(w, n)| (w / total).powi(2) / n).sum();
+    if total > 0.0 && sum > 0.0 { 1.0 / sum } else { 0.0 }
 }
 
 fn percent(x: f64) -> f64 {
@@ -74,7 +99,7 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
                     n,
                     satisfied,
                     share: (n > 0).then(|| percent(satisfied as f64 / n as f64)),
-                    interval: wilson(satisfied, n, 0.95).map(|(lo, hi)| (percent(lo), percent(hi))),
+                    interval: wilson(satisfied as f64, n as f64, 0.95).map(|(lo, hi)| (percent(lo), percent(hi))),
                     mean,
                 });
             }
@@ -86,8 +111,11 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
         }
     }
 
-    let share_of = |id: &str| questions.iter().find(|f| f.question_id == id).and_then(|f| f.share);
+    let share_of = |id: &str| {
+        questions.iter().find(|f| f.question_id == id).and_then(|f| f.share.map(|share| (share, f.n as f64)))
+    };
     let mut elements = BTreeMap::new();
+    let mut element_n = BTreeMap::new();
     for element in &q.elements {
         let in_element = |kind: QuestionKind| {
             q.questions.iter().filter(move |x| x.kind == kind && x.element.as_deref() == Some(element.id.as_str()))
@@ -95,18 +123,30 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
         let index = match in_element(QuestionKind::Satisfaction).find_map(|x| share_of(&x.id)) {
             Some(share) => Some(share),
             None => {
-                let shares: Vec<f64> = in_element(QuestionKind::Criterion).filter_map(|x| share_of(&x.id)).collect();
-                (!shares.is_empty()).then(|| shares.iter().sum::<f64>() / shares.len() as f64)
+                let shares: Vec<(f64, f64)> =
+                    in_element(QuestionKind::Criterion).filter_map(|x| share_of(&x.id)).collect();
+                let parts: Vec<(f64, f64)> = shares.iter().map(|(_, n)| (1.0, *n)).collect();
+                (!shares.is_empty())
+                    .then(|| (shares.iter().map(|(s, _)| s).sum::<f64>() / shares.len() as f64, effective_n(&parts)))
             }
         };
-        if let Some(index) = index {
+        if let Some((index, n)) = index {
             elements.insert(element.id.clone(), index);
+            element_n.insert(element.id.clone(), n);
         }
     }
-    let weighted: Vec<(f64, f64)> =
-        q.elements.iter().filter_map(|e| elements.get(&e.id).map(|index| (e.weight, *index))).collect();
-    let weight: f64 = weighted.iter().map(|(w, _)| w).sum();
-    let overall = (weight > 0.0).then(|| weighted.iter().map(|(w, i)| w * i).sum::<f64>() / weight);
+    let weighted: Vec<(f64, f64, f64)> = q
+        .elements
+        .iter()
+        .filter(|e| e.weight > 0.0)
+        .filter_map(|e| Some((e.weight, *elements.get(&e.id)?, *element_n.get(&e.id)?)))
+        .collect();
+    let weight: f64 = weighted.iter().map(|(w, ..)| w).sum();
+    let overall = (weight > 0.0).then(|| weighted.iter().map(|(w, i, _)| w * i).sum::<f64>() / weight);
+    let overall_n = effective_n(&weighted.iter().map(|(w, _, n)| (*w, *n)).collect::<Vec<_>>());
+    let overall_interval = overall.and_then(|share| {
+        wilson(share / 100.0 * overall_n, overall_n, 0.95).map(|(lo, hi)| (percent(lo), percent(hi)))
+    });
 
     let rate_766 = match q.regime {
         Regime::MotCua => q.questions.iter().find(|x| x.kind == QuestionKind::Satisfaction).and_then(|x| {
@@ -118,21 +158,33 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
     };
 
     let total = |who: Evaluates| {
-        let points: Vec<f64> = q
+        let answered: Vec<(f64, f64)> = q
             .questions
             .iter()
             .filter(|x| x.kind == QuestionKind::Indicator && x.evaluates == Some(who))
-            .filter_map(|x| x.indicator.and_then(|i| indicator_points.get(&i)).copied())
+            .filter_map(|x| {
+                let mean = x.indicator.and_then(|i| indicator_points.get(&i)).copied()?;
+                let top = q.options(x).iter().map(|l| l.value).max()? as f64;
+                Some((mean, top))
+            })
             .collect();
-        (!points.is_empty()).then(|| points.iter().sum())
+        let sum = |pick: fn(&(f64, f64)) -> f64| (!answered.is_empty()).then(|| answered.iter().map(pick).sum());
+        (sum(|a| a.0), sum(|a| a.1))
     };
+    let (officer_points, officer_points_max) = total(Evaluates::Officer);
+    let (unit_points, unit_points_max) = total(Evaluates::Unit);
     Figures {
         questions,
         elements,
+        element_n,
         overall,
+        overall_n,
+        overall_interval,
         rate_766,
-        officer_points: total(Evaluates::Officer),
-        unit_points: total(Evaluates::Unit),
+        officer_points,
+        unit_points,
+        officer_points_max,
+        unit_points_max,
         indicator_points,
     }
 }
@@ -184,6 +236,22 @@ mod tests {
         assert!(close(f.indicator_points[&1], 1.25) && close(f.indicator_points[&7], 2.0));
         assert!(close(f.officer_points.unwrap(), 3.25), "indicators 1 and 7 answered");
         assert!(close(f.unit_points.unwrap(), 1.0));
+        assert!(close(f.officer_points_max.unwrap(), 4.0) && close(f.officer_points_pct().unwrap(), 81.25));
+        // Overall 75 % over the two elements: n_eff = 1 / (0.25/100 + 0.25/10) = 36.3636…;
+        // statsmodels 0.15.0 proportion_confint(300/11, 400/11, method="wilson")
+        // = (0.590152, 0.862075).
+        assert!(close(f.overall_n, 400.0 / 11.0));
+        let (lo, hi) = f.overall_interval.unwrap();
+        assert!((lo - 59.0152).abs() < 1e-3 && (hi - 86.2075).abs() < 1e-3, "({lo}, {hi})");
+    }
+
+    #[test]
+    fn the_effective_n_of_one_question_is_its_answers() {
+        assert!(close(effective_n(&[(1.0, 57.0)]), 57.0));
+        assert!(close(effective_n(&[(2.0, 50.0), (2.0, 50.0)]), 100.0), "two equal halves add up");
+        assert_eq!(effective_n(&[]), 0.0);
+        // Unequal weights give less than the sum: 1 / (0.75²/100 + 0.25²/100) = 160.
+        assert!(close(effective_n(&[(3.0, 100.0), (1.0, 100.0)]), 160.0));
     }
 
     #[test]

@@ -7,15 +7,19 @@
 //! - [`point`]: collection points and their unguessable slugs.
 //! - [`period`]: reporting periods (year, half, quarter, month, range) in Vietnam time.
 //! - [`indices`]: the figures of a target (shares, elements, overall, 766 rate, points) from counts.
+//! - [`method`]: the province-chosen parameters: minimum sample, bands, the Decree 90 suggestion rule.
+//! - [`report`]: rows of a report: figures, fair ranking, funnel flags, bands, change.
 //! - [`stats`]: intervals, shrinkage, funnel limits and tests over counts.
 //! - [`clock`]: Vietnam time (UTC+07:00, no daylight saving) and day buckets.
 
 pub mod account;
 pub mod clock;
 pub mod indices;
+pub mod method;
 pub mod org;
 pub mod period;
 pub mod point;
 pub mod questionnaire;
+pub mod report;
 pub mod response;
 pub mod stats;

@@ -13,12 +13,13 @@ fn z(level: f64) -> f64 {
     normal.inverse_cdf(0.5 + level / 2.0)
 }
 
-/// The Wilson score interval of `k` successes in `n` trials; `None` when `n` is 0.
-pub fn wilson(k: u64, n: u64, level: f64) -> Option<(f64, f64)> {
-    if n == 0 || k > n {
+/// The Wilson score interval of `k` successes in `n` trials; `None` when `n` is 0. Counts are
+/// real so that an index pooled from several questions can use its effective sample size.
+pub fn wilson(k: f64, n: f64, level: f64) -> Option<(f64, f64)> {
+    if n <= 0.0 || k > n || k < 0.0 {
         return None;
     }
-    let (k, n, z) = (k as f64, n as f64, z(level));
+    let z = z(level);
     let p = k / n;
     let centre = p + z * z / (2.0 * n);
     let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
@@ -34,11 +35,11 @@ fn beta_interval(a: f64, b: f64, level: f64) -> Option<(f64, f64)> {
 }
 
 /// The Jeffreys interval (Beta(k + ½, n − k + ½) quantiles); `None` when `n` is 0.
-pub fn jeffreys(k: u64, n: u64, level: f64) -> Option<(f64, f64)> {
-    if n == 0 || k > n {
+pub fn jeffreys(k: f64, n: f64, level: f64) -> Option<(f64, f64)> {
+    if n <= 0.0 || k > n || k < 0.0 {
         return None;
     }
-    beta_interval(k as f64 + 0.5, (n - k) as f64 + 0.5, level)
+    beta_interval(k + 0.5, n - k + 0.5, level)
 }
 
 /// A beta prior fitted to a peer group's shares, for empirical-Bayes shrinkage.
@@ -55,8 +56,8 @@ impl BetaPrior {
     /// When the peers differ no more than chance would make them, ρ is taken as 1/(1 + N)
     /// (N the peers' total n): every share is pulled all but fully to μ, which is what the
     /// data say. `None` without at least two peers with ratings, or when μ is 0 or 1.
-    pub fn fit(peers: &[(u64, u64)]) -> Option<Self> {
-        let peers: Vec<(f64, f64)> = peers.iter().filter(|(_, n)| *n > 0).map(|&(k, n)| (k as f64, n as f64)).collect();
+    pub fn fit(peers: &[(f64, f64)]) -> Option<Self> {
+        let peers: Vec<(f64, f64)> = peers.iter().copied().filter(|(_, n)| *n > 0.0).collect();
         let groups = peers.len() as f64;
         if groups < 2.0 {
             return None;
@@ -81,13 +82,13 @@ impl BetaPrior {
     }
 
     /// The posterior mean share of `k` in `n`: between k/n and μ, nearer μ the smaller n.
-    pub fn shrunk(&self, k: u64, n: u64) -> f64 {
-        (k as f64 + self.alpha) / (n as f64 + self.alpha + self.beta)
+    pub fn shrunk(&self, k: f64, n: f64) -> f64 {
+        (k + self.alpha) / (n + self.alpha + self.beta)
     }
 
     /// The equal-tailed posterior credible interval.
-    pub fn credible(&self, k: u64, n: u64, level: f64) -> Option<(f64, f64)> {
-        beta_interval(k as f64 + self.alpha, n.saturating_sub(k) as f64 + self.beta, level)
+    pub fn credible(&self, k: f64, n: f64, level: f64) -> Option<(f64, f64)> {
+        beta_interval(k + self.alpha, (n - k).max(0.0) + self.beta, level)
     }
 }
 
@@ -118,8 +119,8 @@ pub struct Funnel {
 impl Funnel {
     /// The target is the pooled share; φ is the mean squared z-score of the units, the 10%
     /// most extreme at each end winsorised (Spiegelhalter 2005), kept at 1 when below it.
-    pub fn fit(units: &[(u64, u64)]) -> Option<Self> {
-        let units: Vec<(f64, f64)> = units.iter().filter(|(_, n)| *n > 0).map(|&(k, n)| (k as f64, n as f64)).collect();
+    pub fn fit(units: &[(f64, f64)]) -> Option<Self> {
+        let units: Vec<(f64, f64)> = units.iter().copied().filter(|(_, n)| *n > 0.0).collect();
         if units.is_empty() {
             return None;
         }
@@ -141,19 +142,21 @@ impl Funnel {
         Some(Self { target, phi: phi.max(1.0) })
     }
 
-    /// The lower and upper limits for a group of size `n` at `level` (0.95 or 0.998).
-    pub fn limits(&self, n: u64, level: f64) -> (f64, f64) {
+    /// The lower and upper limits for a group of size `n` at `level` (0.95 or 0.998); an
+    /// effective size that is not whole is rounded for the exact binomial.
+    pub fn limits(&self, n: f64, level: f64) -> (f64, f64) {
         let tail = (1.0 - level) / 2.0;
         if self.phi > 1.0 {
-            let half = z(level) * (self.phi * self.target * (1.0 - self.target) / n as f64).sqrt();
+            let half = z(level) * (self.phi * self.target * (1.0 - self.target) / n.max(1.0)).sqrt();
             return ((self.target - half).max(0.0), (self.target + half).min(1.0));
         }
+        let n = n.round().max(1.0) as u64;
         (exact_limit(self.target, n, tail), exact_limit(self.target, n, 1.0 - tail))
     }
 
     /// Where `k` of `n` stands.
-    pub fn position(&self, k: u64, n: u64) -> FunnelPosition {
-        let share = k as f64 / n.max(1) as f64;
+    pub fn position(&self, k: f64, n: f64) -> FunnelPosition {
+        let share = k / n.max(1.0);
         let (lo95, hi95) = self.limits(n, 0.95);
         let (lo998, hi998) = self.limits(n, 0.998);
         match share {
@@ -178,11 +181,10 @@ fn exact_limit(target: f64, n: u64, p: f64) -> f64 {
 }
 
 /// The two-sided p-value of the pooled two-proportion z test of k1/n1 against k2/n2.
-pub fn two_proportion_p(k1: u64, n1: u64, k2: u64, n2: u64) -> Option<f64> {
-    if n1 == 0 || n2 == 0 {
+pub fn two_proportion_p(k1: f64, n1: f64, k2: f64, n2: f64) -> Option<f64> {
+    if n1 <= 0.0 || n2 <= 0.0 {
         return None;
     }
-    let (k1, n1, k2, n2) = (k1 as f64, n1 as f64, k2 as f64, n2 as f64);
     let pooled = (k1 + k2) / (n1 + n2);
     let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
     if se == 0.0 {
@@ -214,23 +216,23 @@ mod tests {
     fn wilson_matches_statsmodels() {
         // statsmodels 0.15.0: proportion_confint(k, n, alpha=0.05, method="wilson")
         let cases = [
-            (81, 263, 0.255289, 0.366210),
-            (0, 10, 0.0, 0.277533),
-            (10, 10, 0.722467, 1.0),
-            (45, 50, 0.786398, 0.956524),
-            (3, 7, 0.158220, 0.749542),
+            (81.0, 263.0, 0.255289, 0.366210),
+            (0.0, 10.0, 0.0, 0.277533),
+            (10.0, 10.0, 0.722467, 1.0),
+            (45.0, 50.0, 0.786398, 0.956524),
+            (3.0, 7.0, 0.158220, 0.749542),
         ];
         for (k, n, lo, hi) in cases {
             let (l, h) = wilson(k, n, 0.95).unwrap();
             assert!(close(l, lo, 1e-6) && close(h, hi, 1e-6), "{k}/{n}: ({l}, {h})");
         }
-        assert_eq!(wilson(0, 0, 0.95), None);
+        assert_eq!(wilson(0.0, 0.0, 0.95), None);
     }
 
     #[test]
     fn jeffreys_matches_statsmodels() {
         // statsmodels 0.15.0: proportion_confint(k, n, alpha=0.05, method="jeffreys")
-        let cases = [(81, 263, 0.254522, 0.365647), (0, 10, 0.000048, 0.217196), (45, 50, 0.794645, 0.960806)];
+        let cases = [(81.0, 263.0, 0.254522, 0.365647), (0.0, 10.0, 0.000048, 0.217196), (45.0, 50.0, 0.794645, 0.960806)];
         for (k, n, lo, hi) in cases {
             let (l, h) = jeffreys(k, n, 0.95).unwrap();
             assert!(close(l, lo, 1e-5) && close(h, hi, 1e-5), "{k}/{n}: ({l}, {h})");
@@ -241,9 +243,9 @@ mod tests {
     fn the_beta_posterior_matches_scipy() {
         // SciPy 1.17.1: beta.ppf([0.025, 0.975], 81 + 8.5, 263 - 81 + 1.5)
         let prior = BetaPrior { alpha: 8.5, beta: 1.5 };
-        let (l, h) = prior.credible(81, 263, 0.95).unwrap();
+        let (l, h) = prior.credible(81.0, 263.0, 0.95).unwrap();
         assert!(close(l, 0.27350352, 1e-6) && close(h, 0.38456348, 1e-6), "({l}, {h})");
-        assert!(close(prior.shrunk(81, 263), 89.5 / 273.0, 1e-12));
+        assert!(close(prior.shrunk(81.0, 263.0), 89.5 / 273.0, 1e-12));
     }
 
     #[test]
@@ -253,14 +255,14 @@ mod tests {
         // + 90·(7/9 − 0.785)² = 1.399444, Σn²/N = 12600/200 = 63, μ(1 − μ) = 0.168775,
         // ρ = (1.399444 − 0.168775·3) / (0.168775·(200 − 63 − 3)) = 0.0394909,
         // α + β = (1 − ρ)/ρ = 24.3223.
-        let prior = BetaPrior::fit(&[(30, 40), (45, 50), (12, 20), (70, 90)]).unwrap();
+        let prior = BetaPrior::fit(&[(30.0, 40.0), (45.0, 50.0), (12.0, 20.0), (70.0, 90.0)]).unwrap();
         assert!(close(prior.mean(), 0.785, 1e-12));
         assert!(close(prior.alpha + prior.beta, 24.3223, 1e-3), "{prior:?}");
         // Peers that differ no more than chance: shares pulled all but fully to the mean.
-        let prior = BetaPrior::fit(&[(40, 50), (41, 50), (39, 50), (40, 50)]).unwrap();
+        let prior = BetaPrior::fit(&[(40.0, 50.0), (41.0, 50.0), (39.0, 50.0), (40.0, 50.0)]).unwrap();
         assert!(prior.alpha + prior.beta >= 199.0, "{prior:?}");
-        assert_eq!(BetaPrior::fit(&[(3, 5)]), None);
-        assert_eq!(BetaPrior::fit(&[(0, 5), (0, 9)]), None);
+        assert_eq!(BetaPrior::fit(&[(3.0, 5.0)]), None);
+        assert_eq!(BetaPrior::fit(&[(0.0, 5.0), (0.0, 9.0)]), None);
     }
 
     #[test]
@@ -268,25 +270,25 @@ mod tests {
         // SciPy 1.17.1: binom.ppf(0.025 / 0.975, 50, 0.85) = 37 / 47; binom.ppf(0.001 / 0.999) =
         // 34 / 49; the interpolated limits lie at most one count below each quantile.
         let funnel = Funnel { target: 0.85, phi: 1.0 };
-        let (lo, hi) = funnel.limits(50, 0.95);
+        let (lo, hi) = funnel.limits(50.0, 0.95);
         assert!(lo > 36.0 / 50.0 && lo <= 37.0 / 50.0, "{lo}");
         assert!(hi > 46.0 / 50.0 && hi <= 47.0 / 50.0, "{hi}");
-        let (lo, hi) = funnel.limits(200, 0.998);
+        let (lo, hi) = funnel.limits(200.0, 0.998);
         assert!(lo > 152.0 / 200.0 && lo <= 153.0 / 200.0, "{lo}");
         assert!(hi > 183.0 / 200.0 && hi <= 184.0 / 200.0, "{hi}");
-        assert_eq!(funnel.position(48, 50), FunnelPosition::Above);
-        assert_eq!(funnel.position(42, 50), FunnelPosition::Within);
-        assert_eq!(funnel.position(150, 200), FunnelPosition::WellBelow);
+        assert_eq!(funnel.position(48.0, 50.0), FunnelPosition::Above);
+        assert_eq!(funnel.position(42.0, 50.0), FunnelPosition::Within);
+        assert_eq!(funnel.position(150.0, 200.0), FunnelPosition::WellBelow);
     }
 
     #[test]
     fn overdispersion_widens_the_funnel() {
-        let tight = Funnel::fit(&[(85, 100), (84, 100), (86, 100), (85, 100), (85, 100)]).unwrap();
+        let tight = Funnel::fit(&[(85.0, 100.0), (84.0, 100.0), (86.0, 100.0), (85.0, 100.0), (85.0, 100.0)]).unwrap();
         assert_eq!(tight.phi, 1.0);
-        let spread = Funnel::fit(&[(60, 100), (95, 100), (70, 100), (99, 100), (80, 100)]).unwrap();
+        let spread = Funnel::fit(&[(60.0, 100.0), (95.0, 100.0), (70.0, 100.0), (99.0, 100.0), (80.0, 100.0)]).unwrap();
         assert!(spread.phi > 1.0, "{spread:?}");
-        let (lo, hi) = spread.limits(100, 0.95);
-        let (tlo, thi) = Funnel { target: spread.target, phi: 1.0 }.limits(100, 0.95);
+        let (lo, hi) = spread.limits(100.0, 0.95);
+        let (tlo, thi) = Funnel { target: spread.target, phi: 1.0 }.limits(100.0, 0.95);
         assert!(lo < tlo && hi > thi);
     }
 
@@ -294,9 +296,9 @@ mod tests {
     fn two_proportion_test_matches_statsmodels() {
         // statsmodels 0.15.0: proportions_ztest([180, 150], [200, 200]) -> p = 7.890224e-05;
         // proportions_ztest([45, 40], [50, 50]) -> p = 0.161429.
-        assert!(close(two_proportion_p(180, 200, 150, 200).unwrap(), 7.890224e-05, 1e-9));
-        assert!(close(two_proportion_p(45, 50, 40, 50).unwrap(), 0.16142946, 1e-7));
-        assert_eq!(two_proportion_p(1, 0, 1, 2), None);
+        assert!(close(two_proportion_p(180.0, 200.0, 150.0, 200.0).unwrap(), 7.890224e-05, 1e-9));
+        assert!(close(two_proportion_p(45.0, 50.0, 40.0, 50.0).unwrap(), 0.16142946, 1e-7));
+        assert_eq!(two_proportion_p(1.0, 0.0, 1.0, 2.0), None);
     }
 
     #[test]
@@ -313,7 +315,8 @@ mod tests {
         let prior = BetaPrior { alpha: 17.0, beta: 3.0 };
         for n in 1..=120u64 {
             for k in 0..=n {
-                let p = k as f64 / n as f64;
+                let (k, n) = (k as f64, n as f64);
+                let p = k / n;
                 let (lo, hi) = wilson(k, n, 0.95).unwrap();
                 assert!(lo <= p + 1e-12 && p <= hi + 1e-12 && lo >= 0.0 && hi <= 1.0, "wilson {k}/{n}");
                 let (jl, jh) = jeffreys(k, n, 0.95).unwrap();

@@ -1,0 +1,183 @@
+//! The parameters of the methodology that are a province's choice, not law (the domain spec
+//! §5–§6): the minimum sample, the bands (xếp loại) and the rule that suggests an officer's
+//! Decree 90/2020 year-end level. Each table names its version, printed beside every figure it
+//! produced. The defaults here are defaults, documented as such in the README.
+
+use serde::{Deserialize, Serialize};
+
+/// One band: the lowest satisfied share (percent) that earns it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Band {
+    pub name: String,
+    pub min_pct: f64,
+}
+
+/// The bands from the highest down; the last must start at 0 so every sufficient figure has one.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Bands {
+    pub version: String,
+    pub levels: Vec<Band>,
+}
+
+impl Default for Bands {
+    fn default() -> Self {
+        let band = |name: &str, min_pct: f64| Band { name: name.into(), min_pct };
+        Self {
+            version: "hailong-mac-dinh-2026".into(),
+            levels: vec![
+                band("Xuất sắc", 95.0),
+                band("Tốt", 85.0),
+                band("Khá", 70.0),
+                band("Trung bình", 50.0),
+                band("Yếu", 0.0),
+            ],
+        }
+    }
+}
+
+impl Bands {
+    /// The band of a satisfied share (percent).
+    pub fn of(&self, pct: f64) -> Option<&str> {
+        self.levels.iter().find(|b| pct >= b.min_pct).map(|b| b.name.as_str())
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.version.trim().is_empty() {
+            return Err("bands.version must name the table".into());
+        }
+        if self.levels.is_empty() {
+            return Err("bands.levels must hold at least one band".into());
+        }
+        for pair in self.levels.windows(2) {
+            if pair[0].min_pct <= pair[1].min_pct {
+                return Err(format!(
+                    "bands.levels must go from the highest min_pct down: '{}' ({}) before '{}' ({})",
+                    pair[0].name, pair[0].min_pct, pair[1].name, pair[1].min_pct
+                ));
+            }
+        }
+        if self.levels.iter().any(|b| b.name.trim().is_empty() || !(0.0..=100.0).contains(&b.min_pct)) {
+            return Err("every band needs a name and a min_pct between 0 and 100".into());
+        }
+        if self.levels.last().is_some_and(|b| b.min_pct != 0.0) {
+            return Err("the last band must have min_pct = 0, so that every figure has a band".into());
+        }
+        Ok(())
+    }
+}
+
+/// One Decree 90 level and what an officer's figures must reach for it to be suggested.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestedLevel {
+    pub name: String,
+    /// Least responses in the period.
+    pub min_responses: u64,
+    /// Least satisfied share (percent).
+    pub min_pct: f64,
+    /// Least officer indicator points, as a percentage of the most the answered indicators give.
+    pub min_points_pct: f64,
+}
+
+/// The per-province rule that suggests an officer's year-end level: the first level whose
+/// conditions the figures meet, else `otherwise`. A suggestion for the evaluator, never a
+/// decision.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Suggestion {
+    pub version: String,
+    pub levels: Vec<SuggestedLevel>,
+    pub otherwise: String,
+}
+
+impl Default for Suggestion {
+    fn default() -> Self {
+        let level = |name: &str, min_pct: f64, min_points_pct: f64| SuggestedLevel {
+            name: name.into(),
+            min_responses: 30,
+            min_pct,
+            min_points_pct,
+        };
+        Self {
+            version: "hailong-mac-dinh-2026".into(),
+            levels: vec![
+                level("Hoàn thành xuất sắc nhiệm vụ", 95.0, 90.0),
+                level("Hoàn thành tốt nhiệm vụ", 85.0, 75.0),
+                level("Hoàn thành nhiệm vụ", 60.0, 50.0),
+            ],
+            otherwise: "Cần người đánh giá xem xét".into(),
+        }
+    }
+}
+
+impl Suggestion {
+    /// The suggested level of an officer with `responses`, a satisfied share and points (both
+    /// percent; points `None` when no officer indicator was answered, which meets no minimum
+    /// above 0).
+    pub fn suggest(&self, responses: u64, pct: f64, points_pct: Option<f64>) -> &str {
+        self.levels
+            .iter()
+            .find(|l| {
+                responses >= l.min_responses
+                    && pct >= l.min_pct
+                    && (l.min_points_pct <= 0.0 || points_pct.is_some_and(|p| p >= l.min_points_pct))
+            })
+            .map_or(self.otherwise.as_str(), |l| l.name.as_str())
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.version.trim().is_empty() || self.otherwise.trim().is_empty() {
+            return Err("suggestion.version and suggestion.otherwise must not be empty".into());
+        }
+        for l in &self.levels {
+            if l.name.trim().is_empty()
+                || !(0.0..=100.0).contains(&l.min_pct)
+                || !(0.0..=100.0).contains(&l.min_points_pct)
+            {
+                return Err(format!(
+                    "suggestion level '{}': needs a name, and min_pct and min_points_pct between 0 and 100",
+                    l.name
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_tables_are_valid_and_cover_every_share() {
+        let bands = Bands::default();
+        bands.validate().unwrap();
+        assert_eq!(bands.of(100.0), Some("Xuất sắc"));
+        assert_eq!(bands.of(95.0), Some("Xuất sắc"), "a threshold belongs to the band it opens");
+        assert_eq!(bands.of(94.99), Some("Tốt"));
+        assert_eq!(bands.of(0.0), Some("Yếu"));
+        Suggestion::default().validate().unwrap();
+    }
+
+    #[test]
+    fn bands_out_of_order_or_open_at_the_bottom_are_refused() {
+        let mut bands = Bands::default();
+        bands.levels.swap(0, 1);
+        assert!(bands.validate().unwrap_err().contains("highest min_pct down"));
+        let mut bands = Bands::default();
+        bands.levels.pop();
+        assert!(bands.validate().unwrap_err().contains("min_pct = 0"));
+    }
+
+    #[test]
+    fn the_first_level_met_is_suggested() {
+        let rule = Suggestion::default();
+        assert_eq!(rule.suggest(120, 97.0, Some(95.0)), "Hoàn thành xuất sắc nhiệm vụ");
+        assert_eq!(rule.suggest(120, 97.0, Some(80.0)), "Hoàn thành tốt nhiệm vụ", "points hold it back");
+        assert_eq!(rule.suggest(120, 97.0, None), "Cần người đánh giá xem xét", "no points, no level that asks for them");
+        assert_eq!(rule.suggest(29, 100.0, Some(100.0)), "Cần người đánh giá xem xét", "too few responses");
+        assert_eq!(rule.suggest(40, 61.0, Some(50.0)), "Hoàn thành nhiệm vụ");
+    }
+}

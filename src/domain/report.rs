@@ -1,0 +1,307 @@
+//! The rows of a report: per target and questionnaire version, the figures of
+//! [`indices`](super::indices), whether there are enough responses to compare them, a fair
+//! rank by the empirical-Bayes shrunk share within the peer group (the targets of the report
+//! that answered the same questionnaire version), the funnel-plot flag, the band, the suggested
+//! year-end level for officers, and the change since the previous period.
+
+use super::indices::{Counts, Figures, figures};
+use super::method::{Bands, Suggestion};
+use super::questionnaire::Questionnaire;
+use super::stats::{BetaPrior, Funnel, FunnelPosition, two_proportion_p};
+
+/// What the rows of a report are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// A unit with every unit under it (and the units merged into them).
+    Subtree,
+    /// A unit's own ratings.
+    Unit,
+    Desk,
+    /// An officer, followed across desks and units by assignment at rating time.
+    Officer,
+    /// A procedure field (lĩnh vực).
+    Field,
+    /// How the citizen reached the form.
+    Channel,
+    Questionnaire,
+}
+
+impl Level {
+    pub const ALL: [Self; 7] =
+        [Self::Subtree, Self::Unit, Self::Desk, Self::Officer, Self::Field, Self::Channel, Self::Questionnaire];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Subtree => "subtree",
+            Self::Unit => "unit",
+            Self::Desk => "desk",
+            Self::Officer => "officer",
+            Self::Field => "field",
+            Self::Channel => "channel",
+            Self::Questionnaire => "questionnaire",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|l| l.code() == text).ok_or_else(|| {
+            let all: Vec<&str> = Self::ALL.iter().map(|l| l.code()).collect();
+            format!("unknown level '{text}': use one of {}", all.join(", "))
+        })
+    }
+
+    /// The Vietnamese name, for headers and pages.
+    pub fn vi(self) -> &'static str {
+        match self {
+            Self::Subtree => "Đơn vị (gồm đơn vị trực thuộc)",
+            Self::Unit => "Đơn vị",
+            Self::Desk => "Quầy",
+            Self::Officer => "Cán bộ",
+            Self::Field => "Lĩnh vực",
+            Self::Channel => "Kênh",
+            Self::Questionnaire => "Phiếu",
+        }
+    }
+}
+
+/// What a row is about.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Target {
+    pub code: String,
+    pub name: String,
+    /// The unit above (for a unit), the unit of the desk, or the unit where the officer gave
+    /// most of the period's ratings.
+    pub parent_code: Option<String>,
+}
+
+/// One target's counts for one questionnaire version, and the previous period's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetCounts {
+    pub target: Target,
+    pub questionnaire_version: i64,
+    pub responses: u64,
+    pub counts: Counts,
+    pub previous: Option<(u64, Counts)>,
+}
+
+/// The change of the satisfied share since the previous period.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Change {
+    pub previous_pct: f64,
+    pub previous_responses: u64,
+    /// Two-sided p-value of the two-proportion z test at the effective numbers of answers.
+    pub p_value: Option<f64>,
+}
+
+/// The province's parameters a report applies.
+#[derive(Clone, Copy, Debug)]
+pub struct Method<'a> {
+    pub min_sample: u64,
+    pub bands: &'a Bands,
+    pub suggestion: &'a Suggestion,
+}
+
+/// One row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub target: Target,
+    pub questionnaire_version: i64,
+    pub responses: u64,
+    pub figures: Figures,
+    /// At least the minimum sample of responses: ranked, banded, flagged.
+    pub sufficient: bool,
+    /// The empirical-Bayes share (percent) and its 95% credible interval.
+    pub shrunk: Option<(f64, (f64, f64))>,
+    /// 1 = best shrunk share among the sufficient rows of the same questionnaire version.
+    pub rank: Option<usize>,
+    pub band: Option<String>,
+    pub funnel: Option<FunnelPosition>,
+    /// Officers only: the level the rule suggests.
+    pub suggestion: Option<String>,
+    pub change: Option<Change>,
+}
+
+impl Row {
+    /// The satisfied share (overall index) as (successes, trials) at its effective n.
+    fn binomial(&self) -> Option<(f64, f64)> {
+        let n = self.figures.overall_n;
+        self.figures.overall.filter(|_| n > 0.0).map(|pct| (pct / 100.0 * n, n))
+    }
+}
+
+/// Builds the rows of one questionnaire version's targets (the peer group) at `level`.
+pub fn rows(level: Level, q: &Questionnaire, method: Method<'_>, targets: Vec<TargetCounts>) -> Vec<Row> {
+    let mut rows: Vec<Row> = targets
+        .into_iter()
+        .map(|t| {
+            let figures = figures(q, &t.counts);
+            let change = t.previous.as_ref().and_then(|(responses, counts)| {
+                let before = super::indices::figures(q, counts);
+                let previous_pct = before.overall?;
+                let now = figures.overall?;
+                let (n1, n0) = (figures.overall_n, before.overall_n);
+                Some(Change {
+                    previous_pct,
+                    previous_responses: *responses,
+                    p_value: two_proportion_p(now / 100.0 * n1, n1, previous_pct / 100.0 * n0, n0),
+                })
+            });
+            Row {
+                sufficient: t.responses >= method.min_sample && figures.overall.is_some(),
+                target: t.target,
+                questionnaire_version: t.questionnaire_version,
+                responses: t.responses,
+                figures,
+                shrunk: None,
+                rank: None,
+                band: None,
+                funnel: None,
+                suggestion: None,
+                change,
+            }
+        })
+        .collect();
+
+    let peers: Vec<(f64, f64)> = rows.iter().filter_map(Row::binomial).collect();
+    let prior = BetaPrior::fit(&peers);
+    let funnel = Funnel::fit(&peers);
+    for row in &mut rows {
+        let Some((k, n)) = row.binomial() else { continue };
+        if let Some(prior) = prior {
+            let credible = prior.credible(k, n, 0.95).unwrap_or((prior.mean(), prior.mean()));
+            row.shrunk = Some((prior.shrunk(k, n) * 100.0, (credible.0 * 100.0, credible.1 * 100.0)));
+        }
+        if !row.sufficient {
+            continue;
+        }
+        row.funnel = funnel.map(|f| f.position(k, n));
+        let pct = row.figures.overall.unwrap_or_default();
+        row.band = method.bands.of(pct).map(str::to_owned);
+        if level == Level::Officer {
+            let points = row.figures.officer_points_pct();
+            row.suggestion = Some(method.suggestion.suggest(row.responses, pct, points).to_owned());
+        }
+    }
+
+    // Rank by the shrunk share (the raw share when no prior could be fitted), best first; ties
+    // share a rank (1, 2, 2, 4).
+    let score = |r: &Row| r.shrunk.map(|(s, _)| s).or(r.figures.overall).unwrap_or_default();
+    let mut order: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].sufficient).collect();
+    order.sort_by(|&a, &b| score(&rows[b]).total_cmp(&score(&rows[a])).then(rows[a].target.code.cmp(&rows[b].target.code)));
+    let mut last: Option<(f64, usize)> = None;
+    for (place, &i) in order.iter().enumerate() {
+        let s = score(&rows[i]);
+        let rank = match last {
+            Some((previous, rank)) if (previous - s).abs() < 1e-9 => rank,
+            _ => place + 1,
+        };
+        rows[i].rank = Some(rank);
+        last = Some((s, rank));
+    }
+    rows.sort_by(|a, b| match (a.rank, b.rank) {
+        (Some(x), Some(y)) => x.cmp(&y).then(a.target.code.cmp(&b.target.code)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.target.code.cmp(&b.target.code),
+    });
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::questionnaire::SHIPPED;
+
+    fn target(code: &str, satisfied: u64, n: u64) -> TargetCounts {
+        let mut counts = Counts::new();
+        counts.insert(("hai_long_chung".into(), 5), satisfied);
+        if n > satisfied {
+            counts.insert(("hai_long_chung".into(), 2), n - satisfied);
+        }
+        TargetCounts {
+            target: Target { code: code.into(), name: code.into(), parent_code: None },
+            questionnaire_version: 1,
+            responses: n,
+            counts,
+            previous: None,
+        }
+    }
+
+    fn method<'a>(bands: &'a Bands, rule: &'a Suggestion) -> Method<'a> {
+        Method { min_sample: 30, bands, suggestion: rule }
+    }
+
+    #[test]
+    fn few_ratings_are_shown_but_not_ranked_banded_or_suggested() {
+        let q = Questionnaire::from_toml(SHIPPED[0]).unwrap();
+        let (bands, rule) = (Bands::default(), Suggestion::default());
+        let rows = rows(
+            Level::Officer,
+            &q,
+            method(&bands, &rule),
+            vec![target("A", 90, 100), target("B", 5, 5), target("C", 70, 100), target("D", 40, 50)],
+        );
+        let codes: Vec<&str> = rows.iter().map(|r| r.target.code.as_str()).collect();
+        assert_eq!(codes, vec!["A", "D", "C", "B"], "ranked first, the insufficient after");
+        let b = rows.iter().find(|r| r.target.code == "B").unwrap();
+        assert!(!b.sufficient && b.rank.is_none() && b.band.is_none() && b.suggestion.is_none());
+        assert_eq!(b.figures.overall, Some(100.0), "still shown");
+        let (shrunk, _) = b.shrunk.unwrap();
+        assert!(shrunk < 100.0, "five perfect ratings are pulled toward the peers");
+        let a = &rows[0];
+        assert_eq!((a.rank, a.band.as_deref()), (Some(1), Some("Tốt")));
+        assert_eq!(a.suggestion.as_deref(), Some("Cần người đánh giá xem xét"), "no indicator points answered");
+    }
+
+    #[test]
+    fn the_shrunk_share_lies_between_the_raw_share_and_the_peer_mean_and_ranks_fairly() {
+        let q = Questionnaire::from_toml(SHIPPED[0]).unwrap();
+        let (bands, rule) = (Bands::default(), Suggestion::default());
+        // 31/31 beats 290/300 on the raw share, not on the evidence, among peers near 85 %.
+        let peers = vec![
+            target("FEW", 31, 31),
+            target("MANY", 290, 300),
+            target("P1", 170, 200),
+            target("P2", 172, 200),
+            target("P3", 166, 200),
+            target("P4", 175, 200),
+        ];
+        let total: (u64, u64) = (31 + 290 + 170 + 172 + 166 + 175, 31 + 300 + 800);
+        let rows = rows(Level::Officer, &q, method(&bands, &rule), peers);
+        let pooled = total.0 as f64 / total.1 as f64 * 100.0;
+        for r in &rows {
+            let raw = r.figures.overall.unwrap();
+            let (shrunk, (lo, hi)) = r.shrunk.unwrap();
+            let (a, b) = if raw < pooled { (raw, pooled) } else { (pooled, raw) };
+            assert!(a - 1e-9 <= shrunk && shrunk <= b + 1e-9, "{}: {shrunk} not between {raw} and {pooled}", r.target.code);
+            assert!(lo <= shrunk && shrunk <= hi);
+        }
+        let rank = |code: &str| rows.iter().find(|r| r.target.code == code).unwrap().rank.unwrap();
+        assert!(rank("MANY") < rank("FEW"), "{rows:#?}");
+    }
+
+    #[test]
+    fn the_funnel_flags_a_unit_far_below_its_peers() {
+        let q = Questionnaire::from_toml(SHIPPED[0]).unwrap();
+        let (bands, rule) = (Bands::default(), Suggestion::default());
+        let peers = ["A", "B", "C", "D", "E", "F", "G", "H", "I"].iter().map(|c| target(c, 170, 200));
+        let rows = rows(Level::Unit, &q, method(&bands, &rule), peers.chain([target("LOW", 60, 100)]).collect());
+        let flag = |code: &str| rows.iter().find(|r| r.target.code == code).unwrap().funnel;
+        assert_eq!(flag("LOW"), Some(FunnelPosition::WellBelow));
+        assert_eq!(flag("A"), Some(FunnelPosition::Within));
+    }
+
+    #[test]
+    fn the_change_since_the_previous_period_is_tested() {
+        let q = Questionnaire::from_toml(SHIPPED[0]).unwrap();
+        let (bands, rule) = (Bands::default(), Suggestion::default());
+        let mut now = target("A", 180, 200);
+        now.previous = Some((200, target("A", 150, 200).counts));
+        let rows = rows(Level::Unit, &q, method(&bands, &rule), vec![now]);
+        let change = rows[0].change.unwrap();
+        assert_eq!((change.previous_pct, change.previous_responses), (75.0, 200));
+        // statsmodels 0.15.0: proportions_ztest([180, 150], [200, 200]) -> p = 7.890224e-05.
+        assert!((change.p_value.unwrap() - 7.890224e-05).abs() < 1e-9);
+        assert!(rows[0].suggestion.is_none(), "suggestions are for officers");
+    }
+}
