@@ -88,6 +88,28 @@ enum Command {
     /// API keys for `/api/v1` (`Authorization: Bearer KEY`), with their account's scope.
     #[command(subcommand)]
     Apikey(ApikeyCommand),
+    /// Write satisfaction indices for a period, one row per unit, desk, officer or field, as
+    /// CSV, XLSX or JSON (the README lists the columns). Recorded in the audit log.
+    Export {
+        /// 2026, 2026-H1, 2026-Q3, 2026-07 or 2026-01-01..2026-03-31 (Vietnam dates).
+        #[arg(long)]
+        period: String,
+        /// unit, desk, officer or field (also subtree, channel, questionnaire); several,
+        /// comma-separated, make one sheet each in XLSX and follow each other in CSV and JSON.
+        #[arg(long, value_delimiter = ',', required = true)]
+        level: Vec<String>,
+        /// Only this unit and the units under it (and the units merged into them).
+        #[arg(long, value_name = "CODE")]
+        unit: Option<String>,
+        /// The questionnaire whose answers are reported.
+        #[arg(long, default_value = crate::domain::questionnaire::DEFAULT_ID)]
+        questionnaire: String,
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Output file; `-` writes to standard output.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Recount every answer from the stored responses and compare with the counts the reports
     /// read; exits with an error if they differ anywhere.
     Verify,
@@ -158,6 +180,13 @@ struct ServeArgs {
     /// Seed the demo province (and 2,000 ratings) if the database is empty, and print addresses.
     #[arg(long)]
     demo: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Csv,
+    Xlsx,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -232,6 +261,14 @@ impl Cli {
             }
             Command::User(cmd) => user(&settings, cmd).await,
             Command::Apikey(cmd) => apikey(&settings, cmd).await,
+            Command::Export { period, level, unit, questionnaire, format, out } => {
+                let format = match format {
+                    ExportFormat::Csv => crate::export::Format::Csv,
+                    ExportFormat::Xlsx => crate::export::Format::Xlsx,
+                    ExportFormat::Json => crate::export::Format::Json,
+                };
+                export(&settings, &period, &level, unit, questionnaire, format, &out).await
+            }
             Command::Verify => verify(&settings).await,
             Command::Config => {
                 print!("{}", Settings::example_toml());
@@ -322,6 +359,79 @@ async fn apikey(settings: &Settings, cmd: ApikeyCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn export(
+    settings: &Settings,
+    period: &str,
+    levels: &[String],
+    unit: Option<String>,
+    questionnaire: String,
+    format: crate::export::Format,
+    out: &PathBuf,
+) -> anyhow::Result<()> {
+    use crate::domain::period::Period;
+    use crate::domain::report::Level;
+    use crate::export::Format;
+    let period = Period::parse(period).map_err(|e| anyhow::anyhow!("--period: {e}"))?;
+    let levels: Vec<Level> =
+        levels.iter().map(|l| Level::parse(l.trim())).collect::<Result<_, _>>().map_err(|e| anyhow::anyhow!("--level: {e}"))?;
+    let store = open(settings).await?;
+    let registry = load_questionnaires(&store).await?;
+    let mut reports = Vec::with_capacity(levels.len());
+    for level in levels {
+        let query = crate::reports::Query { period, level, unit: unit.clone(), questionnaire: questionnaire.clone() };
+        let report = crate::reports::build(&store, &registry, settings, &query, &account::Scope::All)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        reports.push(report);
+    }
+    let rows: usize = reports.iter().map(|r| r.rows.len()).sum();
+    let bar = progress(rows as u64, "rows");
+    let tick = |n: u64| bar.set_position(n);
+    let to_stdout = out.as_os_str() == "-";
+    let file = if to_stdout {
+        None
+    } else {
+        Some(std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?)
+    };
+    let sink: Box<dyn Write> = match file {
+        Some(f) => Box::new(std::io::BufWriter::new(f)),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    match format {
+        Format::Csv => crate::export::write_csv(&reports, sink, &tick)?,
+        Format::Json => crate::export::write_json(&reports, sink)?,
+        Format::Xlsx => {
+            let bytes = crate::export::write_xlsx(&reports, &tick)?;
+            let mut sink = sink;
+            sink.write_all(&bytes)?;
+            sink.flush()?;
+        }
+    }
+    bar.finish_and_clear();
+    let detail = export_detail(&reports, format, rows);
+    store.audit(CLI_ACTOR, "indices.export", &detail.0, Some(&detail.1)).await?;
+    if !to_stdout {
+        eprintln!("{rows} row(s) written to {}", out.display());
+    }
+    Ok(())
+}
+
+/// The audit entry of an export: its target and what it held.
+pub fn export_detail(reports: &[crate::reports::Report], format: crate::export::Format, rows: usize) -> (String, String) {
+    let levels: Vec<&str> = reports.iter().map(|r| r.query.level.code()).collect();
+    let Some(first) = reports.first() else { return (String::new(), String::new()) };
+    let target = format!("{} {}", levels.join(","), first.query.period);
+    let detail = serde_json::json!({
+        "levels": levels,
+        "period": first.query.period.to_string(),
+        "unit": first.query.unit,
+        "questionnaire": first.query.questionnaire,
+        "format": format.extension(),
+        "rows": rows,
+    });
+    (target, detail.to_string())
 }
 
 async fn verify(settings: &Settings) -> anyhow::Result<()> {

@@ -32,6 +32,14 @@ pub fn bucket_date(bucket: i64) -> Option<Date> {
     Date::from_calendar_date(i32::try_from(bucket / 10_000).ok()?, month, u8::try_from(bucket % 100).ok()?).ok()
 }
 
+/// An instant as `YYYY-MM-DD HH:MM (UTC+07:00)` in Vietnam time, for people to read.
+pub fn format_vietnam(ms: i64) -> String {
+    let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .to_offset(VIETNAM);
+    format!("{} {:02}:{:02} (UTC+07:00)", iso(at.date()), at.hour(), at.minute())
+}
+
 /// `YYYYMMDD` of a date.
 pub fn date_bucket(date: Date) -> i64 {
     i64::from(date.year()) * 10_000 + i64::from(u8::from(date.month())) * 100 + i64::from(date.day())

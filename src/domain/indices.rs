@@ -41,6 +41,8 @@ pub struct Figures {
     pub overall_n: f64,
     /// The 95% Wilson interval of the overall index at its effective number of answers.
     pub overall_interval: Option<(f64, f64)>,
+    /// The mean score on the scale, weighted over the elements as the overall index is.
+    pub overall_mean: Option<f64>,
     /// (answers − answers rated 1 or 2) / answers × 100 on the overall question (one-stop only).
     pub rate_766: Option<f64>,
     /// Indicator number → mean points (0–2) of the citizens who answered it.
@@ -112,8 +114,12 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
     }
 
     let share_of = |id: &str| {
-        questions.iter().find(|f| f.question_id == id).and_then(|f| f.share.map(|share| (share, f.n as f64)))
+        questions
+            .iter()
+            .find(|f| f.question_id == id)
+            .and_then(|f| Some((f.share?, f.n as f64, f.mean?)))
     };
+    let mut element_mean: BTreeMap<String, f64> = BTreeMap::new();
     let mut elements = BTreeMap::new();
     let mut element_n = BTreeMap::new();
     for element in &q.elements {
@@ -123,16 +129,20 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
         let index = match in_element(QuestionKind::Satisfaction).find_map(|x| share_of(&x.id)) {
             Some(share) => Some(share),
             None => {
-                let shares: Vec<(f64, f64)> =
+                let shares: Vec<(f64, f64, f64)> =
                     in_element(QuestionKind::Criterion).filter_map(|x| share_of(&x.id)).collect();
-                let parts: Vec<(f64, f64)> = shares.iter().map(|(_, n)| (1.0, *n)).collect();
-                (!shares.is_empty())
-                    .then(|| (shares.iter().map(|(s, _)| s).sum::<f64>() / shares.len() as f64, effective_n(&parts)))
+                let parts: Vec<(f64, f64)> = shares.iter().map(|(_, n, _)| (1.0, *n)).collect();
+                let m = shares.len() as f64;
+                (!shares.is_empty()).then(|| {
+                    let share = shares.iter().map(|(s, ..)| s).sum::<f64>() / m;
+                    (share, effective_n(&parts), shares.iter().map(|(.., mean)| mean).sum::<f64>() / m)
+                })
             }
         };
-        if let Some((index, n)) = index {
+        if let Some((index, n, mean)) = index {
             elements.insert(element.id.clone(), index);
             element_n.insert(element.id.clone(), n);
+            element_mean.insert(element.id.clone(), mean);
         }
     }
     let weighted: Vec<(f64, f64, f64)> = q
@@ -143,6 +153,10 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
         .collect();
     let weight: f64 = weighted.iter().map(|(w, ..)| w).sum();
     let overall = (weight > 0.0).then(|| weighted.iter().map(|(w, i, _)| w * i).sum::<f64>() / weight);
+    let overall_mean = (weight > 0.0).then(|| {
+        q.elements.iter().filter(|e| e.weight > 0.0).filter_map(|e| Some(e.weight * element_mean.get(&e.id)?)).sum::<f64>()
+            / weight
+    });
     let overall_n = effective_n(&weighted.iter().map(|(w, _, n)| (*w, *n)).collect::<Vec<_>>());
     let overall_interval = overall.and_then(|share| {
         wilson(share / 100.0 * overall_n, overall_n, 0.95).map(|(lo, hi)| (percent(lo), percent(hi)))
@@ -180,6 +194,7 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
         overall,
         overall_n,
         overall_interval,
+        overall_mean,
         rate_766,
         officer_points,
         unit_points,
@@ -232,6 +247,8 @@ mod tests {
         assert!((lo - 60.4151).abs() < 1e-3 && (hi - 78.1051).abs() < 1e-3, "({lo}, {hi})");
         assert!(close(f.elements["chung"], 70.0) && close(f.elements["thuan_tien"], 80.0));
         assert!(close(f.overall.unwrap(), 75.0), "equal weights");
+        // Means 3.85 and (8·5 + 2·2)/10 = 4.4, weighted equally.
+        assert!(close(f.overall_mean.unwrap(), (3.85 + 4.4) / 2.0));
         assert!(close(f.rate_766.unwrap(), 80.0));
         assert!(close(f.indicator_points[&1], 1.25) && close(f.indicator_points[&7], 2.0));
         assert!(close(f.officer_points.unwrap(), 3.25), "indicators 1 and 7 answered");

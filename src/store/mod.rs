@@ -175,6 +175,7 @@ pub struct PointRow {
 /// A procedure field of the catalogue.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FieldRow {
+    pub id: i64,
     pub code: String,
     pub name: String,
 }
@@ -376,12 +377,12 @@ impl Store {
 
     /// The procedure field catalogue, by name (code-point order of the lower-cased name).
     pub async fn fields(&self) -> StoreResult<Vec<FieldRow>> {
-        let mut rows: Vec<(String, String)> = on_backend!(self, pool => {
-            sqlx::query_as("SELECT code, name FROM fields").fetch_all(pool).await?
+        let mut rows: Vec<(i64, String, String)> = on_backend!(self, pool => {
+            sqlx::query_as("SELECT id, code, name FROM fields").fetch_all(pool).await?
         });
         // Sorted here, not in SQL: the backends' collations order Vietnamese differently.
-        rows.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()).then_with(|| a.0.cmp(&b.0)));
-        Ok(rows.into_iter().map(|(code, name)| FieldRow { code, name }).collect())
+        rows.sort_by(|a, b| a.2.to_lowercase().cmp(&b.2.to_lowercase()).then_with(|| a.1.cmp(&b.1)));
+        Ok(rows.into_iter().map(|(id, code, name)| FieldRow { id, code, name }).collect())
     }
 
     /// The form context of a slug as it stands today, open or not; `None` if no point ever had it.

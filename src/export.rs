@@ -1,0 +1,403 @@
+//! Reports written for the people who evaluate: CSV (the columns the README documents), JSON,
+//! and XLSX with Vietnamese headers, a sheet per level and a sheet stating the method.
+//!
+//! Rows are written one at a time as they are formatted (the XLSX in constant-memory mode,
+//! flushed row by row); text that a spreadsheet would read as a formula is defused.
+
+use std::io::Write;
+
+use rust_xlsxwriter::{Format as CellFormat, FormatAlign, Workbook, XlsxError};
+use serde_json::{Map, Value, json};
+
+use crate::domain::clock;
+use crate::domain::questionnaire::QuestionKind;
+use crate::domain::report::Row;
+use crate::domain::stats::FunnelPosition;
+use crate::reports::Report;
+
+/// The file formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Xlsx,
+    Json,
+}
+
+impl Format {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "csv" => Ok(Self::Csv),
+            "xlsx" => Ok(Self::Xlsx),
+            "json" => Ok(Self::Json),
+            other => Err(format!("unknown format '{other}': use csv, xlsx or json")),
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Xlsx => "xlsx",
+            Self::Json => "json",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Self::Json => "application/json",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Text,
+    /// A percentage or score: two decimals.
+    Number,
+    Count,
+}
+
+/// One column: its key (the CSV header and JSON name), its Vietnamese header, its kind.
+#[derive(Clone, Debug)]
+struct Column {
+    key: String,
+    vi: String,
+    kind: Kind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Cell {
+    Text(String),
+    Number(f64),
+    Count(u64),
+    Bool(bool),
+    Empty,
+}
+
+fn column(key: impl Into<String>, vi: impl Into<String>, kind: Kind) -> Column {
+    Column { key: key.into(), vi: vi.into(), kind }
+}
+
+/// The funnel flag's code and Vietnamese name.
+pub fn funnel_names(position: FunnelPosition) -> (&'static str, &'static str) {
+    match position {
+        FunnelPosition::WellAbove => ("well_above", "Cao hơn rõ rệt (ngoài 99,8%)"),
+        FunnelPosition::Above => ("above", "Cao hơn (ngoài 95%)"),
+        FunnelPosition::Within => ("within", "Trong giới hạn"),
+        FunnelPosition::Below => ("below", "Thấp hơn (ngoài 95%)"),
+        FunnelPosition::WellBelow => ("well_below", "Thấp hơn rõ rệt (ngoài 99,8%)"),
+    }
+}
+
+/// The element ids and indicator numbers of the report's questionnaire versions, in the order
+/// of the latest.
+fn element_and_indicator_columns(report: &Report) -> (Vec<(String, String)>, Vec<(u8, String)>) {
+    let mut elements: Vec<(String, String)> = Vec::new();
+    let mut indicators: Vec<(u8, String)> = Vec::new();
+    for q in report.versions.iter().rev() {
+        for e in &q.elements {
+            if !elements.iter().any(|(id, _)| id == &e.id) {
+                elements.push((e.id.clone(), e.vi.clone()));
+            }
+        }
+        for question in q.questions.iter().filter(|x| x.kind == QuestionKind::Indicator) {
+            if let Some(n) = question.indicator.filter(|n| !indicators.iter().any(|(i, _)| i == n)) {
+                indicators.push((n, question.vi.clone()));
+            }
+        }
+    }
+    indicators.sort_by_key(|(n, _)| *n);
+    (elements, indicators)
+}
+
+fn columns(report: &Report) -> Vec<Column> {
+    use Kind::*;
+    let mut columns = vec![
+        column("level", "Cấp", Text),
+        column("code", "Mã", Text),
+        column("name", "Tên", Text),
+        column("parent_code", "Mã đơn vị cấp trên", Text),
+        column("period", "Kỳ", Text),
+        column("responses", "Số phiếu (n)", Count),
+        column("satisfied_pct", "Tỷ lệ hài lòng (%)", Number),
+        column("ci_low", "Khoảng tin cậy 95% – cận dưới (%)", Number),
+        column("ci_high", "Khoảng tin cậy 95% – cận trên (%)", Number),
+        column("mean_score", "Điểm trung bình (1–5)", Number),
+        column("rate_766", "Tỷ lệ hài lòng theo QĐ 766 (%)", Number),
+        column("sufficient", "Đủ dữ liệu", Text),
+        column("shrunk_pct", "Tỷ lệ hài lòng hiệu chỉnh (%)", Number),
+        column("shrunk_low", "Khoảng tin cậy hiệu chỉnh – cận dưới (%)", Number),
+        column("shrunk_high", "Khoảng tin cậy hiệu chỉnh – cận trên (%)", Number),
+        column("rank", "Thứ hạng", Count),
+        column("band", "Xếp loại", Text),
+        column("funnel", "So với kỳ vọng (biểu đồ phễu)", Text),
+    ];
+    let (elements, indicators) = element_and_indicator_columns(report);
+    for (id, vi) in elements {
+        columns.push(column(format!("element_{id}_pct"), format!("{vi} (%)"), Number));
+    }
+    for (n, _) in &indicators {
+        columns.push(column(format!("points_{n}"), format!("Điểm tiêu chí {n} (0–2)"), Number));
+    }
+    columns.extend([
+        column("officer_points", "Tổng điểm tiêu chí đánh giá cán bộ", Number),
+        column("unit_points", "Tổng điểm tiêu chí đánh giá đơn vị", Number),
+        column("questionnaire", "Phiếu", Text),
+        column("version", "Phiên bản phiếu", Count),
+        column("suggested_level", "Mức xếp loại gợi ý (NĐ 90/2020)", Text),
+        column("previous_pct", "Tỷ lệ hài lòng kỳ trước (%)", Number),
+        column("change_p_value", "Giá trị p của thay đổi", Number),
+    ]);
+    columns
+}
+
+fn cells(report: &Report, columns: &[Column], row: &Row, vietnamese: bool) -> Vec<Cell> {
+    let f = &row.figures;
+    let text = |s: &str| Cell::Text(s.to_owned());
+    let number = |x: Option<f64>| x.map_or(Cell::Empty, Cell::Number);
+    let when_sufficient = |cell: Cell| if row.sufficient { cell } else { Cell::Empty };
+    columns
+        .iter()
+        .map(|c| match c.key.as_str() {
+            "level" => text(if vietnamese { report.query.level.vi() } else { report.query.level.code() }),
+            "code" => text(&row.target.code),
+            "name" => text(&row.target.name),
+            "parent_code" => row.target.parent_code.as_deref().map_or(Cell::Empty, text),
+            "period" => Cell::Text(report.query.period.to_string()),
+            "responses" => Cell::Count(row.responses),
+            "satisfied_pct" => number(f.overall),
+            "ci_low" => number(f.overall_interval.map(|i| i.0)),
+            "ci_high" => number(f.overall_interval.map(|i| i.1)),
+            "mean_score" => number(f.overall_mean),
+            "rate_766" => number(f.rate_766),
+            "sufficient" if vietnamese => text(if row.sufficient { "Đủ" } else { "Chưa đủ dữ liệu" }),
+            "sufficient" => Cell::Bool(row.sufficient),
+            "shrunk_pct" => number(row.shrunk.map(|s| s.0)),
+            "shrunk_low" => number(row.shrunk.map(|s| s.1.0)),
+            "shrunk_high" => number(row.shrunk.map(|s| s.1.1)),
+            "rank" => row.rank.map_or(Cell::Empty, |r| Cell::Count(r as u64)),
+            "band" => when_sufficient(row.band.as_deref().map_or(Cell::Empty, text)),
+            "funnel" => row.funnel.map_or(Cell::Empty, |p| {
+                let (code, vi) = funnel_names(p);
+                text(if vietnamese { vi } else { code })
+            }),
+            "officer_points" => number(f.officer_points),
+            "unit_points" => number(f.unit_points),
+            "questionnaire" => text(&report.query.questionnaire),
+            "version" => Cell::Count(row.questionnaire_version.max(0) as u64),
+            "suggested_level" => row.suggestion.as_deref().map_or(Cell::Empty, text),
+            "previous_pct" => number(row.change.map(|c| c.previous_pct)),
+            "change_p_value" => number(row.change.and_then(|c| c.p_value)),
+            key => {
+                if let Some(id) = key.strip_prefix("element_").and_then(|k| k.strip_suffix("_pct")) {
+                    number(f.elements.get(id).copied())
+                } else if let Some(n) = key.strip_prefix("points_").and_then(|n| n.parse::<u8>().ok()) {
+                    number(f.indicator_points.get(&n).copied())
+                } else {
+                    Cell::Empty
+                }
+            }
+        })
+        .collect()
+}
+
+/// A text cell a spreadsheet would take for a formula (=, +, -, @, tab, carriage return)
+/// gets a leading apostrophe (OWASP's advice for CSV injection).
+fn defused(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}").into() } else { text.into() }
+}
+
+fn two_decimals(x: f64) -> String {
+    format!("{x:.2}")
+}
+
+/// Writes the reports as CSV, one header, then one row per target of each report.
+pub fn write_csv(reports: &[Report], out: impl Write, progress: &dyn Fn(u64)) -> std::io::Result<()> {
+    let mut writer = csv::Writer::from_writer(out);
+    let Some(first) = reports.first() else { return Ok(()) };
+    let header = columns(first);
+    writer.write_record(header.iter().map(|c| c.key.as_str()))?;
+    let mut written = 0;
+    for report in reports {
+        // Reports of other levels share the fixed columns; their element columns are the first's.
+        for row in &report.rows {
+            let record: Vec<String> = cells(report, &header, row, false)
+                .into_iter()
+                .map(|cell| match cell {
+                    Cell::Text(s) => defused(&s).into_owned(),
+                    Cell::Number(x) => two_decimals(x),
+                    Cell::Count(n) => n.to_string(),
+                    Cell::Bool(b) => b.to_string(),
+                    Cell::Empty => String::new(),
+                })
+                .collect();
+            writer.write_record(&record)?;
+            written += 1;
+            progress(written);
+        }
+    }
+    writer.flush()
+}
+
+fn round2(x: f64) -> Value {
+    json!((x * 100.0).round() / 100.0)
+}
+
+/// The method, parameters, period and generation time: what the XLSX method sheet and the
+/// JSON's `method` say.
+fn method_lines(report: &Report) -> Vec<(&'static str, String)> {
+    let versions: Vec<String> = report.versions.iter().map(|q| format!("{}@{}", q.id, q.version)).collect();
+    let bands: Vec<String> = report.bands.levels.iter().map(|b| format!("{} từ {}%", b.name, b.min_pct)).collect();
+    let bands = bands.join("; ");
+    let mut rule: Vec<String> = report
+        .suggestion
+        .levels
+        .iter()
+        .map(|l| {
+            format!(
+                "{}: từ {} phiếu, tỷ lệ hài lòng từ {}%, điểm tiêu chí cán bộ từ {}% tối đa",
+                l.name, l.min_responses, l.min_pct, l.min_points_pct
+            )
+        })
+        .collect();
+    rule.push(format!("còn lại: {}", report.suggestion.otherwise));
+    let rule = rule.join("; ");
+    vec![
+        ("Kỳ báo cáo", format!("{} ({} – {}, giờ Việt Nam UTC+07:00)", report.query.period, clock::iso(report.query.period.first()), clock::iso(report.query.period.last()))),
+        ("Phạm vi", report.scope_name.clone()),
+        ("Phiếu và phiên bản", versions.join(", ")),
+        ("Thời điểm lập", clock::format_vietnam(report.generated_at_ms)),
+        ("Tỷ lệ hài lòng của một câu hỏi", "(số trả lời 4 và 5) / (số trả lời 1–5) × 100; bỏ trống và 'Không ý kiến' không tính vào mẫu số".into()),
+        ("Chỉ số thành phần", "tỷ lệ hài lòng của câu hỏi hài lòng của thành phần; nếu không có, trung bình tỷ lệ của các tiêu chí".into()),
+        ("Tỷ lệ hài lòng chung", "trung bình có trọng số của các chỉ số thành phần (trọng số theo phiếu)".into()),
+        ("Khoảng tin cậy 95%", "Wilson, tại cỡ mẫu hiệu dụng Kish 1 / Σ (wᵢ/Σw)² / nᵢ (bằng số trả lời khi chỉ có một câu hỏi)".into()),
+        ("Tỷ lệ theo QĐ 766", "(số phiếu − số phiếu đánh giá 1 hoặc 2) / số phiếu × 100, trên câu hỏi hài lòng chung".into()),
+        ("Cỡ mẫu tối thiểu", format!("{} phiếu; dưới mức này: chưa đủ dữ liệu, không xếp hạng, không xếp loại", report.min_sample)),
+        ("Tỷ lệ hiệu chỉnh và xếp hạng", "Bayes thực nghiệm: phân phối tiên nghiệm beta-nhị thức ước lượng từ các đối tượng cùng nhóm (cùng phạm vi, cùng phiên bản phiếu) theo phương pháp mômen (Kleinman 1973); xếp hạng theo tỷ lệ hiệu chỉnh".into()),
+        ("Biểu đồ phễu", "giới hạn 95% và 99,8% quanh tỷ lệ chung của nhóm, nhị thức chính xác (Spiegelhalter 2005), nới rộng theo hệ số phân tán khi dữ liệu cho thấy".into()),
+        ("Thay đổi so với kỳ trước", "kiểm định z hai tỷ lệ, giá trị p hai phía".into()),
+        ("Bảng xếp loại", format!("{} (bảng của tỉnh, có thể cấu hình; không phải quy định pháp luật): {}", report.bands.version, bands)),
+        ("Quy tắc gợi ý mức xếp loại (NĐ 90/2020)", format!("{} — chỉ là gợi ý cho người đánh giá, không phải quyết định: {}", report.suggestion.version, rule)),
+    ]
+}
+
+/// Writes the reports as one JSON document.
+pub fn write_json(reports: &[Report], mut out: impl Write) -> std::io::Result<()> {
+    let documents: Vec<Value> = reports
+        .iter()
+        .map(|report| {
+            let header = columns(report);
+            let rows: Vec<Value> = report
+                .rows
+                .iter()
+                .map(|row| {
+                    let mut object = Map::new();
+                    for (c, cell) in header.iter().zip(cells(report, &header, row, false)) {
+                        let value = match cell {
+                            Cell::Text(s) => Value::String(s),
+                            Cell::Number(x) => round2(x),
+                            Cell::Count(n) => json!(n),
+                            Cell::Bool(b) => json!(b),
+                            Cell::Empty => Value::Null,
+                        };
+                        object.insert(c.key.clone(), value);
+                    }
+                    Value::Object(object)
+                })
+                .collect();
+            let method: Map<String, Value> =
+                method_lines(report).into_iter().map(|(k, v)| (k.to_owned(), Value::String(v))).collect();
+            json!({
+                "level": report.query.level.code(),
+                "period": report.query.period.to_string(),
+                "unit": report.query.unit,
+                "questionnaire": report.query.questionnaire,
+                "generated_at": clock::format_vietnam(report.generated_at_ms),
+                "min_sample": report.min_sample,
+                "bands_version": report.bands.version,
+                "suggestion_version": report.suggestion.version,
+                "method": method,
+                "rows": rows,
+            })
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut out, &json!({ "reports": documents }))?;
+    out.write_all(b"\n")
+}
+
+/// Writes the reports as an XLSX workbook: a sheet per report (level), then the method sheet.
+pub fn write_xlsx(reports: &[Report], progress: &dyn Fn(u64)) -> Result<Vec<u8>, XlsxError> {
+    let mut workbook = Workbook::new();
+    let header_format = CellFormat::new().set_bold().set_text_wrap().set_align(FormatAlign::Top);
+    let number_format = CellFormat::new().set_num_format("0.00");
+    let count_format = CellFormat::new().set_num_format("0");
+    let mut written = 0;
+    for report in reports {
+        let header = columns(report);
+        let sheet = workbook.add_worksheet_with_constant_memory()?;
+        sheet.set_name(report.query.level.vi().chars().take(31).collect::<String>())?;
+        for (i, c) in header.iter().enumerate() {
+            let col = u16::try_from(i).unwrap_or(u16::MAX);
+            sheet.write_string_with_format(0, col, &c.vi, &header_format)?;
+            let width = match c.kind {
+                Kind::Text if c.key == "name" => 36.0,
+                Kind::Text => 18.0,
+                _ => 12.0,
+            };
+            sheet.set_column_width(col, width)?;
+        }
+        sheet.set_row_height(0, 60)?;
+        for (r, row) in report.rows.iter().enumerate() {
+            let line = u32::try_from(r + 1).unwrap_or(u32::MAX);
+            for (i, cell) in cells(report, &header, row, true).into_iter().enumerate() {
+                let col = u16::try_from(i).unwrap_or(u16::MAX);
+                match cell {
+                    Cell::Text(s) => sheet.write_string(line, col, s)?,
+                    Cell::Number(x) => sheet.write_number_with_format(line, col, (x * 100.0).round() / 100.0, &number_format)?,
+                    Cell::Count(n) => sheet.write_number_with_format(line, col, n as f64, &count_format)?,
+                    Cell::Bool(b) => sheet.write_string(line, col, if b { "Đủ" } else { "Chưa đủ dữ liệu" })?,
+                    Cell::Empty => sheet,
+                };
+            }
+            written += 1;
+            progress(written);
+        }
+        let last_col = u16::try_from(header.len().saturating_sub(1)).unwrap_or(u16::MAX);
+        sheet.set_freeze_panes(1, 0)?;
+        sheet.autofilter(0, 0, u32::try_from(report.rows.len()).unwrap_or(u32::MAX), last_col)?;
+    }
+    if let Some(first) = reports.first() {
+        let sheet = workbook.add_worksheet();
+        sheet.set_name("Phương pháp")?;
+        sheet.set_column_width(0, 34)?;
+        sheet.set_column_width(1, 110)?;
+        sheet.write_string_with_format(0, 0, "Nội dung", &header_format)?;
+        sheet.write_string_with_format(0, 1, "Giá trị", &header_format)?;
+        let levels: Vec<&str> = reports.iter().map(|r| r.query.level.vi()).collect();
+        let mut lines = vec![("Cấp báo cáo", levels.join(", "))];
+        lines.extend(method_lines(first));
+        for (i, (name, value)) in lines.iter().enumerate() {
+            let line = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            sheet.write_string(line, 0, *name)?;
+            sheet.write_string(line, 1, value)?;
+        }
+    }
+    workbook.save_to_buffer()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_defused_and_plain_text_is_not() {
+        assert_eq!(defused("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(defused("+84 912"), "'+84 912");
+        assert_eq!(defused("-1"), "'-1");
+        assert_eq!(defused("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(defused("Nguyễn Văn An"), "Nguyễn Văn An");
+        assert_eq!(two_decimals(87.126), "87.13");
+        assert_eq!(two_decimals(100.0), "100.00");
+    }
+}
