@@ -14,6 +14,7 @@ fn nav(caller: &Caller) -> Markup {
     html! {
         nav.admin aria-label="Quản trị" {
             a href="/admin" { "Tổng quan" }
+            a href="/admin/indices" { "Chỉ số" }
             a href="/admin/points" { "Điểm đánh giá" }
             a href="/admin/officers" { "Cán bộ" }
             a href="/admin/desks" { "Quầy" }

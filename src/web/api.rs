@@ -33,7 +33,7 @@ pub fn routes() -> Vec<StaffRoute> {
 type ApiResult = Result<Json<Value>, ApiError>;
 
 fn not_found() -> ApiError {
-    ApiError(StatusCode::NOT_FOUND, "not found")
+    ApiError(StatusCode::NOT_FOUND, "not found".into())
 }
 
 async fn units(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult {

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod client;
+pub mod indices;
 pub mod manage;
 pub mod meta;
 pub mod policy;
@@ -98,7 +99,7 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
 
 /// Every management and API route with its access rule.
 pub fn staff_routes() -> Vec<policy::StaffRoute> {
-    admin::routes().into_iter().chain(manage::routes()).chain(api::routes()).collect()
+    admin::routes().into_iter().chain(manage::routes()).chain(indices::routes()).chain(api::routes()).collect()
 }
 
 /// The whole application's routes.

@@ -68,7 +68,7 @@ impl StaffRoute {
 
 /// A JSON error of the API.
 #[derive(Debug)]
-pub struct ApiError(pub StatusCode, pub &'static str);
+pub struct ApiError(pub StatusCode, pub std::borrow::Cow<'static, str>);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -79,10 +79,10 @@ impl IntoResponse for ApiError {
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
         match error {
-            AppError::NotFound => Self(StatusCode::NOT_FOUND, "not found"),
+            AppError::NotFound => Self(StatusCode::NOT_FOUND, "not found".into()),
             other => {
                 tracing::error!(error = %other, "API request failed");
-                Self(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+                Self(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
             }
         }
     }
@@ -143,12 +143,12 @@ pub async fn enforce(State((state, access)): State<(AppState, Access)>, request:
         Access::Api(permission) => match auth::resolve(&state, &parts, Via::ApiKey).await {
             Err(error) => return ApiError::from(error).into_response(),
             Ok(None) => {
-                let mut r = ApiError(StatusCode::UNAUTHORIZED, "an API key is required").into_response();
+                let mut r = ApiError(StatusCode::UNAUTHORIZED, "an API key is required".into()).into_response();
                 r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 r
             }
             Ok(Some(caller)) if !caller.role.allows(permission) => {
-                ApiError(StatusCode::FORBIDDEN, "this key's role may not do that").into_response()
+                ApiError(StatusCode::FORBIDDEN, "this key's role may not do that".into()).into_response()
             }
             Ok(Some(caller)) => {
                 parts.extensions.insert::<Caller>(caller);

@@ -7,6 +7,7 @@ mod admin;
 mod cli;
 mod helpers;
 mod import;
+mod indices;
 mod store;
 mod survey;
 mod tenancy;

@@ -98,9 +98,11 @@ fn in_scope(role: Role, relation: Relation) -> bool {
     role == Role::Admin || matches!(relation, Relation::Own | Relation::Descendant)
 }
 
-/// The demo province plus a second one, so that "another province" exists.
+/// The demo province with ratings (so that reports list something), plus a second province,
+/// so that "another province" exists.
 async fn world(app: &TestApp) {
-    app.seed().await;
+    let questionnaires = hailong::startup::load_questionnaires(&app.store).await.unwrap();
+    hailong::demo::seed(&app.store, &questionnaires, 400, 3, |_| {}).await.unwrap();
     let code = |c: &str| Code::parse(c).unwrap();
     let name = |n: &str| Name::parse(n).unwrap();
     let since = Validity::new(time::macros::date!(2025 - 07 - 01), None).unwrap();

@@ -1,0 +1,185 @@
+//! Satisfaction indices for staff: the report page, its downloads, and `GET /api/v1/indices`.
+//! Every report is limited to the caller's scope (a unit outside it does not exist for them);
+//! every download and API answer is recorded in the audit log, since per-officer figures are
+//! personal data about the officer.
+
+use axum::Json;
+use axum::extract::{Extension, Query as UrlQuery, State};
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::AppState;
+use super::auth::Caller;
+use super::policy::{Access, ApiError, Param, StaffRoute};
+use crate::domain::account::Permission;
+use crate::domain::clock;
+use crate::domain::period::Period;
+use crate::domain::questionnaire::DEFAULT_ID;
+use crate::domain::report::Level;
+use crate::error::AppError;
+use crate::export::Format;
+use crate::reports::{self, Query, Report, ReportError};
+use crate::views;
+
+pub fn routes() -> Vec<StaffRoute> {
+    use Permission::Read;
+    vec![
+        StaffRoute::new(Method::GET, "/admin/indices", Access::Page(Read), Param::None, get(page)),
+        StaffRoute::new(Method::GET, "/admin/indices/export", Access::Page(Read), Param::None, get(download)),
+        StaffRoute::new(Method::GET, "/api/v1/indices", Access::Api(Read), Param::None, get(api)),
+    ]
+}
+
+/// The query string of the page, the downloads and the API.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Params {
+    pub period: Option<String>,
+    pub level: Option<String>,
+    pub unit: Option<String>,
+    pub questionnaire: Option<String>,
+    pub format: Option<String>,
+}
+
+/// What is wrong with the parameters; the message is English, for the API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ParamError {
+    Period(String),
+    Level(String),
+}
+
+impl ParamError {
+    fn message(self) -> String {
+        match self {
+            Self::Period(e) => format!("period: {e}"),
+            Self::Level(e) => format!("level: {e}"),
+        }
+    }
+}
+
+impl Params {
+    /// The report query; the period defaults to this year (Vietnam) and the level to units.
+    fn query(&self) -> Result<Query, ParamError> {
+        let period = match self.period.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            Some(p) => Period::parse(p).map_err(ParamError::Period)?,
+            None => Period::parse(&clock::vietnam_date(clock::now_ms()).year().to_string()).map_err(ParamError::Period)?,
+        };
+        let level = match self.level.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+            Some(l) => Level::parse(l).map_err(ParamError::Level)?,
+            None => Level::Unit,
+        };
+        Ok(Query {
+            period,
+            level,
+            unit: self.unit.clone().filter(|u| !u.trim().is_empty()),
+            questionnaire: self.questionnaire.clone().filter(|q| !q.is_empty()).unwrap_or_else(|| DEFAULT_ID.into()),
+        })
+    }
+
+    fn format(&self) -> Result<Format, String> {
+        self.format.as_deref().map_or(Ok(Format::Json), Format::parse)
+    }
+}
+
+async fn build(state: &AppState, caller: &Caller, query: &Query) -> Result<Report, ReportError> {
+    reports::build(&state.store, &state.questionnaires, &state.settings, query, &caller.scope).await
+}
+
+/// The file of a report, recorded in the audit log under the caller's name.
+async fn file(state: &AppState, caller: &Caller, report: Report, format: Format) -> Result<Response, AppError> {
+    let rows = report.rows.len();
+    let name = format!(
+        "chi-so-{}-{}{}.{}",
+        report.query.level.code(),
+        report.query.period.to_string().replace("..", "_"),
+        report.query.unit.as_deref().map(|u| format!("-{u}")).unwrap_or_default(),
+        format.extension()
+    );
+    let reports = [report];
+    let bytes = match format {
+        Format::Csv => {
+            let mut out = Vec::new();
+            crate::export::write_csv(&reports, &mut out, &|_| {}).map_err(anyhow::Error::from)?;
+            out
+        }
+        Format::Json => {
+            let mut out = Vec::new();
+            crate::export::write_json(&reports, &mut out).map_err(anyhow::Error::from)?;
+            out
+        }
+        Format::Xlsx => crate::export::write_xlsx(&reports, &|_| {}).map_err(anyhow::Error::from)?,
+    };
+    let (target, detail) = crate::cli::export_detail(&reports, format, rows);
+    state.store.audit(&caller.actor(), "indices.export", &target, Some(&detail)).await?;
+    let disposition = format!("attachment; filename=\"{}\"", name.replace(|c: char| !c.is_ascii_graphic(), "_"));
+    Ok(([(header::CONTENT_TYPE, format.content_type().to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes)
+        .into_response())
+}
+
+async fn api(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    UrlQuery(params): UrlQuery<Params>,
+) -> Result<Response, ApiError> {
+    let bad = |e: String| ApiError(StatusCode::BAD_REQUEST, e.into());
+    let query = params.query().map_err(|e| bad(e.message()))?;
+    let format = params.format().map_err(bad)?;
+    let report = build(&state, &caller, &query).await.map_err(|e| match e {
+        ReportError::NotFound(message) => ApiError(StatusCode::NOT_FOUND, message.into()),
+        ReportError::Store(e) => e.into(),
+    })?;
+    if format == Format::Json {
+        let mut out = Vec::new();
+        let rows = report.rows.len();
+        let reports = [report];
+        crate::export::write_json(&reports, &mut out).map_err(|e| AppError::Internal(e.into()))?;
+        let (target, detail) = crate::cli::export_detail(&reports, format, rows);
+        state.store.audit(&caller.actor(), "indices.export", &target, Some(&detail)).await?;
+        let value: serde_json::Value = serde_json::from_slice(&out).map_err(|e| AppError::Internal(e.into()))?;
+        return Ok(Json(value).into_response());
+    }
+    Ok(file(&state, &caller, report, format).await?)
+}
+
+async fn download(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    UrlQuery(params): UrlQuery<Params>,
+) -> Result<Response, AppError> {
+    let (Ok(query), Ok(format)) = (params.query(), params.format()) else {
+        return page(State(state), Extension(caller), UrlQuery(params)).await;
+    };
+    match build(&state, &caller, &query).await {
+        Ok(report) => file(&state, &caller, report, format).await,
+        Err(ReportError::NotFound(_)) => Err(AppError::NotFound),
+        Err(ReportError::Store(e)) => Err(e.into()),
+    }
+}
+
+async fn page(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    UrlQuery(mut params): UrlQuery<Params>,
+) -> Result<Response, AppError> {
+    let units: Vec<_> = state.store.units().await?.into_iter().filter(|u| caller.scope.contains(u.id)).collect();
+    let questionnaires: Vec<(String, String)> =
+        state.questionnaires.latest_all().iter().map(|q| (q.id.clone(), q.title_vi.clone())).collect();
+    let this_year = clock::vietnam_date(clock::now_ms()).year().to_string();
+    params.period.get_or_insert(this_year);
+    params.level.get_or_insert_with(|| "unit".into());
+    let outcome = match params.query() {
+        Ok(query) => match build(&state, &caller, &query).await {
+            Ok(report) => Ok(report),
+            Err(ReportError::NotFound(_)) => Err("Không có đơn vị hoặc phiếu này trong phạm vi của tài khoản.".to_owned()),
+            Err(ReportError::Store(e)) => return Err(e.into()),
+        },
+        Err(ParamError::Period(_)) => {
+            Err("Kỳ báo cáo không đúng: nhập 2026, 2026-H1, 2026-Q3, 2026-07 hoặc 2026-01-01..2026-03-31.".to_owned())
+        }
+        Err(ParamError::Level(_)) => Err("Cấp báo cáo không đúng: chọn đơn vị, quầy, cán bộ hoặc lĩnh vực.".to_owned()),
+    };
+    let status = if outcome.is_ok() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let markup = views::indices::page_of(&caller, &params, &units, &questionnaires, outcome.as_ref().map_err(String::as_str));
+    Ok((status, markup).into_response())
+}

@@ -1,0 +1,184 @@
+//! Indices: reports, exports from the command line and the API, scoped and audit-logged.
+
+use std::process::{Command, Output};
+
+use hailong::domain::account::{self, Role};
+use hailong::domain::clock;
+use hailong::store::AuditFilter;
+
+use crate::helpers::{TestApp, TestDb};
+
+const CSV_HEADER: [&str; 18] = [
+    "level",
+    "code",
+    "name",
+    "parent_code",
+    "period",
+    "responses",
+    "satisfied_pct",
+    "ci_low",
+    "ci_high",
+    "mean_score",
+    "rate_766",
+    "sufficient",
+    "shrunk_pct",
+    "shrunk_low",
+    "shrunk_high",
+    "rank",
+    "band",
+    "funnel",
+];
+
+/// The 365 days up to today, where the demo's ratings lie.
+fn last_year() -> String {
+    let today = clock::vietnam_date(clock::now_ms());
+    format!("{}..{}", clock::iso(today - time::Duration::days(364)), clock::iso(today))
+}
+
+fn hailong(db: &TestDb, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hailong"))
+        .args(args)
+        .env("HAILONG_DATABASE_URL", &db.url)
+        .env("HAILONG_LOG", "warn")
+        .env("HAILONG_MIN_SAMPLE", "8")
+        .output()
+        .expect("run hailong")
+}
+
+fn two_decimals(cell: &str) -> bool {
+    cell.split_once('.').is_some_and(|(whole, frac)| {
+        !whole.is_empty() && whole.bytes().all(|b| b.is_ascii_digit()) && frac.len() == 2
+    })
+}
+
+#[tokio::test]
+async fn the_command_line_exports_csv_json_and_xlsx_with_the_documented_columns() {
+    let db = TestDb::new().await;
+    let out = hailong(&db, &["demo", "--responses", "600"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let period = last_year();
+
+    let out = hailong(&db, &["export", "--period", &period, "--level", "officer", "--format", "csv", "--out", "-"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(header[..18], CSV_HEADER, "the documented columns, in order");
+    assert!(header.contains(&"element_chung_pct".to_owned()) && header.contains(&"points_7".to_owned()));
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 25, "every demo officer was rated");
+    let (mut sufficient, mut insufficient) = (0, 0);
+    for row in &rows {
+        assert_eq!(&row[col("level")], "officer");
+        assert_eq!(&row[col("period")], period);
+        assert!(two_decimals(&row[col("satisfied_pct")]) && two_decimals(&row[col("ci_low")]), "{row:?}");
+        let n: u64 = row[col("responses")].parse().unwrap();
+        match &row[col("sufficient")] {
+            "true" => {
+                sufficient += 1;
+                assert!(n >= 8);
+                assert!(!row[col("rank")].is_empty() && !row[col("band")].is_empty() && !row[col("funnel")].is_empty());
+            }
+            "false" => {
+                insufficient += 1;
+                assert!(n < 8);
+                assert!(row[col("rank")].is_empty() && row[col("band")].is_empty() && row[col("funnel")].is_empty());
+            }
+            other => panic!("sufficient = {other:?}"),
+        }
+        let (p, lo, hi): (f64, f64, f64) =
+            (row[col("satisfied_pct")].parse().unwrap(), row[col("ci_low")].parse().unwrap(), row[col("ci_high")].parse().unwrap());
+        assert!(lo <= p && p <= hi, "{row:?}");
+    }
+    assert!(sufficient > 0, "{sufficient} sufficient, {insufficient} not");
+    let mut ranks: Vec<u64> = rows.iter().filter_map(|r| r[col("rank")].parse().ok()).collect();
+    ranks.sort_unstable();
+    assert_eq!(ranks[0], 1);
+
+    // Units partition the responses: their counts add up to every response of the period.
+    let out = hailong(&db, &["export", "--period", &period, "--level", "unit", "--format", "json", "--out", "-"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let units = json["reports"][0]["rows"].as_array().unwrap();
+    let total: u64 = units.iter().map(|r| r["responses"].as_u64().unwrap()).sum();
+    assert_eq!(total, 600 - sipas_responses(&db).await);
+    assert_eq!(json["reports"][0]["bands_version"], "hailong-mac-dinh-2026");
+
+    let file = tempfile::NamedTempFile::with_suffix(".xlsx").unwrap();
+    let path = file.path().to_str().unwrap();
+    let out = hailong(&db, &["export", "--period", &period, "--level", "unit,officer", "--format", "xlsx", "--out", path]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    use calamine::{Data, Reader};
+    let mut workbook = calamine::open_workbook_auto(path).unwrap();
+    assert_eq!(workbook.sheet_names(), ["Đơn vị", "Cán bộ", "Phương pháp"]);
+    let officers = workbook.worksheet_range("Cán bộ").unwrap();
+    assert_eq!(officers.get((0, 6)), Some(&Data::String("Tỷ lệ hài lòng (%)".into())));
+    assert_eq!(officers.height(), 26, "a header and 25 officers");
+    assert!(matches!(officers.get((1, 6)), Some(Data::Float(_))), "numbers are numbers");
+    let method = workbook.worksheet_range("Phương pháp").unwrap();
+    let text: Vec<String> = method.rows().map(|r| r.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" ")).collect();
+    assert!(text.iter().any(|l| l.contains("Wilson")) && text.iter().any(|l| l.contains(&period)), "{text:?}");
+
+    let out = hailong(&db, &["export", "--period", "2026-Q5", "--level", "unit", "--format", "csv", "--out", "-"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--period"));
+
+    let store = hailong::store::Store::open(&db.url, 1).await.unwrap();
+    let filter = AuditFilter { action: Some("indices.export".into()), limit: 10, ..AuditFilter::default() };
+    let entries = store.audit_entries(&filter).await.unwrap();
+    assert_eq!(entries.len(), 3, "each export recorded; the refused one not");
+    assert!(entries.iter().all(|e| e.actor == "cli"));
+}
+
+async fn sipas_responses(db: &TestDb) -> u64 {
+    let store = hailong::store::Store::open(&db.url, 1).await.unwrap();
+    let (first, last) = store.counted_days().await.unwrap().unwrap();
+    let counts = store.grain_counts(hailong::store::Grain::Unit, first, last).await.unwrap();
+    counts.iter().filter(|(k, _)| k.questionnaire_id != "mot-cua" && k.question_id.is_empty()).map(|(_, c)| *c as u64).sum()
+}
+
+#[tokio::test]
+async fn the_api_reports_only_within_the_key_scope_and_records_each_answer() {
+    let app = TestApp::spawn().await;
+    let questionnaires = hailong::startup::load_questionnaires(&app.store).await.unwrap();
+    hailong::demo::seed(&app.store, &questionnaires, 800, 5, |_| {}).await.unwrap();
+    let mut keys = Vec::new();
+    for (name, role, unit) in [("tl.manager", Role::UnitManager, "HL.TAN-LOC"), ("sonv", Role::HomeAffairs, "HL")] {
+        app.store.create_user(name, role, Some(unit), Some(&account::hash_password("mật khẩu dài đủ 12").unwrap()), "test")
+            .await
+            .unwrap();
+        let key = account::new_api_key();
+        app.store.create_api_key(name, &account::token_hash(&key), &key[..11], "test").await.unwrap();
+        keys.push(key);
+    }
+    let get = |key: &str, query: &str| {
+        let request = app.client.get(format!("{}/api/v1/indices?{query}", app.base)).bearer_auth(key);
+        async move { request.send().await.unwrap() }
+    };
+    let period = last_year();
+    let local = get(&keys[0], &format!("period={period}&level=officer")).await;
+    assert_eq!(local.status(), 200);
+    let local: serde_json::Value = local.json().await.unwrap();
+    let rows = local["reports"][0]["rows"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r["parent_code"].as_str().unwrap().starts_with("HL.TAN-LOC")), "{rows:?}");
+    let province: serde_json::Value =
+        get(&keys[1], &format!("period={period}&level=officer")).await.json().await.unwrap();
+    assert!(province["reports"][0]["rows"].as_array().unwrap().len() > rows.len());
+
+    assert_eq!(get(&keys[0], &format!("period={period}&level=unit&unit=HL")).await.status(), 404, "above the scope");
+    assert_eq!(get(&keys[0], &format!("period={period}&level=unit&unit=HL.BINH-MINH.TT")).await.status(), 404);
+    let bad = get(&keys[0], "period=2026-13&level=unit").await;
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("period"));
+    assert_eq!(get(&keys[0], &format!("period={period}&level=officers")).await.status(), 400);
+
+    let csv = get(&keys[0], &format!("period={period}&level=desk&format=csv")).await;
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(csv.text().await.unwrap().starts_with(&CSV_HEADER.join(",")));
+
+    let filter = AuditFilter { action: Some("indices.export".into()), limit: 10, ..AuditFilter::default() };
+    let entries = app.store.audit_entries(&filter).await.unwrap();
+    assert_eq!(entries.len(), 3, "two JSON answers and one CSV; refusals are not exports");
+    assert!(entries.iter().any(|e| e.actor == "user:tl.manager" && e.target.starts_with("desk ")));
+}
