@@ -39,7 +39,12 @@ struct Org {
 }
 
 fn organisation(rng: &mut StdRng) -> Org {
-    let mut org = Org { units: vec![(1, "BP".into(), "Tỉnh Bình Phong".into(), "tinh", None)], desks: vec![], officers: vec![], fields: 20 };
+    let mut org = Org {
+        units: vec![(1, "BP".into(), "Tỉnh Bình Phong".into(), "tinh", None)],
+        desks: vec![],
+        officers: vec![],
+        fields: 20,
+    };
     let officer = |org: &mut Org, unit: i64, desk: i64, rng: &mut StdRng| {
         let id = org.officers.len() as i64 + 1;
         let quality = rng.random_range(0.70..0.97);
@@ -68,7 +73,13 @@ fn organisation(rng: &mut StdRng) -> Org {
     for c in 0..COMMUNES {
         let commune = 100 + 2 * c as i64;
         org.units.push((commune, format!("BP.XA{c:03}"), format!("Xã {c:03}"), "xa", Some(1)));
-        org.units.push((commune + 1, format!("BP.XA{c:03}.TT"), format!("Bộ phận Một cửa xã {c:03}"), "trung-tam", Some(commune)));
+        org.units.push((
+            commune + 1,
+            format!("BP.XA{c:03}.TT"),
+            format!("Bộ phận Một cửa xã {c:03}"),
+            "trung-tam",
+            Some(commune),
+        ));
         let desks: Vec<i64> = (0..3).map(|_| desk(&mut org, commune + 1)).collect();
         for o in 0..5 {
             officer(&mut org, commune + 1, desks[o % 3], rng);
@@ -91,7 +102,11 @@ fn draw(org: &Org, responses: u64, rng: &mut StdRng, mut day_done: impl FnMut(i6
         for &(officer, _, unit, desk, quality) in &org.officers {
             let n = base + u64::from(slot < extra);
             slot += 1;
-            let desk_fields = [(desk * 7) % org.fields as i64 + 1, (desk * 11) % org.fields as i64 + 1, (desk * 13) % org.fields as i64 + 1];
+            let desk_fields = [
+                (desk * 7) % org.fields as i64 + 1,
+                (desk * 11) % org.fields as i64 + 1,
+                (desk * 13) % org.fields as i64 + 1,
+            ];
             for _ in 0..n {
                 let field = if rng.random_bool(0.3) { 0 } else { desk_fields[rng.random_range(0..3)] };
                 let mut add = |question: &'static str, value: i64| {
@@ -101,7 +116,10 @@ fn draw(org: &Org, responses: u64, rng: &mut StdRng, mut day_done: impl FnMut(i6
                 let overall = if rng.random_bool(quality) { rng.random_range(4..=5) } else { rng.random_range(1..=3) };
                 add("hai_long_chung", overall);
                 if rng.random_bool(0.7) {
-                    add("thuan_tien", if rng.random_bool(quality) { rng.random_range(4..=5) } else { rng.random_range(1..=3) });
+                    add(
+                        "thuan_tien",
+                        if rng.random_bool(quality) { rng.random_range(4..=5) } else { rng.random_range(1..=3) },
+                    );
                 }
                 for question in ["ct1_thoi_gian", "ct3_di_lai", "ct4_co_quan", "ct6_cong_khai", "ct7_thai_do"] {
                     if rng.random_bool(0.6) {
@@ -122,11 +140,16 @@ async fn load(url: &str, org: &Org, responses: u64) -> (u64, Duration) {
         .units
         .iter()
         .map(|(id, code, name, kind, parent)| {
-            format!("({id}, '{code}', '{name}', '{kind}', {}, '2025-07-01')", parent.map_or("NULL".into(), |p| p.to_string()))
+            format!(
+                "({id}, '{code}', '{name}', '{kind}', {}, '2025-07-01')",
+                parent.map_or("NULL".into(), |p| p.to_string())
+            )
         })
         .collect();
-    let desks: Vec<String> = org.desks.iter().map(|(id, code, unit)| format!("({id}, '{code}', 'Quầy {code}', {unit})")).collect();
-    let officers: Vec<String> = org.officers.iter().map(|(id, code, ..)| format!("({id}, '{code}', 'Cán bộ {code}')")).collect();
+    let desks: Vec<String> =
+        org.desks.iter().map(|(id, code, unit)| format!("({id}, '{code}', 'Quầy {code}', {unit})")).collect();
+    let officers: Vec<String> =
+        org.officers.iter().map(|(id, code, ..)| format!("({id}, '{code}', 'Cán bộ {code}')")).collect();
     let assignments: Vec<String> = org
         .officers
         .iter()
@@ -137,7 +160,10 @@ async fn load(url: &str, org: &Org, responses: u64) -> (u64, Duration) {
         format!("INSERT INTO units (id, code, name, kind, parent_id, valid_from) VALUES {}", units.join(", ")),
         format!("INSERT INTO desks (id, code, name, unit_id) VALUES {}", desks.join(", ")),
         format!("INSERT INTO officers (id, code, full_name) VALUES {}", officers.join(", ")),
-        format!("INSERT INTO assignments (id, officer_id, unit_id, desk_id, valid_from) VALUES {}", assignments.join(", ")),
+        format!(
+            "INSERT INTO assignments (id, officer_id, unit_id, desk_id, valid_from) VALUES {}",
+            assignments.join(", ")
+        ),
         format!("INSERT INTO fields (id, code, name) VALUES {}", fields.join(", ")),
     ];
     if url.starts_with("sqlite:") {
@@ -189,7 +215,10 @@ async fn load(url: &str, org: &Org, responses: u64) -> (u64, Duration) {
                 let mut text = String::with_capacity(counts.len() * 48);
                 for ((day, unit, desk, officer, field, question, value), count) in counts {
                     use std::fmt::Write;
-                    let _ = writeln!(text, "{day}\t{unit}\t{desk}\t{officer}\t{field}\tqr\tmot-cua\t1\t{question}\t{value}\t{count}");
+                    let _ = writeln!(
+                        text,
+                        "{day}\t{unit}\t{desk}\t{officer}\t{field}\tqr\tmot-cua\t1\t{question}\t{value}\t{count}"
+                    );
                     total += 1;
                 }
                 sender.blocking_send(text.into_bytes()).unwrap();
@@ -251,14 +280,22 @@ async fn measure(label: &str, url: &str, org: &Org, responses: u64) {
     };
     let report = || build(&store, &registry, &settings, &query, &Scope::All);
     let (unfolded, r) = best(1, || async { report().await.unwrap() }).await;
-    println!("{label}: officer report, full year, from day counts only: {:.3} s ({} rows)", unfolded.as_secs_f64(), r.rows.len());
+    println!(
+        "{label}: officer report, full year, from day counts only: {:.3} s ({} rows)",
+        unfolded.as_secs_f64(),
+        r.rows.len()
+    );
     let started = Instant::now();
     let folded = store.fold_counts(date!(2026 - 12 - 31)).await.unwrap();
     println!("{label}: fold of {} months: {:.1} s", folded.rebuilt, started.elapsed().as_secs_f64());
     let (took, r) = best(3, || async { report().await.unwrap() }).await;
     let total: u64 = r.rows.iter().map(|r| r.responses).sum();
     assert_eq!(total, responses, "every rating is in the report");
-    println!("{label}: officer report, full year, from month sums: {:.3} s ({} officers)", took.as_secs_f64(), r.rows.len());
+    println!(
+        "{label}: officer report, full year, from month sums: {:.3} s ({} officers)",
+        took.as_secs_f64(),
+        r.rows.len()
+    );
     let (csv, bytes) = best(3, || async {
         let (report, mut out) = (report().await.unwrap(), Vec::new());
         hailong::export::write_csv(std::slice::from_ref(&report), &mut out, &|_| {}).unwrap();

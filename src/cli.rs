@@ -374,8 +374,11 @@ async fn export(
     use crate::domain::report::Level;
     use crate::export::Format;
     let period = Period::parse(period).map_err(|e| anyhow::anyhow!("--period: {e}"))?;
-    let levels: Vec<Level> =
-        levels.iter().map(|l| Level::parse(l.trim())).collect::<Result<_, _>>().map_err(|e| anyhow::anyhow!("--level: {e}"))?;
+    let levels: Vec<Level> = levels
+        .iter()
+        .map(|l| Level::parse(l.trim()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("--level: {e}"))?;
     let store = open(settings).await?;
     let registry = load_questionnaires(&store).await?;
     let mut reports = Vec::with_capacity(levels.len());
@@ -419,7 +422,11 @@ async fn export(
 }
 
 /// The audit entry of an export: its target and what it held.
-pub fn export_detail(reports: &[crate::reports::Report], format: crate::export::Format, rows: usize) -> (String, String) {
+pub fn export_detail(
+    reports: &[crate::reports::Report],
+    format: crate::export::Format,
+    rows: usize,
+) -> (String, String) {
     let levels: Vec<&str> = reports.iter().map(|r| r.query.level.code()).collect();
     let Some(first) = reports.first() else { return (String::new(), String::new()) };
     let target = format!("{} {}", levels.join(","), first.query.period);
@@ -462,7 +469,11 @@ async fn verify(settings: &Settings) -> anyhow::Result<()> {
                 println!("{} reports: {} count rows match the responses", grain.code(), kept.len());
             } else {
                 for (key, count) in kept.iter().filter(|(k, c)| recounted.get(*k) != Some(*c)).take(20) {
-                    eprintln!("{} reports: differs: {key:?} kept {count}, recounted {:?}", grain.code(), recounted.get(key));
+                    eprintln!(
+                        "{} reports: differs: {key:?} kept {count}, recounted {:?}",
+                        grain.code(),
+                        recounted.get(key)
+                    );
                 }
                 differences += kept.len().abs_diff(recounted.len()).max(1);
             }

@@ -354,7 +354,9 @@ pub fn write_xlsx(reports: &[Report], progress: &dyn Fn(u64)) -> Result<Vec<u8>,
                 let col = u16::try_from(i).unwrap_or(u16::MAX);
                 match cell {
                     Cell::Text(s) => sheet.write_string(line, col, s)?,
-                    Cell::Number(x) => sheet.write_number_with_format(line, col, (x * 100.0).round() / 100.0, &number_format)?,
+                    Cell::Number(x) => {
+                        sheet.write_number_with_format(line, col, (x * 100.0).round() / 100.0, &number_format)?
+                    }
                     Cell::Count(n) => sheet.write_number_with_format(line, col, n as f64, &count_format)?,
                     Cell::Bool(b) => sheet.write_string(line, col, if b { "Đủ" } else { "Chưa đủ dữ liệu" })?,
                     Cell::Empty => sheet,

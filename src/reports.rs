@@ -124,9 +124,7 @@ pub async fn build(
 
     let unit_by_id: HashMap<i64, &crate::store::UnitRow> = units.iter().map(|u| (u.id, u)).collect();
     let names: HashMap<i64, (String, String, Option<String>)> = match query.level {
-        Level::Desk => {
-            store.desks().await?.into_iter().map(|d| (d.id, (d.code, d.name, Some(d.unit_code)))).collect()
-        }
+        Level::Desk => store.desks().await?.into_iter().map(|d| (d.id, (d.code, d.name, Some(d.unit_code)))).collect(),
         Level::Officer => store.officers().await?.into_iter().map(|o| (o.id, (o.code, o.full_name, None))).collect(),
         Level::Field => store.fields().await?.into_iter().map(|f| (f.id, (f.code, f.name, None))).collect(),
         _ => HashMap::new(),
@@ -211,8 +209,7 @@ pub async fn build(
         }
     };
 
-    let method =
-        Method { min_sample: settings.min_sample, bands: &settings.bands, suggestion: &settings.suggestion };
+    let method = Method { min_sample: settings.min_sample, bands: &settings.bands, suggestion: &settings.suggestion };
     let mut by_version: BTreeMap<i64, Vec<TargetCounts>> = BTreeMap::new();
     for ((code, version), (responses, counts)) in grouped_now {
         let previous = grouped_before.remove(&(code.clone(), version));

@@ -113,12 +113,8 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
         }
     }
 
-    let share_of = |id: &str| {
-        questions
-            .iter()
-            .find(|f| f.question_id == id)
-            .and_then(|f| Some((f.share?, f.n as f64, f.mean?)))
-    };
+    let share_of =
+        |id: &str| questions.iter().find(|f| f.question_id == id).and_then(|f| Some((f.share?, f.n as f64, f.mean?)));
     let mut element_mean: BTreeMap<String, f64> = BTreeMap::new();
     let mut elements = BTreeMap::new();
     let mut element_n = BTreeMap::new();
@@ -154,7 +150,11 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
     let weight: f64 = weighted.iter().map(|(w, ..)| w).sum();
     let overall = (weight > 0.0).then(|| weighted.iter().map(|(w, i, _)| w * i).sum::<f64>() / weight);
     let overall_mean = (weight > 0.0).then(|| {
-        q.elements.iter().filter(|e| e.weight > 0.0).filter_map(|e| Some(e.weight * element_mean.get(&e.id)?)).sum::<f64>()
+        q.elements
+            .iter()
+            .filter(|e| e.weight > 0.0)
+            .filter_map(|e| Some(e.weight * element_mean.get(&e.id)?))
+            .sum::<f64>()
             / weight
     });
     let overall_n = effective_n(&weighted.iter().map(|(w, _, n)| (*w, *n)).collect::<Vec<_>>());

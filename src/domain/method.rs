@@ -176,7 +176,11 @@ mod tests {
         let rule = Suggestion::default();
         assert_eq!(rule.suggest(120, 97.0, Some(95.0)), "Hoàn thành xuất sắc nhiệm vụ");
         assert_eq!(rule.suggest(120, 97.0, Some(80.0)), "Hoàn thành tốt nhiệm vụ", "points hold it back");
-        assert_eq!(rule.suggest(120, 97.0, None), "Cần người đánh giá xem xét", "no points, no level that asks for them");
+        assert_eq!(
+            rule.suggest(120, 97.0, None),
+            "Cần người đánh giá xem xét",
+            "no points, no level that asks for them"
+        );
         assert_eq!(rule.suggest(29, 100.0, Some(100.0)), "Cần người đánh giá xem xét", "too few responses");
         assert_eq!(rule.suggest(40, 61.0, Some(50.0)), "Hoàn thành nhiệm vụ");
     }

@@ -187,7 +187,9 @@ pub fn rows(level: Level, q: &Questionnaire, method: Method<'_>, targets: Vec<Ta
     // share a rank (1, 2, 2, 4).
     let score = |r: &Row| r.shrunk.map(|(s, _)| s).or(r.figures.overall).unwrap_or_default();
     let mut order: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].sufficient).collect();
-    order.sort_by(|&a, &b| score(&rows[b]).total_cmp(&score(&rows[a])).then(rows[a].target.code.cmp(&rows[b].target.code)));
+    order.sort_by(|&a, &b| {
+        score(&rows[b]).total_cmp(&score(&rows[a])).then(rows[a].target.code.cmp(&rows[b].target.code))
+    });
     let mut last: Option<(f64, usize)> = None;
     for (place, &i) in order.iter().enumerate() {
         let s = score(&rows[i]);
@@ -273,7 +275,11 @@ mod tests {
             let raw = r.figures.overall.unwrap();
             let (shrunk, (lo, hi)) = r.shrunk.unwrap();
             let (a, b) = if raw < pooled { (raw, pooled) } else { (pooled, raw) };
-            assert!(a - 1e-9 <= shrunk && shrunk <= b + 1e-9, "{}: {shrunk} not between {raw} and {pooled}", r.target.code);
+            assert!(
+                a - 1e-9 <= shrunk && shrunk <= b + 1e-9,
+                "{}: {shrunk} not between {raw} and {pooled}",
+                r.target.code
+            );
             assert!(lo <= shrunk && shrunk <= hi);
         }
         let rank = |code: &str| rows.iter().find(|r| r.target.code == code).unwrap().rank.unwrap();

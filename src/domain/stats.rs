@@ -232,7 +232,8 @@ mod tests {
     #[test]
     fn jeffreys_matches_statsmodels() {
         // statsmodels 0.15.0: proportion_confint(k, n, alpha=0.05, method="jeffreys")
-        let cases = [(81.0, 263.0, 0.254522, 0.365647), (0.0, 10.0, 0.000048, 0.217196), (45.0, 50.0, 0.794645, 0.960806)];
+        let cases =
+            [(81.0, 263.0, 0.254522, 0.365647), (0.0, 10.0, 0.000048, 0.217196), (45.0, 50.0, 0.794645, 0.960806)];
         for (k, n, lo, hi) in cases {
             let (l, h) = jeffreys(k, n, 0.95).unwrap();
             assert!(close(l, lo, 1e-5) && close(h, hi, 1e-5), "{k}/{n}: ({l}, {h})");

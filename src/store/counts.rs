@@ -90,9 +90,8 @@ fn push_range(ranges: &mut Vec<(i64, i64)>, from: i64, to: i64, adjacent: impl F
 /// are used only when the period covers every day they hold.
 pub fn plan(from: Date, to: Date, folds: &BTreeMap<i64, i64>) -> ReadPlan {
     let mut plan = ReadPlan::default();
-    let next_day = |a: i64, b: i64| {
-        clock::bucket_date(a).and_then(|d| d.next_day()).is_some_and(|d| clock::date_bucket(d) == b)
-    };
+    let next_day =
+        |a: i64, b: i64| clock::bucket_date(a).and_then(|d| d.next_day()).is_some_and(|d| clock::date_bucket(d) == b);
     let next_month = |a: i64, b: i64| if a % 100 == 12 { b == (a / 100 + 1) * 100 + 1 } else { b == a + 1 };
     let mut start = month_start(from);
     while start <= to {

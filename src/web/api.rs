@@ -152,6 +152,28 @@ async fn openapi() -> Json<Value> {
     let point = json!({ "type": "object", "required": ["slug", "url", "unit_code"], "properties": {
         "slug": s("string"), "url": s("string"), "unit_code": s("string"), "desk_code": opt(),
         "officer_code": opt(), "label": s("string"), "questionnaire": s("string") } });
+    let query = |name: &str, description: &str| json!({ "name": name, "in": "query", "required": false, "description": description, "schema": s("string") });
+    let indices = json!({ "get": {
+        "summary": "Satisfaction indices of one level and period, within the key's scope (recorded in the audit log)",
+        "description": "The rows and columns of `hailong export`; the README documents each column and the method.",
+        "security": [{ "apiKey": [] }],
+        "parameters": [
+            query("period", "2026, 2026-H1, 2026-Q3, 2026-07 or 2026-01-01..2026-03-31 (Vietnam dates); default: this year"),
+            query("level", "unit, subtree, desk, officer, field, channel or questionnaire; default: unit"),
+            query("unit", "only this unit's subtree"),
+            query("questionnaire", "default: mot-cua"),
+            query("format", "json (default), csv or xlsx"),
+        ],
+        "responses": {
+            "200": { "description": "The report", "content": {
+                "application/json": { "schema": { "type": "object", "required": ["reports"] } },
+                "text/csv": {},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {} } },
+            "400": { "description": "A period, level or format that cannot be read; the error says which" },
+            "401": { "$ref": "#/components/responses/Unauthorized" },
+            "404": { "description": "A unit or questionnaire that does not exist, or outside the key's scope" }
+        }
+    }});
     Json(json!({
         "openapi": "3.1.0",
         "info": { "title": "hailong API", "version": "1" },
@@ -169,6 +191,7 @@ async fn openapi() -> Json<Value> {
             "/api/v1/officers/{code}": one("officer", "code", officer),
             "/api/v1/points": list("points", point.clone()),
             "/api/v1/points/{slug}": one("collection point", "slug", point),
+            "/api/v1/indices": indices,
         }
     }))
 }

@@ -63,7 +63,9 @@ impl Params {
     fn query(&self) -> Result<Query, ParamError> {
         let period = match self.period.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
             Some(p) => Period::parse(p).map_err(ParamError::Period)?,
-            None => Period::parse(&clock::vietnam_date(clock::now_ms()).year().to_string()).map_err(ParamError::Period)?,
+            None => {
+                Period::parse(&clock::vietnam_date(clock::now_ms()).year().to_string()).map_err(ParamError::Period)?
+            }
         };
         let level = match self.level.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
             Some(l) => Level::parse(l).map_err(ParamError::Level)?,
@@ -171,7 +173,9 @@ async fn page(
     let outcome = match params.query() {
         Ok(query) => match build(&state, &caller, &query).await {
             Ok(report) => Ok(report),
-            Err(ReportError::NotFound(_)) => Err("Không có đơn vị hoặc phiếu này trong phạm vi của tài khoản.".to_owned()),
+            Err(ReportError::NotFound(_)) => {
+                Err("Không có đơn vị hoặc phiếu này trong phạm vi của tài khoản.".to_owned())
+            }
             Err(ReportError::Store(e)) => return Err(e.into()),
         },
         Err(ParamError::Period(_)) => {
@@ -180,6 +184,7 @@ async fn page(
         Err(ParamError::Level(_)) => Err("Cấp báo cáo không đúng: chọn đơn vị, quầy, cán bộ hoặc lĩnh vực.".to_owned()),
     };
     let status = if outcome.is_ok() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-    let markup = views::indices::page_of(&caller, &params, &units, &questionnaires, outcome.as_ref().map_err(String::as_str));
+    let markup =
+        views::indices::page_of(&caller, &params, &units, &questionnaires, outcome.as_ref().map_err(String::as_str));
     Ok((status, markup).into_response())
 }

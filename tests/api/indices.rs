@@ -46,9 +46,8 @@ fn hailong(db: &TestDb, args: &[&str]) -> Output {
 }
 
 fn two_decimals(cell: &str) -> bool {
-    cell.split_once('.').is_some_and(|(whole, frac)| {
-        !whole.is_empty() && whole.bytes().all(|b| b.is_ascii_digit()) && frac.len() == 2
-    })
+    cell.split_once('.')
+        .is_some_and(|(whole, frac)| !whole.is_empty() && whole.bytes().all(|b| b.is_ascii_digit()) && frac.len() == 2)
 }
 
 #[tokio::test]
@@ -86,8 +85,11 @@ async fn the_command_line_exports_csv_json_and_xlsx_with_the_documented_columns(
             }
             other => panic!("sufficient = {other:?}"),
         }
-        let (p, lo, hi): (f64, f64, f64) =
-            (row[col("satisfied_pct")].parse().unwrap(), row[col("ci_low")].parse().unwrap(), row[col("ci_high")].parse().unwrap());
+        let (p, lo, hi): (f64, f64, f64) = (
+            row[col("satisfied_pct")].parse().unwrap(),
+            row[col("ci_low")].parse().unwrap(),
+            row[col("ci_high")].parse().unwrap(),
+        );
         assert!(lo <= p && p <= hi, "{row:?}");
     }
     assert!(sufficient > 0, "{sufficient} sufficient, {insufficient} not");
@@ -106,7 +108,8 @@ async fn the_command_line_exports_csv_json_and_xlsx_with_the_documented_columns(
 
     let file = tempfile::NamedTempFile::with_suffix(".xlsx").unwrap();
     let path = file.path().to_str().unwrap();
-    let out = hailong(&db, &["export", "--period", &period, "--level", "unit,officer", "--format", "xlsx", "--out", path]);
+    let out =
+        hailong(&db, &["export", "--period", &period, "--level", "unit,officer", "--format", "xlsx", "--out", path]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     use calamine::{Data, Reader};
     let mut workbook = calamine::open_workbook_auto(path).unwrap();
@@ -116,7 +119,8 @@ async fn the_command_line_exports_csv_json_and_xlsx_with_the_documented_columns(
     assert_eq!(officers.height(), 26, "a header and 25 officers");
     assert!(matches!(officers.get((1, 6)), Some(Data::Float(_))), "numbers are numbers");
     let method = workbook.worksheet_range("Phương pháp").unwrap();
-    let text: Vec<String> = method.rows().map(|r| r.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" ")).collect();
+    let text: Vec<String> =
+        method.rows().map(|r| r.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" ")).collect();
     assert!(text.iter().any(|l| l.contains("Wilson")) && text.iter().any(|l| l.contains(&period)), "{text:?}");
 
     let out = hailong(&db, &["export", "--period", "2026-Q5", "--level", "unit", "--format", "csv", "--out", "-"]);
@@ -133,7 +137,11 @@ async fn sipas_responses(db: &TestDb) -> u64 {
     let store = hailong::store::Store::open(&db.url, 1).await.unwrap();
     let (first, last) = store.counted_days().await.unwrap().unwrap();
     let counts = store.grain_counts(hailong::store::Grain::Unit, first, last).await.unwrap();
-    counts.iter().filter(|(k, _)| k.questionnaire_id != "mot-cua" && k.question_id.is_empty()).map(|(_, c)| *c as u64).sum()
+    counts
+        .iter()
+        .filter(|(k, _)| k.questionnaire_id != "mot-cua" && k.question_id.is_empty())
+        .map(|(_, c)| *c as u64)
+        .sum()
 }
 
 #[tokio::test]
@@ -143,7 +151,8 @@ async fn the_api_reports_only_within_the_key_scope_and_records_each_answer() {
     hailong::demo::seed(&app.store, &questionnaires, 800, 5, |_| {}).await.unwrap();
     let mut keys = Vec::new();
     for (name, role, unit) in [("tl.manager", Role::UnitManager, "HL.TAN-LOC"), ("sonv", Role::HomeAffairs, "HL")] {
-        app.store.create_user(name, role, Some(unit), Some(&account::hash_password("mật khẩu dài đủ 12").unwrap()), "test")
+        app.store
+            .create_user(name, role, Some(unit), Some(&account::hash_password("mật khẩu dài đủ 12").unwrap()), "test")
             .await
             .unwrap();
         let key = account::new_api_key();
