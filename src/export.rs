@@ -92,7 +92,10 @@ pub fn funnel_names(position: FunnelPosition) -> (&'static str, &'static str) {
 
 /// The element ids and indicator numbers of the report's questionnaire versions, in the order
 /// of the latest.
-fn element_and_indicator_columns(report: &Report) -> (Vec<(String, String)>, Vec<(u8, String)>) {
+/// Ids (or numbers) with their Vietnamese names.
+type Named<K> = Vec<(K, String)>;
+
+fn element_and_indicator_columns(report: &Report) -> (Named<String>, Named<u8>) {
     let mut elements: Vec<(String, String)> = Vec::new();
     let mut indicators: Vec<(u8, String)> = Vec::new();
     for q in report.versions.iter().rev() {
