@@ -413,32 +413,12 @@ async fn export(
         }
     }
     bar.finish_and_clear();
-    let detail = export_detail(&reports, format, rows);
+    let detail = crate::export::audit_detail(&reports, format, rows);
     store.audit(CLI_ACTOR, "indices.export", &detail.0, Some(&detail.1)).await?;
     if !to_stdout {
         eprintln!("{rows} row(s) written to {}", out.display());
     }
     Ok(())
-}
-
-/// The audit entry of an export: its target and what it held.
-pub fn export_detail(
-    reports: &[crate::reports::Report],
-    format: crate::export::Format,
-    rows: usize,
-) -> (String, String) {
-    let levels: Vec<&str> = reports.iter().map(|r| r.query.level.code()).collect();
-    let Some(first) = reports.first() else { return (String::new(), String::new()) };
-    let target = format!("{} {}", levels.join(","), first.query.period);
-    let detail = serde_json::json!({
-        "levels": levels,
-        "period": first.query.period.to_string(),
-        "unit": first.query.unit,
-        "questionnaire": first.query.questionnaire,
-        "format": format.extension(),
-        "rows": rows,
-    });
-    (target, detail.to_string())
 }
 
 async fn verify(settings: &Settings) -> anyhow::Result<()> {

@@ -243,6 +243,22 @@ pub fn write_csv(reports: &[Report], out: impl Write, progress: &dyn Fn(u64)) ->
     writer.flush()
 }
 
+/// The audit entry of an export: its target and what it held.
+pub fn audit_detail(reports: &[Report], format: Format, rows: usize) -> (String, String) {
+    let levels: Vec<&str> = reports.iter().map(|r| r.query.level.code()).collect();
+    let Some(first) = reports.first() else { return (String::new(), String::new()) };
+    let target = format!("{} {}", levels.join(","), first.query.period);
+    let detail = serde_json::json!({
+        "levels": levels,
+        "period": first.query.period.to_string(),
+        "unit": first.query.unit,
+        "questionnaire": first.query.questionnaire,
+        "format": format.extension(),
+        "rows": rows,
+    });
+    (target, detail.to_string())
+}
+
 fn round2(x: f64) -> Value {
     json!((x * 100.0).round() / 100.0)
 }

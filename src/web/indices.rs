@@ -3,7 +3,6 @@
 //! every download and API answer is recorded in the audit log, since per-officer figures are
 //! personal data about the officer.
 
-use axum::Json;
 use axum::extract::{Extension, Query as UrlQuery, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -88,8 +87,15 @@ async fn build(state: &AppState, caller: &Caller, query: &Query) -> Result<Repor
     reports::build(&state.store, &state.questionnaires, &state.settings, query, &caller.scope).await
 }
 
-/// The file of a report, recorded in the audit log under the caller's name.
-async fn file(state: &AppState, caller: &Caller, report: Report, format: Format) -> Result<Response, AppError> {
+/// The file of a report, recorded in the audit log under the caller's name; a download
+/// (`attachment`) or the API's answer.
+async fn file(
+    state: &AppState,
+    caller: &Caller,
+    report: Report,
+    format: Format,
+    attachment: bool,
+) -> Result<Response, AppError> {
     let rows = report.rows.len();
     let name = format!(
         "chi-so-{}-{}{}.{}",
@@ -112,11 +118,14 @@ async fn file(state: &AppState, caller: &Caller, report: Report, format: Format)
         }
         Format::Xlsx => crate::export::write_xlsx(&reports, &|_| {}).map_err(anyhow::Error::from)?,
     };
-    let (target, detail) = crate::cli::export_detail(&reports, format, rows);
+    let (target, detail) = crate::export::audit_detail(&reports, format, rows);
     state.store.audit(&caller.actor(), "indices.export", &target, Some(&detail)).await?;
+    let content_type = [(header::CONTENT_TYPE, format.content_type())];
+    if !attachment {
+        return Ok((content_type, bytes).into_response());
+    }
     let disposition = format!("attachment; filename=\"{}\"", name.replace(|c: char| !c.is_ascii_graphic(), "_"));
-    Ok(([(header::CONTENT_TYPE, format.content_type().to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes)
-        .into_response())
+    Ok((content_type, [(header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
 }
 
 async fn api(
@@ -131,17 +140,7 @@ async fn api(
         ReportError::NotFound(message) => ApiError(StatusCode::NOT_FOUND, message.into()),
         ReportError::Store(e) => e.into(),
     })?;
-    if format == Format::Json {
-        let mut out = Vec::new();
-        let rows = report.rows.len();
-        let reports = [report];
-        crate::export::write_json(&reports, &mut out).map_err(|e| AppError::Internal(e.into()))?;
-        let (target, detail) = crate::cli::export_detail(&reports, format, rows);
-        state.store.audit(&caller.actor(), "indices.export", &target, Some(&detail)).await?;
-        let value: serde_json::Value = serde_json::from_slice(&out).map_err(|e| AppError::Internal(e.into()))?;
-        return Ok(Json(value).into_response());
-    }
-    Ok(file(&state, &caller, report, format).await?)
+    Ok(file(&state, &caller, report, format, format != Format::Json).await?)
 }
 
 async fn download(
@@ -153,7 +152,7 @@ async fn download(
         return page(State(state), Extension(caller), UrlQuery(params)).await;
     };
     match build(&state, &caller, &query).await {
-        Ok(report) => file(&state, &caller, report, format).await,
+        Ok(report) => file(&state, &caller, report, format, true).await,
         Err(ReportError::NotFound(_)) => Err(AppError::NotFound),
         Err(ReportError::Store(e)) => Err(e.into()),
     }
