@@ -20,7 +20,7 @@ use hailong::config::Settings;
 use hailong::domain::account::Scope;
 use hailong::domain::period::Period;
 use hailong::domain::report::Level;
-use hailong::reports::{Query, build};
+use hailong::reports::{Query, build, detail, overview};
 use hailong::store::Store;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -309,6 +309,28 @@ async fn measure(label: &str, url: &str, org: &Org, responses: u64) {
     })
     .await;
     println!("{label}: report + XLSX export: {:.3} s ({bytes} bytes)", xlsx.as_secs_f64());
+
+    // The pages: the best-ranked officer's (its report, 12 months, 4 quarters, its unit beside
+    // it), that unit's (with its officers' funnel), and the dashboard of everything.
+    let officer = r.rows[0].target.clone();
+    let unit = officer.parent_code.clone().unwrap();
+    let (took, d) = best(3, || async {
+        detail(&store, &registry, &settings, &query, &officer.code, &Scope::All, true).await.unwrap()
+    })
+    .await;
+    println!("{label}: officer page: {:.3} s ({} ratings)", took.as_secs_f64(), d.rows[0].responses);
+    let unit_query = Query { level: Level::Unit, ..query.clone() };
+    let (took, d) = best(3, || async {
+        detail(&store, &registry, &settings, &unit_query, &unit, &Scope::All, true).await.unwrap()
+    })
+    .await;
+    let officers = d.officers.map_or(0, |o| o.rows.len());
+    println!("{label}: unit page: {:.3} s ({officers} officers on its funnel)", took.as_secs_f64());
+    let (took, _) = best(3, || async {
+        overview(&store, &registry, &settings, &Scope::All, query.period, "mot-cua").await.unwrap()
+    })
+    .await;
+    println!("{label}: dashboard: {:.3} s", took.as_secs_f64());
     store.close().await;
 }
 

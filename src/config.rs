@@ -11,7 +11,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::method::{Bands, Suggestion};
+use crate::domain::method::{Bands, Fold, Suggestion};
 
 /// Every setting of the service. Field names are the TOML keys and, upper-cased after
 /// `HAILONG_`, the environment variables.
@@ -48,6 +48,9 @@ pub struct Settings {
     /// The rule that suggests an officer's Decree 90/2020 year-end level: a suggestion for the
     /// evaluator, never a decision.
     pub suggestion: Suggestion,
+    /// How report pages fold the five-level scale into fewer levels, for provinces that publish
+    /// three; the answers stay stored on five.
+    pub fold: Fold,
 }
 
 impl Default for Settings {
@@ -66,6 +69,7 @@ impl Default for Settings {
             min_sample: 30,
             bands: Bands::default(),
             suggestion: Suggestion::default(),
+            fold: Fold::default(),
         }
     }
 }
@@ -83,7 +87,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The settings' names, as TOML keys and (upper-cased, after `HAILONG_`) variables.
-    pub const KEYS: [&'static str; 13] = [
+    pub const KEYS: [&'static str; 14] = [
         "database_url",
         "bind",
         "public_base_url",
@@ -97,6 +101,7 @@ impl Settings {
         "min_sample",
         "bands",
         "suggestion",
+        "fold",
     ];
 
     /// Reads the layers in order. `file` is the TOML file, if any; a named file that does not
@@ -130,6 +135,7 @@ impl Settings {
         anyhow::ensure!(self.min_sample >= 1, "min_sample must be at least 1");
         self.bands.validate().map_err(anyhow::Error::msg)?;
         self.suggestion.validate().map_err(anyhow::Error::msg)?;
+        self.fold.validate().map_err(anyhow::Error::msg)?;
         Ok(())
     }
 

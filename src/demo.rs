@@ -343,6 +343,8 @@ fn answers(rng: &mut StdRng, q: &Questionnaire, quality: f64) -> Vec<(String, i6
             out.push((question.id.clone(), value));
         }
     }
+    let derived = q.derived(&out);
+    out.extend(derived);
     out
 }
 

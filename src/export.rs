@@ -322,6 +322,24 @@ pub fn write_json(reports: &[Report], mut out: impl Write) -> std::io::Result<()
                         };
                         object.insert(c.key.clone(), value);
                     }
+                    let distributions: Map<String, Value> = row
+                        .figures
+                        .distributions
+                        .iter()
+                        .map(|(q, levels)| {
+                            let counts: Map<String, Value> =
+                                levels.iter().map(|(v, n)| (v.to_string(), json!(n))).collect();
+                            (q.clone(), Value::Object(counts))
+                        })
+                        .collect();
+                    object.insert("distributions".into(), Value::Object(distributions));
+                    let alpha: Map<String, Value> = row
+                        .figures
+                        .alpha
+                        .iter()
+                        .map(|(e, (a, n))| (e.clone(), json!({ "alpha": round2(*a), "responses": n })))
+                        .collect();
+                    object.insert("cronbach_alpha".into(), Value::Object(alpha));
                     Value::Object(object)
                 })
                 .collect();
@@ -388,6 +406,7 @@ pub fn write_xlsx(reports: &[Report], progress: &dyn Fn(u64)) -> Result<Vec<u8>,
         sheet.set_freeze_panes(1, 0)?;
         sheet.autofilter(0, 0, u32::try_from(report.rows.len()).unwrap_or(u32::MAX), last_col)?;
     }
+    write_distributions(&mut workbook, reports, &header_format, &count_format)?;
     if let Some(first) = reports.first() {
         let sheet = workbook.add_worksheet();
         sheet.set_name("Phương pháp")?;
@@ -405,6 +424,54 @@ pub fn write_xlsx(reports: &[Report], progress: &dyn Fn(u64)) -> Result<Vec<u8>,
         }
     }
     workbook.save_to_buffer()
+}
+
+/// The answer distributions of every row, one line per (row, question, level): a long table
+/// a spreadsheet can pivot.
+fn write_distributions(
+    workbook: &mut Workbook,
+    reports: &[Report],
+    header_format: &CellFormat,
+    count_format: &CellFormat,
+) -> Result<(), XlsxError> {
+    let sheet = workbook.add_worksheet_with_constant_memory()?;
+    sheet.set_name("Phân bố câu trả lời")?;
+    let headers =
+        ["Cấp", "Mã", "Tên", "Phiên bản phiếu", "Mã câu hỏi", "Câu hỏi", "Giá trị", "Mức trả lời", "Số phiếu"];
+    for (i, (h, width)) in headers.iter().zip([14.0, 16.0, 30.0, 10.0, 18.0, 50.0, 8.0, 20.0, 10.0]).enumerate() {
+        let col = u16::try_from(i).unwrap_or(u16::MAX);
+        sheet.write_string_with_format(0, col, *h, header_format)?;
+        sheet.set_column_width(col, width)?;
+    }
+    let mut line: u32 = 0;
+    for report in reports {
+        for row in &report.rows {
+            let q = report.versions.iter().find(|q| q.version == row.questionnaire_version);
+            for (question_id, levels) in &row.figures.distributions {
+                let question = q.and_then(|q| q.question(question_id));
+                let options = match (q, question) {
+                    (Some(q), Some(question)) => q.options(question),
+                    _ => &[],
+                };
+                for (value, count) in levels {
+                    line += 1;
+                    let label = options.iter().find(|l| l.value == *value).map_or("", |l| l.vi.as_str());
+                    sheet.write_string(line, 0, report.query.level.vi())?;
+                    sheet.write_string(line, 1, defused(&row.target.code))?;
+                    sheet.write_string(line, 2, defused(&row.target.name))?;
+                    sheet.write_number(line, 3, row.questionnaire_version as f64)?;
+                    sheet.write_string(line, 4, question_id)?;
+                    sheet.write_string(line, 5, question.map_or("", |x| x.vi.as_str()))?;
+                    sheet.write_number(line, 6, *value as f64)?;
+                    sheet.write_string(line, 7, label)?;
+                    sheet.write_number_with_format(line, 8, *count as f64, count_format)?;
+                }
+            }
+        }
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    sheet.autofilter(0, 0, line, 8)?;
+    Ok(())
 }
 
 #[cfg(test)]

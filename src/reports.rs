@@ -91,13 +91,26 @@ fn gatherers(links: &[(i64, Option<i64>, Option<i64>)]) -> HashMap<i64, Vec<i64>
 
 type Grouped = BTreeMap<(String, i64), (u64, Counts)>;
 
-/// Builds the report of `query` over what `scope` lets the caller see.
+/// Builds the report of `query` over what `scope` lets the caller see, with the change since the
+/// previous period.
 pub async fn build(
     store: &Store,
     registry: &Registry,
     settings: &Settings,
     query: &Query,
     scope: &Scope,
+) -> Result<Report, ReportError> {
+    build_with(store, registry, settings, query, scope, true, None).await
+}
+
+async fn build_with(
+    store: &Store,
+    registry: &Registry,
+    settings: &Settings,
+    query: &Query,
+    scope: &Scope,
+    compare: bool,
+    only: Option<&str>,
 ) -> Result<Report, ReportError> {
     if registry.latest(&query.questionnaire).is_none() {
         return Err(ReportError::NotFound(format!("unknown questionnaire '{}'", query.questionnaire)));
@@ -120,7 +133,10 @@ pub async fn build(
     let (first, last) = (query.period.first(), query.period.last());
     let previous = query.period.previous();
     let now = store.grain_counts(grain, first, last).await?;
-    let before = store.grain_counts(grain, previous.first(), previous.last()).await?;
+    let before = match compare {
+        true => store.grain_counts(grain, previous.first(), previous.last()).await?,
+        false => GrainCounts::new(),
+    };
 
     let unit_by_id: HashMap<i64, &crate::store::UnitRow> = units.iter().map(|u| (u.id, u)).collect();
     let names: HashMap<i64, (String, String, Option<String>)> = match query.level {
@@ -212,6 +228,9 @@ pub async fn build(
     let method = Method { min_sample: settings.min_sample, bands: &settings.bands, suggestion: &settings.suggestion };
     let mut by_version: BTreeMap<i64, Vec<TargetCounts>> = BTreeMap::new();
     for ((code, version), (responses, counts)) in grouped_now {
+        if only.is_some_and(|only| only != code) {
+            continue;
+        }
         let previous = grouped_before.remove(&(code.clone(), version));
         by_version.entry(version).or_default().push(TargetCounts {
             target: target_of(&code),
@@ -250,4 +269,235 @@ pub fn channel_name(code: &str) -> &'static str {
         "demo" => "Dữ liệu mẫu",
         _ => "Kênh khác",
     }
+}
+
+/// The least responses a group must have before its comments are shown (domain spec §8).
+pub const COMMENTS_MIN_RESPONSES: u64 = 5;
+
+/// The most comments a page lists.
+const COMMENTS_LIMIT: i64 = 200;
+
+/// The written comments of a target, for those who may read them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Comments {
+    /// The caller's role does not read comments.
+    NotForRole,
+    /// Fewer than [`COMMENTS_MIN_RESPONSES`] responses: listing them could point at a citizen.
+    TooFew,
+    /// In the order of their text, without dates.
+    Listed(Vec<String>),
+}
+
+/// A target's page: its rows in the report of its level (whose targets are its peers), its
+/// trend, the unit to compare it with, the officers under a unit, and its comments.
+#[derive(Clone, Debug)]
+pub struct Detail {
+    pub report: Report,
+    pub target: Target,
+    /// The target's rows, one per questionnaire version, oldest version first.
+    pub rows: Vec<Row>,
+    /// The twelve months up to the period's end, each with the target's row (the version with
+    /// the most responses), without comparison with peers.
+    pub months: Vec<(Period, Option<Row>)>,
+    /// The quarters of the year the period ends in, likewise.
+    pub quarters: Vec<(Period, Option<Row>)>,
+    /// For a desk or an officer: the row of its unit (the officer's: where most of the
+    /// period's ratings were given) in the same period.
+    pub unit: Option<Row>,
+    /// For a unit or subtree: the report of the officers who were rated in it.
+    pub officers: Option<Report>,
+    pub comments: Comments,
+}
+
+impl Detail {
+    /// The row of the latest questionnaire version.
+    pub fn row(&self) -> Option<&Row> {
+        self.rows.last()
+    }
+
+    /// The questionnaire of a row.
+    pub fn questionnaire(&self, row: &Row) -> Option<&Arc<Questionnaire>> {
+        self.report.versions.iter().find(|q| q.version == row.questionnaire_version)
+    }
+}
+
+/// The levels that have a page.
+pub const PAGE_LEVELS: [Level; 4] = [Level::Subtree, Level::Unit, Level::Desk, Level::Officer];
+
+fn pick(report: &Report, code: &str) -> Option<Row> {
+    report.rows.iter().filter(|r| r.target.code == code).max_by_key(|r| (r.responses, r.questionnaire_version)).cloned()
+}
+
+/// Builds the page of the target `code` at `query.level` (one of [`PAGE_LEVELS`]), its peers
+/// being the report's targets. `comments` says whether the caller's role reads comments.
+pub async fn detail(
+    store: &Store,
+    registry: &Registry,
+    settings: &Settings,
+    query: &Query,
+    code: &str,
+    scope: &Scope,
+    comments: bool,
+) -> Result<Detail, ReportError> {
+    if !PAGE_LEVELS.contains(&query.level) {
+        return Err(ReportError::NotFound(format!("no page for the level '{}'", query.level.code())));
+    }
+    let report = build(store, registry, settings, query, scope).await?;
+    let rows: Vec<Row> = report.rows.iter().filter(|r| r.target.code == code).cloned().collect();
+
+    // The target must exist within the scope, rated or not.
+    let units = store.units().await?;
+    let links = store.unit_links().await?;
+    let unknown = || ReportError::NotFound(format!("no {} '{code}' within your scope", query.level.code()));
+    let root = match &query.unit {
+        Some(root) => {
+            let unit = units.iter().find(|u| &u.code == root && scope.contains(u.id)).ok_or_else(unknown)?;
+            Some(Scope::subtree(unit.id, &links))
+        }
+        None => None,
+    };
+    let visible = |unit_id: i64| scope.contains(unit_id) && root.as_ref().is_none_or(|r| r.contains(unit_id));
+    let visible_ids = || -> Option<Vec<i64>> {
+        (!matches!(scope, Scope::All) || root.is_some())
+            .then(|| units.iter().map(|u| u.id).filter(|id| visible(*id)).collect())
+    };
+    let (target, of) = match query.level {
+        Level::Unit | Level::Subtree => {
+            let unit = units.iter().find(|u| u.code == code && visible(u.id)).ok_or_else(unknown)?;
+            let ids = match query.level {
+                Level::Unit => vec![unit.id],
+                _ => {
+                    let subtree = Scope::subtree(unit.id, &links);
+                    units.iter().map(|u| u.id).filter(|id| visible(*id) && subtree.contains(*id)).collect()
+                }
+            };
+            let target =
+                Target { code: unit.code.clone(), name: unit.name.clone(), parent_code: unit.parent_code.clone() };
+            (target, crate::store::CommentsOf { units: Some(ids), desk: None, officer: None })
+        }
+        Level::Desk => {
+            let desk =
+                store.desks().await?.into_iter().find(|d| d.code == code && visible(d.unit_id)).ok_or_else(unknown)?;
+            let target = Target { code: desk.code, name: desk.name, parent_code: Some(desk.unit_code) };
+            (target, crate::store::CommentsOf { units: visible_ids(), desk: Some(desk.id), officer: None })
+        }
+        _ => {
+            let officer = store.officers().await?.into_iter().find(|o| o.code == code).ok_or_else(unknown)?;
+            if rows.is_empty() && !visible(officer.unit_id) {
+                return Err(unknown());
+            }
+            let parent = rows.last().and_then(|r| r.target.parent_code.clone()).or(Some(officer.unit_code));
+            let target = Target { code: officer.code, name: officer.full_name, parent_code: parent };
+            (target, crate::store::CommentsOf { units: visible_ids(), desk: None, officer: Some(officer.id) })
+        }
+    };
+
+    let months = series(store, registry, settings, query, scope, code, query.period.months_to_end(12)).await?;
+    let quarters = series(store, registry, settings, query, scope, code, query.period.quarters_of_year()).await?;
+
+    let unit = match (query.level, &target.parent_code) {
+        (Level::Desk | Level::Officer, Some(parent)) => {
+            let q = Query { level: Level::Unit, unit: None, ..query.clone() };
+            pick(&build_with(store, registry, settings, &q, scope, false, Some(parent)).await?, parent)
+        }
+        _ => None,
+    };
+    let officers = match query.level {
+        Level::Unit | Level::Subtree => {
+            let q = Query { level: Level::Officer, unit: Some(code.to_owned()), ..query.clone() };
+            let mut r = build_with(store, registry, settings, &q, scope, false, None).await?;
+            if query.level == Level::Unit {
+                // The unit's own officers: those who gave most of their ratings here.
+                r.rows.retain(|row| row.target.parent_code.as_deref() == Some(code));
+            }
+            Some(r)
+        }
+        _ => None,
+    };
+
+    let responses: u64 = rows.iter().map(|r| r.responses).sum();
+    let comments = if !comments {
+        Comments::NotForRole
+    } else if responses < COMMENTS_MIN_RESPONSES {
+        Comments::TooFew
+    } else {
+        let (from, to) = query.period.day_range();
+        Comments::Listed(store.comments_of(&of, &query.questionnaire, from, to, COMMENTS_LIMIT).await?)
+    };
+    Ok(Detail { report, target, rows, months, quarters, unit, officers, comments })
+}
+
+/// The row of `code` in the report of `query` for each of `periods`, without comparison.
+async fn series(
+    store: &Store,
+    registry: &Registry,
+    settings: &Settings,
+    query: &Query,
+    scope: &Scope,
+    code: &str,
+    periods: Vec<Period>,
+) -> Result<Vec<(Period, Option<Row>)>, ReportError> {
+    let mut points = Vec::with_capacity(periods.len());
+    for period in periods {
+        let q = Query { period, ..query.clone() };
+        // The target alone: its own figures, without its peers' (a trend compares it with itself).
+        let report = build_with(store, registry, settings, &q, scope, false, Some(code)).await?;
+        points.push((period, pick(&report, code)));
+    }
+    Ok(points)
+}
+
+/// The dashboard of a caller: the figures of everything in their scope for a period, its
+/// monthly trend, and the units at the top of their tree with their subtrees' figures.
+#[derive(Clone, Debug)]
+pub struct Overview {
+    pub period: Period,
+    pub questionnaire: String,
+    /// The whole scope as one target.
+    pub total: Option<Row>,
+    pub months: Vec<(Period, Option<Row>)>,
+    /// The subtree rows of the units at the top of the caller's tree and of their children, in
+    /// the tree's order (a unit before its children); not ranked against each other, since a
+    /// unit and its own children are not peers.
+    pub units: Vec<Row>,
+    pub min_sample: u64,
+}
+
+/// Builds the dashboard of `scope` for `period` and the questionnaire `questionnaire`.
+pub async fn overview(
+    store: &Store,
+    registry: &Registry,
+    settings: &Settings,
+    scope: &Scope,
+    period: Period,
+    questionnaire: &str,
+) -> Result<Overview, ReportError> {
+    let query = Query { period, level: Level::Questionnaire, unit: None, questionnaire: questionnaire.to_owned() };
+    let total = pick(&build(store, registry, settings, &query, scope).await?, questionnaire);
+    let months = series(store, registry, settings, &query, scope, questionnaire, period.months_to_end(12)).await?;
+
+    let units = store.units().await?;
+    let visible: Vec<&crate::store::UnitRow> = units.iter().filter(|u| scope.contains(u.id)).collect();
+    let in_scope = |code: &Option<String>| code.as_ref().is_some_and(|c| visible.iter().any(|u| &u.code == c));
+    let roots: Vec<&str> = visible.iter().filter(|u| !in_scope(&u.parent_code)).map(|u| u.code.as_str()).collect();
+    let subtrees = build(store, registry, settings, &Query { level: Level::Subtree, ..query.clone() }, scope).await?;
+    let mut rows = Vec::new();
+    for root in &roots {
+        rows.extend(subtrees.rows.iter().filter(|r| r.target.code == *root).cloned());
+        let mut children: Vec<Row> =
+            subtrees.rows.iter().filter(|r| r.target.parent_code.as_deref() == Some(root)).cloned().collect();
+        children.sort_by(|a, b| a.target.code.cmp(&b.target.code));
+        rows.extend(children);
+    }
+    for row in &mut rows {
+        row.rank = None;
+    }
+    Ok(Overview {
+        period,
+        questionnaire: questionnaire.to_owned(),
+        total,
+        months,
+        units: rows,
+        min_sample: settings.min_sample,
+    })
 }

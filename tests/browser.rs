@@ -31,6 +31,24 @@ async fn browser(width: u32) -> Client {
         .expect("a chromedriver session")
 }
 
+/// Signs in through the form and waits for the dashboard.
+async fn sign_in(b: &Client, app: &TestApp, name: &str, password: &str) {
+    b.goto(&format!("{}/admin/login", app.base)).await.unwrap();
+    b.find(Locator::Css("#name")).await.unwrap().send_keys(name).await.unwrap();
+    b.find(Locator::Css("#password")).await.unwrap().send_keys(password).await.unwrap();
+    b.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::Css("ul.tree")).await.unwrap();
+}
+
+/// Whether the page is no wider than the screen.
+async fn fits(b: &Client) -> (bool, serde_json::Value) {
+    let widths = b
+        .execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth];", vec![])
+        .await
+        .unwrap();
+    (widths[0].as_f64() <= widths[1].as_f64(), widths)
+}
+
 fn screenshot(name: &str, png: &[u8]) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -140,10 +158,12 @@ async fn a_unit_manager_signs_in_and_revokes_a_point_on_a_phone() {
     let item = b.find(Locator::Css("ul.points li")).await.unwrap();
     item.find(Locator::XPath(".//summary[contains(., 'Thu hồi')]")).await.unwrap().click().await.unwrap();
     item.find(Locator::Css("form[action$='/revoke'] button")).await.unwrap().click().await.unwrap();
+    // The form posts and the page comes back by redirect; while the new page loads the list can
+    // be briefly absent, so wait for the list as it should be rather than for any change.
     let mut after = before;
     for _ in 0..50 {
         after = b.find_all(Locator::Css("ul.points li")).await.unwrap().len();
-        if after != before {
+        if after == before - 1 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -160,11 +180,7 @@ async fn the_management_pages_fit_a_phone() {
     let hash = hash_password("mật khẩu thử nghiệm 2026").unwrap();
     app.store.create_user("lan.nv", Role::UnitManager, Some("HL.TAN-LOC"), Some(&hash), "test").await.unwrap();
     let b = browser(360).await;
-    b.goto(&format!("{}/admin/login", app.base)).await.unwrap();
-    b.find(Locator::Css("#name")).await.unwrap().send_keys("lan.nv").await.unwrap();
-    b.find(Locator::Css("#password")).await.unwrap().send_keys("mật khẩu thử nghiệm 2026").await.unwrap();
-    b.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
-    b.wait().for_element(Locator::Css("ul.tree")).await.unwrap();
+    sign_in(&b, &app, "lan.nv", "mật khẩu thử nghiệm 2026").await;
 
     for (path, shot) in [
         ("/admin/officers", "admin-officers-360.png"),
@@ -173,11 +189,8 @@ async fn the_management_pages_fit_a_phone() {
         ("/admin/questionnaires", "admin-questionnaires-360.png"),
     ] {
         b.goto(&format!("{}{path}", app.base)).await.unwrap();
-        let widths = b
-            .execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth];", vec![])
-            .await
-            .unwrap();
-        assert!(widths[0].as_f64() <= widths[1].as_f64(), "{path}: no sideways scrolling ({widths})");
+        let (fits, widths) = fits(&b).await;
+        assert!(fits, "{path}: no sideways scrolling ({widths})");
         screenshot(shot, &b.screenshot().await.unwrap());
     }
 
@@ -197,5 +210,74 @@ async fn the_management_pages_fit_a_phone() {
     }
     assert_eq!(rows, 2, "the old assignment closed and the new one listed");
     screenshot("admin-officer-moved-360.png", &b.screenshot().await.unwrap());
+    b.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_report_pages_and_their_charts_fit_a_phone() {
+    use hailong::domain::account::{Role, hash_password};
+    let app = TestApp::spawn().await;
+    let questionnaires = hailong::startup::load_questionnaires(&app.store).await.unwrap();
+    hailong::demo::seed(&app.store, &questionnaires, 1500, 7, |_| {}).await.unwrap();
+    let hash = hash_password("mật khẩu thử nghiệm 2026").unwrap();
+    app.store.create_user("lan.nv", Role::UnitManager, Some("HL"), Some(&hash), "test").await.unwrap();
+    let today = hailong::domain::clock::vietnam_date(hailong::domain::clock::now_ms());
+    let period = format!(
+        "{}..{}",
+        hailong::domain::clock::iso(today - time::Duration::days(364)),
+        hailong::domain::clock::iso(today)
+    );
+    let b = browser(360).await;
+    sign_in(&b, &app, "lan.nv", "mật khẩu thử nghiệm 2026").await;
+    assert_eq!(b.find_all(Locator::Css("svg.chart")).await.unwrap().len(), 2, "the dashboard's trend and units");
+    screenshot("dashboard-indices-360.png", &b.screenshot().await.unwrap());
+    for (i, chart) in b.find_all(Locator::Css("svg.chart")).await.unwrap().iter().enumerate() {
+        screenshot(&format!("dashboard-360-chart{i}.png"), &chart.screenshot().await.unwrap());
+    }
+
+    // From the table of units to a unit's page, by its link.
+    b.goto(&format!("{}/admin/indices?period={period}&level=unit", app.base)).await.unwrap();
+    screenshot("indices-table-360.png", &b.screenshot().await.unwrap());
+    b.find(Locator::Css("a[href^='/admin/indices/unit/HL.TTPVHCC?']")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::Css("svg.chart")).await.unwrap();
+    for (path, shot, charts) in [
+        (None, "indices-unit-360.png", 3),
+        (Some(format!("/admin/indices/officer/CB001?period={period}")), "indices-officer-360.png", 2),
+        (Some(format!("/admin/indices/officer/CB001/sheet?period={period}")), "indices-sheet-360.png", 0),
+    ] {
+        if let Some(path) = path {
+            b.goto(&format!("{}{path}", app.base)).await.unwrap();
+        }
+        let (fits, widths) = fits(&b).await;
+        assert!(fits, "{shot}: no sideways scrolling ({widths})");
+        // Every chart is drawn at a readable size: as wide as the page, and not squashed.
+        let sizes = b
+            .execute(
+                "return [...document.querySelectorAll('svg.chart')].map(s => { const r = s.getBoundingClientRect(); return [r.width, r.height]; });",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let sizes = sizes.as_array().unwrap();
+        assert_eq!(sizes.len(), charts, "{shot}");
+        for size in sizes {
+            let (w, h) = (size[0].as_f64().unwrap(), size[1].as_f64().unwrap());
+            assert!(w >= 300.0 && h >= 60.0, "{shot}: a chart of {w}×{h}");
+        }
+        for (i, chart) in b.find_all(Locator::Css("svg.chart")).await.unwrap().iter().enumerate() {
+            screenshot(&shot.replace(".png", &format!("-chart{i}.png")), &chart.screenshot().await.unwrap());
+        }
+        b.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
+        screenshot(shot, &b.screenshot().await.unwrap());
+    }
+    // The sheet as the printer gets it: A4, kept for a human look.
+    let pdf = b.print(fantoccini::wd::PrintConfiguration::default()).await.unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    screenshot("indices-sheet-a4.pdf", &pdf);
+    // The page tree's count, which Chromium writes uncompressed.
+    let text = String::from_utf8_lossy(&pdf);
+    let pages: String =
+        text.split_once("/Count ").map(|(_, rest)| rest.chars().take_while(char::is_ascii_digit).collect()).unwrap();
+    assert_eq!(pages, "1", "the year-end sheet prints on one A4 page");
     b.close().await.unwrap();
 }

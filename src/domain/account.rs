@@ -32,8 +32,10 @@ pub enum Role {
 pub enum Permission {
     /// See the organisation, points and figures of the scope.
     Read,
-    /// Revoke, reissue and print collection points; read comments.
+    /// Revoke, reissue and print collection points.
     ManagePoints,
+    /// Read the citizens' written comments (masked, where a group has enough responses).
+    ReadComments,
     /// Manage units' desks, officers and their assignments.
     ManageOrg,
     /// Assign questionnaires to points.
@@ -78,7 +80,7 @@ impl Role {
         match self {
             Self::Admin => true,
             Self::HomeAffairs => matches!(permission, Read | ManageQuestionnaires),
-            Self::UnitManager => matches!(permission, Read | ManagePoints | ManageOrg),
+            Self::UnitManager => matches!(permission, Read | ManagePoints | ManageOrg | ReadComments),
             Self::Viewer | Self::Integration => matches!(permission, Read),
         }
     }

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use super::questionnaire::{Evaluates, QuestionKind, Questionnaire, Regime};
-use super::stats::wilson;
+use super::questionnaire::{Evaluates, QuestionKind, Questionnaire, Regime, alpha_item_id, alpha_sum_id};
+use super::stats::{cronbach_alpha, wilson};
 
 /// Answer counts of one target: (question id, value) → count.
 pub type Counts = BTreeMap<(String, i64), u64>;
@@ -30,6 +30,9 @@ pub struct QuestionFigures {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Figures {
     pub questions: Vec<QuestionFigures>,
+    /// Question id → the answers given at each level of its scale, in the scale's order (the
+    /// questions with a scale, answered or not; blanks are not a level).
+    pub distributions: BTreeMap<String, Vec<(i64, u64)>>,
     /// Element id → index (percent).
     pub elements: BTreeMap<String, f64>,
     /// Element id → the effective number of answers behind its index.
@@ -50,6 +53,9 @@ pub struct Figures {
     /// Sum of the mean points of the indicators that evaluate the officer, and the unit.
     pub officer_points: Option<f64>,
     pub unit_points: Option<f64>,
+    /// Element id → Cronbach's alpha of its criteria and the number of responses that answered
+    /// all of them (the elements with two criteria or more, from two such responses).
+    pub alpha: BTreeMap<String, (f64, u64)>,
     /// The most points those answered indicators could give (their scales' top values).
     pub officer_points_max: Option<f64>,
     pub unit_points_max: Option<f64>,
@@ -84,9 +90,14 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
     };
     let mut questions = Vec::new();
     let mut indicator_points = BTreeMap::new();
+    let mut distributions = BTreeMap::new();
     for question in &q.questions {
         let values = count_of(&question.id);
         let levels = q.options(question);
+        if !levels.is_empty() {
+            let at = |level: i64| values.iter().find(|(v, _)| *v == level).map_or(0, |(_, c)| *c);
+            distributions.insert(question.id.clone(), levels.iter().map(|l| (l.value, at(l.value))).collect());
+        }
         let on_scale: Vec<(i64, u64)> =
             values.into_iter().filter(|(v, _)| levels.iter().any(|l| l.value == *v)).collect();
         let n: u64 = on_scale.iter().map(|(_, c)| c).sum();
@@ -185,10 +196,31 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
         let sum = |pick: fn(&(f64, f64)) -> f64| (!answered.is_empty()).then(|| answered.iter().map(pick).sum());
         (sum(|a| a.0), sum(|a| a.1))
     };
+    let variance = |id: &str| -> Option<(f64, u64)> {
+        let values = count_of(id);
+        let n: u64 = values.iter().map(|(_, c)| c).sum();
+        (n >= 2).then(|| {
+            let mean = values.iter().map(|(v, c)| *v as f64 * *c as f64).sum::<f64>() / n as f64;
+            let squares = values.iter().map(|(v, c)| (*v as f64 - mean).powi(2) * *c as f64).sum::<f64>();
+            (squares / (n - 1) as f64, n)
+        })
+    };
+    let alpha = q
+        .alpha_elements()
+        .into_iter()
+        .filter_map(|(element, criteria)| {
+            let (total_variance, n) = variance(&alpha_sum_id(&element.id))?;
+            let items: Vec<f64> =
+                criteria.iter().map(|c| variance(&alpha_item_id(&element.id, &c.id)).map_or(0.0, |(v, _)| v)).collect();
+            Some((element.id.clone(), (cronbach_alpha(&items, total_variance)?, n)))
+        })
+        .collect();
+
     let (officer_points, officer_points_max) = total(Evaluates::Officer);
     let (unit_points, unit_points_max) = total(Evaluates::Unit);
     Figures {
         questions,
+        distributions,
         elements,
         element_n,
         overall,
@@ -196,6 +228,7 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
         overall_interval,
         overall_mean,
         rate_766,
+        alpha,
         officer_points,
         unit_points,
         officer_points_max,
@@ -258,6 +291,8 @@ mod tests {
         // statsmodels 0.15.0 proportion_confint(300/11, 400/11, method="wilson")
         // = (0.590152, 0.862075).
         assert!(close(f.overall_n, 400.0 / 11.0));
+        assert_eq!(f.distributions["hai_long_chung"], vec![(5, 40), (4, 30), (3, 10), (2, 15), (1, 5)]);
+        assert_eq!(f.distributions["ct7_thai_do"].iter().map(|(_, c)| c).sum::<u64>(), 2);
         let (lo, hi) = f.overall_interval.unwrap();
         assert!((lo - 59.0152).abs() < 1e-3 && (hi - 86.2075).abs() < 1e-3, "({lo}, {hi})");
     }
@@ -279,6 +314,36 @@ mod tests {
         assert!(f.questions[1].share.is_none(), "no answers, no share");
         assert!(!f.elements.contains_key("thuan_tien"));
         assert!(close(f.overall.unwrap(), 100.0), "the overall weighs only elements with data");
+    }
+
+    #[test]
+    fn cronbach_alpha_per_element_from_the_derived_counts_of_complete_responses() {
+        let q = Questionnaire::from_toml(SHIPPED[1]).unwrap();
+        let mut c = Counts::new();
+        let mut add = |answers: Vec<(String, i64)>| {
+            let derived = q.derived(&answers);
+            for (id, v) in answers.into_iter().chain(derived) {
+                *c.entry((id, v)).or_default() += 1;
+            }
+        };
+        let tiep_can =
+            [[5, 4, 5, 4], [4, 4, 4, 3], [3, 3, 2, 3], [5, 5, 5, 5], [2, 3, 2, 2], [4, 5, 4, 4], [3, 2, 3, 3]];
+        for row in tiep_can {
+            add(row.iter().enumerate().map(|(i, v)| (format!("tc1_{}", i + 1), *v)).collect());
+        }
+        // An incomplete response stays out of alpha (listwise), though its answers count elsewhere.
+        add(vec![("tc1_1".into(), 1), ("tc1_2".into(), 5)]);
+        for row in [[4, 5, 3], [5, 5, 4], [3, 4, 4], [2, 3, 2], [4, 4, 5]] {
+            add(row.iter().enumerate().map(|(i, v)| (format!("tc4_{}", i + 1), *v)).collect());
+        }
+        let f = figures(&q, &c);
+        // pingouin 0.7.0: cronbach_alpha(DataFrame(rows)) = 0.9439853076216711 and 0.821917808219178.
+        let (alpha, n) = f.alpha["tiep_can"];
+        assert!((alpha - 0.9439853076216711).abs() < 1e-12 && n == 7, "{alpha} over {n}");
+        let (alpha, n) = f.alpha["ket_qua"];
+        assert!((alpha - 0.821917808219178).abs() < 1e-12 && n == 5, "{alpha} over {n}");
+        assert!(!f.alpha.contains_key("thu_tuc"), "no complete responses, no alpha");
+        assert_eq!(f.distributions["tc1_1"].iter().map(|(_, n)| n).sum::<u64>(), 8, "the incomplete one counts here");
     }
 
     #[test]

@@ -146,9 +146,88 @@ impl Suggestion {
     }
 }
 
+/// One level of a folded scale and the values of the stored scale it gathers.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FoldedLevel {
+    pub name: String,
+    pub values: Vec<i64>,
+}
+
+/// How reports fold the five-level scale into the fewer levels some provinces publish (the
+/// answers are always stored on five). Applies to the questions whose scale values it covers.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Fold {
+    pub version: String,
+    pub levels: Vec<FoldedLevel>,
+}
+
+impl Default for Fold {
+    fn default() -> Self {
+        let level = |name: &str, values: &[i64]| FoldedLevel { name: name.into(), values: values.to_vec() };
+        Self {
+            version: "3-muc-mac-dinh".into(),
+            levels: vec![level("Rất hài lòng", &[5]), level("Hài lòng", &[4]), level("Không hài lòng", &[3, 2, 1])],
+        }
+    }
+}
+
+impl Fold {
+    /// The folded distribution of a question's `(value, count)` pairs, or `None` when the fold
+    /// does not cover the question's scale exactly.
+    pub fn apply(&self, distribution: &[(i64, u64)]) -> Option<Vec<(&str, u64)>> {
+        let covered: Vec<i64> = self.levels.iter().flat_map(|l| l.values.iter().copied()).collect();
+        let values: Vec<i64> = distribution.iter().map(|(v, _)| *v).collect();
+        if covered.len() != values.len() || !values.iter().all(|v| covered.contains(v)) {
+            return None;
+        }
+        Some(
+            self.levels
+                .iter()
+                .map(|l| {
+                    let sum = distribution.iter().filter(|(v, _)| l.values.contains(v)).map(|(_, c)| c).sum();
+                    (l.name.as_str(), sum)
+                })
+                .collect(),
+        )
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.version.trim().is_empty() || self.levels.len() < 2 {
+            return Err("fold.version must name the table and fold.levels hold at least two levels".into());
+        }
+        let mut seen = Vec::new();
+        for l in &self.levels {
+            if l.name.trim().is_empty() || l.values.is_empty() {
+                return Err("every fold level needs a name and at least one value".into());
+            }
+            for v in &l.values {
+                if seen.contains(v) {
+                    return Err(format!("fold: the value {v} is in more than one level"));
+                }
+                seen.push(*v);
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_fold_gathers_five_levels_into_three() {
+        let fold = Fold::default();
+        fold.validate().unwrap();
+        let five = [(5, 40), (4, 30), (3, 10), (2, 15), (1, 5)];
+        assert_eq!(fold.apply(&five).unwrap(), vec![("Rất hài lòng", 40), ("Hài lòng", 30), ("Không hài lòng", 30)]);
+        assert_eq!(fold.apply(&[(2, 1), (1, 3), (0, 2)]), None, "the 0–2 points of an indicator are not folded");
+        let mut twice = Fold::default();
+        twice.levels[1].values.push(5);
+        assert!(twice.validate().unwrap_err().contains("more than one level"));
+    }
 
     #[test]
     fn the_default_tables_are_valid_and_cover_every_share() {

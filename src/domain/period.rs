@@ -80,6 +80,36 @@ impl Period {
         self.last
     }
 
+    /// The month of `year` numbered `month` (1–12).
+    pub fn month(year: i32, month: u8) -> Result<Self, String> {
+        Ok(Self { kind: Kind::Month, first: date(year, month, 1)?, last: month_end(year, month)? })
+    }
+
+    /// The quarter of `year` numbered `quarter` (1–4).
+    pub fn quarter(year: i32, quarter: u8) -> Result<Self, String> {
+        if !(1..=4).contains(&quarter) {
+            return Err(format!("there is no quarter {quarter}"));
+        }
+        Ok(Self { kind: Kind::Quarter, first: date(year, 3 * quarter - 2, 1)?, last: month_end(year, 3 * quarter)? })
+    }
+
+    /// The `count` months ending with the month of the period's last day, oldest first.
+    pub fn months_to_end(&self, count: u8) -> Vec<Self> {
+        let end = self.last.year() * 12 + i32::from(u8::from(self.last.month())) - 1;
+        (0..i32::from(count))
+            .rev()
+            .filter_map(|back| {
+                let total = end - back;
+                Self::month(total.div_euclid(12), (total.rem_euclid(12) + 1) as u8).ok()
+            })
+            .collect()
+    }
+
+    /// The four quarters of the year the period ends in.
+    pub fn quarters_of_year(&self) -> Vec<Self> {
+        (1..=4).filter_map(|q| Self::quarter(self.last.year(), q).ok()).collect()
+    }
+
     /// The day buckets (`YYYYMMDD`) of the first and last day.
     pub fn day_range(&self) -> (i64, i64) {
         (clock::date_bucket(self.first), clock::date_bucket(self.last))
@@ -146,6 +176,16 @@ mod tests {
         for bad in ["", "26", "2026-Q5", "2026-13", "2026-H3", "2026-03-31..2026-01-01", "năm nay", "2026-1"] {
             assert!(Period::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn lists_the_months_and_quarters_for_trends() {
+        let names = |ps: Vec<Period>| ps.iter().map(Period::to_string).collect::<Vec<_>>();
+        let q = Period::parse("2026-Q1").unwrap();
+        assert_eq!(names(q.months_to_end(4)), ["2025-12", "2026-01", "2026-02", "2026-03"]);
+        assert_eq!(names(Period::parse("2026").unwrap().months_to_end(12)).first().unwrap(), "2026-01");
+        assert_eq!(names(q.quarters_of_year()), ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]);
+        assert!(Period::quarter(2026, 5).is_err() && Period::month(2026, 13).is_err());
     }
 
     #[test]

@@ -222,6 +222,43 @@ impl Questionnaire {
         Ok(())
     }
 
+    /// The elements whose criteria Cronbach's alpha measures the consistency of (those with at
+    /// least two criteria), each with its criteria.
+    pub fn alpha_elements(&self) -> Vec<(&Element, Vec<&Question>)> {
+        self.elements
+            .iter()
+            .map(|e| {
+                let criteria = self
+                    .questions
+                    .iter()
+                    .filter(|q| q.kind == QuestionKind::Criterion && q.element.as_deref() == Some(e.id.as_str()))
+                    .collect::<Vec<_>>();
+                (e, criteria)
+            })
+            .filter(|(_, criteria)| criteria.len() >= 2)
+            .collect()
+    }
+
+    /// The answers derived from a response's own, stored and counted beside them so that reports
+    /// can compute Cronbach's alpha from counts: for each element of [`Self::alpha_elements`]
+    /// whose criteria were all answered, each criterion's value again under
+    /// [`alpha_item_id`] and their sum under [`alpha_sum_id`]. (Alpha is computed over the
+    /// responses that answered every criterion of the element.)
+    pub fn derived(&self, answers: &[(String, i64)]) -> Vec<(String, i64)> {
+        let mut out = Vec::new();
+        for (element, criteria) in self.alpha_elements() {
+            let values: Option<Vec<(&str, i64)>> = criteria
+                .iter()
+                .map(|c| answers.iter().find(|(id, _)| *id == c.id).map(|(_, v)| (c.id.as_str(), *v)))
+                .collect();
+            if let Some(values) = values {
+                out.extend(values.iter().map(|(c, v)| (alpha_item_id(&element.id, c), *v)));
+                out.push((alpha_sum_id(&element.id), values.iter().map(|(_, v)| v).sum()));
+            }
+        }
+        out
+    }
+
     pub fn scale(&self, id: &str) -> Option<&Scale> {
         self.scales.iter().find(|s| s.id == id)
     }
@@ -306,6 +343,8 @@ impl Questionnaire {
             }
         };
 
+        let derived = self.derived(&answers);
+        answers.extend(derived);
         if errors.is_empty() { (draft, Ok(Answers { values: answers, field, comment })) } else { (draft, Err(errors)) }
     }
 }
@@ -374,7 +413,20 @@ fn check_levels(levels: &[Level]) -> Result<(), String> {
     Ok(())
 }
 
-/// The answers of a valid submission. Blank optional questions are absent, never a default.
+/// The id under which a response's sum over an element's criteria is counted (question ids have
+/// no '.', so a derived id never meets a question's).
+pub fn alpha_sum_id(element: &str) -> String {
+    format!("alpha.{element}")
+}
+
+/// The id under which a criterion's value is counted again when the response answered every
+/// criterion of its element.
+pub fn alpha_item_id(element: &str, criterion: &str) -> String {
+    format!("alpha.{element}.{criterion}")
+}
+
+/// The answers of a valid submission. Blank optional questions are absent, never a default;
+/// the answers derived for Cronbach's alpha follow the citizen's own.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Answers {
     pub values: Vec<(String, i64)>,
@@ -491,6 +543,36 @@ mod tests {
         assert_eq!(answers.values, vec![("hai_long_chung".to_string(), 5)]);
         assert_eq!(answers.comment, None);
         assert_eq!(answers.field, None);
+    }
+
+    #[test]
+    fn an_element_answered_in_full_gets_its_alpha_answers() {
+        let q = Questionnaire::from_toml(SHIPPED[1]).unwrap();
+        let fields = [
+            ("q_tc4_1", "4"),
+            ("q_tc4_2", "5"),
+            ("q_tc4_3", "3"),
+            ("q_tc1_1", "5"),
+            ("q_hl_tiep_can", "4"),
+            ("q_hl_thu_tuc", "4"),
+            ("q_hl_cong_chuc", "4"),
+            ("q_hl_ket_qua", "4"),
+            ("q_hl_gop_y", "4"),
+        ];
+        let (_, result) = q.read_submission(&form(&fields), |_| true);
+        let values = result.unwrap().values;
+        let derived: Vec<&(String, i64)> = values.iter().filter(|(id, _)| id.starts_with("alpha.")).collect();
+        assert_eq!(
+            derived,
+            vec![
+                &("alpha.ket_qua.tc4_1".to_string(), 4),
+                &("alpha.ket_qua.tc4_2".to_string(), 5),
+                &("alpha.ket_qua.tc4_3".to_string(), 3),
+                &("alpha.ket_qua".to_string(), 12),
+            ],
+            "only the element whose criteria were all answered"
+        );
+        assert!(mot_cua().alpha_elements().is_empty(), "the one-stop form has no criteria");
     }
 
     #[test]

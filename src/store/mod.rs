@@ -256,6 +256,15 @@ pub struct AnswerCount {
     pub count: i64,
 }
 
+/// Whose comments [`Store::comments_of`] lists: the ratings given in any of `units` (all units
+/// when `None`), and to the desk or officer when named.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommentsOf {
+    pub units: Option<Vec<i64>>,
+    pub desk: Option<i64>,
+    pub officer: Option<i64>,
+}
+
 /// Whose answers [`Store::answer_counts`] groups by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CountBy {
@@ -556,6 +565,47 @@ impl Store {
                 .await?
                 .rows_affected()
         }))
+    }
+
+    /// The written comments of the responses to `questionnaire_id` given on the Vietnam days
+    /// `[from_day, to_day]` to `of`: at most `limit` of the newest, returned in the order of
+    /// their text so that their order tells nothing of when they were written.
+    pub async fn comments_of(
+        &self,
+        of: &CommentsOf,
+        questionnaire_id: &str,
+        from_day: i64,
+        to_day: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<String>> {
+        // Ids come from the store itself, never from input: written into the text as numbers.
+        let mut target = Vec::new();
+        if let Some(units) = &of.units {
+            if units.is_empty() {
+                return Ok(Vec::new());
+            }
+            target.push(format!("unit_id IN ({})", units.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")));
+        }
+        target.extend(of.desk.map(|id| format!("desk_id = {id}")));
+        target.extend(of.officer.map(|id| format!("officer_id = {id}")));
+        let target = if target.is_empty() { String::from("TRUE") } else { target.join(" AND ") };
+        let sql = format!(
+            "SELECT comment FROM responses \
+             WHERE comment IS NOT NULL AND local_day BETWEEN $1 AND $2 AND questionnaire_id = $3 AND {target} \
+             ORDER BY id DESC LIMIT $4"
+        );
+        let mut comments: Vec<String> = on_backend!(self, pool => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .persistent(false)
+                .bind(from_day)
+                .bind(to_day)
+                .bind(questionnaire_id)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        comments.sort();
+        Ok(comments)
     }
 
     /// The newest written comments, newest first.

@@ -96,7 +96,13 @@ pub fn second_factor(next: &str, enrol: Option<(&str, &str)>, error: Option<&str
 }
 
 /// The caller's units as a tree, with their desks and officers.
-pub fn dashboard(caller: &Caller, units: &[UnitRow], desks: &[DeskRow], officers: &[OfficerRow]) -> Markup {
+pub fn dashboard(
+    caller: &Caller,
+    overview: &crate::reports::Overview,
+    units: &[UnitRow],
+    desks: &[DeskRow],
+    officers: &[OfficerRow],
+) -> Markup {
     let codes: std::collections::HashSet<&str> = units.iter().map(|u| u.code.as_str()).collect();
     let mut children: HashMap<Option<&str>, Vec<&UnitRow>> = HashMap::new();
     for u in units {
@@ -134,6 +140,8 @@ pub fn dashboard(caller: &Caller, units: &[UnitRow], desks: &[DeskRow], officers
         caller,
         "Tổng quan",
         html! {
+            (super::indices::overview_section(overview))
+            h2 { "Tổ chức" }
             p { (units.len()) " đơn vị, " (desks.len()) " quầy, " (officers.len()) " cán bộ trong phạm vi của tài khoản." }
             (branch(None, &children, &desks_of, &officers_of))
         },

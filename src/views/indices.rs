@@ -4,9 +4,14 @@
 use maud::{Markup, html};
 
 use super::admin::page;
+use super::charts;
+use crate::domain::method::Fold;
+use crate::domain::period::Period;
+use crate::domain::questionnaire::Questionnaire;
 use crate::domain::report::{Level, Row};
+use crate::domain::stats::{Funnel, wilson};
 use crate::export::funnel_names;
-use crate::reports::Report;
+use crate::reports::{COMMENTS_MIN_RESPONSES, Comments, Detail, Overview, PAGE_LEVELS, Report};
 use crate::store::UnitRow;
 use crate::web::auth::Caller;
 use crate::web::indices::Params;
@@ -19,11 +24,15 @@ fn interval(x: Option<(f64, f64)>) -> String {
     x.map(|(lo, hi)| format!("{lo:.1}–{hi:.1}")).unwrap_or_default()
 }
 
-fn row(report: &Report, r: &Row) -> Markup {
+fn row(report: &Report, r: &Row, params: &Params) -> Markup {
     html! {
         tr {
             td { (r.target.code) }
-            td { (r.target.name) }
+            td {
+                @if PAGE_LEVELS.contains(&report.query.level) {
+                    a href=(detail_link(report.query.level, &r.target.code, params)) { (r.target.name) }
+                } @else { (r.target.name) }
+            }
             td.num { (r.responses) }
             td.num { (pct(r.figures.overall)) br; span.small { (interval(r.figures.overall_interval)) } }
             @if r.sufficient {
@@ -117,11 +126,466 @@ pub fn page_of(
                                 th { "Hiệu chỉnh %" } th { "Hạng" } th { "Xếp loại" } th { "So với kỳ vọng" }
                                 @if report.query.level == Level::Officer { th { "Gợi ý NĐ 90 (" (report.suggestion.version) ")" } }
                             } }
-                            tbody { @for r in &report.rows { (row(report, r)) } }
+                            tbody { @for r in &report.rows { (row(report, r, params)) } }
                         }
                     }
                 }
             }
         },
     )
+}
+
+/// The query string that keeps the period, unit and questionnaire of `params` (and `extra`).
+fn keep(params: &Params, extra: &[(&str, &str)]) -> String {
+    let mut pairs: Vec<(&str, &str)> = [
+        ("period", params.period.as_deref().unwrap_or_default()),
+        ("unit", params.unit.as_deref().unwrap_or_default()),
+        ("questionnaire", params.questionnaire.as_deref().unwrap_or_default()),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .collect();
+    pairs.extend(extra.iter().copied().filter(|(_, v)| !v.is_empty()));
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+/// The address of a target's page (codes are letters, digits, '.', '_' and '-': safe in a path).
+pub fn detail_link(level: Level, code: &str, params: &Params) -> String {
+    format!("/admin/indices/{}/{code}?{}", level.code(), keep(params, &[]))
+}
+
+/// The address of a target's printable year-end sheet.
+fn sheet_link(level: Level, code: &str, params: &Params) -> String {
+    format!("/admin/indices/{}/{code}/sheet?{}", level.code(), keep(params, &[]))
+}
+
+fn figure(term: &str, value: Markup) -> Markup {
+    html! { div { dt { (term) } dd { (value) } } }
+}
+
+/// The headline figures of a row.
+fn headline(detail: &Detail, row: &Row) -> Markup {
+    let report = &detail.report;
+    let f = &row.figures;
+    let ranked =
+        report.rows.iter().filter(|r| r.rank.is_some() && r.questionnaire_version == row.questionnaire_version).count();
+    html! {
+        dl.figures {
+            (figure("Số phiếu", html! { (row.responses) }))
+            (figure("Tỷ lệ hài lòng (KTC 95%)", html! { (pct(f.overall)) "%" br; span.small { (interval(f.overall_interval)) } }))
+            (figure("Điểm trung bình (1–5)", html! { (f.overall_mean.map(|m| format!("{m:.2}")).unwrap_or_else(|| "—".into())) }))
+            @if f.rate_766.is_some() {
+                (figure("Tỷ lệ hài lòng QĐ 766", html! { (pct(f.rate_766)) "%" }))
+            }
+            @if row.sufficient {
+                (figure("Hiệu chỉnh Bayes (KTC 95%)", html! { (pct(row.shrunk.map(|s| s.0))) "%" br; span.small { (interval(row.shrunk.map(|s| s.1))) } }))
+                (figure("Hạng", html! { (row.rank.map(|r| r.to_string()).unwrap_or_default()) " / " (ranked) }))
+                (figure("Xếp loại", html! { (row.band.as_deref().unwrap_or("—")) }))
+                (figure("So với kỳ vọng", html! { (row.funnel.map(|p| funnel_names(p).1).unwrap_or("—")) }))
+            } @else {
+                (figure("Đánh giá", html! { "Chưa đủ dữ liệu" br; span.small { "dưới " (report.min_sample) " phiếu: không xếp hạng, không xếp loại" } }))
+            }
+            @if let Some(points) = f.officer_points_pct() {
+                (figure("Điểm chỉ tiêu cán bộ", html! { (format!("{:.2}", f.officer_points.unwrap_or_default())) " / " (format!("{:.0}", f.officer_points_max.unwrap_or_default())) br; span.small { (format!("{points:.1}")) "% tối đa" } }))
+            }
+            @if let Some(s) = &row.suggestion {
+                (figure("Gợi ý mức NĐ 90/2020", html! { (s) br; span.small { "quy tắc " (report.suggestion.version) "; người đánh giá quyết định" } }))
+            }
+            @if let Some(c) = row.change {
+                (figure("Kỳ trước", html! {
+                    (format!("{:.1}", c.previous_pct)) "% (" (c.previous_responses) " phiếu)" br;
+                    span.small { "p = " (c.p_value.map(|p| format!("{p:.3}")).unwrap_or_else(|| "—".into()))
+                        @if c.p_value.is_some_and(|p| p < 0.05) { ", thay đổi có ý nghĩa" } @else { ", chưa đủ bằng chứng thay đổi" } }
+                }))
+            }
+        }
+    }
+}
+
+/// The element shares of a row as bars with whiskers, and as a table.
+fn elements(q: &Questionnaire, row: &Row, id: &str) -> Markup {
+    let bars: Vec<charts::Bar> = q
+        .elements
+        .iter()
+        .filter_map(|e| {
+            let share = *row.figures.elements.get(&e.id)?;
+            let n = row.figures.element_n.get(&e.id).copied().unwrap_or_default();
+            let interval = wilson(share / 100.0 * n, n, 0.95).map(|(lo, hi)| (lo * 100.0, hi * 100.0));
+            Some(charts::Bar { label: e.vi.clone(), share, interval })
+        })
+        .collect();
+    html! {
+        @if !bars.is_empty() {
+            h2 { "Chỉ số thành phần" }
+            (charts::bars(id, "Tỷ lệ hài lòng theo thành phần, với khoảng tin cậy 95%", &bars))
+            @let alpha = !row.figures.alpha.is_empty();
+            table.audit {
+                thead { tr { th { "Thành phần" } th.num { "Tỷ lệ %" } th.num { "KTC 95%" } th.num { "Số trả lời" }
+                    @if alpha { th.num { "Cronbach α (số phiếu đủ tiêu chí)" } } } }
+                tbody { @for (b, e) in bars.iter().zip(q.elements.iter().filter(|e| row.figures.elements.contains_key(&e.id))) {
+                    tr { td { (b.label) } td.num { (pct(Some(b.share))) } td.num { (interval(b.interval)) }
+                         td.num { (format!("{:.0}", row.figures.element_n.get(&e.id).copied().unwrap_or_default())) }
+                         @if alpha { td.num { (alpha_text(row.figures.alpha.get(&e.id))) } } }
+                } }
+            }
+            @if alpha {
+                p.small { "Cronbach α đo độ nhất quán giữa các tiêu chí của một thành phần, trên các phiếu trả lời đủ mọi tiêu chí của thành phần đó; từ 0,7 trở lên thường được coi là chấp nhận được." }
+            }
+        }
+    }
+}
+
+fn alpha_text(alpha: Option<&(f64, u64)>) -> String {
+    alpha.map(|(a, n)| format!("{a:.2} ({n})")).unwrap_or_else(|| "—".into())
+}
+
+fn trend_points(points: &[(Period, Option<Row>)], label: impl Fn(&Period) -> String) -> Vec<charts::TrendPoint> {
+    points
+        .iter()
+        .map(|(p, row)| charts::TrendPoint {
+            label: label(p),
+            value: row.as_ref().and_then(|r| Some((r.figures.overall?, r.figures.overall_interval?))),
+        })
+        .collect()
+}
+
+/// A month as `MM/YY`, short enough for twelve under a phone-wide chart.
+fn month_label(p: &Period) -> String {
+    format!("{:02}/{:02}", u8::from(p.first().month()), p.first().year() % 100)
+}
+
+fn trend_table(points: &[(Period, Option<Row>)]) -> Markup {
+    html! {
+        table.audit {
+            thead { tr { th { "Kỳ" } th.num { "Số phiếu" } th.num { "Hài lòng %" } th.num { "KTC 95%" } } }
+            tbody { @for (p, row) in points {
+                tr { td { (p) }
+                    @match row {
+                        Some(r) => { td.num { (r.responses) } td.num { (pct(r.figures.overall)) } td.num { (interval(r.figures.overall_interval)) } },
+                        None => { td.num { "0" } td.num { "—" } td {} },
+                    }
+                }
+            } }
+        }
+    }
+}
+
+/// The answer distribution per question; `fold` gathers the five-level scale into fewer levels.
+/// `inline` puts a question's levels on one line (the printed sheet).
+fn distribution(q: &Questionnaire, row: &Row, fold: Option<&Fold>, inline: bool) -> Markup {
+    html! {
+        table.audit {
+            thead { tr { th { "Câu hỏi" } th { "Phân bố câu trả lời (số phiếu)" } th.num { "Trả lời" } th.num { "Bỏ trống" } } }
+            tbody {
+                @for question in &q.questions {
+                    @if let Some(d) = row.figures.distributions.get(&question.id) {
+                        @let answered: u64 = d.iter().map(|(_, c)| c).sum();
+                        @let levels = q.options(question);
+                        @let name_of = |v: i64| levels.iter().find(|l| l.value == v).map_or(String::new(), |l| l.vi.clone());
+                        @let shown: Vec<(String, u64)> = match fold.and_then(|f| f.apply(d)) {
+                            Some(folded) => folded.into_iter().map(|(n, c)| (n.to_owned(), c)).collect(),
+                            None => d.iter().map(|(v, c)| (format!("{} ({v})", name_of(*v)), *c)).collect(),
+                        };
+                        tr {
+                            td { (question.vi) }
+                            td { @for (i, (name, count)) in shown.iter().enumerate() {
+                                @if i > 0 { @if inline { "; " } @else { br; } }
+                                (name) ": " strong { (count) }
+                                @if answered > 0 { " (" (format!("{:.0}", *count as f64 * 100.0 / answered as f64)) "%)" }
+                            } }
+                            td.num { (answered) }
+                            td.num { (row.responses.saturating_sub(answered)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn comments(detail: &Detail) -> Markup {
+    html! {
+        h2 { "Ý kiến góp ý" }
+        @match &detail.comments {
+            Comments::NotForRole => p.small { "Ý kiến góp ý chỉ hiển thị cho lãnh đạo đơn vị và quản trị." },
+            Comments::TooFew => p.small { "Chưa hiển thị: cần ít nhất " (COMMENTS_MIN_RESPONSES) " phiếu trong kỳ để không thể nhận ra người góp ý." },
+            Comments::Listed(list) if list.is_empty() => p.small { "Không có ý kiến nào trong kỳ." },
+            Comments::Listed(list) => {
+                p.small { (list.len()) " ý kiến, đã che số điện thoại và số giấy tờ, không kèm thời điểm, xếp theo chữ cái." }
+                ul.comments { @for c in list { li { (c) } } }
+            }
+        }
+    }
+}
+
+/// The officers of a unit on a funnel plot, and their table.
+fn officers(detail: &Detail, params: &Params) -> Markup {
+    let Some(report) = &detail.officers else { return html! {} };
+    let dots: Vec<charts::FunnelDot> = report
+        .rows
+        .iter()
+        .filter(|r| r.sufficient)
+        .filter_map(|r| {
+            let n = r.figures.overall_n;
+            Some(charts::FunnelDot {
+                label: format!("{} ({})", r.target.name, r.target.code),
+                k: r.figures.overall? / 100.0 * n,
+                n,
+                position: r.funnel,
+            })
+        })
+        .collect();
+    let model = Funnel::fit(&dots.iter().map(|d| (d.k, d.n)).collect::<Vec<_>>());
+    html! {
+        h2 { "Cán bộ của đơn vị" }
+        @if let Some(model) = model {
+            (charts::funnel("funnel", "Biểu đồ phễu: tỷ lệ hài lòng của từng cán bộ theo số phiếu, giới hạn 95% và 99,8%", &model, &dots))
+            p.small { "Đường đứt nét: tỷ lệ chung. Đường vàng: giới hạn 95%; đường đỏ: 99,8%"
+                @if model.phi > 1.0 { " (đã nới theo độ phân tán φ = " (format!("{:.2}", model.phi)) ")" }
+                ". Tam giác hướng lên: trên kỳ vọng; hướng xuống: dưới kỳ vọng. Chỉ cán bộ có từ " (report.min_sample) " phiếu." }
+        }
+        @if report.rows.is_empty() {
+            p { "Chưa có cán bộ nào được đánh giá trong kỳ." }
+        } @else {
+            table.audit {
+                thead { tr { th { "Cán bộ" } th.num { "Số phiếu" } th.num { "Hài lòng % (KTC 95%)" } th.num { "Hiệu chỉnh %" } th.num { "Hạng" } th { "So với kỳ vọng" } } }
+                tbody { @for r in &report.rows {
+                    tr {
+                        td { a href=(detail_link(Level::Officer, &r.target.code, params)) { (r.target.name) } br; span.small { (r.target.code) } }
+                        td.num { (r.responses) }
+                        td.num { (pct(r.figures.overall)) br; span.small { (interval(r.figures.overall_interval)) } }
+                        @if r.sufficient {
+                            td.num { (pct(r.shrunk.map(|s| s.0))) } td.num { (r.rank.map(|x| x.to_string()).unwrap_or_default()) }
+                            td { (r.funnel.map(|f| funnel_names(f).1).unwrap_or("")) }
+                        } @else {
+                            td colspan="3" { "Chưa đủ dữ liệu" }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+/// The comparison of a desk's or officer's row with its unit's.
+fn comparison(detail: &Detail, row: &Row, params: &Params) -> Markup {
+    let Some(unit) = &detail.unit else { return html! {} };
+    html! {
+        h2 { "So với đơn vị" }
+        table.audit {
+            thead { tr { th {} th.num { "Số phiếu" } th.num { "Hài lòng % (KTC 95%)" } th.num { "Điểm TB" } } }
+            tbody {
+                tr { td { (detail.target.name) } td.num { (row.responses) }
+                     td.num { (pct(row.figures.overall)) " " span.small { (interval(row.figures.overall_interval)) } }
+                     td.num { (row.figures.overall_mean.map(|m| format!("{m:.2}")).unwrap_or_default()) } }
+                tr { td { a href=(detail_link(Level::Unit, &unit.target.code, params)) { (unit.target.name) } } td.num { (unit.responses) }
+                     td.num { (pct(unit.figures.overall)) " " span.small { (interval(unit.figures.overall_interval)) } }
+                     td.num { (unit.figures.overall_mean.map(|m| format!("{m:.2}")).unwrap_or_default()) } }
+            }
+        }
+    }
+}
+
+/// A target's page: headline figures, elements, trend, distribution, officers or comparison,
+/// comments.
+pub fn detail_of(
+    caller: &Caller,
+    params: &Params,
+    level: Level,
+    outcome: Result<&Detail, &str>,
+    fold: &Fold,
+) -> Markup {
+    let folded = params.fold.as_deref() == Some("3");
+    let title = match outcome {
+        Ok(d) => format!("{} — {}", d.target.name, level.vi()),
+        Err(_) => String::from("Chỉ số hài lòng"),
+    };
+    page(
+        caller,
+        &title,
+        html! {
+            p { a href={ "/admin/indices?" (keep(params, &[("level", level.code())])) } { "← Bảng chỉ số" } }
+            @match outcome {
+                Err(message) => div.alert role="alert" { p { (message) } },
+                Ok(detail) => {
+                    form.stack method="get" {
+                        label.block for="period" { "Kỳ báo cáo" }
+                        input #period type="text" name="period" value=(detail.report.query.period) required;
+                        @if let Some(u) = &params.unit { input type="hidden" name="unit" value=(u); }
+                        @if let Some(q) = &params.questionnaire { input type="hidden" name="questionnaire" value=(q); }
+                        label.opt { input type="checkbox" name="fold" value="3" checked[folded]; "Gộp thang 5 mức thành " (fold.levels.len()) " mức" }
+                        button type="submit" { "Xem" }
+                    }
+                    p.small { (detail.target.code)
+                        @if let Some(parent) = &detail.target.parent_code { " · đơn vị " (parent) }
+                        " · kỳ " (detail.report.query.period) " · trong " (detail.report.scope_name) }
+                    p { a href=(sheet_link(level, &detail.target.code, params)) { "Phiếu tổng hợp cuối năm (in A4)" } }
+                    @match detail.row() {
+                        None => p { "Chưa có phiếu đánh giá nào trong kỳ này." },
+                        Some(row) => {
+                            @if detail.rows.len() > 1 {
+                                p.small { "Có phiếu theo " (detail.rows.len()) " phiên bản của bảng hỏi; dưới đây là phiên bản " (row.questionnaire_version) "." }
+                            }
+                            (headline(detail, row))
+                            (comparison(detail, row, params))
+                            @if let Some(q) = detail.questionnaire(row) {
+                                (elements(q, row, "elements"))
+                            }
+                        }
+                    }
+                    h2 { "Xu hướng 12 tháng" }
+                    (charts::trend("trend", "Tỷ lệ hài lòng theo tháng, với khoảng tin cậy 95%", &trend_points(&detail.months, month_label)))
+                    details { summary { "Bảng số liệu theo tháng" } (trend_table(&detail.months)) }
+                    @if let Some(row) = detail.row() {
+                        @if let Some(q) = detail.questionnaire(row) {
+                            h2 { "Phân bố câu trả lời" }
+                            (distribution(q, row, folded.then_some(fold), false))
+                        }
+                    }
+                    (officers(detail, params))
+                    (comments(detail))
+                }
+            }
+        },
+    )
+}
+
+/// The printable year-end sheet of an officer or a unit (one A4 page on the one-stop form; the
+/// longer SIPAS form runs onto a second): the figures, their
+/// interval, the shrunk share, band and suggestion, the trend by quarter, the answer
+/// distribution and the comparison with the unit, and room for signatures.
+pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
+    let report = &detail.report;
+    html! {
+        (maud::DOCTYPE)
+        html lang="vi" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { "Phiếu tổng hợp — " (detail.target.name) " — " (report.query.period) }
+                link rel="stylesheet" href=(crate::views::assets::stylesheet_path());
+            }
+            body {
+                main.wide { article.a4 {
+                    p.noprint { a href=(detail_link(level, &detail.target.code, &Params { period: Some(report.query.period.to_string()), unit: report.query.unit.clone(), questionnaire: Some(report.query.questionnaire.clone()), ..Params::default() })) { "← Trang chỉ số" } " · In bằng lệnh In của trình duyệt (Ctrl+P), khổ A4." }
+                    h1 { "PHIẾU TỔNG HỢP KẾT QUẢ ĐÁNH GIÁ SỰ HÀI LÒNG" }
+                    p {
+                        strong { (level.vi()) ": " (detail.target.name) } " (" (detail.target.code) ")"
+                        @if let Some(parent) = &detail.target.parent_code { " — đơn vị " (parent) }
+                        br;
+                        "Kỳ: " (report.query.period) " (" (crate::domain::clock::iso(report.query.period.first())) " – " (crate::domain::clock::iso(report.query.period.last())) ")"
+                        " · Phiếu: " (report.versions.last().map(|q| q.title_vi.as_str()).unwrap_or(report.query.questionnaire.as_str()))
+                    }
+                    @match detail.row() {
+                        None => p { "Không có phiếu đánh giá nào trong kỳ." },
+                        Some(row) => {
+                            @let f = &row.figures;
+                            h2 { "1. Kết quả" }
+                            table {
+                                tbody {
+                                    tr { th { "Số phiếu" } td { (row.responses) } th { "Tỷ lệ hài lòng (KTC 95%)" } td { (pct(f.overall)) "% (" (interval(f.overall_interval)) ")" } }
+                                    tr { th { "Điểm trung bình" } td { (f.overall_mean.map(|m| format!("{m:.2}")).unwrap_or_default()) } th { "Tỷ lệ QĐ 766" } td { (pct(f.rate_766)) "%" } }
+                                    @if row.sufficient {
+                                        tr { th { "Hiệu chỉnh Bayes (KTC 95%)" } td { (pct(row.shrunk.map(|s| s.0))) "% (" (interval(row.shrunk.map(|s| s.1))) ")" }
+                                             th { "Hạng / Xếp loại" } td { (row.rank.map(|r| r.to_string()).unwrap_or_default()) " / " (row.band.as_deref().unwrap_or("")) } }
+                                    } @else {
+                                        tr { td colspan="4" { "Chưa đủ dữ liệu (dưới " (report.min_sample) " phiếu): không xếp hạng, không xếp loại." } }
+                                    }
+                                    @if let Some(points) = f.officer_points_pct() {
+                                        tr { th { "Điểm chỉ tiêu cán bộ" } td { (format!("{:.2}", f.officer_points.unwrap_or_default())) " / " (format!("{:.0}", f.officer_points_max.unwrap_or_default())) " (" (format!("{points:.1}")) "%)" }
+                                             th { "Gợi ý mức NĐ 90/2020" } td { (row.suggestion.as_deref().unwrap_or("—")) } }
+                                    }
+                                    @if let Some(unit) = &detail.unit {
+                                        tr { th { "Đơn vị " (unit.target.name) } td colspan="3" { (unit.responses) " phiếu, hài lòng " (pct(unit.figures.overall)) "% (" (interval(unit.figures.overall_interval)) ")" } }
+                                    }
+                                }
+                            }
+                            @if let Some(q) = detail.questionnaire(row) {
+                                h2 { "2. Chỉ số thành phần" }
+                                table {
+                                    thead { tr { th { "Thành phần" } th { "Tỷ lệ hài lòng %" } th { "Số trả lời" }
+                                        @if !f.alpha.is_empty() { th { "Cronbach α (số phiếu)" } } } }
+                                    tbody { @for e in &q.elements { @if let Some(share) = f.elements.get(&e.id) {
+                                        tr { td { (e.vi) } td { (pct(Some(*share))) } td { (format!("{:.0}", f.element_n.get(&e.id).copied().unwrap_or_default())) }
+                                            @if !f.alpha.is_empty() { td { (alpha_text(f.alpha.get(&e.id))) } } }
+                                    } } }
+                                }
+                            }
+                        }
+                    }
+                    h2 { "3. Theo quý năm " (report.query.period.last().year()) }
+                    (trend_table(&detail.quarters))
+                    @if let Some(row) = detail.row() {
+                        @if let Some(q) = detail.questionnaire(row) {
+                            h2 { "4. Phân bố câu trả lời" }
+                            (distribution(q, row, Some(fold), true))
+                        }
+                    }
+                    p.small {
+                        "Phương pháp: tỷ lệ hài lòng = (Hài lòng + Rất hài lòng) / số trả lời; khoảng tin cậy 95% Wilson; "
+                        "hiệu chỉnh Bayes thực nghiệm trong nhóm cùng kỳ; tối thiểu " (report.min_sample) " phiếu; "
+                        "xếp loại theo bảng " (report.bands.version) "; gợi ý theo quy tắc " (report.suggestion.version)
+                        " — chỉ là gợi ý, người có thẩm quyền quyết định. Lập lúc " (crate::domain::clock::format_vietnam(report.generated_at_ms)) "."
+                    }
+                    div.signatures { p { strong { "Người lập biểu" } } p { strong { "Thủ trưởng đơn vị" } } }
+                } }
+            }
+        }
+    }
+}
+
+/// The dashboard's figures: the scope's share for the period, its monthly trend, and the units
+/// at the top of the tree with their subtrees' shares and intervals, each linking to its page.
+pub fn overview_section(overview: &Overview) -> Markup {
+    let params = Params {
+        period: Some(overview.period.to_string()),
+        questionnaire: Some(overview.questionnaire.clone()),
+        ..Params::default()
+    };
+    let bars: Vec<charts::Bar> = overview
+        .units
+        .iter()
+        .filter_map(|r| {
+            Some(charts::Bar {
+                label: r.target.name.clone(),
+                share: r.figures.overall?,
+                interval: r.figures.overall_interval,
+            })
+        })
+        .collect();
+    html! {
+        section.overview {
+            h2 { "Chỉ số hài lòng " (overview.period) }
+            @match &overview.total {
+                None => p { "Chưa có phiếu đánh giá nào trong kỳ." },
+                Some(total) => {
+                    dl.figures {
+                        (figure("Số phiếu", html! { (total.responses) }))
+                        (figure("Tỷ lệ hài lòng (KTC 95%)", html! { (pct(total.figures.overall)) "%" br; span.small { (interval(total.figures.overall_interval)) } }))
+                        @if total.figures.rate_766.is_some() {
+                            (figure("Tỷ lệ hài lòng QĐ 766", html! { (pct(total.figures.rate_766)) "%" }))
+                        }
+                        (figure("Điểm trung bình (1–5)", html! { (total.figures.overall_mean.map(|m| format!("{m:.2}")).unwrap_or_else(|| "—".into())) }))
+                    }
+                    (charts::trend("overview-trend", "Tỷ lệ hài lòng theo tháng trong phạm vi, với khoảng tin cậy 95%", &trend_points(&overview.months, month_label)))
+                    @if !bars.is_empty() {
+                        (charts::bars("overview-units", "Tỷ lệ hài lòng theo đơn vị (gồm đơn vị trực thuộc), với khoảng tin cậy 95%", &bars))
+                    }
+                    table.audit {
+                        thead { tr { th { "Đơn vị (gồm trực thuộc)" } th.num { "Số phiếu" } th.num { "Hài lòng % (KTC 95%)" } } }
+                        tbody { @for r in &overview.units {
+                            tr {
+                                td { a href=(detail_link(Level::Subtree, &r.target.code, &params)) { (r.target.name) } }
+                                td.num { (r.responses) }
+                                td.num { (pct(r.figures.overall)) br; span.small { (interval(r.figures.overall_interval))
+                                    @if r.responses < overview.min_sample { " · chưa đủ dữ liệu" } } }
+                            }
+                        } }
+                    }
+                    p { a href={ "/admin/indices?" (keep(&params, &[("level", "unit")])) } { "Bảng chỉ số chi tiết và tải về" } }
+                }
+            }
+        }
+    }
 }

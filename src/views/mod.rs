@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod assets;
+pub mod charts;
 pub mod indices;
 pub mod manage;
 pub mod pages;

@@ -40,7 +40,22 @@ async fn dashboard(State(state): State<AppState>, Extension(caller): Extension<C
     let desks: Vec<_> = state.store.desks().await?.into_iter().filter(|d| caller.scope.contains(d.unit_id)).collect();
     let officers: Vec<_> =
         state.store.officers().await?.into_iter().filter(|o| caller.scope.contains(o.unit_id)).collect();
-    Ok(views::admin::dashboard(&caller, &units, &desks, &officers))
+    let year = crate::domain::clock::vietnam_date(crate::domain::clock::now_ms()).year();
+    let period = crate::domain::period::Period::parse(&year.to_string()).map_err(anyhow::Error::msg)?;
+    let overview = crate::reports::overview(
+        &state.store,
+        &state.questionnaires,
+        &state.settings,
+        &caller.scope,
+        period,
+        crate::domain::questionnaire::DEFAULT_ID,
+    )
+    .await
+    .map_err(|e| match e {
+        crate::reports::ReportError::NotFound(m) => AppError::from(anyhow::Error::msg(m)),
+        crate::reports::ReportError::Store(e) => e.into(),
+    })?;
+    Ok(views::admin::dashboard(&caller, &overview, &units, &desks, &officers))
 }
 
 async fn scoped_points(state: &AppState, caller: &Caller) -> Result<Vec<PointRow>, AppError> {

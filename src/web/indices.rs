@@ -3,7 +3,7 @@
 //! every download and API answer is recorded in the audit log, since per-officer figures are
 //! personal data about the officer.
 
-use axum::extract::{Extension, Query as UrlQuery, State};
+use axum::extract::{Extension, Path, Query as UrlQuery, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -24,8 +24,24 @@ use crate::views;
 
 pub fn routes() -> Vec<StaffRoute> {
     use Permission::Read;
+    let target = |path: &'static str, param: Param, level: Level, sheet: bool| {
+        let handler = get(
+            move |state: State<AppState>, caller: Extension<Caller>, code: Path<String>, params: UrlQuery<Params>| {
+                detail(state, caller, code, params, level, sheet)
+            },
+        );
+        StaffRoute::new(Method::GET, path, Access::Page(Read), param, handler)
+    };
     vec![
         StaffRoute::new(Method::GET, "/admin/indices", Access::Page(Read), Param::None, get(page)),
+        target("/admin/indices/unit/{code}", Param::Unit, Level::Unit, false),
+        target("/admin/indices/subtree/{code}", Param::Unit, Level::Subtree, false),
+        target("/admin/indices/desk/{code}", Param::Desk, Level::Desk, false),
+        target("/admin/indices/officer/{code}", Param::Officer, Level::Officer, false),
+        target("/admin/indices/unit/{code}/sheet", Param::Unit, Level::Unit, true),
+        target("/admin/indices/subtree/{code}/sheet", Param::Unit, Level::Subtree, true),
+        target("/admin/indices/desk/{code}/sheet", Param::Desk, Level::Desk, true),
+        target("/admin/indices/officer/{code}/sheet", Param::Officer, Level::Officer, true),
         StaffRoute::new(Method::GET, "/admin/indices/export", Access::Page(Read), Param::None, get(download)),
         StaffRoute::new(Method::GET, "/api/v1/indices", Access::Api(Read), Param::None, get(api)),
     ]
@@ -39,6 +55,8 @@ pub struct Params {
     pub unit: Option<String>,
     pub questionnaire: Option<String>,
     pub format: Option<String>,
+    /// `3` folds the five-level scale on target pages.
+    pub fold: Option<String>,
 }
 
 /// What is wrong with the parameters; the message is English, for the API.
@@ -49,6 +67,16 @@ enum ParamError {
 }
 
 impl ParamError {
+    /// What the pages say.
+    fn vi(&self) -> &'static str {
+        match self {
+            Self::Period(_) => {
+                "Kỳ báo cáo không đúng: nhập 2026, 2026-H1, 2026-Q3, 2026-07 hoặc 2026-01-01..2026-03-31."
+            }
+            Self::Level(_) => "Cấp báo cáo không đúng: chọn đơn vị, quầy, cán bộ hoặc lĩnh vực.",
+        }
+    }
+
     fn message(self) -> String {
         match self {
             Self::Period(e) => format!("period: {e}"),
@@ -177,13 +205,58 @@ async fn page(
             }
             Err(ReportError::Store(e)) => return Err(e.into()),
         },
-        Err(ParamError::Period(_)) => {
-            Err("Kỳ báo cáo không đúng: nhập 2026, 2026-H1, 2026-Q3, 2026-07 hoặc 2026-01-01..2026-03-31.".to_owned())
-        }
-        Err(ParamError::Level(_)) => Err("Cấp báo cáo không đúng: chọn đơn vị, quầy, cán bộ hoặc lĩnh vực.".to_owned()),
+        Err(e) => Err(e.vi().to_owned()),
     };
     let status = if outcome.is_ok() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     let markup =
         views::indices::page_of(&caller, &params, &units, &questionnaires, outcome.as_ref().map_err(String::as_str));
     Ok((status, markup).into_response())
+}
+
+/// A target's page, or its printable year-end sheet. Looking at an officer's figures is
+/// recorded in the audit log, as downloading them is.
+async fn detail(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(code): Path<String>,
+    UrlQuery(mut params): UrlQuery<Params>,
+    level: Level,
+    sheet: bool,
+) -> Result<Response, AppError> {
+    params.level = Some(level.code().to_owned());
+    let query = match params.query() {
+        Ok(query) => query,
+        Err(e) => {
+            let markup = views::indices::detail_of(&caller, &params, level, Err(e.vi()), &state.settings.fold);
+            return Ok((StatusCode::BAD_REQUEST, markup).into_response());
+        }
+    };
+    params.period = Some(query.period.to_string());
+    let reads_comments = caller.role.allows(Permission::ReadComments);
+    let detail = match reports::detail(
+        &state.store,
+        &state.questionnaires,
+        &state.settings,
+        &query,
+        &code,
+        &caller.scope,
+        reads_comments,
+    )
+    .await
+    {
+        Ok(detail) => detail,
+        Err(ReportError::NotFound(_)) => return Err(AppError::NotFound),
+        Err(ReportError::Store(e)) => return Err(e.into()),
+    };
+    if level == Level::Officer {
+        let what = if sheet { "sheet" } else { "page" };
+        let detail_text = format!("{what} {} {}", query.period, query.questionnaire);
+        state.store.audit(&caller.actor(), "indices.view", &format!("officer:{code}"), Some(&detail_text)).await?;
+    }
+    let markup = if sheet {
+        views::indices::sheet_of(&detail, level, &state.settings.fold)
+    } else {
+        views::indices::detail_of(&caller, &params, level, Ok(&detail), &state.settings.fold)
+    };
+    Ok(markup.into_response())
 }

@@ -105,15 +105,53 @@ async fn the_command_line_exports_csv_json_and_xlsx_with_the_documented_columns(
     let total: u64 = units.iter().map(|r| r["responses"].as_u64().unwrap()).sum();
     assert_eq!(total, 600 - sipas_responses(&db).await);
     assert_eq!(json["reports"][0]["bands_version"], "hailong-mac-dinh-2026");
+    // Each row carries its answer distribution per question, blanks excluded.
+    for unit in units {
+        let overall = unit["distributions"]["hai_long_chung"].as_object().unwrap();
+        let answered: u64 = overall.values().map(|n| n.as_u64().unwrap()).sum();
+        assert_eq!(answered, unit["responses"].as_u64().unwrap(), "the overall question is required");
+        assert_eq!(overall.keys().map(String::as_str).collect::<Vec<_>>(), ["1", "2", "3", "4", "5"]);
+    }
+    // SIPAS rows carry Cronbach's alpha per element.
+    let out = hailong(
+        &db,
+        &[
+            "export",
+            "--period",
+            &period,
+            "--level",
+            "questionnaire",
+            "--questionnaire",
+            "sipas-2017",
+            "--format",
+            "json",
+            "--out",
+            "-",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let alpha = &json["reports"][0]["rows"][0]["cronbach_alpha"];
+    for element in ["tiep_can", "thu_tuc", "cong_chuc", "ket_qua", "gop_y"] {
+        assert!(alpha[element]["responses"].as_u64().unwrap() >= 2, "{element}: {alpha}");
+        assert!(alpha[element]["alpha"].as_f64().unwrap() <= 1.0);
+    }
 
     let file = tempfile::NamedTempFile::with_suffix(".xlsx").unwrap();
     let path = file.path().to_str().unwrap();
     let out =
         hailong(&db, &["export", "--period", &period, "--level", "unit,officer", "--format", "xlsx", "--out", path]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    use calamine::{Data, Reader};
+    use calamine::{Data, DataType, Reader};
     let mut workbook = calamine::open_workbook_auto(path).unwrap();
-    assert_eq!(workbook.sheet_names(), ["Đơn vị", "Cán bộ", "Phương pháp"]);
+    assert_eq!(workbook.sheet_names(), ["Đơn vị", "Cán bộ", "Phân bố câu trả lời", "Phương pháp"]);
+    let distribution = workbook.worksheet_range("Phân bố câu trả lời").unwrap();
+    assert_eq!(distribution.get((0, 8)), Some(&Data::String("Số phiếu".into())));
+    let overall_answers: f64 = distribution
+        .rows()
+        .filter(|r| r[0].get_string() == Some("Đơn vị") && r[4].get_string() == Some("hai_long_chung"))
+        .map(|r| r[8].get_float().unwrap())
+        .sum();
+    assert_eq!(overall_answers as u64, total, "the units' distributions add up to their responses");
     let officers = workbook.worksheet_range("Cán bộ").unwrap();
     assert_eq!(officers.get((0, 6)), Some(&Data::String("Tỷ lệ hài lòng (%)".into())));
     assert_eq!(officers.height(), 26, "a header and 25 officers");
@@ -129,7 +167,7 @@ async fn the_command_line_exports_csv_json_and_xlsx_with_the_documented_columns(
     let store = hailong::store::Store::open(&db.url, 1).await.unwrap();
     let filter = AuditFilter { action: Some("indices.export".into()), limit: 10, ..AuditFilter::default() };
     let entries = store.audit_entries(&filter).await.unwrap();
-    assert_eq!(entries.len(), 3, "each export recorded; the refused one not");
+    assert_eq!(entries.len(), 4, "each export recorded; the refused one not");
     assert!(entries.iter().all(|e| e.actor == "cli"));
 }
 
@@ -190,4 +228,117 @@ async fn the_api_reports_only_within_the_key_scope_and_records_each_answer() {
     let entries = app.store.audit_entries(&filter).await.unwrap();
     assert_eq!(entries.len(), 3, "two JSON answers and one CSV; refusals are not exports");
     assert!(entries.iter().any(|e| e.actor == "user:tl.manager" && e.target.starts_with("desk ")));
+}
+
+/// A session cookie of a new account of `role` bound to `unit`, made in the store.
+async fn session(app: &TestApp, name: &str, role: Role, unit: Option<&str>) -> String {
+    let user_id = app.store.create_user(name, role, unit, Some("unused"), "test").await.unwrap();
+    let token = account::new_session_token();
+    app.store.start_session(user_id, &account::token_hash(&token), hailong::store::NewSession::Full).await.unwrap();
+    format!("hl_session={token}")
+}
+
+async fn page(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
+    let response = app.client.get(format!("{}{path}", app.base)).header("cookie", cookie).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+async fn seed_ratings(app: &TestApp, n: u64) {
+    let questionnaires = hailong::startup::load_questionnaires(&app.store).await.unwrap();
+    hailong::demo::seed(&app.store, &questionnaires, n, 7, |_| {}).await.unwrap();
+}
+
+#[tokio::test]
+async fn unit_and_officer_pages_draw_their_charts_and_the_officer_sheet_prints_a_year() {
+    let app = TestApp::spawn_with(|s| s.min_sample = 5).await;
+    seed_ratings(&app, 1500).await;
+    let manager = session(&app, "quan.ly", Role::UnitManager, Some("HL")).await;
+    let period = last_year();
+
+    // The dashboard: this year's figures of the whole scope, its trend, the top units linked.
+    let (status, dashboard) = page(&app, "/admin", &manager).await;
+    assert_eq!(status, 200);
+    let year = clock::vietnam_date(clock::now_ms()).year();
+    assert!(dashboard.contains(&format!("Chỉ số hài lòng {year}")), "{dashboard}");
+    assert_eq!(dashboard.matches("<svg class=\"chart\"").count(), 2, "the trend and the units' bars");
+    assert!(dashboard.contains(&format!("/admin/indices/subtree/HL.TAN-LOC?period={year}")));
+    assert!(dashboard.contains("ul class=\"tree\""), "the organisation still follows");
+
+    let (status, unit) = page(&app, &format!("/admin/indices/unit/HL.TTPVHCC?period={period}"), &manager).await;
+    assert_eq!(status, 200, "{unit}");
+    assert_eq!(unit.matches("<svg class=\"chart\"").count(), 3, "elements, trend and the officers' funnel");
+    assert!(unit.contains("Biểu đồ phễu") && unit.contains("class=\"limit998\""));
+    assert!(unit.contains("/admin/indices/officer/CB001?"), "the officers link to their pages");
+    assert!(unit.contains("Xu hướng 12 tháng") && unit.contains("Phân bố câu trả lời"));
+    assert!(unit.contains("Ý kiến góp ý"));
+
+    let sipas = format!("/admin/indices/unit/HL.TTPVHCC?period={period}&questionnaire=sipas-2017");
+    let (status, sipas) = page(&app, &sipas, &manager).await;
+    assert_eq!(status, 200);
+    assert!(sipas.contains("Cronbach α") && sipas.contains("Tiếp cận dịch vụ"), "{sipas}");
+
+    let (status, officer) = page(&app, &format!("/admin/indices/officer/CB001?period={period}"), &manager).await;
+    assert_eq!(status, 200);
+    assert!(officer.contains("Nguyễn Thị Lan") && officer.contains("So với đơn vị"), "{officer}");
+    assert!(officer.contains("Hiệu chỉnh Bayes") && officer.contains("Gợi ý mức NĐ 90/2020"));
+    assert!(officer.contains("Bình thường (3)"), "five levels unless folded");
+    let (_, folded) = page(&app, &format!("/admin/indices/officer/CB001?period={period}&fold=3"), &manager).await;
+    assert!(!folded.contains("Bình thường (3)") && folded.contains("Không hài lòng: <strong>"), "{folded}");
+
+    let (status, sheet) = page(&app, &format!("/admin/indices/officer/CB001/sheet?period={period}"), &manager).await;
+    assert_eq!(status, 200);
+    assert!(sheet.contains("PHIẾU TỔNG HỢP KẾT QUẢ ĐÁNH GIÁ SỰ HÀI LÒNG") && sheet.contains("Người lập biểu"));
+    for q in 1..=4 {
+        assert!(sheet.contains(&format!("{year}-Q{q}")), "the four quarters of {year}");
+    }
+    assert!(!sheet.contains("<nav"), "a sheet prints without the navigation");
+
+    // Looking at an officer's figures is recorded, as exporting them is.
+    let filter = AuditFilter { action: Some("indices.view".into()), ..AuditFilter::default() };
+    let entries = app.store.audit_entries(&filter).await.unwrap();
+    assert_eq!(entries.len(), 3, "two views of the page and the sheet of CB001 (the unit page is not personal)");
+    assert!(entries.iter().all(|e| e.target == "officer:CB001" && e.actor == "user:quan.ly"));
+
+    // A bad period is a clear message; a code that does not exist is not found.
+    let (status, bad) = page(&app, "/admin/indices/officer/CB001?period=2026-13", &manager).await;
+    assert_eq!(status, 400);
+    assert!(bad.contains("Kỳ báo cáo không đúng"));
+    assert_eq!(page(&app, "/admin/indices/desk/KHONG-CO", &manager).await.0, 404);
+}
+
+#[tokio::test]
+async fn comments_are_listed_for_managers_only_from_five_responses_masked_and_undated() {
+    let app = TestApp::spawn().await;
+    let point = app.officer_point().await;
+    let officer = point.officer_code.clone().unwrap();
+    let manager = session(&app, "quan.ly", Role::UnitManager, Some("HL")).await;
+    let viewer = session(&app, "xem", Role::Viewer, Some("HL")).await;
+    let path = format!("/admin/indices/officer/{officer}");
+    let comments = [
+        "Cán bộ nhiệt tình, gọi tôi số 0912 345 678",
+        "Chờ hơi lâu",
+        "Rất tốt",
+        "Cần thêm ghế chờ",
+        "Hướng dẫn rõ ràng",
+    ];
+    for (i, comment) in comments.iter().enumerate() {
+        let key = app.form_key(point.slug.as_str()).await;
+        let posted =
+            app.post(point.slug.as_str(), &[("key", &key), ("q_hai_long_chung", "5"), ("comment", comment)]).await;
+        assert_eq!(posted.status(), 303, "rating {i}");
+        let (_, html) = page(&app, &path, &manager).await;
+        if i < 4 {
+            assert!(html.contains("cần ít nhất 5 phiếu"), "{} responses: not yet", i + 1);
+            assert!(!html.contains("Chờ hơi lâu"));
+        }
+    }
+    let (_, html) = page(&app, &path, &manager).await;
+    let listed = crate::helpers::texts(&html, "ul.comments li");
+    assert_eq!(listed.len(), 5, "{html}");
+    let mut sorted = listed.clone();
+    sorted.sort();
+    assert_eq!(listed, sorted, "in the order of their text, not of their time");
+    assert!(listed.iter().any(|c| c.contains("Cán bộ nhiệt tình") && !c.contains("345 678")), "{listed:?}");
+    let (_, html) = page(&app, &path, &viewer).await;
+    assert!(html.contains("chỉ hiển thị cho lãnh đạo đơn vị") && !html.contains("Chờ hơi lâu"));
 }
