@@ -40,14 +40,8 @@ async fn healthz(State(state): State<AppState>) -> Response {
 async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Result<Response, AppError> {
     let asset = views::assets::find(&format!("/static/{file}")).ok_or(AppError::NotFound)?;
     let cache = (header::CACHE_CONTROL, "public, max-age=31536000, immutable");
-    let accepts_gzip = headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|coding| coding.split(';').next().is_some_and(|c| c.trim().eq_ignore_ascii_case("gzip")));
     let vary = (header::VARY, "accept-encoding");
-    if accepts_gzip && !asset.gzipped.is_empty() {
+    if super::slotted::accepts_gzip(&headers) && !asset.gzipped.is_empty() {
         let encoding = (header::CONTENT_ENCODING, "gzip");
         let content_type = (header::CONTENT_TYPE, asset.content_type);
         return Ok(([content_type, cache, vary, encoding], asset.gzipped.as_slice()).into_response());

@@ -13,6 +13,7 @@ pub mod indices;
 pub mod manage;
 pub mod meta;
 pub mod policy;
+pub mod slotted;
 pub mod survey;
 
 use std::collections::HashMap;
@@ -36,14 +37,15 @@ pub struct AppState {
     pub questionnaires: Arc<Registry>,
     pub points: Arc<TtlCache<String, Arc<PointContext>>>,
     pub fields: Arc<TtlCache<(), Arc<Vec<FieldRow>>>>,
-    /// Fresh forms rendered once per point and language, split where the one-time key goes.
+    /// Fresh forms rendered and compressed once per point and language, with a slot for the
+    /// one-time key.
     pub fresh_forms: Arc<FreshForms>,
     pub limiter: Arc<client::Limiter>,
     pub sign_in_limiter: Arc<client::Limiter>,
 }
 
-/// Fresh forms by slug, language and questionnaire: the page before and after the key.
-pub type FreshForms = TtlCache<(String, crate::views::Lang, String), Arc<(String, String)>>;
+/// Fresh forms by slug, language and questionnaire, with a slot for the one-time key.
+pub type FreshForms = TtlCache<(String, crate::views::Lang, String), Arc<slotted::SlottedPage>>;
 
 impl AppState {
     /// Forgets what is cached of a point, after a change to it.

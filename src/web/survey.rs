@@ -7,13 +7,14 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
 use super::AppState;
 use super::client::client_ip;
+use super::slotted::{SlottedPage, accepts_gzip};
 use crate::domain::clock;
 use crate::domain::point::Slug;
 use crate::domain::questionnaire::{Draft, FormErrors, Questionnaire};
@@ -72,15 +73,17 @@ async fn show(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     Query(query): Query<LangQuery>,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let (slug, point) = open_point(&state, &slug).await?;
     let lang = Lang::from_param(query.lang.as_deref());
     let key = IdempotencyKey::generate();
-    // A fresh form is the same for every citizen but for its one-time key: it is rendered once
-    // (per point and language, for as long as the point is cached) and the key spliced in.
+    // A fresh form is the same for every citizen but for its one-time key: it is rendered and
+    // compressed once (per point and language, for as long as the point is cached) and the key
+    // put in its slot.
     let cache_key = (slug.as_str().to_owned(), lang, point.questionnaire_id.clone());
-    let halves = match state.fresh_forms.get(&cache_key) {
-        Some(halves) => halves,
+    let page = match state.fresh_forms.get(&cache_key) {
+        Some(page) => page,
         None => {
             let questionnaire = questionnaire_of(&state, &point)?;
             let fields = fields(&state).await?;
@@ -95,20 +98,21 @@ async fn show(
                 notice: None,
                 key: KEY_SLOT,
             };
-            let page = form(&view).into_string();
-            let halves = page
-                .split_once(KEY_SLOT)
-                .map(|(before, after)| Arc::new((before.to_owned(), after.to_owned())))
+            let page = SlottedPage::new(&form(&view).into_string(), KEY_SLOT)
+                .map(Arc::new)
                 .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the form has no key slot")))?;
-            state.fresh_forms.put(cache_key, halves.clone());
-            halves
+            state.fresh_forms.put(cache_key, page.clone());
+            page
         }
     };
-    let mut page = String::with_capacity(halves.0.len() + key.as_str().len() + halves.1.len());
-    page.push_str(&halves.0);
-    page.push_str(key.as_str());
-    page.push_str(&halves.1);
-    Ok(axum::response::Html(page).into_response())
+    let html = (header::CONTENT_TYPE, "text/html; charset=utf-8");
+    let vary = (header::VARY, "accept-encoding");
+    if accepts_gzip(&headers) {
+        // Compressed in advance: the compression layer leaves a body with an encoding alone.
+        let encoding = (header::CONTENT_ENCODING, "gzip");
+        return Ok(([html, vary, encoding], page.gzip(key.as_str())).into_response());
+    }
+    Ok(([html, vary], page.html(key.as_str())).into_response())
 }
 
 /// Stands for the one-time key in a cached form; URL-safe like a key, so escaping leaves it as is.

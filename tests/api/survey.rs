@@ -229,6 +229,24 @@ async fn the_first_visit_is_small_and_assets_are_cached() {
     }
     assert!(total <= 14 * 1024, "first visit is {total} bytes compressed");
     assert_eq!(app.get("/static/app-0000000000.css").await.status(), 404);
+
+    // The form is compressed once with a slot for its one-time key: every copy, compressed or
+    // not, is the same page with a key of its own, and the key it carries is the one stored.
+    let key_of = |html: &str| texts_attr(html, "input[name=key]", "value");
+    let second = get_gz(format!("/s/{}", point.slug)).await.bytes().await.unwrap();
+    let mut second_html = String::new();
+    flate2_decode(&second, &mut second_html);
+    let plain =
+        raw.get(format!("{}/s/{}", app.base, point.slug)).header("accept-encoding", "identity").send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain_html = plain.text().await.unwrap();
+    let keys = [key_of(&html), key_of(&second_html), key_of(&plain_html)];
+    assert!(keys[0] != keys[1] && keys[1] != keys[2] && keys[0] != keys[2], "{keys:?}");
+    assert_eq!(second_html.replace(&keys[1], &keys[0]), html);
+    assert_eq!(plain_html.replace(&keys[2], &keys[0]), html);
+    let answers = [("key", keys[1].as_str()), ("q_hai_long_chung", "5"), ("q_ct7_thai_do", "2")];
+    assert_eq!(app.post(point.slug.as_str(), &answers).await.status(), 303);
+    assert_eq!(app.responses().await, 1);
 }
 
 fn texts_attr(html: &str, selector: &str, attr: &str) -> String {
