@@ -1,7 +1,9 @@
 //! Multi-row statements for the writer. Each statement is a round trip to the database (on
-//! SQLite, to its worker thread), so a group is written in a few statements rather than a few
-//! per response. Statement texts depend only on row counts, which are cut into powers of two so
-//! that a handful of texts (and prepared statements) serve every group size.
+//! SQLite, to its worker thread, which costs two context switches), so a group is written in one
+//! statement per table rather than a few per response. Statement texts depend only on row
+//! counts: a group's rows are padded with rows of NULLs up to a power of two, which every
+//! statement skips (`WHERE ... IS NOT NULL`, or a join no NULL satisfies), so that a handful of
+//! texts (and prepared statements) serve every group size.
 //!
 //! SQLite gets anonymous `?` parameters: it finds a named one (`$7`) by a linear search of the
 //! statement's names, which made binding a statement of n parameters cost n² (4.5 % of the
@@ -16,16 +18,30 @@ pub const ANSWERS_MAX: usize = 1024;
 /// Most answer-count rows in one upsert (11 parameters each).
 pub const COUNTS_MAX: usize = 256;
 
-/// Splits `n` into chunks whose sizes are powers of two no larger than `max` (a power of two),
-/// largest first: 37 with max 32 gives 32, 4, 1.
-pub fn pow2_chunks(mut n: usize, max: usize) -> Vec<usize> {
-    let mut sizes = Vec::new();
-    while n > 0 {
-        let size = (1usize << (usize::BITS - 1 - n.leading_zeros())).min(max);
-        sizes.push(size);
-        n -= size;
+/// A statement's share of a group: `rows` real rows, padded with NULL rows to `size`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chunk {
+    pub rows: usize,
+    pub size: usize,
+}
+
+impl Chunk {
+    /// The NULL rows that follow the real ones.
+    pub fn padding(self) -> usize {
+        self.size - self.rows
     }
-    sizes
+}
+
+/// Cuts `n` rows into statements of `max` rows (a power of two), the rest padded up to the
+/// next power of two: 300 with max 128 gives 128, 128, and 44 padded to 64.
+pub fn chunks(mut n: usize, max: usize) -> Vec<Chunk> {
+    let mut chunks = Vec::with_capacity(n / max + 1);
+    while n > 0 {
+        let rows = n.min(max);
+        chunks.push(Chunk { rows, size: rows.next_power_of_two() });
+        n -= rows;
+    }
+    chunks
 }
 
 /// How a backend writes parameters.
@@ -75,8 +91,8 @@ fn rows(count: usize, width: usize, style: Placeholders) -> String {
 /// Inserts `n` responses from parameters in groups of ten (key, point, field code,
 /// questionnaire id, version, channel, instant, day bucket, comment, ISO date), settling each
 /// one's unit, desk and officer from the point as it stands on that date (see `point_on_day!`),
-/// and skipping points closed on that date and keys already stored. Returns `(id, key, unit,
-/// desk, officer, field)` of the rows inserted. Returns `(id, key)` of the rows inserted.
+/// and skipping points closed on that date, keys already stored and rows of NULLs (no point
+/// joins them). Returns `(id, key, unit, desk, officer, field)` of the rows inserted.
 pub fn insert_responses(n: usize, style: Placeholders) -> &'static str {
     static SQL: LazyLock<Texts> = LazyLock::new(|| {
         texts(RESPONSES_MAX, |n, style| {
@@ -98,24 +114,32 @@ pub fn insert_responses(n: usize, style: Placeholders) -> &'static str {
     pick(&SQL, n, RESPONSES_MAX, style)
 }
 
-/// Inserts `n` answers from parameters in groups of three (response id, question, value).
+/// Inserts `n` answers from parameters in groups of three (response id, question, value),
+/// skipping rows of NULLs.
 pub fn insert_answers(n: usize, style: Placeholders) -> &'static str {
     static SQL: LazyLock<Texts> = LazyLock::new(|| {
         texts(ANSWERS_MAX, |n, style| {
-            format!("INSERT INTO answers (response_id, question_id, value) VALUES {}", rows(n, 3, style))
+            format!(
+                "WITH v (r, q, x) AS (VALUES {}) \
+                 INSERT INTO answers (response_id, question_id, value) SELECT r, q, x FROM v WHERE r IS NOT NULL",
+                rows(n, 3, style)
+            )
         })
     });
     pick(&SQL, n, ANSWERS_MAX, style)
 }
 
 /// Adds `n` rows to the answer counts, from parameters in groups of eleven (day, unit, desk,
-/// officer, field, channel, questionnaire, version, question, value, count).
+/// officer, field, channel, questionnaire, version, question, value, count), skipping rows of
+/// NULLs. (SQLite needs the WHERE to read `ON CONFLICT` after a SELECT as an upsert.)
 pub fn upsert_counts(n: usize, style: Placeholders) -> &'static str {
     static SQL: LazyLock<Texts> = LazyLock::new(|| {
         texts(COUNTS_MAX, |n, style| {
             format!(
-                "INSERT INTO answer_counts (local_day, unit_id, desk_id, officer_id, field_id, channel, \
-                    questionnaire_id, questionnaire_version, question_id, value, count) VALUES {} \
+                "WITH v (d, u, k, o, f, c, qid, qver, q, x, n) AS (VALUES {}) \
+                 INSERT INTO answer_counts (local_day, unit_id, desk_id, officer_id, field_id, channel, \
+                    questionnaire_id, questionnaire_version, question_id, value, count) \
+                 SELECT d, u, k, o, f, c, qid, qver, q, x, n FROM v WHERE d IS NOT NULL \
                  ON CONFLICT (local_day, unit_id, desk_id, officer_id, field_id, channel, questionnaire_id, \
                     questionnaire_version, question_id, value) \
                  DO UPDATE SET count = answer_counts.count + excluded.count",
@@ -127,7 +151,7 @@ pub fn upsert_counts(n: usize, style: Placeholders) -> &'static str {
 }
 
 fn chunk_index(n: usize, max: usize) -> usize {
-    debug_assert!(n.is_power_of_two() && n <= max, "chunk sizes come from pow2_chunks");
+    debug_assert!(n.is_power_of_two() && n <= max, "chunk sizes come from chunks()");
     n.trailing_zeros() as usize
 }
 
@@ -136,21 +160,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn chunks_are_powers_of_two_that_add_up() {
+    fn chunks_hold_every_row_in_powers_of_two() {
         for n in 0..3000 {
-            let chunks = pow2_chunks(n, 128);
-            assert_eq!(chunks.iter().sum::<usize>(), n);
-            assert!(chunks.iter().all(|c| c.is_power_of_two() && *c <= 128));
+            let chunks = chunks(n, 128);
+            assert_eq!(chunks.iter().map(|c| c.rows).sum::<usize>(), n);
+            assert!(chunks.iter().all(|c| c.size.is_power_of_two() && c.size <= 128 && c.rows <= c.size));
+            assert!(chunks.iter().all(|c| c.rows > c.size / 2), "at most half of a statement is padding");
+            assert_eq!(chunks.len(), n.div_ceil(128), "one statement per 128 rows");
         }
-        assert_eq!(pow2_chunks(37, 32), vec![32, 4, 1]);
-        assert_eq!(pow2_chunks(300, 128), vec![128, 128, 32, 8, 4]);
+        let sizes = |n| chunks(n, 128).iter().map(|c| (c.rows, c.size)).collect::<Vec<_>>();
+        assert_eq!(sizes(37), vec![(37, 64)]);
+        assert_eq!(sizes(300), vec![(128, 128), (128, 128), (44, 64)]);
+        assert_eq!(sizes(1), vec![(1, 1)]);
     }
 
     #[test]
     fn statements_have_one_parameter_set_per_row() {
         use Placeholders::*;
-        assert!(insert_answers(2, Numbered).ends_with("VALUES ($1, $2, $3), ($4, $5, $6)"));
-        assert!(insert_answers(2, Positional).ends_with("VALUES (?, ?, ?), (?, ?, ?)"));
+        assert!(insert_answers(2, Numbered).contains("VALUES ($1, $2, $3), ($4, $5, $6))"));
+        assert!(insert_answers(2, Positional).contains("VALUES (?, ?, ?), (?, ?, ?))"));
         assert!(insert_responses(1, Numbered).contains("VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10))"));
         assert!(insert_responses(128, Numbered).contains("$1280)"));
         assert_eq!(upsert_counts(4, Positional).matches('?').count(), 44);

@@ -446,11 +446,11 @@ impl Store {
             let mut tx = pool.begin().await?;
             let mut attributed: HashMap<String, Attribution> = HashMap::with_capacity(unique.len());
             let mut rest = unique.as_slice();
-            for size in batch::pow2_chunks(rest.len(), batch::RESPONSES_MAX) {
-                let (chunk, tail) = rest.split_at(size);
+            for chunk in batch::chunks(rest.len(), batch::RESPONSES_MAX) {
+                let (rows, tail) = rest.split_at(chunk.rows);
                 rest = tail;
-                let mut insert = sqlx::query_as::<_, InsertedRow>(batch::insert_responses(size, style));
-                for r in chunk {
+                let mut insert = sqlx::query_as::<_, InsertedRow>(batch::insert_responses(chunk.size, style));
+                for r in rows {
                     let day = clock::vietnam_date(r.submitted_at_ms);
                     insert = insert
                         .bind(r.key.as_str())
@@ -464,6 +464,19 @@ impl Store {
                         .bind(r.comment.as_ref().map(|c| c.as_str()))
                         .bind(clock::iso(day));
                 }
+                for _ in 0..chunk.padding() {
+                    insert = insert
+                        .bind(None::<&str>)
+                        .bind(None::<i64>)
+                        .bind(None::<&str>)
+                        .bind(None::<&str>)
+                        .bind(None::<i64>)
+                        .bind(None::<&str>)
+                        .bind(None::<i64>)
+                        .bind(None::<i64>)
+                        .bind(None::<&str>)
+                        .bind(None::<&str>);
+                }
                 for (id, key, unit, desk, officer, field) in insert.fetch_all(&mut *tx).await? {
                     stored.insert(key.clone(), id);
                     attributed.insert(key, (unit, desk.unwrap_or(0), officer.unwrap_or(0), field.unwrap_or(0)));
@@ -476,12 +489,15 @@ impl Store {
                 .flat_map(|(id, r)| r.answers.iter().map(move |(q, v)| (id, q.as_str(), *v)))
                 .collect();
             let mut rest = answers.as_slice();
-            for size in batch::pow2_chunks(rest.len(), batch::ANSWERS_MAX) {
-                let (chunk, tail) = rest.split_at(size);
+            for chunk in batch::chunks(rest.len(), batch::ANSWERS_MAX) {
+                let (rows, tail) = rest.split_at(chunk.rows);
                 rest = tail;
-                let mut insert = sqlx::query(batch::insert_answers(size, style));
-                for (id, question, value) in chunk {
+                let mut insert = sqlx::query(batch::insert_answers(chunk.size, style));
+                for (id, question, value) in rows {
                     insert = insert.bind(*id).bind(*question).bind(*value);
+                }
+                for _ in 0..chunk.padding() {
+                    insert = insert.bind(None::<i64>).bind(None::<&str>).bind(None::<i64>);
                 }
                 insert.execute(&mut *tx).await?;
             }
@@ -489,11 +505,11 @@ impl Store {
             // The group's answers, summed per count key, added to the counts in one go.
             let counts: Vec<(CountKey<'_>, i64)> = count_group(&unique, &attributed).into_iter().collect();
             let mut rest = counts.as_slice();
-            for size in batch::pow2_chunks(rest.len(), batch::COUNTS_MAX) {
-                let (chunk, tail) = rest.split_at(size);
+            for chunk in batch::chunks(rest.len(), batch::COUNTS_MAX) {
+                let (rows, tail) = rest.split_at(chunk.rows);
                 rest = tail;
-                let mut upsert = sqlx::query(batch::upsert_counts(size, style));
-                for ((day, (unit, desk, officer, field), channel, qid, version, question, value), n) in chunk {
+                let mut upsert = sqlx::query(batch::upsert_counts(chunk.size, style));
+                for ((day, (unit, desk, officer, field), channel, qid, version, question, value), n) in rows {
                     upsert = upsert
                         .bind(*day)
                         .bind(*unit)
@@ -506,6 +522,20 @@ impl Store {
                         .bind(*question)
                         .bind(*value)
                         .bind(*n);
+                }
+                for _ in 0..chunk.padding() {
+                    upsert = upsert
+                        .bind(None::<i64>)
+                        .bind(None::<i64>)
+                        .bind(None::<i64>)
+                        .bind(None::<i64>)
+                        .bind(None::<i64>)
+                        .bind(None::<&str>)
+                        .bind(None::<&str>)
+                        .bind(None::<i64>)
+                        .bind(None::<&str>)
+                        .bind(None::<i64>)
+                        .bind(None::<i64>);
                 }
                 upsert.execute(&mut *tx).await?;
             }
