@@ -129,21 +129,30 @@ async fn build_with(
     };
     let in_scope = |unit_id: i64| root_scope.contains(unit_id) && scope.contains(unit_id);
 
-    let grain = grain_of(query.level);
-    let (first, last) = (query.period.first(), query.period.last());
-    let previous = query.period.previous();
-    let now = store.grain_counts(grain, first, last).await?;
-    let before = match compare {
-        true => store.grain_counts(grain, previous.first(), previous.last()).await?,
-        false => GrainCounts::new(),
-    };
-
     let unit_by_id: HashMap<i64, &crate::store::UnitRow> = units.iter().map(|u| (u.id, u)).collect();
     let names: HashMap<i64, (String, String, Option<String>)> = match query.level {
         Level::Desk => store.desks().await?.into_iter().map(|d| (d.id, (d.code, d.name, Some(d.unit_code)))).collect(),
         Level::Officer => store.officers().await?.into_iter().map(|o| (o.id, (o.code, o.full_name, None))).collect(),
         Level::Field => store.fields().await?.into_iter().map(|f| (f.id, (f.code, f.name, None))).collect(),
         _ => HashMap::new(),
+    };
+
+    // One target asked for: where its grain has a column of its own, read its counts alone (an
+    // unknown code has none: -1 is no row's id).
+    let one = match (only, query.level) {
+        (Some(code), Level::Unit) => Some(units.iter().find(|u| u.code == code).map_or(-1, |u| u.id)),
+        (Some(code), Level::Desk | Level::Officer | Level::Field) => {
+            Some(names.iter().find(|(_, (c, ..))| c == code).map_or(-1, |(id, _)| *id))
+        }
+        _ => None,
+    };
+    let grain = grain_of(query.level);
+    let (first, last) = (query.period.first(), query.period.last());
+    let previous = query.period.previous();
+    let now = store.grain_counts_of(grain, first, last, one).await?;
+    let before = match compare {
+        true => store.grain_counts_of(grain, previous.first(), previous.last(), one).await?,
+        false => GrainCounts::new(),
     };
     let gather = gatherers(&links);
     let unit_by_code: HashMap<&str, &crate::store::UnitRow> = units.iter().map(|u| (u.code.as_str(), u)).collect();

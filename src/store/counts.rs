@@ -130,16 +130,34 @@ macro_rules! per_grain {
     };
 }
 
+/// The day counts of a grain; with `$3`, of one target only (the grain's own column: the unit
+/// on the unit grain).
+macro_rules! per_grain_days {
+    () => {
+        |grain: Grain, one: bool| match (grain, one) {
+            (Grain::Unit, false) => days_sql!("CAST(0 AS BIGINT)", "channel", "channel, ", ""),
+            (Grain::Unit, true) => days_sql!("CAST(0 AS BIGINT)", "channel", "channel, ", " AND unit_id = $3"),
+            (Grain::Desk, false) => days_sql!("desk_id", "''", "desk_id, ", ""),
+            (Grain::Desk, true) => days_sql!("desk_id", "''", "desk_id, ", " AND desk_id = $3"),
+            (Grain::Officer, false) => days_sql!("officer_id", "''", "officer_id, ", ""),
+            (Grain::Officer, true) => days_sql!("officer_id", "''", "officer_id, ", " AND officer_id = $3"),
+            (Grain::Field, false) => days_sql!("field_id", "''", "field_id, ", ""),
+            (Grain::Field, true) => days_sql!("field_id", "''", "field_id, ", " AND field_id = $3"),
+        }
+    };
+}
+
 macro_rules! days_sql {
-    ($target:literal, $channel:literal, $group:literal) => {
+    ($target:literal, $channel:literal, $group:literal, $one:literal) => {
         concat!(
             "SELECT unit_id, ",
             $target,
             ", ",
             $channel,
             ", questionnaire_id, questionnaire_version, question_id, value, CAST(SUM(count) AS BIGINT) \
-             FROM answer_counts WHERE local_day BETWEEN $1 AND $2 \
-             GROUP BY unit_id, ",
+             FROM answer_counts WHERE local_day BETWEEN $1 AND $2",
+            $one,
+            " GROUP BY unit_id, ",
             $group,
             "questionnaire_id, questionnaire_version, question_id, value"
         )
@@ -191,10 +209,26 @@ macro_rules! recount_sql {
     };
 }
 
-const MONTHS_SQL: &str = "SELECT unit_id, target_id, channel, questionnaire_id, questionnaire_version, question_id, \
-        value, CAST(SUM(count) AS BIGINT) \
-     FROM count_months WHERE grain = $1 AND month BETWEEN $2 AND $3 \
-     GROUP BY unit_id, target_id, channel, questionnaire_id, questionnaire_version, question_id, value";
+macro_rules! months_sql {
+    ($one:literal) => {
+        concat!(
+            "SELECT unit_id, target_id, channel, questionnaire_id, questionnaire_version, question_id, \
+                value, CAST(SUM(count) AS BIGINT) \
+             FROM count_months WHERE grain = $1 AND month BETWEEN $2 AND $3",
+            $one,
+            " GROUP BY unit_id, target_id, channel, questionnaire_id, questionnaire_version, question_id, value"
+        )
+    };
+}
+
+/// The month sums of a grain; with `$4`, of one target only.
+fn months_sql(grain: Grain, one: bool) -> &'static str {
+    match (grain, one) {
+        (_, false) => months_sql!(""),
+        (Grain::Unit, true) => months_sql!(" AND unit_id = $4"),
+        (_, true) => months_sql!(" AND target_id = $4"),
+    }
+}
 
 type CountRow = (i64, i64, String, String, i64, String, i64, i64);
 
@@ -217,23 +251,37 @@ pub struct FoldSummary {
 impl Store {
     /// The counts of `grain` over the Vietnam days `[from, to]`.
     pub async fn grain_counts(&self, grain: Grain, from: Date, to: Date) -> StoreResult<GrainCounts> {
+        self.grain_counts_of(grain, from, to, None).await
+    }
+
+    /// The counts of `grain` over the Vietnam days `[from, to]`; with `one`, only those of that
+    /// target (its id: the unit on the unit grain, else the desk, officer or field).
+    pub async fn grain_counts_of(
+        &self,
+        grain: Grain,
+        from: Date,
+        to: Date,
+        one: Option<i64>,
+    ) -> StoreResult<GrainCounts> {
         let folds = self.count_folds().await?;
         let plan = plan(from, to, &folds);
         let mut counts = GrainCounts::new();
-        let days = per_grain!(days_sql)(grain);
+        let days = per_grain_days!()(grain, one.is_some());
+        let months = months_sql(grain, one.is_some());
         on_backend!(self, pool => {
             for (lo, hi) in &plan.months {
-                let rows: Vec<CountRow> = sqlx::query_as(MONTHS_SQL)
-                    .bind(grain.code())
-                    .bind(lo)
-                    .bind(hi)
-                    .fetch_all(pool)
-                    .await?;
-                add_rows(&mut counts, rows);
+                let mut query = sqlx::query_as::<_, CountRow>(months).bind(grain.code()).bind(lo).bind(hi);
+                if let Some(id) = one {
+                    query = query.bind(id);
+                }
+                add_rows(&mut counts, query.fetch_all(pool).await?);
             }
             for (lo, hi) in &plan.days {
-                let rows: Vec<CountRow> = sqlx::query_as(days).bind(lo).bind(hi).fetch_all(pool).await?;
-                add_rows(&mut counts, rows);
+                let mut query = sqlx::query_as::<_, CountRow>(days).bind(lo).bind(hi);
+                if let Some(id) = one {
+                    query = query.bind(id);
+                }
+                add_rows(&mut counts, query.fetch_all(pool).await?);
             }
         });
         Ok(counts)

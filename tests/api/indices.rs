@@ -342,3 +342,36 @@ async fn comments_are_listed_for_managers_only_from_five_responses_masked_and_un
     let (_, html) = page(&app, &path, &viewer).await;
     assert!(html.contains("chỉ hiển thị cho lãnh đạo đơn vị") && !html.contains("Chờ hơi lâu"));
 }
+
+#[tokio::test]
+async fn a_page_reads_its_target_alone_and_finds_what_the_whole_report_says_of_it() {
+    use hailong::domain::account::Scope;
+    use hailong::domain::period::Period;
+    use hailong::domain::report::Level;
+    use hailong::reports::{self, Query};
+
+    let app = TestApp::spawn().await;
+    seed_ratings(&app, 1500).await;
+    // Fold the past months, so that the points read month sums and day counts both.
+    let today = clock::vietnam_date(clock::now_ms());
+    app.store.fold_counts(today - time::Duration::days(40)).await.unwrap();
+    let registry = hailong::startup::load_questionnaires(&app.store).await.unwrap();
+    let settings = hailong::config::Settings::default();
+    let period = Period::parse(&last_year()).unwrap();
+    for (level, code) in [(Level::Unit, "HL.TTPVHCC"), (Level::Desk, "HL.TT.Q01"), (Level::Officer, "CB001")] {
+        let query = Query { period, level, unit: None, questionnaire: "mot-cua".into() };
+        let detail = reports::detail(&app.store, &registry, &settings, &query, code, &Scope::All, false).await.unwrap();
+        let points: Vec<_> = detail.months.iter().chain(&detail.quarters).collect();
+        assert_eq!(points.len(), 16);
+        let mut rated = 0;
+        for (point, row) in points {
+            let whole = Query { period: *point, ..query.clone() };
+            let whole = reports::build(&app.store, &registry, &settings, &whole, &Scope::All).await.unwrap();
+            let expected = whole.rows.iter().filter(|r| r.target.code == code).max_by_key(|r| r.responses);
+            assert_eq!(row.as_ref().map(|r| r.responses), expected.map(|r| r.responses), "{level:?} {code} {point}");
+            assert_eq!(row.as_ref().map(|r| &r.figures), expected.map(|r| &r.figures), "{level:?} {code} {point}");
+            rated += usize::from(row.is_some());
+        }
+        assert!(rated >= 8, "{level:?} {code}: most points have ratings ({rated})");
+    }
+}
