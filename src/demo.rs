@@ -294,20 +294,25 @@ fn synthetic(
     let label_hash = point.label.bytes().fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
     let quality = 0.55 + f64::from(label_hash % 43) / 100.0;
 
+    let answers = answers(rng, questionnaire, quality);
+    let field = rng.random_bool(0.6).then(|| FIELDS[rng.random_range(0..FIELDS.len())].0.to_owned());
+    let comment = if rng.random_bool(0.05) {
+        Comment::parse(COMMENTS[rng.random_range(0..COMMENTS.len())]).ok().flatten()
+    } else {
+        None
+    };
+    let submitted_at_ms = office_hour(rng, now);
     Some(NewResponse {
         point_id: point.id,
         questionnaire_id: questionnaire.id.clone(),
         questionnaire_version: questionnaire.version,
-        answers: answers(rng, questionnaire, quality),
-        field: rng.random_bool(0.6).then(|| FIELDS[rng.random_range(0..FIELDS.len())].0.to_owned()),
-        comment: if rng.random_bool(0.05) {
-            Comment::parse(COMMENTS[rng.random_range(0..COMMENTS.len())]).ok().flatten()
-        } else {
-            None
-        },
+        answers,
+        field,
+        comment,
         channel: Channel::Demo,
-        submitted_at_ms: office_hour(rng, now),
-        key: IdempotencyKey::generate(),
+        submitted_at_ms,
+        // Drawn as a form would have been, a little before the rating was sent.
+        key: IdempotencyKey::generate_at(submitted_at_ms - 45_000),
     })
 }
 

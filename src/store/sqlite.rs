@@ -25,8 +25,9 @@ pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<(Sql
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
     // The write pool first: it creates the file and switches it to WAL before readers open it.
-    // Its one connection is in this process and is not pinged before each use: a statement on a
-    // broken connection fails like the ping would, and the writer answers "try again" then too.
+    // Its one connection is in this process and is not pinged before each use (sqlx still pings
+    // it once when it goes back to the pool): a statement on a broken connection fails as the
+    // ping would, and the writer answers "try again" then too.
     let write = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)

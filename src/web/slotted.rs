@@ -27,13 +27,14 @@ pub struct SlottedPage {
 }
 
 impl SlottedPage {
-    /// Splits `page` at the first `slot`; `None` if it has none.
-    pub fn new(page: &str, slot: &str) -> Option<Self> {
-        let (before, after) = page.split_once(slot)?;
+    /// Splits `page` at the first `slot` and compresses both sides.
+    pub fn new(page: &str, slot: &str) -> io::Result<Self> {
+        let (before, after) =
+            page.split_once(slot).ok_or_else(|| io::Error::other("the page has no slot for its key"))?;
         let mut gzip_head = GZIP_HEADER.to_vec();
-        gzip_head.extend(deflate(before.as_bytes(), FlushCompress::Sync).ok()?);
-        let gzip_tail = deflate(after.as_bytes(), FlushCompress::Finish).ok()?;
-        Some(Self { before: before.to_owned(), after: after.to_owned(), gzip_head, gzip_tail })
+        gzip_head.extend(deflate(before.as_bytes(), FlushCompress::Sync)?);
+        let gzip_tail = deflate(after.as_bytes(), FlushCompress::Finish)?;
+        Ok(Self { before: before.to_owned(), after: after.to_owned(), gzip_head, gzip_tail })
     }
 
     /// The page with `fill` in its slot.
@@ -77,17 +78,27 @@ const STORED_MAX: usize = u16::MAX as usize;
 /// `input` as raw deflate at the best level, ended by `flush` (`Sync` or `Finish`).
 fn deflate(input: &[u8], flush: FlushCompress) -> io::Result<Vec<u8>> {
     let mut compress = Compress::new(Compression::best(), false);
-    // Deflate never grows data by more than a few bytes per 16 kB block, plus the flush marker.
-    let mut out = Vec::with_capacity(input.len() + input.len() / 1000 + 64);
-    let status = compress.compress_vec(input, &mut out, flush).map_err(io::Error::other)?;
-    let done = match flush {
-        FlushCompress::Finish => status == Status::StreamEnd,
-        _ => status == Status::Ok && usize::try_from(compress.total_in()).ok() == Some(input.len()),
-    };
-    if !done {
-        return Err(io::Error::other("deflate did not take the whole page in one call"));
+    let mut out = Vec::with_capacity(input.len() / 2 + 64);
+    loop {
+        let taken = usize::try_from(compress.total_in()).map_err(io::Error::other)?;
+        let rest = input.get(taken..).unwrap_or_default();
+        let before = (compress.total_in(), compress.total_out());
+        let status = compress.compress_vec(rest, &mut out, flush).map_err(io::Error::other)?;
+        let all_in = compress.total_in() == input.len() as u64;
+        // A flush is complete only when it stopped with output space to spare (zlib's rule);
+        // `compress_vec` never grows the vector, so give it more and go on until then.
+        let done = match flush {
+            FlushCompress::Finish => status == Status::StreamEnd,
+            _ => all_in && out.len() < out.capacity(),
+        };
+        if done {
+            return Ok(out);
+        }
+        if status == Status::BufError && before == (compress.total_in(), compress.total_out()) {
+            return Err(io::Error::other("deflate made no progress"));
+        }
+        out.reserve(out.capacity().max(1024));
     }
-    Ok(out)
 }
 
 /// Whether the request accepts a gzip body (`Accept-Encoding`: `gzip`, or else `*`, with a
@@ -100,7 +111,9 @@ pub fn accepts_gzip(headers: &HeaderMap) -> bool {
     {
         let mut parts = coding.split(';').map(str::trim);
         let name = parts.next().unwrap_or_default();
-        let quality = parts.find_map(|p| p.strip_prefix("q=")).map_or(1.0, |q| q.trim().parse::<f32>().unwrap_or(0.0));
+        let quality = parts
+            .find_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")))
+            .map_or(1.0, |q| q.trim().parse::<f32>().unwrap_or(0.0));
         if name.eq_ignore_ascii_case("gzip") {
             gzip = Some(quality);
         } else if name == "*" {
@@ -144,7 +157,21 @@ mod tests {
             let slotted = SlottedPage::new(page, "SLOT").unwrap();
             assert_eq!(gunzip(&slotted.gzip("abc")), page.replacen("SLOT", "abc", 1));
         }
-        assert!(SlottedPage::new("no slot here", "SLOT").is_none());
+        assert!(SlottedPage::new("no slot here", "SLOT").is_err());
+    }
+
+    #[test]
+    fn text_that_hardly_compresses_takes_more_output_space_than_first_given() {
+        use base64::Engine;
+        use rand::RngCore;
+        let mut noise = vec![0u8; 60_000];
+        rand::rng().fill_bytes(&mut noise);
+        let text = base64::engine::general_purpose::STANDARD.encode(&noise);
+        let (before, after) = text.split_at(50_000);
+        let page = format!("{before}SLOT{after}");
+        let slotted = SlottedPage::new(&page, "SLOT").unwrap();
+        assert!(slotted.gzip_head.len() > before.len() / 2 + 64, "the first output space was not enough");
+        assert_eq!(gunzip(&slotted.gzip("key")), page.replacen("SLOT", "key", 1));
     }
 
     #[test]
@@ -159,6 +186,7 @@ mod tests {
         assert!(accepts("*"));
         assert!(!accepts("br"));
         assert!(!accepts("gzip;q=0"));
+        assert!(!accepts("gzip; Q=0.0"));
         assert!(!accepts("*;q=1, gzip;q=0"));
         assert!(accepts("gzip;q=0.001"));
         assert!(!accepts("identity"));

@@ -100,7 +100,7 @@ async fn show(
             };
             let page = SlottedPage::new(&form(&view).into_string(), KEY_SLOT)
                 .map(Arc::new)
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the form has no key slot")))?;
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("the fresh form: {e}")))?;
             state.fresh_forms.put(cache_key, page.clone());
             page
         }
