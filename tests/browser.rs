@@ -49,6 +49,15 @@ async fn fits(b: &Client) -> (bool, serde_json::Value) {
     (widths[0].as_f64() <= widths[1].as_f64(), widths)
 }
 
+/// A picture of one element, scrolled into view first (Chromium crops an element below the
+/// fold to what the screen shows of it).
+async fn element_shot(b: &Client, element: &fantoccini::elements::Element) -> Vec<u8> {
+    b.execute("arguments[0].scrollIntoView({block: 'center'});", vec![serde_json::to_value(element).unwrap()])
+        .await
+        .unwrap();
+    element.screenshot().await.unwrap()
+}
+
 fn screenshot(name: &str, png: &[u8]) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -232,7 +241,7 @@ async fn the_report_pages_and_their_charts_fit_a_phone() {
     assert_eq!(b.find_all(Locator::Css("svg.chart")).await.unwrap().len(), 2, "the dashboard's trend and units");
     screenshot("dashboard-indices-360.png", &b.screenshot().await.unwrap());
     for (i, chart) in b.find_all(Locator::Css("svg.chart")).await.unwrap().iter().enumerate() {
-        screenshot(&format!("dashboard-360-chart{i}.png"), &chart.screenshot().await.unwrap());
+        screenshot(&format!("dashboard-360-chart{i}.png"), &element_shot(&b, chart).await);
     }
 
     // From the table of units to a unit's page, by its link.
@@ -265,7 +274,7 @@ async fn the_report_pages_and_their_charts_fit_a_phone() {
             assert!(w >= 300.0 && h >= 60.0, "{shot}: a chart of {w}×{h}");
         }
         for (i, chart) in b.find_all(Locator::Css("svg.chart")).await.unwrap().iter().enumerate() {
-            screenshot(&shot.replace(".png", &format!("-chart{i}.png")), &chart.screenshot().await.unwrap());
+            screenshot(&shot.replace(".png", &format!("-chart{i}.png")), &element_shot(&b, chart).await);
         }
         b.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
         screenshot(shot, &b.screenshot().await.unwrap());
