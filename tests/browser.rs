@@ -288,5 +288,15 @@ async fn the_report_pages_and_their_charts_fit_a_phone() {
     let pages: String =
         text.split_once("/Count ").map(|(_, rest)| rest.chars().take_while(char::is_ascii_digit).collect()).unwrap();
     assert_eq!(pages, "1", "the year-end sheet prints on one A4 page");
+
+    // A unit's sheet on the SIPAS questionnaire (22 criteria and 5 elements) too.
+    let sipas = format!("/admin/indices/unit/HL.TTPVHCC/sheet?period={period}&questionnaire=sipas-2017");
+    b.goto(&format!("{}{sipas}", app.base)).await.unwrap();
+    let pdf = b.print(fantoccini::wd::PrintConfiguration::default()).await.unwrap();
+    screenshot("indices-sheet-sipas-a4.pdf", &pdf);
+    let text = String::from_utf8_lossy(&pdf);
+    let pages: String =
+        text.split_once("/Count ").map(|(_, rest)| rest.chars().take_while(char::is_ascii_digit).collect()).unwrap();
+    assert_eq!(pages, "1", "the SIPAS year-end sheet prints on one A4 page");
     b.close().await.unwrap();
 }

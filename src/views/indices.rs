@@ -203,7 +203,7 @@ fn headline(detail: &Detail, row: &Row) -> Markup {
 }
 
 /// The element shares of a row as bars with whiskers, and as a table.
-fn elements(q: &Questionnaire, row: &Row, id: &str) -> Markup {
+fn elements(q: &Questionnaire, row: &Row, id: &str, min_sample: u64) -> Markup {
     let bars: Vec<charts::Bar> = q
         .elements
         .iter()
@@ -225,18 +225,24 @@ fn elements(q: &Questionnaire, row: &Row, id: &str) -> Markup {
                 tbody { @for (b, e) in bars.iter().zip(q.elements.iter().filter(|e| row.figures.elements.contains_key(&e.id))) {
                     tr { td { (b.label) } td.num { (pct(Some(b.share))) } td.num { (interval(b.interval)) }
                          td.num { (format!("{:.0}", row.figures.element_n.get(&e.id).copied().unwrap_or_default())) }
-                         @if alpha { td.num { (alpha_text(row.figures.alpha.get(&e.id))) } } }
+                         @if alpha { td.num { (alpha_text(row.figures.alpha.get(&e.id), min_sample)) } } }
                 } }
             }
             @if alpha {
-                p.small { "Cronbach α đo độ nhất quán giữa các tiêu chí của một thành phần, trên các phiếu trả lời đủ mọi tiêu chí của thành phần đó; từ 0,7 trở lên thường được coi là chấp nhận được." }
+                p.small { "Cronbach α đo độ nhất quán giữa các tiêu chí của một thành phần, trên các phiếu trả lời đủ mọi tiêu chí của thành phần đó; từ 0,7 trở lên thường được coi là chấp nhận được. Chỉ tính khi có từ " (min_sample) " phiếu như vậy: với ít phiếu hơn, hệ số dao động quá mạnh để có nghĩa." }
             }
         }
     }
 }
 
-fn alpha_text(alpha: Option<&(f64, u64)>) -> String {
-    alpha.map(|(a, n)| format!("{a:.2} ({n})")).unwrap_or_else(|| "—".into())
+/// Alpha with the number of responses it rests on; below the minimum sample it swings too
+/// widely to mean anything (it is unbounded below), so only that number is shown.
+fn alpha_text(alpha: Option<&(f64, u64)>, min_sample: u64) -> String {
+    match alpha {
+        Some((a, n)) if *n >= min_sample => format!("{a:.2} ({n})"),
+        Some((_, n)) => format!("chưa đủ ({n})"),
+        None => "—".into(),
+    }
 }
 
 fn trend_points(points: &[(Period, Option<Row>)], label: impl Fn(&Period) -> String) -> Vec<charts::TrendPoint> {
@@ -301,6 +307,33 @@ fn distribution(q: &Questionnaire, row: &Row, fold: Option<&Fold>, inline: bool)
             }
         }
     }
+}
+
+/// The distribution as a grid, a column per level of `fold`, for a printed sheet: one line per
+/// question. `None` unless every answered question folds (a questionnaire all on the 5-level
+/// scale, as SIPAS is).
+fn distribution_grid(q: &Questionnaire, row: &Row, fold: &Fold) -> Option<Markup> {
+    let mut lines = Vec::new();
+    for question in &q.questions {
+        if let Some(d) = row.figures.distributions.get(&question.id) {
+            let answered: u64 = d.iter().map(|(_, c)| c).sum();
+            let folded: Vec<u64> = fold.apply(d)?.into_iter().map(|(_, c)| c).collect();
+            lines.push((question.vi.as_str(), folded, answered));
+        }
+    }
+    let share = |count: u64, answered: u64| match answered {
+        0 => String::new(),
+        _ => format!(" ({:.0}%)", count as f64 * 100.0 / answered as f64),
+    };
+    Some(html! {
+        table.dist {
+            thead { tr { th { "Câu hỏi" } @for level in &fold.levels { th.num { (level.name) } } th.num { "Trả lời" } th.num { "Bỏ trống" } } }
+            tbody { @for (text, folded, answered) in &lines {
+                tr { td { (text) } @for count in folded { td.num { (count) (share(*count, *answered)) } }
+                     td.num { (answered) } td.num { (row.responses.saturating_sub(*answered)) } }
+            } }
+        }
+    })
 }
 
 fn comments(detail: &Detail) -> Markup {
@@ -429,7 +462,7 @@ pub fn detail_of(
                             (headline(detail, row))
                             (comparison(detail, row, params))
                             @if let Some(q) = detail.questionnaire(row) {
-                                (elements(q, row, "elements"))
+                                (elements(q, row, "elements", detail.report.min_sample))
                             }
                         }
                     }
@@ -508,7 +541,7 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
                                         @if !f.alpha.is_empty() { th { "Cronbach α (số phiếu)" } } } }
                                     tbody { @for e in &q.elements { @if let Some(share) = f.elements.get(&e.id) {
                                         tr { td { (e.vi) } td { (pct(Some(*share))) } td { (format!("{:.0}", f.element_n.get(&e.id).copied().unwrap_or_default())) }
-                                            @if !f.alpha.is_empty() { td { (alpha_text(f.alpha.get(&e.id))) } } }
+                                            @if !f.alpha.is_empty() { td { (alpha_text(f.alpha.get(&e.id), report.min_sample)) } } }
                                     } } }
                                 }
                             }
@@ -519,7 +552,10 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
                     @if let Some(row) = detail.row() {
                         @if let Some(q) = detail.questionnaire(row) {
                             h2 { "4. Phân bố câu trả lời" }
-                            (distribution(q, row, Some(fold), true))
+                            @match distribution_grid(q, row, fold) {
+                                Some(grid) => (grid),
+                                None => (distribution(q, row, Some(fold), true)),
+                            }
                         }
                     }
                     p.small {
@@ -587,5 +623,18 @@ pub fn overview_section(overview: &Overview) -> Markup {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alpha_is_shown_only_on_the_minimum_sample() {
+        assert_eq!(alpha_text(Some(&(0.8123, 40)), 30), "0.81 (40)");
+        assert_eq!(alpha_text(Some(&(0.8123, 30)), 30), "0.81 (30)");
+        assert_eq!(alpha_text(Some(&(-10.0, 3)), 30), "chưa đủ (3)", "a wild value on three responses is not shown");
+        assert_eq!(alpha_text(None, 30), "—");
     }
 }
