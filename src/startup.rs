@@ -60,6 +60,12 @@ impl Application {
     /// Builds on an open store: questionnaires, the writer, the listener.
     pub async fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Self> {
         let questionnaires = Arc::new(load_questionnaires(&store).await?);
+        if let Some(completed) = store.derive_missing_answers(&questionnaires).await? {
+            tracing::info!(
+                responses = completed,
+                "stored the derived answers of responses written before they were kept"
+            );
+        }
         let (writer, writer_task) = Writer::start(store.clone(), settings.writer_queue, settings.writer_batch_max);
         let listener = TcpListener::bind(settings.bind)
             .await

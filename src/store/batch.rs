@@ -44,6 +44,16 @@ pub fn chunks(mut n: usize, max: usize) -> Vec<Chunk> {
     chunks
 }
 
+/// `rows` cut as [`chunks`] cuts their number: each chunk with its rows.
+pub fn split<T>(rows: &[T], max: usize) -> impl Iterator<Item = (Chunk, &[T])> {
+    let mut rest = rows;
+    chunks(rows.len(), max).into_iter().map(move |chunk| {
+        let (these, tail) = rest.split_at(chunk.rows);
+        rest = tail;
+        (chunk, these)
+    })
+}
+
 /// How a backend writes parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Placeholders {
@@ -172,6 +182,13 @@ mod tests {
         assert_eq!(sizes(37), vec![(37, 64)]);
         assert_eq!(sizes(300), vec![(128, 128), (128, 128), (44, 64)]);
         assert_eq!(sizes(1), vec![(1, 1)]);
+        let rows: Vec<usize> = (0..300).collect();
+        let cut: Vec<(Chunk, &[usize])> = split(&rows, 128).collect();
+        assert_eq!(
+            cut.iter().map(|(c, r)| (c.rows, r.len())).collect::<Vec<_>>(),
+            vec![(128, 128), (128, 128), (44, 44)]
+        );
+        assert_eq!(cut[2].1.first(), Some(&256));
     }
 
     #[test]

@@ -88,6 +88,71 @@ macro_rules! on_backend {
     };
 }
 
+/// Binds a NULL of each type to `$query`: a padding row (see [`batch`]).
+macro_rules! bind_nulls {
+    ($query:expr; $($t:ty),+) => {
+        $query$(.bind(None::<$t>))+
+    };
+}
+
+/// Inserts `$rows` of `(response id, question, value)` into the answers, in the transaction
+/// `$tx`, a statement per [`batch::ANSWERS_MAX`] rows.
+macro_rules! write_answers {
+    ($tx:expr, $rows:expr, $style:expr) => {
+        for (chunk, rows) in batch::split(&$rows, batch::ANSWERS_MAX) {
+            let mut insert = sqlx::query(batch::insert_answers(chunk.size, $style));
+            for (id, question, value) in rows {
+                insert = insert.bind(*id).bind(*question).bind(*value);
+            }
+            for _ in 0..chunk.padding() {
+                insert = bind_nulls!(insert; i64, &str, i64);
+            }
+            insert.execute(&mut *$tx).await?;
+        }
+    };
+}
+
+/// Adds `$counts` of `(CountKey, n)` to the day counts in the transaction `$tx`; a day already
+/// folded into its month's sums (a commit just after midnight, seeded history, a repair) sends
+/// that month back to be folded anew, in the same transaction.
+macro_rules! add_counts {
+    ($tx:expr, $counts:expr, $style:expr) => {
+        for (chunk, rows) in batch::split(&$counts, batch::COUNTS_MAX) {
+            let mut upsert = sqlx::query(batch::upsert_counts(chunk.size, $style));
+            for ((day, (unit, desk, officer, field), channel, qid, version, question, value), n) in rows {
+                upsert = upsert
+                    .bind(*day)
+                    .bind(*unit)
+                    .bind(*desk)
+                    .bind(*officer)
+                    .bind(*field)
+                    .bind(*channel)
+                    .bind(*qid)
+                    .bind(*version)
+                    .bind(*question)
+                    .bind(*value)
+                    .bind(*n);
+            }
+            for _ in 0..chunk.padding() {
+                upsert = bind_nulls!(upsert; i64, i64, i64, i64, i64, &str, &str, i64, &str, i64, i64);
+            }
+            upsert.execute(&mut *$tx).await?;
+        }
+        let mut earliest: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+        for ((day, ..), _) in &$counts {
+            let first = earliest.entry(day / 100).or_insert(*day);
+            *first = (*first).min(*day);
+        }
+        for (month, day) in earliest {
+            sqlx::query("UPDATE count_folds SET through_day = 0 WHERE month = $1 AND through_day >= $2")
+                .bind(month)
+                .bind(day)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+
 /// Appends an audit entry inside the transaction `$tx` of the change it records:
 /// (at, actor, action, target, before, after).
 macro_rules! audit {
@@ -110,6 +175,7 @@ pub(crate) const AUDIT_SQL: &str =
 
 mod accounts;
 mod counts;
+mod derived;
 mod listing;
 mod manage;
 pub use accounts::{AuditEntry, AuditFilter, CallerRecord, LoginRecord, NewSession, PendingSecondFactor, UserRow};
@@ -438,17 +504,11 @@ impl Store {
             .collect();
         let mut stored: HashMap<String, i64> = HashMap::with_capacity(unique.len());
         let mut earlier: HashMap<String, i64> = HashMap::new();
-        let style = match self.backend {
-            Backend::Sqlite { .. } => batch::Placeholders::Positional,
-            Backend::Postgres(_) => batch::Placeholders::Numbered,
-        };
+        let style = self.placeholders();
         on_backend!(write self, pool => {
             let mut tx = pool.begin().await?;
             let mut attributed: HashMap<String, Attribution> = HashMap::with_capacity(unique.len());
-            let mut rest = unique.as_slice();
-            for chunk in batch::chunks(rest.len(), batch::RESPONSES_MAX) {
-                let (rows, tail) = rest.split_at(chunk.rows);
-                rest = tail;
+            for (chunk, rows) in batch::split(&unique, batch::RESPONSES_MAX) {
                 let mut insert = sqlx::query_as::<_, InsertedRow>(batch::insert_responses(chunk.size, style));
                 for r in rows {
                     let day = clock::vietnam_date(r.submitted_at_ms);
@@ -465,17 +525,7 @@ impl Store {
                         .bind(clock::iso(day));
                 }
                 for _ in 0..chunk.padding() {
-                    insert = insert
-                        .bind(None::<&str>)
-                        .bind(None::<i64>)
-                        .bind(None::<&str>)
-                        .bind(None::<&str>)
-                        .bind(None::<i64>)
-                        .bind(None::<&str>)
-                        .bind(None::<i64>)
-                        .bind(None::<i64>)
-                        .bind(None::<&str>)
-                        .bind(None::<&str>);
+                    insert = bind_nulls!(insert; &str, i64, &str, &str, i64, &str, i64, i64, &str, &str);
                 }
                 for (id, key, unit, desk, officer, field) in insert.fetch_all(&mut *tx).await? {
                     stored.insert(key.clone(), id);
@@ -488,72 +538,10 @@ impl Store {
                 .filter_map(|r| stored.get(r.key.as_str()).map(|id| (*id, r)))
                 .flat_map(|(id, r)| r.answers.iter().map(move |(q, v)| (id, q.as_str(), *v)))
                 .collect();
-            let mut rest = answers.as_slice();
-            for chunk in batch::chunks(rest.len(), batch::ANSWERS_MAX) {
-                let (rows, tail) = rest.split_at(chunk.rows);
-                rest = tail;
-                let mut insert = sqlx::query(batch::insert_answers(chunk.size, style));
-                for (id, question, value) in rows {
-                    insert = insert.bind(*id).bind(*question).bind(*value);
-                }
-                for _ in 0..chunk.padding() {
-                    insert = insert.bind(None::<i64>).bind(None::<&str>).bind(None::<i64>);
-                }
-                insert.execute(&mut *tx).await?;
-            }
-
+            write_answers!(tx, answers, style);
             // The group's answers, summed per count key, added to the counts in one go.
             let counts: Vec<(CountKey<'_>, i64)> = count_group(&unique, &attributed).into_iter().collect();
-            let mut rest = counts.as_slice();
-            for chunk in batch::chunks(rest.len(), batch::COUNTS_MAX) {
-                let (rows, tail) = rest.split_at(chunk.rows);
-                rest = tail;
-                let mut upsert = sqlx::query(batch::upsert_counts(chunk.size, style));
-                for ((day, (unit, desk, officer, field), channel, qid, version, question, value), n) in rows {
-                    upsert = upsert
-                        .bind(*day)
-                        .bind(*unit)
-                        .bind(*desk)
-                        .bind(*officer)
-                        .bind(*field)
-                        .bind(*channel)
-                        .bind(*qid)
-                        .bind(*version)
-                        .bind(*question)
-                        .bind(*value)
-                        .bind(*n);
-                }
-                for _ in 0..chunk.padding() {
-                    upsert = upsert
-                        .bind(None::<i64>)
-                        .bind(None::<i64>)
-                        .bind(None::<i64>)
-                        .bind(None::<i64>)
-                        .bind(None::<i64>)
-                        .bind(None::<&str>)
-                        .bind(None::<&str>)
-                        .bind(None::<i64>)
-                        .bind(None::<&str>)
-                        .bind(None::<i64>)
-                        .bind(None::<i64>);
-                }
-                upsert.execute(&mut *tx).await?;
-            }
-
-            // A response written into a day already folded into its month's sums (a commit just
-            // after midnight, seeded history) sends that month back to be folded anew.
-            let mut earliest: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
-            for ((day, ..), _) in &counts {
-                let first = earliest.entry(day / 100).or_insert(*day);
-                *first = (*first).min(*day);
-            }
-            for (month, day) in earliest {
-                sqlx::query("UPDATE count_folds SET through_day = 0 WHERE month = $1 AND through_day >= $2")
-                    .bind(month)
-                    .bind(day)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            add_counts!(tx, counts, style);
 
             // Not inserted: a key stored before (a retry), or a point that is closed.
             for r in unique.iter().filter(|r| !stored.contains_key(r.key.as_str())) {
@@ -1169,5 +1157,30 @@ fn count(tally: &mut (u64, u64), existed: bool, rows_affected: u64) {
         (false, _) => tally.0 += 1,
         (true, 0) => {}
         (true, _) => tally.1 += 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_migration_file_is_run_in_order() {
+        for (backend, migrations) in [("sqlite", sqlite::MIGRATIONS), ("postgres", postgres::MIGRATIONS)] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
+            let mut files: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+                .filter(|name| name.ends_with(".sql"))
+                .collect();
+            files.sort();
+            assert_eq!(files.len(), migrations.len(), "{backend}: every file in migrations/ is listed: {files:?}");
+            for (i, ((version, _, sql), file)) in migrations.iter().zip(&files).enumerate() {
+                assert_eq!(*version, i as i64 + 1, "{backend}: versions run 1, 2, 3, ...");
+                assert!(file.starts_with(&format!("{version:04}_")), "{backend}: {file} is version {version}");
+                let text = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+                assert_eq!(*sql, text, "{backend}: version {version} runs {file}");
+            }
+        }
     }
 }

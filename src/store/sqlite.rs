@@ -15,6 +15,8 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "accounts", include_str!("../../migrations/sqlite/0002_accounts.sql")),
     (3, "answer counts", include_str!("../../migrations/sqlite/0003_answer_counts.sql")),
     (4, "count months", include_str!("../../migrations/sqlite/0004_count_months.sql")),
+    (5, "comment index", include_str!("../../migrations/sqlite/0005_comment_index.sql")),
+    (6, "data fixes", include_str!("../../migrations/sqlite/0006_data_fixes.sql")),
 ];
 
 pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<(SqlitePool, SqlitePool)> {

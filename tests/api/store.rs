@@ -249,3 +249,78 @@ async fn month_sums_and_day_counts_read_as_the_history_recounted() {
     assert_eq!((refolded.rebuilt, refolded.extended), (1, 0));
     check("folded anew").await;
 }
+
+/// Runs statements straight on the database, as an older version of the service left it.
+async fn raw_sql(url: &str, statements: &[&str]) {
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        for sql in statements {
+            sqlx::query(sqlx::AssertSqlSafe(*sql)).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        for sql in statements {
+            sqlx::query(sqlx::AssertSqlSafe(*sql)).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    }
+}
+
+#[tokio::test]
+async fn responses_stored_before_derived_answers_were_kept_get_them_once() {
+    use std::collections::BTreeMap;
+
+    use hailong::domain::account::Scope;
+    use hailong::domain::period::Period;
+    use hailong::domain::report::Level;
+    use hailong::reports::{Query, build};
+    use hailong::store::Grain;
+
+    let app = TestApp::spawn().await;
+    let registry = hailong::startup::load_questionnaires(&app.store).await.unwrap();
+    hailong::demo::seed(&app.store, &registry, 1500, 7, |_| {}).await.unwrap();
+    let (first, last) = app.store.counted_days().await.unwrap().unwrap();
+    app.store.fold_counts(last.previous_day().unwrap()).await.unwrap();
+    let settings = hailong::config::Settings::default();
+    let period = Period::parse(&format!("{}..{}", clock::iso(first), clock::iso(last))).unwrap();
+    let query = Query { period, level: Level::Unit, unit: None, questionnaire: "sipas-2017".into() };
+    let alpha = || async {
+        let report = build(&app.store, &registry, &settings, &query, &Scope::All).await.unwrap();
+        report.rows.into_iter().map(|r| (r.target.code, r.figures.alpha)).collect::<BTreeMap<_, _>>()
+    };
+    let kept = alpha().await;
+    assert!(kept.values().filter(|a| !a.is_empty()).count() >= 3, "{kept:?}");
+
+    // A database written before the writer kept derived answers: none of them, nor their
+    // counts, nor the record of this repair (which this app's start-up wrote on an empty one).
+    let derived = "question_id >= 'alpha.' AND question_id < 'alpha/'";
+    raw_sql(
+        &app.db_url(),
+        &[
+            &format!("DELETE FROM answers WHERE {derived}"),
+            &format!("DELETE FROM answer_counts WHERE {derived}"),
+            &format!("DELETE FROM count_months WHERE {derived}"),
+            "DELETE FROM data_fixes",
+        ],
+    )
+    .await;
+    assert!(alpha().await.values().all(BTreeMap::is_empty));
+
+    let completed = app.store.derive_missing_answers(&registry).await.unwrap();
+    assert!(completed.is_some_and(|n| n > 0), "{completed:?}");
+    let repaired = alpha().await;
+    assert_eq!(repaired.keys().collect::<Vec<_>>(), kept.keys().collect::<Vec<_>>());
+    for (code, elements) in &kept {
+        for (element, (a, n)) in elements {
+            let (b, m) = repaired[code][element];
+            assert!((a - b).abs() < 1e-9 && *n == m, "{code} {element}: {a} ({n}) kept, {b} ({m}) repaired");
+        }
+        assert_eq!(elements.len(), repaired[code].len(), "{code}");
+    }
+    for grain in Grain::ALL {
+        let kept = app.store.grain_counts(grain, first, last).await.unwrap();
+        assert_eq!(kept, app.store.recount_grain(grain, first, last).await.unwrap(), "{grain:?}");
+    }
+    assert_eq!(app.store.derive_missing_answers(&registry).await.unwrap(), None, "done once per database");
+}

@@ -1,0 +1,106 @@
+//! The derived answers of responses stored before the writer kept them.
+//!
+//! Since Cronbach's alpha came in, the writer stores and counts, beside each response's own
+//! answers, the answers derived from them (`Questionnaire::derived`). Responses stored earlier
+//! have none, so alpha would rest on the newer responses only. This repair derives theirs once
+//! per database, in one transaction that also records it in `data_fixes`: the derived answers
+//! are stored, counted in the day counts of the response's day and attribution, and the months
+//! touched are sent back to be folded, so that the kept counts stay the history recounted.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{Backend, CountKey, Store, StoreResult, batch};
+use crate::domain::{clock, questionnaire::Registry};
+
+/// The name of this repair in `data_fixes`.
+const FIX: &str = "derived-answers-1";
+
+/// Responses read and repaired per round.
+const ROUND: usize = 500;
+
+/// A stored response: id, unit, desk, officer, field, channel, Vietnam day.
+type Stored = (i64, i64, Option<i64>, Option<i64>, Option<i64>, String, i64);
+
+impl Store {
+    /// Derives, stores and counts the derived answers of the responses that have none, once per
+    /// database. Returns the number of responses completed, or `None` when it was done before
+    /// (by this instance or another one sharing the database).
+    pub async fn derive_missing_answers(&self, registry: &Registry) -> StoreResult<Option<u64>> {
+        let style = self.placeholders();
+        let mut completed = 0u64;
+        on_backend!(write self, pool => {
+            let mut tx = pool.begin().await?;
+            // Claimed first: a second instance waits on this row, then finds the work done.
+            let claimed = sqlx::query("INSERT INTO data_fixes (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                .bind(FIX)
+                .bind(clock::now_ms())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if claimed == 0 {
+                return Ok(None);
+            }
+            for q in registry.all().into_iter().filter(|q| !q.alpha_elements().is_empty()) {
+                // Derived answers have ids with a dot, which no question id has: their range
+                // in the answers' key is ['alpha.', 'alpha/').
+                let missing: Vec<Stored> = sqlx::query_as(
+                    "SELECT r.id, r.unit_id, r.desk_id, r.officer_id, r.field_id, r.channel, r.local_day \
+                     FROM responses r WHERE r.questionnaire_id = $1 AND r.questionnaire_version = $2 \
+                     AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.response_id = r.id \
+                                     AND a.question_id >= 'alpha.' AND a.question_id < 'alpha/') \
+                     ORDER BY r.id",
+                )
+                .bind(q.id.as_str())
+                .bind(q.version)
+                .fetch_all(&mut *tx)
+                .await?;
+                for round in missing.chunks(ROUND) {
+                    // Ids come from the store itself: written into the text as numbers.
+                    let ids: Vec<String> = round.iter().map(|r| r.0.to_string()).collect();
+                    let sql = format!(
+                        "SELECT response_id, question_id, value FROM answers WHERE response_id IN ({}) \
+                         ORDER BY response_id, question_id",
+                        ids.join(", ")
+                    );
+                    let rows: Vec<(i64, String, i64)> =
+                        sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false).fetch_all(&mut *tx).await?;
+                    let mut answers: HashMap<i64, Vec<(String, i64)>> = HashMap::new();
+                    for (id, question, value) in rows {
+                        answers.entry(id).or_default().push((question, value));
+                    }
+                    let derived: Vec<(&Stored, Vec<(String, i64)>)> = round
+                        .iter()
+                        .map(|r| (r, q.derived(answers.get(&r.0).map(Vec::as_slice).unwrap_or_default())))
+                        .filter(|(_, d)| !d.is_empty())
+                        .collect();
+                    completed += derived.len() as u64;
+                    let new_answers: Vec<(i64, &str, i64)> = derived
+                        .iter()
+                        .flat_map(|(r, d)| d.iter().map(move |(question, value)| (r.0, question.as_str(), *value)))
+                        .collect();
+                    write_answers!(tx, new_answers, style);
+                    let mut sums: BTreeMap<CountKey<'_>, i64> = BTreeMap::new();
+                    for ((_, unit, desk, officer, field, channel, day), d) in &derived {
+                        let at = (*unit, desk.unwrap_or(0), officer.unwrap_or(0), field.unwrap_or(0));
+                        for (question, value) in d {
+                            let key = (*day, at, channel.as_str(), q.id.as_str(), q.version, question.as_str(), *value);
+                            *sums.entry(key).or_insert(0) += 1;
+                        }
+                    }
+                    let counts: Vec<(CountKey<'_>, i64)> = sums.into_iter().collect();
+                    add_counts!(tx, counts, style);
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(Some(completed))
+    }
+
+    /// How this backend writes statement parameters.
+    pub(super) fn placeholders(&self) -> batch::Placeholders {
+        match self.backend {
+            Backend::Sqlite { .. } => batch::Placeholders::Positional,
+            Backend::Postgres(_) => batch::Placeholders::Numbered,
+        }
+    }
+}
