@@ -77,25 +77,33 @@ const STORED_MAX: usize = u16::MAX as usize;
 
 /// `input` as raw deflate at the best level, ended by `flush` (`Sync` or `Finish`).
 fn deflate(input: &[u8], flush: FlushCompress) -> io::Result<Vec<u8>> {
+    deflate_from(input, flush, input.len() / 2 + 64)
+}
+
+/// [`deflate`], starting with `capacity` bytes of output space.
+fn deflate_from(input: &[u8], flush: FlushCompress, capacity: usize) -> io::Result<Vec<u8>> {
     let mut compress = Compress::new(Compression::best(), false);
-    let mut out = Vec::with_capacity(input.len() / 2 + 64);
+    let mut out = Vec::with_capacity(capacity);
     loop {
         let taken = usize::try_from(compress.total_in()).map_err(io::Error::other)?;
         let rest = input.get(taken..).unwrap_or_default();
         let before = (compress.total_in(), compress.total_out());
+        let had_space = out.len() < out.capacity();
         let status = compress.compress_vec(rest, &mut out, flush).map_err(io::Error::other)?;
         let all_in = compress.total_in() == input.len() as u64;
-        // A flush is complete only when it stopped with output space to spare (zlib's rule);
-        // `compress_vec` never grows the vector, so give it more and go on until then.
+        let progressed = before != (compress.total_in(), compress.total_out());
+        // A flush is complete when it stopped with output space to spare (zlib's rule), or
+        // when, asked again with nothing new, it has nothing more to write; `compress_vec`
+        // never grows the vector, so give it more and go on until then.
         let done = match flush {
             FlushCompress::Finish => status == Status::StreamEnd,
-            _ => all_in && out.len() < out.capacity(),
+            _ => all_in && (out.len() < out.capacity() || (had_space && !progressed)),
         };
         if done {
             return Ok(out);
         }
-        if status == Status::BufError && before == (compress.total_in(), compress.total_out()) {
-            return Err(io::Error::other("deflate made no progress"));
+        if had_space && !progressed {
+            return Err(io::Error::other(format!("deflate made no progress ({status:?})")));
         }
         out.reserve(out.capacity().max(1024));
     }
@@ -172,6 +180,28 @@ mod tests {
         let slotted = SlottedPage::new(&page, "SLOT").unwrap();
         assert!(slotted.gzip_head.len() > before.len() / 2 + 64, "the first output space was not enough");
         assert_eq!(gunzip(&slotted.gzip("key")), page.replacen("SLOT", "key", 1));
+    }
+
+    #[test]
+    fn any_first_output_space_gives_the_same_stream() {
+        let page = (0..60).map(|i| format!("<li>Quầy {i}: {}</li>", i * 7919 % 1000)).collect::<String>();
+        let expected = deflate(page.as_bytes(), FlushCompress::Sync).unwrap();
+        // Some of these end a call with the output exactly full, not knowing whether the flush
+        // is complete.
+        for capacity in 0..=expected.len() + 8 {
+            for flush in [FlushCompress::Sync, FlushCompress::Finish] {
+                let out = deflate_from(page.as_bytes(), flush, capacity).unwrap();
+                let mut text = String::new();
+                let mut sealed = out.clone();
+                if flush == FlushCompress::Sync {
+                    sealed.extend_from_slice(&[0x03, 0x00]); // an empty final block
+                }
+                flate2::read::DeflateDecoder::new(sealed.as_slice()).read_to_string(&mut text).unwrap();
+                assert_eq!(text, page, "capacity {capacity}");
+                // Output that ended exactly full may be followed by a second, empty flush block.
+                assert!(out.len() <= expected.len() + 5, "capacity {capacity}: {} bytes", out.len());
+            }
+        }
     }
 
     #[test]
