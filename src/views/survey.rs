@@ -109,12 +109,19 @@ pub fn form(view: &FormView<'_>) -> Markup {
                         }
                     } }
                     @for p in &e.general { p { (message(lang, p)) } }
-                    @if !e.questions.is_empty() {
+                    @if !e.questions.is_empty() || e.field.is_some() || e.comment.is_some() {
+                        // Every problem counted above is listed, in the form's order, with a link.
                         ul {
                             @for question in &q.questions {
                                 @if let Some(p) = e.questions.get(&question.id) {
                                     li { a href={ "#f_" (question.id) } { (lang.pick(&question.vi, &question.en)) } ": " (message(lang, p)) }
                                 }
+                            }
+                            @if let Some(p) = &e.field {
+                                li { a href="#field" { (lang.pick("Lĩnh vực thủ tục", "Procedure field")) } ": " (message(lang, p)) }
+                            }
+                            @if let Some(p) = &e.comment {
+                                li { a href="#comment" { (lang.pick("Ý kiến khác", "Other comments")) } ": " (message(lang, p)) }
                             }
                         }
                     }

@@ -114,6 +114,11 @@ async fn bad_input_is_shown_again_with_a_message_and_stores_nothing() {
         let html = response.text().await.unwrap();
         assert!(html.contains(message), "{case}: no message {message:?}");
         assert_eq!(texts(&html, "[role=alert]").len(), 1, "{case}: one summary");
+        // The summary lists every problem it counts (a question, the field or the comment as a
+        // linked item; a problem of the whole form as a line of its own).
+        let counted: usize = html.split("có ").nth(1).and_then(|s| s.split(' ').next()).unwrap().parse().unwrap();
+        let listed = texts(&html, "[role=alert] li").len() + texts(&html, "[role=alert] > p").len() - 1;
+        assert_eq!(listed, counted, "{case}: {counted} counted, {listed} listed");
     }
 
     // The citizen's choices survive the round trip.
