@@ -162,7 +162,13 @@ pub fn rows(level: Level, q: &Questionnaire, method: Method<'_>, targets: Vec<Ta
         })
         .collect();
 
-    let peers: Vec<(f64, f64)> = rows.iter().filter_map(Row::binomial).collect();
+    // Subtrees nest (a province holds its communes, a commune its centre): they are not peers,
+    // and pooling them would count a rating once per level. They get no shrinkage, funnel or
+    // rank; their band is an absolute threshold and stays.
+    let peers: Vec<(f64, f64)> = match level {
+        Level::Subtree => Vec::new(),
+        _ => rows.iter().filter_map(Row::binomial).collect(),
+    };
     let prior = BetaPrior::fit(&peers);
     let funnel = Funnel::fit(&peers);
     for row in &mut rows {
@@ -186,7 +192,7 @@ pub fn rows(level: Level, q: &Questionnaire, method: Method<'_>, targets: Vec<Ta
     // Rank by the shrunk share (the raw share when no prior could be fitted), best first; ties
     // share a rank (1, 2, 2, 4).
     let score = |r: &Row| r.shrunk.map(|(s, _)| s).or(r.figures.overall).unwrap_or_default();
-    let mut order: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].sufficient).collect();
+    let mut order: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].sufficient && level != Level::Subtree).collect();
     order.sort_by(|&a, &b| {
         score(&rows[b]).total_cmp(&score(&rows[a])).then(rows[a].target.code.cmp(&rows[b].target.code))
     });
@@ -231,6 +237,20 @@ mod tests {
 
     fn method<'a>(bands: &'a Bands, rule: &'a Suggestion) -> Method<'a> {
         Method { min_sample: 30, bands, suggestion: rule }
+    }
+
+    #[test]
+    fn nested_subtrees_are_banded_but_not_ranked_shrunk_or_put_on_a_funnel() {
+        let q = Questionnaire::from_toml(SHIPPED[0]).unwrap();
+        let (bands, rule) = (Bands::default(), Suggestion::default());
+        let province = target("TINH", 160, 200);
+        let rows = rows(Level::Subtree, &q, method(&bands, &rule), vec![province, target("XA", 90, 100)]);
+        for row in &rows {
+            assert!(row.sufficient && row.band.is_some(), "{row:?}");
+            assert!(row.rank.is_none() && row.shrunk.is_none() && row.funnel.is_none(), "{row:?}");
+        }
+        let codes: Vec<&str> = rows.iter().map(|r| r.target.code.as_str()).collect();
+        assert_eq!(codes, vec!["TINH", "XA"], "in code order, the tree's");
     }
 
     #[test]
