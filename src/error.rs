@@ -16,6 +16,10 @@ pub enum AppError {
     /// No such page, or a collection point that never existed.
     #[error("not found")]
     NotFound,
+    /// A staff page's unit, desk, officer or questionnaire that does not exist within the
+    /// caller's scope.
+    #[error("no such record within the caller's scope")]
+    NoSuchRecord,
     /// A collection point that was revoked.
     #[error("collection point revoked")]
     PointRevoked,
@@ -48,6 +52,15 @@ impl IntoResponse for AppError {
                     "Mã QR hoặc đường dẫn này không đúng. Xin vui lòng quét lại mã QR tại quầy.",
                     "Page not found",
                     "This QR code or link is not valid. Please scan the code at the desk again.",
+                ),
+            ),
+            Self::NoSuchRecord => (
+                StatusCode::NOT_FOUND,
+                views::pages::error(
+                    "Không tìm thấy",
+                    "Không có mã đơn vị, quầy, cán bộ hoặc phiếu này, hoặc mã nằm ngoài phạm vi của tài khoản. Xin kiểm tra lại mã trong danh mục.",
+                    "Not found",
+                    "No unit, desk, officer or questionnaire has this code within your account's scope. Please check the code in the lists.",
                 ),
             ),
             Self::PointRevoked => (

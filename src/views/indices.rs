@@ -20,6 +20,11 @@ fn pct(x: Option<f64>) -> String {
     x.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into())
 }
 
+/// A share with its percent sign, or "—" (no sign) when there is none.
+fn percent(x: Option<f64>) -> String {
+    x.map(|x| format!("{x:.1}%")).unwrap_or_else(|| "—".into())
+}
+
 fn interval(x: Option<(f64, f64)>) -> String {
     x.map(|(lo, hi)| format!("{lo:.1}–{hi:.1}")).unwrap_or_default()
 }
@@ -172,13 +177,13 @@ fn headline(detail: &Detail, row: &Row) -> Markup {
     html! {
         dl.figures {
             (figure("Số phiếu", html! { (row.responses) }))
-            (figure("Tỷ lệ hài lòng (KTC 95%)", html! { (pct(f.overall)) "%" br; span.small { (interval(f.overall_interval)) } }))
+            (figure("Tỷ lệ hài lòng (KTC 95%)", html! { (percent(f.overall)) br; span.small { (interval(f.overall_interval)) } }))
             (figure("Điểm trung bình (1–5)", html! { (f.overall_mean.map(|m| format!("{m:.2}")).unwrap_or_else(|| "—".into())) }))
             @if f.rate_766.is_some() {
-                (figure("Tỷ lệ hài lòng QĐ 766", html! { (pct(f.rate_766)) "%" }))
+                (figure("Tỷ lệ hài lòng QĐ 766", html! { (percent(f.rate_766)) }))
             }
             @if row.sufficient {
-                (figure("Hiệu chỉnh Bayes (KTC 95%)", html! { (pct(row.shrunk.map(|s| s.0))) "%" br; span.small { (interval(row.shrunk.map(|s| s.1))) } }))
+                (figure("Hiệu chỉnh Bayes (KTC 95%)", html! { (percent(row.shrunk.map(|s| s.0))) br; span.small { (interval(row.shrunk.map(|s| s.1))) } }))
                 (figure("Hạng", html! { (row.rank.map(|r| r.to_string()).unwrap_or_default()) " / " (ranked) }))
                 (figure("Xếp loại", html! { (row.band.as_deref().unwrap_or("—")) }))
                 (figure("So với kỳ vọng", html! { (row.funnel.map(|p| funnel_names(p).1).unwrap_or("—")) }))
@@ -517,10 +522,10 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
                             h2 { "1. Kết quả" }
                             table {
                                 tbody {
-                                    tr { th { "Số phiếu" } td { (row.responses) } th { "Tỷ lệ hài lòng (KTC 95%)" } td { (pct(f.overall)) "% (" (interval(f.overall_interval)) ")" } }
-                                    tr { th { "Điểm trung bình" } td { (f.overall_mean.map(|m| format!("{m:.2}")).unwrap_or_default()) } th { "Tỷ lệ QĐ 766" } td { (pct(f.rate_766)) "%" } }
+                                    tr { th { "Số phiếu" } td { (row.responses) } th { "Tỷ lệ hài lòng (KTC 95%)" } td { (percent(f.overall)) " (" (interval(f.overall_interval)) ")" } }
+                                    tr { th { "Điểm trung bình" } td { (f.overall_mean.map(|m| format!("{m:.2}")).unwrap_or_default()) } th { "Tỷ lệ QĐ 766" } td { (percent(f.rate_766)) } }
                                     @if row.sufficient {
-                                        tr { th { "Hiệu chỉnh Bayes (KTC 95%)" } td { (pct(row.shrunk.map(|s| s.0))) "% (" (interval(row.shrunk.map(|s| s.1))) ")" }
+                                        tr { th { "Hiệu chỉnh Bayes (KTC 95%)" } td { (percent(row.shrunk.map(|s| s.0))) " (" (interval(row.shrunk.map(|s| s.1))) ")" }
                                              th { "Hạng / Xếp loại" } td { (row.rank.map(|r| r.to_string()).unwrap_or_default()) " / " (row.band.as_deref().unwrap_or("")) } }
                                     } @else {
                                         tr { td colspan="4" { "Chưa đủ dữ liệu (dưới " (report.min_sample) " phiếu): không xếp hạng, không xếp loại." } }
@@ -530,7 +535,7 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
                                              th { "Gợi ý mức NĐ 90/2020" } td { (row.suggestion.as_deref().unwrap_or("—")) } }
                                     }
                                     @if let Some(unit) = &detail.unit {
-                                        tr { th { "Đơn vị " (unit.target.name) } td colspan="3" { (unit.responses) " phiếu, hài lòng " (pct(unit.figures.overall)) "% (" (interval(unit.figures.overall_interval)) ")" } }
+                                        tr { th { "Đơn vị " (unit.target.name) } td colspan="3" { (unit.responses) " phiếu, hài lòng " (percent(unit.figures.overall)) " (" (interval(unit.figures.overall_interval)) ")" } }
                                     }
                                 }
                             }
@@ -598,9 +603,9 @@ pub fn overview_section(overview: &Overview) -> Markup {
                 Some(total) => {
                     dl.figures {
                         (figure("Số phiếu", html! { (total.responses) }))
-                        (figure("Tỷ lệ hài lòng (KTC 95%)", html! { (pct(total.figures.overall)) "%" br; span.small { (interval(total.figures.overall_interval)) } }))
+                        (figure("Tỷ lệ hài lòng (KTC 95%)", html! { (percent(total.figures.overall)) br; span.small { (interval(total.figures.overall_interval)) } }))
                         @if total.figures.rate_766.is_some() {
-                            (figure("Tỷ lệ hài lòng QĐ 766", html! { (pct(total.figures.rate_766)) "%" }))
+                            (figure("Tỷ lệ hài lòng QĐ 766", html! { (percent(total.figures.rate_766)) }))
                         }
                         (figure("Điểm trung bình (1–5)", html! { (total.figures.overall_mean.map(|m| format!("{m:.2}")).unwrap_or_else(|| "—".into())) }))
                     }

@@ -181,7 +181,7 @@ async fn download(
     };
     match build(&state, &caller, &query).await {
         Ok(report) => file(&state, &caller, report, format, true).await,
-        Err(ReportError::NotFound(_)) => Err(AppError::NotFound),
+        Err(ReportError::NotFound(_)) => Err(AppError::NoSuchRecord),
         Err(ReportError::Store(e)) => Err(e.into()),
     }
 }
@@ -245,7 +245,7 @@ async fn detail(
     .await
     {
         Ok(detail) => detail,
-        Err(ReportError::NotFound(_)) => return Err(AppError::NotFound),
+        Err(ReportError::NotFound(_)) => return Err(AppError::NoSuchRecord),
         Err(ReportError::Store(e)) => return Err(e.into()),
     };
     if level == Level::Officer {

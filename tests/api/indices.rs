@@ -303,7 +303,9 @@ async fn unit_and_officer_pages_draw_their_charts_and_the_officer_sheet_prints_a
     let (status, bad) = page(&app, "/admin/indices/officer/CB001?period=2026-13", &manager).await;
     assert_eq!(status, 400);
     assert!(bad.contains("Kỳ báo cáo không đúng"));
-    assert_eq!(page(&app, "/admin/indices/desk/KHONG-CO", &manager).await.0, 404);
+    let (status, missing) = page(&app, "/admin/indices/desk/KHONG-CO", &manager).await;
+    assert_eq!(status, 404);
+    assert!(missing.contains("ngoài phạm vi") && !missing.contains("mã QR"), "a message for staff: {missing}");
 }
 
 #[tokio::test]
