@@ -533,6 +533,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     }
     let base = settings.public_base_url();
     let sample = if demo { store.active_points().await? } else { Vec::new() };
+    let database = crate::config::redact_url(&settings.database_url);
     let app = Application::build_with_store(settings, store).await?;
     let addr = app.local_addr()?;
     tracing::info!(%addr, database = app.store().backend_name(), "listening");
@@ -543,7 +544,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         for p in pick_samples(&sample) {
             println!("  {}  ({})", form_url(&base, &p.slug), p.label);
         }
-        println!("all points: hailong points list --database-url ...");
+        println!("all points: hailong points list --database-url {database}");
     }
     app.run_until(shutdown_signal()).await
 }
