@@ -66,6 +66,25 @@ impl Figures {
     pub fn officer_points_pct(&self) -> Option<f64> {
         self.officer_points.zip(self.officer_points_max).filter(|(_, max)| *max > 0.0).map(|(p, max)| percent(p / max))
     }
+
+    /// The unit's points (the indicators that judge the unit) as a percentage of the most.
+    pub fn unit_points_pct(&self) -> Option<f64> {
+        self.unit_points.zip(self.unit_points_max).filter(|(_, max)| *max > 0.0).map(|(p, max)| percent(p / max))
+    }
+
+    /// The points a target at `level` is judged on: an officer's own indicators, or else the
+    /// unit's: (label, points, most, percent).
+    pub fn points_of(&self, officer: bool) -> Option<(&'static str, f64, f64, f64)> {
+        match officer {
+            true => Some((
+                "Điểm chỉ tiêu cán bộ",
+                self.officer_points?,
+                self.officer_points_max?,
+                self.officer_points_pct()?,
+            )),
+            false => Some(("Điểm chỉ tiêu đơn vị", self.unit_points?, self.unit_points_max?, self.unit_points_pct()?)),
+        }
+    }
 }
 
 /// The effective number of observations behind a weighted mean of independent shares

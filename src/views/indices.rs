@@ -190,8 +190,8 @@ fn headline(detail: &Detail, row: &Row) -> Markup {
             } @else {
                 (figure("Đánh giá", html! { "Chưa đủ dữ liệu" br; span.small { "dưới " (report.min_sample) " phiếu: không xếp hạng, không xếp loại" } }))
             }
-            @if let Some(points) = f.officer_points_pct() {
-                (figure("Điểm chỉ tiêu cán bộ", html! { (format!("{:.2}", f.officer_points.unwrap_or_default())) " / " (format!("{:.0}", f.officer_points_max.unwrap_or_default())) br; span.small { (format!("{points:.1}")) "% tối đa" } }))
+            @if let Some((label, points, most, share)) = f.points_of(report.query.level == Level::Officer) {
+                (figure(label, html! { (format!("{points:.2}")) " / " (format!("{most:.0}")) br; span.small { (format!("{share:.1}")) "% tối đa" } }))
             }
             @if let Some(s) = &row.suggestion {
                 (figure("Gợi ý mức NĐ 90/2020", html! { (s) br; span.small { "quy tắc " (report.suggestion.version) "; người đánh giá quyết định" } }))
@@ -530,9 +530,9 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
                                     } @else {
                                         tr { td colspan="4" { "Chưa đủ dữ liệu (dưới " (report.min_sample) " phiếu): không xếp hạng, không xếp loại." } }
                                     }
-                                    @if let Some(points) = f.officer_points_pct() {
-                                        tr { th { "Điểm chỉ tiêu cán bộ" } td { (format!("{:.2}", f.officer_points.unwrap_or_default())) " / " (format!("{:.0}", f.officer_points_max.unwrap_or_default())) " (" (format!("{points:.1}")) "%)" }
-                                             th { "Gợi ý mức NĐ 90/2020" } td { (row.suggestion.as_deref().unwrap_or("—")) } }
+                                    @if let Some((label, points, most, share)) = f.points_of(level == Level::Officer) {
+                                        tr { th { (label) } td { (format!("{points:.2}")) " / " (format!("{most:.0}")) " (" (format!("{share:.1}")) "%)" }
+                                             @if level == Level::Officer { th { "Gợi ý mức NĐ 90/2020" } td { (row.suggestion.as_deref().unwrap_or("—")) } } @else { td colspan="2" {} } }
                                     }
                                     @if let Some(unit) = &detail.unit {
                                         tr { th { "Đơn vị " (unit.target.name) } td colspan="3" { (unit.responses) " phiếu, hài lòng " (percent(unit.figures.overall)) " (" (interval(unit.figures.overall_interval)) ")" } }

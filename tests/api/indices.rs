@@ -271,6 +271,7 @@ async fn unit_and_officer_pages_draw_their_charts_and_the_officer_sheet_prints_a
     assert!(unit.contains("/admin/indices/officer/CB001?"), "the officers link to their pages");
     assert!(unit.contains("Xu hướng 12 tháng") && unit.contains("Phân bố câu trả lời"));
     assert!(unit.contains("Ý kiến góp ý"));
+    assert!(unit.contains("Điểm chỉ tiêu đơn vị") && !unit.contains("Điểm chỉ tiêu cán bộ"), "a unit's own points");
 
     let sipas = format!("/admin/indices/unit/HL.TTPVHCC?period={period}&questionnaire=sipas-2017");
     let (status, sipas) = page(&app, &sipas, &manager).await;
@@ -281,6 +282,7 @@ async fn unit_and_officer_pages_draw_their_charts_and_the_officer_sheet_prints_a
     assert_eq!(status, 200);
     assert!(officer.contains("Nguyễn Thị Lan") && officer.contains("So với đơn vị"), "{officer}");
     assert!(officer.contains("Hiệu chỉnh Bayes") && officer.contains("Gợi ý mức NĐ 90/2020"));
+    assert!(officer.contains("Điểm chỉ tiêu cán bộ") && !officer.contains("Điểm chỉ tiêu đơn vị"));
     assert!(officer.contains("Bình thường (3)"), "five levels unless folded");
     let (_, folded) = page(&app, &format!("/admin/indices/officer/CB001?period={period}&fold=3"), &manager).await;
     assert!(!folded.contains("Bình thường (3)") && folded.contains("Không hài lòng: <strong>"), "{folded}");
