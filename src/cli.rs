@@ -59,6 +59,8 @@ enum Command {
     Points(PointsCommand),
     /// Write the QR code of a collection point to a file.
     Qr {
+        /// Slugs may begin with '-', as URL-safe base64 may.
+        #[arg(allow_hyphen_values = true)]
         slug: String,
         #[arg(long, value_enum, default_value_t = QrFormat::Svg)]
         format: QrFormat,
@@ -156,11 +158,21 @@ enum PointsCommand {
         public: PublicUrl,
     },
     /// Stop a point's QR code from accepting ratings.
-    Revoke { slug: String },
+    Revoke {
+        #[arg(allow_hyphen_values = true)]
+        slug: String,
+    },
     /// Revoke a point and print the new slug that replaces it (a poster must be reprinted).
-    Reissue { slug: String },
+    Reissue {
+        #[arg(allow_hyphen_values = true)]
+        slug: String,
+    },
     /// Make a point use another questionnaire from now on (e.g. sipas-2017).
-    Questionnaire { slug: String, questionnaire: String },
+    Questionnaire {
+        #[arg(allow_hyphen_values = true)]
+        slug: String,
+        questionnaire: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -646,4 +658,23 @@ async fn points(settings: &Settings, cmd: PointsCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_that_begin_with_a_hyphen_are_slugs() {
+        for slug in ["-rAbCdEfGhIj", "--0NOgEGLydd", "_x-y_z012345"] {
+            let cli = Cli::try_parse_from(["hailong", "qr", slug, "--out", "-"]).unwrap();
+            assert!(matches!(&cli.command, Command::Qr { slug: s, .. } if s == slug), "{slug}");
+            for args in [vec!["points", "revoke", slug], vec!["points", "reissue", slug]] {
+                let cli = Cli::try_parse_from(std::iter::once("hailong").chain(args)).unwrap();
+                assert!(format!("{:?}", cli.command).contains(slug), "{slug}");
+            }
+            let cli = Cli::try_parse_from(["hailong", "points", "questionnaire", slug, "sipas-2017"]).unwrap();
+            assert!(format!("{:?}", cli.command).contains("sipas-2017"));
+        }
+    }
 }
