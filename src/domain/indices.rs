@@ -64,27 +64,26 @@ pub struct Figures {
 impl Figures {
     /// The officer's points as a percentage of the most they could be.
     pub fn officer_points_pct(&self) -> Option<f64> {
-        self.officer_points.zip(self.officer_points_max).filter(|(_, max)| *max > 0.0).map(|(p, max)| percent(p / max))
+        points_pct(self.officer_points, self.officer_points_max)
     }
 
     /// The unit's points (the indicators that judge the unit) as a percentage of the most.
     pub fn unit_points_pct(&self) -> Option<f64> {
-        self.unit_points.zip(self.unit_points_max).filter(|(_, max)| *max > 0.0).map(|(p, max)| percent(p / max))
+        points_pct(self.unit_points, self.unit_points_max)
     }
 
-    /// The points a target at `level` is judged on: an officer's own indicators, or else the
-    /// unit's: (label, points, most, percent).
-    pub fn points_of(&self, officer: bool) -> Option<(&'static str, f64, f64, f64)> {
+    /// The points a target is judged on, an officer's own indicators or else the unit's, as
+    /// (points, most, percent of the most).
+    pub fn points_of(&self, officer: bool) -> Option<(f64, f64, f64)> {
         match officer {
-            true => Some((
-                "Điểm chỉ tiêu cán bộ",
-                self.officer_points?,
-                self.officer_points_max?,
-                self.officer_points_pct()?,
-            )),
-            false => Some(("Điểm chỉ tiêu đơn vị", self.unit_points?, self.unit_points_max?, self.unit_points_pct()?)),
+            true => Some((self.officer_points?, self.officer_points_max?, self.officer_points_pct()?)),
+            false => Some((self.unit_points?, self.unit_points_max?, self.unit_points_pct()?)),
         }
     }
+}
+
+fn points_pct(points: Option<f64>, most: Option<f64>) -> Option<f64> {
+    points.zip(most).filter(|(_, most)| *most > 0.0).map(|(p, most)| percent(p / most))
 }
 
 /// The effective number of observations behind a weighted mean of independent shares

@@ -95,12 +95,4 @@ impl Store {
         });
         Ok(Some(completed))
     }
-
-    /// How this backend writes statement parameters.
-    pub(super) fn placeholders(&self) -> batch::Placeholders {
-        match self.backend {
-            Backend::Sqlite { .. } => batch::Placeholders::Positional,
-            Backend::Postgres(_) => batch::Placeholders::Numbered,
-        }
-    }
 }

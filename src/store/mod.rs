@@ -489,6 +489,14 @@ impl Store {
         }))
     }
 
+    /// How this backend writes statement parameters.
+    fn placeholders(&self) -> batch::Placeholders {
+        match self.backend {
+            Backend::Sqlite { .. } => batch::Placeholders::Positional,
+            Backend::Postgres(_) => batch::Placeholders::Numbered,
+        }
+    }
+
     /// Stores a group of responses in one transaction and says how each was settled. Everything
     /// that must be atomic with a response happens here: the one-time key (a repeat returns the
     /// first), the point still being open, and the attribution to the unit, desk and officer of

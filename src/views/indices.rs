@@ -20,6 +20,14 @@ fn pct(x: Option<f64>) -> String {
     x.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into())
 }
 
+/// What the indicator points of a target at `level` are called: an officer's own, else the unit's.
+fn points_label(level: Level) -> &'static str {
+    match level {
+        Level::Officer => "Điểm chỉ tiêu cán bộ",
+        _ => "Điểm chỉ tiêu đơn vị",
+    }
+}
+
 /// A share with its percent sign, or "—" (no sign) when there is none.
 fn percent(x: Option<f64>) -> String {
     x.map(|x| format!("{x:.1}%")).unwrap_or_else(|| "—".into())
@@ -190,8 +198,8 @@ fn headline(detail: &Detail, row: &Row) -> Markup {
             } @else {
                 (figure("Đánh giá", html! { "Chưa đủ dữ liệu" br; span.small { "dưới " (report.min_sample) " phiếu: không xếp hạng, không xếp loại" } }))
             }
-            @if let Some((label, points, most, share)) = f.points_of(report.query.level == Level::Officer) {
-                (figure(label, html! { (format!("{points:.2}")) " / " (format!("{most:.0}")) br; span.small { (format!("{share:.1}")) "% tối đa" } }))
+            @if let Some((points, most, share)) = f.points_of(report.query.level == Level::Officer) {
+                (figure(points_label(report.query.level), html! { (format!("{points:.2}")) " / " (format!("{most:.0}")) br; span.small { (format!("{share:.1}")) "% tối đa" } }))
             }
             @if let Some(s) = &row.suggestion {
                 (figure("Gợi ý mức NĐ 90/2020", html! { (s) br; span.small { "quy tắc " (report.suggestion.version) "; người đánh giá quyết định" } }))
@@ -530,8 +538,8 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
                                     } @else {
                                         tr { td colspan="4" { "Chưa đủ dữ liệu (dưới " (report.min_sample) " phiếu): không xếp hạng, không xếp loại." } }
                                     }
-                                    @if let Some((label, points, most, share)) = f.points_of(level == Level::Officer) {
-                                        tr { th { (label) } td { (format!("{points:.2}")) " / " (format!("{most:.0}")) " (" (format!("{share:.1}")) "%)" }
+                                    @if let Some((points, most, share)) = f.points_of(level == Level::Officer) {
+                                        tr { th { (points_label(level)) } td { (format!("{points:.2}")) " / " (format!("{most:.0}")) " (" (format!("{share:.1}")) "%)" }
                                              @if level == Level::Officer { th { "Gợi ý mức NĐ 90/2020" } td { (row.suggestion.as_deref().unwrap_or("—")) } } @else { td colspan="2" {} } }
                                     }
                                     @if let Some(unit) = &detail.unit {
