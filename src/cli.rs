@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::config::{Overrides, Settings};
 use crate::domain::account::{self, Role};
 use crate::domain::point::{Slug, form_url};
+use crate::export::CsvOut;
 use crate::startup::{Application, load_questionnaires, shutdown_signal};
 use crate::store::Store;
 use crate::{demo, import, qr, telemetry, views};
@@ -328,11 +329,11 @@ async fn user(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
             println!("account {name} created ({})", role.code());
         }
         UserCommand::List => {
-            let mut out = csv::Writer::from_writer(std::io::stdout().lock());
-            out.write_record(["name", "role", "unit_code", "disabled"])?;
+            let mut out = CsvOut::new(std::io::stdout().lock());
+            out.text_row(["name", "role", "unit_code", "disabled"])?;
             for u in store.users().await? {
                 let disabled = if u.disabled { "yes" } else { "no" };
-                out.write_record([u.name.as_str(), u.role.code(), u.unit_code.as_deref().unwrap_or(""), disabled])?;
+                out.text_row([u.name.as_str(), u.role.code(), u.unit_code.as_deref().unwrap_or(""), disabled])?;
             }
             out.flush()?;
         }
@@ -492,7 +493,7 @@ fn warn_if_local(settings: &Settings) {
 }
 
 async fn open(settings: &Settings) -> anyhow::Result<Store> {
-    Store::open(&settings.database_url, settings.db_max_connections)
+    Store::open_capped(&settings.database_url, settings.db_max_connections, settings.sqlite_max_pages)
         .await
         .with_context(|| format!("cannot open the database {}", settings.database_url_redacted()))
 }
@@ -615,10 +616,10 @@ async fn points(settings: &Settings, cmd: PointsCommand) -> anyhow::Result<()> {
     let store = open(settings).await?;
     match cmd {
         PointsCommand::List { .. } => {
-            let mut out = csv::Writer::from_writer(std::io::stdout().lock());
-            out.write_record(["slug", "url", "unit_code", "desk_code", "officer_code", "label"])?;
+            let mut out = CsvOut::new(std::io::stdout().lock());
+            out.text_row(["slug", "url", "unit_code", "desk_code", "officer_code", "label"])?;
             for p in store.active_points().await? {
-                out.write_record([
+                out.text_row([
                     p.slug.as_str(),
                     &form_url(&settings.public_base_url(), &p.slug),
                     &p.unit_code,

@@ -34,6 +34,13 @@ pub struct Settings {
     pub writer_batch_max: usize,
     /// Responses that may wait for the writer before new ones are told to try again (503).
     pub writer_queue: usize,
+    /// Longest a citizen's send waits for its commit (a stalled disk, a locked database); past
+    /// it the form comes back with the answers kept, to send again.
+    pub submit_timeout_secs: u64,
+    /// SQLite only: the most pages (of 4 KiB) the database file may grow to; past it commits
+    /// fail as on a full disk and ratings are refused with "send again". Unset: no cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sqlite_max_pages: Option<u32>,
     /// Connections in the read pool (and, on PostgreSQL, shared with the writer).
     pub db_max_connections: u32,
     /// Days a written comment is kept before it is erased (the rating itself stays); 0 keeps them.
@@ -63,6 +70,8 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             writer_batch_max: 512,
             writer_queue: 4096,
+            submit_timeout_secs: 15,
+            sqlite_max_pages: None,
             db_max_connections: 8,
             comment_retention_days: 730,
             log: "info".into(),
@@ -87,7 +96,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The settings' names, as TOML keys and (upper-cased, after `HAILONG_`) variables.
-    pub const KEYS: [&'static str; 14] = [
+    pub const KEYS: [&'static str; 16] = [
         "database_url",
         "bind",
         "public_base_url",
@@ -95,6 +104,8 @@ impl Settings {
         "trusted_proxies",
         "writer_batch_max",
         "writer_queue",
+        "submit_timeout_secs",
+        "sqlite_max_pages",
         "db_max_connections",
         "comment_retention_days",
         "log",
@@ -131,12 +142,18 @@ impl Settings {
         }
         anyhow::ensure!(self.writer_batch_max >= 1, "writer_batch_max must be at least 1");
         anyhow::ensure!(self.writer_queue >= 1, "writer_queue must be at least 1");
+        anyhow::ensure!((1..=600).contains(&self.submit_timeout_secs), "submit_timeout_secs must be between 1 and 600");
         anyhow::ensure!(self.db_max_connections >= 1, "db_max_connections must be at least 1");
         anyhow::ensure!(self.min_sample >= 1, "min_sample must be at least 1");
         self.bands.validate().map_err(anyhow::Error::msg)?;
         self.suggestion.validate().map_err(anyhow::Error::msg)?;
         self.fold.validate().map_err(anyhow::Error::msg)?;
         Ok(())
+    }
+
+    /// How long a citizen's send waits for its commit.
+    pub fn submit_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.submit_timeout_secs)
     }
 
     /// The address in QR codes, posters and printed links: the setting, or else the bind address.
@@ -166,7 +183,9 @@ impl Settings {
             "# hailong settings. Every key may also be set as HAILONG_<KEY> in the environment\n\
              # (for example HAILONG_DATABASE_URL); flags override both.\n\
              # The address citizens reach the service at, printed in QR codes (default: http://<bind>):\n\
-             # public_base_url = \"https://danhgia.example.gov.vn\"\n{body}"
+             # public_base_url = \"https://danhgia.example.gov.vn\"\n\
+             # SQLite only: cap the database file at this many 4 KiB pages (default: no cap):\n\
+             # sqlite_max_pages = 2621440\n{body}"
         )
     }
 }
@@ -204,7 +223,9 @@ mod tests {
 
     #[test]
     fn keys_name_every_setting() {
-        let example = Settings::example_toml().replace("# public_base_url", "public_base_url");
+        let example = Settings::example_toml()
+            .replace("# public_base_url", "public_base_url")
+            .replace("# sqlite_max_pages", "sqlite_max_pages");
         let table: toml::Table = toml::from_str(&example).unwrap();
         let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
         let mut listed = Settings::KEYS.to_vec();

@@ -111,3 +111,21 @@ pub async fn log_errors(request: Request, next: Next) -> Response {
     }
     response
 }
+
+/// Longest a request may take before it is answered 503.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Bounds every request in time. Past the bound the caller gets the "temporarily unavailable"
+/// page (JSON on the API), not an empty 503. (The citizen's form has its own, shorter bound,
+/// which gives the answers back.)
+pub async fn time_limit(request: Request, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) if api => {
+            let body = axum::Json(serde_json::json!({ "error": "the request took too long; try again" }));
+            (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+        }
+        Err(_) => AppError::Unavailable("the request took too long".into()).into_response(),
+    }
+}

@@ -205,10 +205,43 @@ fn cells(report: &Report, columns: &[Column], row: &Row, vietnamese: bool) -> Ve
         .collect()
 }
 
-/// A text cell a spreadsheet would take for a formula (=, +, -, @, tab, carriage return)
-/// gets a leading apostrophe (OWASP's advice for CSV injection).
+/// A text cell a spreadsheet would take for a formula (=, +, -, @, tab, carriage return, also
+/// after leading white space or a byte-order mark, which spreadsheets skip) gets a leading
+/// apostrophe (OWASP's advice for CSV injection).
 fn defused(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}").into() } else { text.into() }
+    let bare = text.trim_start_matches(|c: char| c == '\u{feff}' || (c.is_whitespace() && c != '\t' && c != '\r'));
+    if bare.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}").into() } else { text.into() }
+}
+
+/// The one CSV writer of the project: every text cell it writes is [`defused`], so that no
+/// name, label or comment becomes a formula in the spreadsheet that opens the file.
+pub struct CsvOut<W: Write>(csv::Writer<W>);
+
+impl<W: Write> CsvOut<W> {
+    pub fn new(out: W) -> Self {
+        Self(csv::Writer::from_writer(out))
+    }
+
+    /// A row of text cells.
+    pub fn text_row<'a>(&mut self, cells: impl IntoIterator<Item = &'a str>) -> std::io::Result<()> {
+        let cells: Vec<std::borrow::Cow<'a, str>> = cells.into_iter().map(defused).collect();
+        self.0.write_record(cells.iter().map(|c| c.as_ref())).map_err(std::io::Error::other)
+    }
+
+    fn cells(&mut self, cells: Vec<Cell>) -> std::io::Result<()> {
+        let record = cells.into_iter().map(|cell| match cell {
+            Cell::Text(s) => defused(&s).into_owned(),
+            Cell::Number(x) => two_decimals(x),
+            Cell::Count(n) => n.to_string(),
+            Cell::Bool(b) => b.to_string(),
+            Cell::Empty => String::new(),
+        });
+        self.0.write_record(record).map_err(std::io::Error::other)
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 fn two_decimals(x: f64) -> String {
@@ -217,25 +250,15 @@ fn two_decimals(x: f64) -> String {
 
 /// Writes the reports as CSV, one header, then one row per target of each report.
 pub fn write_csv(reports: &[Report], out: impl Write, progress: &dyn Fn(u64)) -> std::io::Result<()> {
-    let mut writer = csv::Writer::from_writer(out);
+    let mut writer = CsvOut::new(out);
     let Some(first) = reports.first() else { return Ok(()) };
     let header = columns(first);
-    writer.write_record(header.iter().map(|c| c.key.as_str()))?;
+    writer.text_row(header.iter().map(|c| c.key.as_str()))?;
     let mut written = 0;
     for report in reports {
         // Reports of other levels share the fixed columns; their element columns are the first's.
         for row in &report.rows {
-            let record: Vec<String> = cells(report, &header, row, false)
-                .into_iter()
-                .map(|cell| match cell {
-                    Cell::Text(s) => defused(&s).into_owned(),
-                    Cell::Number(x) => two_decimals(x),
-                    Cell::Count(n) => n.to_string(),
-                    Cell::Bool(b) => b.to_string(),
-                    Cell::Empty => String::new(),
-                })
-                .collect();
-            writer.write_record(&record)?;
+            writer.cells(cells(report, &header, row, false))?;
             written += 1;
             progress(written);
         }
@@ -485,6 +508,10 @@ mod tests {
         assert_eq!(defused("-1"), "'-1");
         assert_eq!(defused("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(defused("Nguyễn Văn An"), "Nguyễn Văn An");
+        assert_eq!(defused(" =1+1"), "' =1+1", "white space before a formula");
+        assert_eq!(defused("\u{feff}=HYPERLINK(\"x\")"), "'\u{feff}=HYPERLINK(\"x\")", "a byte-order mark");
+        assert_eq!(defused("\u{a0}\u{3000}@x"), "'\u{a0}\u{3000}@x");
+        assert_eq!(defused("a = b"), "a = b");
         assert_eq!(two_decimals(87.126), "87.13");
         assert_eq!(two_decimals(100.0), "100.00");
     }

@@ -6,21 +6,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::Settings;
 use crate::domain::clock;
 use crate::domain::questionnaire::{Questionnaire, Registry, SHIPPED};
-use crate::error::log_errors;
+use crate::error::{log_errors, time_limit};
 use crate::store::Store;
 use crate::store::writer::Writer;
 use crate::web::{self, AppState, CACHE_TTL, TtlCache, client::Limiter};
@@ -31,8 +30,6 @@ const SIGN_IN_WINDOW_SECS: u64 = 15 * 60;
 
 /// Largest request body accepted (a form with a 1,000-character comment is far smaller).
 const BODY_LIMIT: usize = 64 * 1024;
-/// Longest a request may take before it is answered 503.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Loads the shipped questionnaires into the store and returns every stored version.
 pub async fn load_questionnaires(store: &Store) -> anyhow::Result<Registry> {
@@ -53,7 +50,8 @@ pub struct Application {
 impl Application {
     /// Opens the database named in the settings and builds on it.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let store = Store::open(&settings.database_url, settings.db_max_connections).await?;
+        let store =
+            Store::open_capped(&settings.database_url, settings.db_max_connections, settings.sqlite_max_pages).await?;
         Self::build_with_store(settings, store).await
     }
 
@@ -99,7 +97,9 @@ impl Application {
         let store = state.store.clone();
         let housekeeping = tokio::spawn(housekeeping(store.clone(), state.settings.comment_retention_days));
         let tls = state.settings.public_base_url().starts_with("https://");
-        let mut app = web::router(state).layer(axum::middleware::from_fn(log_errors));
+        let mut app = web::router(state)
+            .layer(axum::middleware::from_fn(time_limit))
+            .layer(axum::middleware::from_fn(log_errors));
         for (name, value) in web::policy::security_headers(tls) {
             app = app.layer(SetResponseHeaderLayer::if_not_present(name, value));
         }
@@ -110,7 +110,6 @@ impl Application {
             // (measured in BENCHMARKS.md).
             .layer(CompressionLayer::new().no_br().no_deflate().no_zstd().quality(CompressionLevel::Fastest))
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-            .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
             // One line per request: method, path, status, latency. Never headers or bodies.
             .layer(
                 TraceLayer::new_for_http()

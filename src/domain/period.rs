@@ -40,6 +40,9 @@ fn year(text: &str) -> Result<i32, String> {
     }
 }
 
+/// The longest range of days a report may span.
+pub const RANGE_MAX_YEARS: i64 = 10;
+
 impl Period {
     /// Parses the forms listed in the module documentation.
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -50,6 +53,17 @@ impl Period {
             let last = clock::parse_date(to).map_err(|_| bad())?;
             if last < first {
                 return Err(format!("the range {text} ends before it starts"));
+            }
+            for end in [first, last] {
+                if !(2000..=2100).contains(&end.year()) {
+                    return Err(format!("the range {text} must lie within the years 2000 to 2100"));
+                }
+            }
+            // Ten years from the first day: 2016-01-01..2025-12-31 is the longest from 2016.
+            let years_on = first.replace_year(first.year() + RANGE_MAX_YEARS as i32);
+            let limit = years_on.unwrap_or_else(|_| date(first.year() + RANGE_MAX_YEARS as i32, 3, 1).unwrap_or(first));
+            if last >= limit {
+                return Err(format!("the range {text} is longer than {RANGE_MAX_YEARS} years"));
             }
             return Ok(Self { kind: Kind::Range, first, last });
         }
@@ -176,6 +190,25 @@ mod tests {
         for bad in ["", "26", "2026-Q5", "2026-13", "2026-H3", "2026-03-31..2026-01-01", "năm nay", "2026-1"] {
             assert!(Period::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn ranges_are_bounded_in_years_and_length() {
+        for bad in
+            ["0000-01-01..9999-12-31", "2026-01-01..9999-12-31", "1999-12-31..2000-01-31", "2100-12-01..2101-01-01"]
+        {
+            let error = Period::parse(bad).unwrap_err();
+            assert!(error.contains("2000 to 2100"), "{bad}: {error}");
+        }
+        let error = Period::parse("2001-01-01..2011-01-05").unwrap_err();
+        assert!(error.contains("longer than 10 years"), "{error}");
+        assert!(Period::parse("2016-01-01..2025-12-31").is_ok(), "ten years");
+        assert!(Period::parse("2000-01-01..2000-01-01").is_ok());
+        assert!(Period::parse("2016-01-01..2026-01-01").is_err(), "ten years and a day");
+        assert!(Period::parse("2016-02-29..2026-02-28").is_ok(), "from a leap day");
+        assert!(Period::parse("2016-02-29..2026-03-01").is_err());
+        // The period before the earliest one still has a date.
+        assert_eq!(Period::parse("2000-01-01..2009-12-31").unwrap().previous().first().year(), 1989);
     }
 
     #[test]

@@ -13,11 +13,17 @@ const SLUG_BYTES: usize = 9;
 pub struct Slug(String);
 
 impl Slug {
-    /// A fresh slug from the operating system's random source.
+    /// A fresh slug from the operating system's random source. It begins with a letter or a
+    /// digit: a leading `-` reads as a flag on a command line and as a formula in a spreadsheet.
     pub fn generate() -> Self {
         let mut bytes = [0u8; SLUG_BYTES];
-        rand::rng().fill_bytes(&mut bytes);
-        Self(URL_SAFE_NO_PAD.encode(bytes))
+        loop {
+            rand::rng().fill_bytes(&mut bytes);
+            let slug = URL_SAFE_NO_PAD.encode(bytes);
+            if slug.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+                return Self(slug);
+            }
+        }
     }
 
     /// Accepts what a URL may carry as a slug; whether it exists is the store's question.
@@ -66,6 +72,7 @@ mod tests {
         assert_eq!(a.as_str().len(), 12);
         assert_ne!(a, b);
         assert!(Slug::parse(a.as_str()).is_ok());
+        assert!((0..2000).all(|_| Slug::generate().as_str().starts_with(|c: char| c.is_ascii_alphanumeric())));
     }
 
     #[test]

@@ -216,18 +216,25 @@ impl Store {
         .transpose()
     }
 
-    /// Counts a failed sign-in; after `limit` in a row the account is locked for `lock_ms`.
+    /// Counts a failed sign-in; after `limit` in a row the account is locked for `lock_ms`. An
+    /// attempt while the lock holds counts for nothing: the lock ends on time whatever is sent
+    /// meanwhile (the attempts themselves are limited per device at the door). After a lock
+    /// has ended the count starts again.
     pub async fn login_failed(&self, user_id: i64, limit: i64, lock_ms: i64) -> StoreResult<()> {
         let now = clock::now_ms();
         on_backend!(write self, pool => {
             sqlx::query(
-                "UPDATE users SET failed_logins = failed_logins + 1, \
-                    locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END \
-                 WHERE id = $1",
+                "UPDATE users SET \
+                    failed_logins = CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END, \
+                    locked_until = CASE \
+                        WHEN (CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END) >= $2 THEN $3 \
+                        ELSE NULL END \
+                 WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $4)",
             )
             .bind(user_id)
             .bind(limit)
             .bind(now + lock_ms)
+            .bind(now)
             .execute(pool)
             .await?;
         });

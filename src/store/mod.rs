@@ -34,6 +34,13 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
     Invalid(String),
+    /// The SQLite file at the configured path is no longer the one this server opened:
+    /// whatever it commits would not be found there.
+    #[error("the database file {0}; restart the service once the right file is in place")]
+    FileGone(String),
+    /// The SQLite database has reached its cap (`sqlite_max_pages`).
+    #[error("the database has reached its size cap ({0} pages of sqlite_max_pages)")]
+    Full(i64),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -58,8 +65,9 @@ impl StoreError {
 
 #[derive(Clone, Debug)]
 enum Backend {
-    /// Readers share a pool; the writer owns the only write connection.
-    Sqlite { read: sqlx::SqlitePool, write: sqlx::SqlitePool },
+    /// Readers share a pool; the writer owns the only write connection. `file` is the file they
+    /// opened (none in memory).
+    Sqlite { read: sqlx::SqlitePool, write: sqlx::SqlitePool, file: Option<sqlite::DbFile> },
     /// Several instances may share one database; row locks and unique constraints keep the
     /// writer's guarantees across them.
     Postgres(sqlx::PgPool),
@@ -86,6 +94,40 @@ macro_rules! on_backend {
             Backend::Postgres($pool) => $body,
         }
     };
+}
+
+/// Pages that must be left under an SQLite page cap for the readiness check to pass: room for
+/// a group of ratings.
+const PROBE_ROOM_PAGES: i64 = 64;
+
+/// Runs `$body` in a transaction on the write connection (`$tx`) and commits it, on the
+/// SQLite file this server opened. Any failure closes that connection, so the next
+/// transaction starts on a new one: after a failed statement or COMMIT, SQLite may have rolled
+/// the transaction back by itself (a full disk, an I/O error) while sqlx still counts it as
+/// open, and would then turn the next BEGIN into a savepoint of a transaction that never
+/// commits; a PostgreSQL connection may be broken. On SQLite, `BEGIN IMMEDIATE` also fails on
+/// a connection that is somehow still in a transaction, rather than nesting in it.
+macro_rules! write_transaction {
+    ($store:expr, $tx:ident => $body:block) => {{
+        $store.check_file(false)?;
+        let begin = $store.begin_statement();
+        on_backend!(write $store, pool => {
+            let mut conn = pool.acquire().await?;
+            let written: StoreResult<()> = async {
+                let mut $tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
+                $body
+                $tx.commit().await?;
+                Ok(())
+            }
+            .await;
+            if written.is_err() {
+                let _ = conn.close().await;
+            }
+            written?;
+        });
+        // A commit into a file that was deleted or replaced meanwhile is not durable.
+        $store.check_file(true)?;
+    }};
 }
 
 /// Binds a NULL of each type to `$query`: a padding row (see [`batch`]).
@@ -342,9 +384,15 @@ pub enum CountBy {
 impl Store {
     /// Connects by URL scheme, creating an SQLite file if missing, and migrates.
     pub async fn open(url: &str, max_connections: u32) -> StoreResult<Self> {
+        Self::open_capped(url, max_connections, None).await
+    }
+
+    /// As [`Store::open`], an SQLite database capped at `sqlite_max_pages` pages: past the cap
+    /// commits fail as on a full disk (the setting of the same name).
+    pub async fn open_capped(url: &str, max_connections: u32, sqlite_max_pages: Option<u32>) -> StoreResult<Self> {
         let backend = if url.starts_with("sqlite:") {
-            let (read, write) = sqlite::connect(url, max_connections).await?;
-            Backend::Sqlite { read, write }
+            let (read, write, file) = sqlite::connect(url, max_connections, sqlite_max_pages).await?;
+            Backend::Sqlite { read, write, file }
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres(postgres::connect(url, max_connections).await?)
         } else {
@@ -379,7 +427,7 @@ impl Store {
     /// Closes the pools, waiting for connections to be returned.
     pub async fn close(&self) {
         match &self.backend {
-            Backend::Sqlite { read, write } => {
+            Backend::Sqlite { read, write, .. } => {
                 read.close().await;
                 write.close().await;
             }
@@ -489,6 +537,49 @@ impl Store {
         }))
     }
 
+    /// Fails when the SQLite file at the configured path is no longer the one opened.
+    fn check_file(&self, after_commit: bool) -> StoreResult<()> {
+        match &self.backend {
+            Backend::Sqlite { file: Some(file), .. } => file.check(after_commit),
+            _ => Ok(()),
+        }
+    }
+
+    /// The writer's BEGIN: on SQLite it takes the write lock at once.
+    fn begin_statement(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite { .. } => "BEGIN IMMEDIATE",
+            Backend::Postgres(_) => "BEGIN",
+        }
+    }
+
+    /// Commits a one-row write the way the writer commits a group, for the readiness check:
+    /// succeeds only when a commit can succeed now (the database reachable, writable, not
+    /// full, and on SQLite still the file at the configured path).
+    pub async fn probe_write(&self) -> StoreResult<()> {
+        let now = clock::now_ms();
+        write_transaction!(self, tx => {
+            sqlx::query("UPDATE writer_probe SET at = $1 WHERE id = 1").bind(now).execute(&mut *tx).await?;
+        });
+        // Under a page cap the one-row update fits where a group of ratings would not: the
+        // room left under the cap is checked too.
+        if let Backend::Sqlite { write, .. } = &self.backend {
+            let mut conn = write.acquire().await?;
+            let mut pragma = async |name: &'static str| -> StoreResult<i64> {
+                Ok(sqlx::query_scalar(name).fetch_one(&mut *conn).await?)
+            };
+            let (pages, cap, free) = (
+                pragma("PRAGMA page_count").await?,
+                pragma("PRAGMA max_page_count").await?,
+                pragma("PRAGMA freelist_count").await?,
+            );
+            if cap - pages + free < PROBE_ROOM_PAGES {
+                return Err(StoreError::Full(cap));
+            }
+        }
+        Ok(())
+    }
+
     /// How this backend writes statement parameters.
     fn placeholders(&self) -> batch::Placeholders {
         match self.backend {
@@ -513,8 +604,7 @@ impl Store {
         let mut stored: HashMap<String, i64> = HashMap::with_capacity(unique.len());
         let mut earlier: HashMap<String, i64> = HashMap::new();
         let style = self.placeholders();
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+        write_transaction!(self, tx => {
             let mut attributed: HashMap<String, Attribution> = HashMap::with_capacity(unique.len());
             for (chunk, rows) in batch::split(&unique, batch::RESPONSES_MAX) {
                 let mut insert = sqlx::query_as::<_, InsertedRow>(batch::insert_responses(chunk.size, style));
@@ -561,7 +651,6 @@ impl Store {
                     earlier.insert(r.key.as_str().to_owned(), id);
                 }
             }
-            tx.commit().await?;
         });
         Ok(group
             .iter()

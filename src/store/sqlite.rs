@@ -2,6 +2,7 @@
 //! Readers share a pool; the writer owns the only write connection, so a group commit never
 //! waits for another writer.
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -17,15 +18,26 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "count months", include_str!("../../migrations/sqlite/0004_count_months.sql")),
     (5, "comment index", include_str!("../../migrations/sqlite/0005_comment_index.sql")),
     (6, "data fixes", include_str!("../../migrations/sqlite/0006_data_fixes.sql")),
+    (7, "writer probe and guards", include_str!("../../migrations/sqlite/0007_writer_probe.sql")),
 ];
 
-pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<(SqlitePool, SqlitePool)> {
-    let options = SqliteConnectOptions::from_str(url)?
+/// Opens the read pool and the one-connection write pool, and notes which file they opened.
+/// `max_pages` caps the database at that many pages (`PRAGMA max_page_count`) on every
+/// connection: past it a commit fails as on a full disk.
+pub(super) async fn connect(
+    url: &str,
+    max_connections: u32,
+    max_pages: Option<u32>,
+) -> StoreResult<(SqlitePool, SqlitePool, Option<DbFile>)> {
+    let mut options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
+    if let Some(pages) = max_pages {
+        options = options.pragma("max_page_count", pages.to_string());
+    }
     // The write pool first: it creates the file and switches it to WAL before readers open it.
     // Its one connection is in this process and is not pinged before each use (sqlx still pings
     // it once when it goes back to the pool): a statement on a broken connection fails as the
@@ -36,8 +48,59 @@ pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<(Sql
         .test_before_acquire(false)
         .connect_with(options.clone())
         .await?;
+    let file = DbFile::of(options.get_filename());
     let read = SqlitePoolOptions::new().max_connections(max_connections).connect_with(options).await?;
-    Ok((read, write))
+    Ok((read, write, file))
+}
+
+/// The database file the server opened, by its device and inode: if the file at the configured
+/// path is deleted, replaced or moved, the open connections go on writing into a file that is
+/// no longer there, and nothing they commit would be found at the path.
+#[derive(Clone, Debug)]
+pub(super) struct DbFile {
+    path: PathBuf,
+    wal: PathBuf,
+    identity: (u64, u64),
+}
+
+impl DbFile {
+    /// `None` for an in-memory database, which has no file to lose.
+    fn of(path: &Path) -> Option<Self> {
+        let identity = identity(path).ok()?;
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        Some(Self { path: path.to_owned(), wal: PathBuf::from(wal), identity })
+    }
+
+    /// Fails unless the file at the path is still the one opened; after a commit, its
+    /// write-ahead log must be there too (the commit wrote into it, and it stays while this
+    /// server holds connections).
+    pub(super) fn check(&self, after_commit: bool) -> StoreResult<()> {
+        let gone = |what: &str| Err(StoreError::FileGone(format!("{} {what}", self.path.display())));
+        match identity(&self.path) {
+            Ok(found) if found == self.identity => {}
+            Ok(_) => return gone("was replaced by another file"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return gone("was deleted or moved"),
+            Err(e) => return gone(&format!("cannot be read ({e})")),
+        }
+        if after_commit && !self.wal.exists() {
+            return Err(StoreError::FileGone(format!("{} was deleted", self.wal.display())));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn identity(path: &Path) -> std::io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path)?;
+    Ok((meta.dev(), meta.ino()))
+}
+
+/// Elsewhere only the file's existence is checked.
+#[cfg(not(unix))]
+fn identity(path: &Path) -> std::io::Result<(u64, u64)> {
+    std::fs::metadata(path).map(|_| (0, 0))
 }
 
 /// Refuses to run unless the write connection really has the durability settings: a rating

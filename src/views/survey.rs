@@ -190,3 +190,31 @@ pub fn thanks(lang: Lang, point: &PointContext) -> Markup {
         },
     )
 }
+
+/// When a sent form could not be stored in time and the form itself cannot be drawn again (the
+/// database did not answer even for the point): the citizen's answers come back as they were
+/// sent, in hidden fields, with one button to send them again (same one-time key, so a rating
+/// that was stored after all is not stored twice).
+pub fn resend(lang: Lang, slug: &str, pairs: &[(String, String)]) -> Markup {
+    let title = lang.pick("Chưa lưu được đánh giá", "Your rating is not saved yet");
+    layout(
+        lang,
+        title,
+        html! {},
+        html! {
+            h1 { (title) }
+            div.alert role="alert" {
+                p { strong { (lang.pick(
+                    "Hệ thống đang chậm nên chưa lưu được đánh giá của Ông/Bà. Các lựa chọn vẫn được giữ nguyên: xin vui lòng bấm Gửi lại.",
+                    "The system is slow and your rating was not saved yet. Your answers are kept: please press Send again.",
+                )) } }
+            }
+            form method="post" action={ "/s/" (slug) } accept-charset="UTF-8" {
+                @for (name, value) in pairs {
+                    input type="hidden" name=(name) value=(value);
+                }
+                button type="submit" { (lang.pick("Gửi lại", "Send again")) }
+            }
+        },
+    )
+}

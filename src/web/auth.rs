@@ -110,10 +110,18 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-/// Only places inside the management pages are followed after sign-in.
+/// Only places inside the management pages are followed after sign-in, written in printable
+/// ASCII (a path with a control character or a space cannot go into a `Location` header).
 fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains("://") => n,
+        Some(n)
+            if (n == "/admin" || n.starts_with("/admin/") || n.starts_with("/admin?"))
+                && !n.contains("://")
+                && !n.contains('\\')
+                && n.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            n
+        }
         _ => "/admin",
     }
 }
@@ -279,7 +287,19 @@ mod tests {
     #[test]
     fn follows_only_local_admin_paths() {
         assert_eq!(safe_next(Some("/admin/points")), "/admin/points");
-        for bad in ["https://evil.example/admin", "//evil.example", "/s/abc", "/admin@evil://x"] {
+        assert_eq!(safe_next(Some("/admin?x=1")), "/admin?x=1");
+        for bad in [
+            "https://evil.example/admin",
+            "//evil.example",
+            "/s/abc",
+            "/admin@evil://x",
+            "/admin\r\nSet-Cookie: x=1",
+            "/admin/\0",
+            "/admin/a b",
+            "/admin/đơn-vị",
+            "/administrator",
+            "/admin\\..\\evil",
+        ] {
             assert_eq!(safe_next(Some(bad)), "/admin", "{bad}");
         }
     }

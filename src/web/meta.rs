@@ -1,4 +1,6 @@
-//! The start page, the health check and the embedded static files.
+//! The start page, the liveness and readiness checks, and the embedded static files.
+
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -12,26 +14,39 @@ use crate::error::AppError;
 use crate::views;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(start)).route("/healthz", get(healthz)).route("/static/{file}", get(asset))
+    Router::new()
+        .route("/", get(start))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/static/{file}", get(asset))
 }
 
 async fn start() -> Markup {
     views::pages::start()
 }
 
-/// 200 when the database answers, 503 when it does not.
+/// Liveness: 200 while the process serves requests, whatever the database does (restarting a
+/// server whose disk is full would not free the disk).
 async fn healthz(State(state): State<AppState>) -> Response {
+    axum::Json(serde_json::json!({ "status": "ok", "database": state.store.backend_name() })).into_response()
+}
+
+/// How long the readiness check waits for a commit.
+const READY_WAIT: Duration = Duration::from_secs(3);
+
+/// Readiness: 200 when a commit can succeed now, proved by one (the writer's next group, or a
+/// one-row write); 503 when the database cannot be reached or written (full, read-only, locked,
+/// stalled) or the SQLite file at the configured path is not the one this server opened. The
+/// writer logs why, once per change of state.
+async fn readyz(State(state): State<AppState>) -> Response {
     let backend = state.store.backend_name();
-    match state.store.ping().await {
-        Ok(()) => axum::Json(serde_json::json!({ "status": "ok", "database": backend })).into_response(),
-        Err(error) => {
-            tracing::warn!(%error, "health check: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(serde_json::json!({ "status": "unavailable", "database": backend })),
-            )
-                .into_response()
-        }
+    match state.writer.probe(READY_WAIT).await {
+        Ok(()) => axum::Json(serde_json::json!({ "status": "ready", "database": backend })).into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({ "status": "unavailable", "database": backend })),
+        )
+            .into_response(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! HTTP: one router per area, merged here, over one shared [`AppState`].
 //!
 //! - [`survey`]: the citizen's form at `/s/{slug}`.
-//! - [`meta`]: the start page, `/healthz` and the embedded static files.
+//! - [`meta`]: the start page, `/healthz` (alive), `/readyz` (can commit) and the static files.
 //! - [`admin`] and [`api`]: the management pages and the JSON API, both built from the route
 //!   table of [`policy`], which says what each route requires; [`auth`] knows who is calling.
 

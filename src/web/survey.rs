@@ -23,7 +23,7 @@ use crate::error::AppError;
 use crate::store::writer::SubmitError;
 use crate::store::{FieldRow, PointContext, WriteOutcome};
 use crate::views::Lang;
-use crate::views::survey::{FormView, form, thanks};
+use crate::views::survey::{FormView, form, resend, thanks};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/s/{slug}", get(show).post(submit)).route("/s/{slug}/cam-on", get(thank))
@@ -198,6 +198,10 @@ impl FormContext<'_> {
     }
 }
 
+/// Stores a citizen's form. The whole of it is bounded in time: the writer's answer by the
+/// `submit_timeout_secs` setting (past it the form comes back with the answers kept), and
+/// everything before it by a little more, for a database that does not answer even for the
+/// point (then the answers come back as they were sent, to send again).
 async fn submit(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -205,20 +209,54 @@ async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let (slug, point) = open_point(&state, &slug).await?;
-    let fields = fields(&state).await?;
-    let pairs = decode_form(&body);
+    let deadline = tokio::time::Instant::now() + state.settings.submit_timeout();
+    let received = receive(&state, &slug, peer, &headers, &body, deadline);
+    match tokio::time::timeout_at(deadline + LOOKUP_GRACE, received).await {
+        Ok(answer) => answer,
+        Err(_) => {
+            let pairs = decode_form(&body).unwrap_or_default();
+            let lang = split_envelope(pairs.clone()).lang;
+            let slug = Slug::parse(&slug).map_err(|_| AppError::NotFound)?;
+            Ok((StatusCode::SERVICE_UNAVAILABLE, resend(lang, slug.as_str(), &pairs)).into_response())
+        }
+    }
+}
+
+/// How much longer than the writer's deadline the whole of a send may take.
+const LOOKUP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn receive(
+    state: &AppState,
+    slug: &str,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+    deadline: tokio::time::Instant,
+) -> Result<Response, AppError> {
+    let (slug, point) = open_point(state, slug).await?;
+    let fields = fields(state).await?;
+    let pairs = decode_form(body);
     let envelope = pairs.map(split_envelope);
-    // Validate against the questionnaire the form was drawn from, even if the point has moved
-    // to a newer version or another questionnaire since: that is what the citizen answered.
-    let drawn_from = envelope
-        .as_ref()
-        .and_then(|e| e.version.as_ref())
-        .and_then(|(id, version)| state.questionnaires.version(id, *version).cloned());
-    let questionnaire = match drawn_from {
-        Some(q) => q,
-        None => questionnaire_of(&state, &point)?,
-    };
+    // Validate against the version of the point's questionnaire the form was drawn from, even
+    // if the point has moved to a newer version since: that is what the citizen answered. A
+    // point takes only its own questionnaire: a form naming another one (the point changed
+    // questionnaires while it was open, or a hand-made post) is shown again as the point's.
+    let current = questionnaire_of(state, &point)?;
+    let named = envelope.as_ref().and_then(|e| e.version.clone());
+    let drawn_from = named.as_ref().and_then(|(id, version)| {
+        (*id == point.questionnaire_id).then(|| state.questionnaires.version(id, *version).cloned()).flatten()
+    });
+    let questionnaire = drawn_from.clone().unwrap_or_else(|| current.clone());
+    if let (Some(envelope), Some(_), None) = (&envelope, &named, &drawn_from) {
+        let ctx = FormContext { slug: &slug, point: &point, questionnaire: &current, fields: &fields };
+        let notice = (
+            "Phiếu đánh giá tại quầy này đã thay đổi nên phiếu vừa gửi chưa được lưu. Xin vui lòng trả lời phiếu dưới đây.",
+            "The rating form at this desk has changed, so the form you sent was not saved. Please answer the form below.",
+        );
+        let key = envelope.key.clone().unwrap_or_else(IdempotencyKey::generate);
+        let draft = Draft::default();
+        return Ok(ctx.render(StatusCode::UNPROCESSABLE_ENTITY, envelope.lang, &draft, None, Some(notice), &key));
+    }
     let ctx = FormContext { slug: &slug, point: &point, questionnaire: &questionnaire, fields: &fields };
 
     let Some(envelope) = envelope else {
@@ -267,7 +305,7 @@ async fn submit(
     };
 
     let now = clock::now_ms();
-    let ip = client_ip(peer, &headers, &state.settings.trusted_proxies);
+    let ip = client_ip(peer, headers, &state.settings.trusted_proxies);
     if !state.limiter.allow_rating(ip, point.point_id, (now / 1000) as u64) {
         return Err(AppError::TooManyRequests);
     }
@@ -283,7 +321,9 @@ async fn submit(
         submitted_at_ms: now,
         key: key.clone(),
     };
-    match state.writer.submit(response).await {
+    // Past the deadline the response may still be committed: the same key sent again finds it.
+    let stored = tokio::time::timeout_at(deadline, state.writer.submit(response)).await;
+    match stored.unwrap_or(Err(SubmitError::Unavailable)) {
         Ok(WriteOutcome::Stored(_) | WriteOutcome::Duplicate(_)) => {
             Ok(Redirect::to(&format!("/s/{slug}/cam-on?lang={}", lang.code())).into_response())
         }
@@ -292,7 +332,8 @@ async fn submit(
             Err(AppError::PointRevoked)
         }
         Err(error @ (SubmitError::Busy | SubmitError::Unavailable)) => {
-            tracing::warn!(%error, "response not stored; asking the citizen to send again");
+            // The writer logs why it cannot commit, once per change; here only the outcome.
+            tracing::debug!(%error, "response not stored; asking the citizen to send again");
             let notice = (
                 "Hệ thống đang bận nên chưa lưu được đánh giá của Ông/Bà. Các lựa chọn vẫn còn nguyên: xin vui lòng bấm Gửi đánh giá lần nữa.",
                 "The system is busy and your rating was not saved yet. Your answers are kept: please press Send again.",

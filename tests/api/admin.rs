@@ -166,6 +166,32 @@ async fn failures_look_alike_and_lock_the_account() {
         sign_in(&app, "hoa.lt", "sai mật khẩu nữa").await;
     }
     assert_eq!(sign_in(&app, "hoa.lt", PASSWORD).await.status(), 401, "locked after five failures");
+
+    // Attempts during the lock do not prolong it: it ends on time whatever is sent.
+    let locked_until = || async { app.store.login_record("hoa.lt").await.unwrap().unwrap().locked_until };
+    let until = locked_until().await.expect("locked");
+    for _ in 0..3 {
+        sign_in(&app, "hoa.lt", "vẫn sai").await;
+    }
+    assert_eq!(locked_until().await, Some(until), "the lock is not extended");
+    // The lock ends (its end moved into the past behind the program's back): the right
+    // password works at once, and a later failure starts counting afresh.
+    let sql = "UPDATE users SET locked_until = 1 WHERE name = 'hoa.lt'";
+    execute_raw(&app.db_url(), sql).await.unwrap();
+    sign_in(&app, "hoa.lt", "sai sau khi hết khóa").await;
+    assert_eq!(locked_until().await, None, "one failure after a lock does not lock again");
+    assert_eq!(sign_in(&app, "hoa.lt", PASSWORD).await.status(), 303);
+}
+
+/// Runs one statement on the test's database behind the program's back.
+async fn execute_raw(url: &str, sql: &str) -> Result<(), sqlx::Error> {
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await?;
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&pool).await.map(drop)
+    } else {
+        let pool = sqlx::PgPool::connect(url).await?;
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&pool).await.map(drop)
+    }
 }
 
 #[tokio::test]
@@ -232,21 +258,30 @@ async fn cross_site_posts_are_refused() {
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].actor, "user:root");
     assert_eq!(entries[0].target, format!("point:{}", points[0].slug));
-    assert!(tamper_with_audit_log(&app.db_url()).await.is_err(), "the database keeps the log append-only");
+    let url = app.db_url();
+    let id = entries[0].id;
+    let mut tampering = vec![
+        "UPDATE audit_log SET actor = 'nobody'".to_owned(),
+        "DELETE FROM audit_log".to_owned(),
+        format!(
+            "INSERT INTO audit_log (id, at, actor, action, target) VALUES ({id}, 0, 'x', 'point.revoke', 'x') ON CONFLICT (id) DO UPDATE SET actor = 'nobody'"
+        ),
+    ];
+    if url.starts_with("sqlite:") {
+        tampering.push(format!("INSERT OR REPLACE INTO audit_log (id, at, actor, action, target) VALUES ({id}, 0, 'x', 'point.revoke', 'x')"));
+        tampering.push(format!(
+            "REPLACE INTO audit_log (id, at, actor, action, target) VALUES ({id}, 0, 'x', 'point.revoke', 'x')"
+        ));
+    } else {
+        tampering.push("TRUNCATE audit_log".to_owned());
+        tampering.push("TRUNCATE audit_log CASCADE".to_owned());
+    }
+    for sql in &tampering {
+        assert!(execute_raw(&url, sql).await.is_err(), "the database refuses: {sql}");
+    }
+    assert_eq!(app.store.audit_entries(&filter).await.unwrap(), entries, "the entry is as it was");
     let page = get_with(&app, "/admin/audit?action=point.revoke", &cookie).await.text().await.unwrap();
     assert_eq!(crate::helpers::texts(&page, "table.audit tbody tr").len(), 1);
-}
-
-/// Someone with the database's password covering their tracks: the database itself refuses.
-async fn tamper_with_audit_log(url: &str) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE audit_log SET actor = 'nobody'";
-    if url.starts_with("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(url).await?;
-        sqlx::query(sql).execute(&pool).await.map(drop)
-    } else {
-        let pool = sqlx::PgPool::connect(url).await?;
-        sqlx::query(sql).execute(&pool).await.map(drop)
-    }
 }
 
 #[tokio::test]
@@ -297,4 +332,33 @@ async fn the_api_is_described_and_answers_within_the_scope() {
     let codes: Vec<&str> = units["units"].as_array().unwrap().iter().map(|u| u["code"].as_str().unwrap()).collect();
     assert_eq!(codes, vec!["HL.BINH-MINH", "HL.BINH-MINH.TT"]);
     assert_eq!(units["units"][1]["parent_code"], "HL.BINH-MINH");
+}
+
+#[tokio::test]
+async fn a_next_with_control_characters_is_not_followed() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    with_account(&app, "hoa.lt", Role::Viewer, Some("HL")).await;
+    for next in ["/admin\r\nSet-Cookie: x=1", "/admin/\0", "/admin/đơn vị", "/admin\\..\\evil"] {
+        let response = app
+            .client
+            .post(format!("{}/admin/login", app.base))
+            .header("origin", app.base.clone())
+            .form(&[("name", "hoa.lt"), ("password", PASSWORD), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "{next:?}");
+        assert_eq!(response.headers()["location"], "/admin", "{next:?}");
+        let wrong = app
+            .client
+            .post(format!("{}/admin/login", app.base))
+            .header("origin", app.base.clone())
+            .form(&[("name", "hoa.lt"), ("password", "sai"), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 401, "{next:?}");
+        assert!(wrong.headers().get("set-cookie").is_none(), "no session for a failed sign-in");
+    }
 }

@@ -115,3 +115,33 @@ fn help_and_config_explain_themselves() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("unsupported database URL"), "{}", stderr(&out));
 }
+
+#[tokio::test]
+async fn lists_written_as_csv_never_carry_a_formula() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let units = dir.path().join("units.csv");
+    std::fs::write(
+        &units,
+        "code,name,kind,valid_from\nU1,\"=HYPERLINK(\"\"http://x.example\"\",\"\"Xem\"\")\",xa,2025-07-01\n",
+    )
+    .unwrap();
+    let desks = dir.path().join("desks.csv");
+    std::fs::write(&desks, "code,name,unit_code\nD1,\u{feff} @SUM(1+1),U1\n").unwrap();
+    let out = hailong(&db, &["import", units.to_str().unwrap(), desks.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let out = hailong(&db, &["points", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert!(!rows.is_empty());
+    for row in &rows {
+        for cell in row.iter() {
+            let bare = cell.trim_start_matches(|c: char| c == '\u{feff}' || c.is_whitespace());
+            assert!(!bare.starts_with(['=', '+', '-', '@']), "a formula in {row:?}");
+        }
+    }
+    assert!(text.contains("'=HYPERLINK"), "the name is kept, defused: {text}");
+}

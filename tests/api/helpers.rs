@@ -90,7 +90,9 @@ impl TestApp {
             ..Settings::default()
         };
         configure(&mut settings);
-        let store = Store::open(&settings.database_url, 4).await.expect("open the test database");
+        let store = Store::open_capped(&settings.database_url, 4, settings.sqlite_max_pages)
+            .await
+            .expect("open the test database");
         let app = Application::build_with_store(settings, store.clone()).await.expect("build the app");
         let addr = app.local_addr().expect("bound address");
         let (tx, rx) = oneshot::channel::<()>();

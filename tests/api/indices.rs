@@ -217,6 +217,12 @@ async fn the_api_reports_only_within_the_key_scope_and_records_each_answer() {
     let bad = get(&keys[0], "period=2026-13&level=unit").await;
     assert_eq!(bad.status(), 400);
     assert!(bad.text().await.unwrap().contains("period"));
+    for huge in ["0000-01-01..9999-12-31", "2026-01-01..9999-12-31", "2001-01-01..2012-01-01"] {
+        let bad = get(&keys[0], &format!("period={huge}&level=unit")).await;
+        assert_eq!(bad.status(), 400, "{huge}");
+        let body = bad.text().await.unwrap();
+        assert!(body.contains("2000 to 2100") || body.contains("longer than 10 years"), "{huge}: {body}");
+    }
     assert_eq!(get(&keys[0], &format!("period={period}&level=officers")).await.status(), 400);
 
     let csv = get(&keys[0], &format!("period={period}&level=desk&format=csv")).await;

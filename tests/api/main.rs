@@ -5,6 +5,7 @@
 
 mod admin;
 mod cli;
+mod faults;
 mod helpers;
 mod import;
 mod indices;

@@ -206,7 +206,8 @@ async fn a_database_that_cannot_commit_gets_try_again_never_thanks() {
     let html = response.text().await.unwrap();
     assert!(html.contains("chưa lưu được"), "says it was not saved");
     assert_eq!(texts(&html, "textarea[name=comment]"), vec!["Giữ nguyên"], "answers kept");
-    assert_eq!(app.get("/healthz").await.status(), 503);
+    assert_eq!(app.get("/readyz").await.status(), 503, "not ready: it cannot commit");
+    assert_eq!(app.get("/healthz").await.status(), 200, "but alive");
 }
 
 #[tokio::test]
@@ -318,22 +319,43 @@ async fn health_and_start_page() {
 }
 
 #[tokio::test]
-async fn a_form_is_stored_against_the_questionnaire_it_was_drawn_from() {
+async fn a_point_takes_only_its_own_questionnaire() {
     let app = TestApp::spawn().await;
     let points = app.seed().await;
     let unit_point = points.iter().find(|p| p.questionnaire_id == "sipas-2017").unwrap();
-    let slug = unit_point.slug.as_str();
-    let key = app.form_key(slug).await;
-    // The unit moves its point to the one-stop form while a citizen is filling in SIPAS.
+    let officer_point = points.iter().find(|p| p.questionnaire_id == "mot-cua").unwrap();
+    let sipas = |key: String| -> Vec<(String, String)> {
+        ["tiep_can", "thu_tuc", "cong_chuc", "ket_qua", "gop_y"]
+            .iter()
+            .map(|e| (format!("q_hl_{e}"), "4".to_owned()))
+            .chain([("key".to_owned(), key), ("v".to_owned(), "sipas-2017@1".to_owned())])
+            .collect()
+    };
+    let post =
+        |slug: &str, form: Vec<(String, String)>| app.client.post(format!("{}/s/{slug}", app.base)).form(&form).send();
+
+    // SIPAS answers posted to a one-stop point: refused, the point's own form shown again.
+    let key = app.form_key(officer_point.slug.as_str()).await;
+    let response = post(officer_point.slug.as_str(), sipas(key.clone())).await.unwrap();
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert_eq!(texts_attr(&html, "input[name=v]", "value"), "mot-cua@1");
+    assert!(html.contains("đã thay đổi"));
+    // An unknown version of the point's own questionnaire too. (The unit point's form is not
+    // loaded, so that its point is not cached before it moves below.)
+    let forged = [("key", key.as_str()), ("v", "mot-cua@99"), ("q_hai_long_chung", "4")];
+    assert_eq!(app.post(officer_point.slug.as_str(), &forged).await.status(), 422);
+    assert_eq!(app.responses().await, 0, "nothing stored");
+
+    // The point moves to the one-stop form while a citizen is filling in SIPAS: that form is
+    // no longer the point's, and the citizen is shown the new one.
     assert!(app.store.set_point_questionnaire(&unit_point.slug, "mot-cua", "test").await.unwrap());
-    let answers: Vec<(String, String)> = ["tiep_can", "thu_tuc", "cong_chuc", "ket_qua", "gop_y"]
-        .iter()
-        .map(|e| (format!("q_hl_{e}"), "4".to_owned()))
-        .chain([("key".to_owned(), key), ("v".to_owned(), "sipas-2017@1".to_owned())])
-        .collect();
-    let response = app.client.post(format!("{}/s/{slug}", app.base)).form(&answers).send().await.unwrap();
-    assert_eq!(response.status(), 303);
+    let response = post(unit_point.slug.as_str(), sipas(key.clone())).await.unwrap();
+    assert_eq!(response.status(), 422);
+    assert_eq!(app.responses().await, 0);
+    // Its own questionnaire is taken, on the same key.
+    let own = [("key", key.as_str()), ("v", "mot-cua@1"), ("q_hai_long_chung", "4")];
+    assert_eq!(app.post(unit_point.slug.as_str(), &own).await.status(), 303);
     let counts = app.store.answer_counts(hailong::store::CountBy::Unit, 0, 99_999_999).await.unwrap();
-    assert_eq!(counts.len(), 5);
-    assert!(counts.iter().all(|c| c.questionnaire_id == "sipas-2017" && c.questionnaire_version == 1));
+    assert!(counts.iter().all(|c| c.questionnaire_id == "mot-cua"), "{counts:?}");
 }

@@ -1,0 +1,630 @@
+//! Fault tests: the real binary, loaded with citizens' submissions by concurrent clients, and
+//! broken as an operator's server breaks — killed, stopped, its disk filled, its database file
+//! deleted, its PostgreSQL connections cut and its commits failed. Whatever happens, every
+//! rating acknowledged (a 303 to the thank-you page) is in the database exactly once, a rating
+//! in doubt sent again with its one-time key is stored once, and the database checks out.
+//!
+//! Built with `--features fault-tests` (`.ci/run` runs them, as root). They need:
+//! - `HAILONG_TEST_POSTGRES_URL`, a PostgreSQL server where they may create databases;
+//! - root, for the disk-full test (it mounts a small tmpfs).
+//!
+//! `HAILONG_FAULT_TRIALS` sets the kill -9 trials per backend (10 by default; RELIABILITY.md
+//! records the long runs).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hailong");
+
+// ---------------------------------------------------------------------------------------------
+// The database under test
+
+/// A fresh database: an SQLite file in a folder of its own, or a PostgreSQL database.
+struct Db {
+    url: String,
+    dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+impl Db {
+    fn sqlite_in(dir: &Path) -> Self {
+        Self { url: format!("sqlite://{}", dir.join("hailong.db").display()), dir: None, pg: None }
+    }
+
+    fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut db = Self::sqlite_in(dir.path());
+        db.dir = Some(dir);
+        db
+    }
+
+    async fn postgres() -> Self {
+        let server = std::env::var("HAILONG_TEST_POSTGRES_URL")
+            .expect("HAILONG_TEST_POSTGRES_URL names the PostgreSQL server the fault tests use");
+        let name = format!("hailong_t_{:016x}", rand::rng().random::<u64>());
+        let admin = hailong::store::Store::admin_postgres(&server).await.expect("connect to PostgreSQL");
+        admin.create_database(&name).await.expect("create the test database");
+        let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b).to_owned();
+        Self { url: format!("{base}/{name}"), dir: None, pg: Some((server, name)) }
+    }
+
+    fn is_sqlite(&self) -> bool {
+        self.url.starts_with("sqlite:")
+    }
+
+    fn path(&self) -> PathBuf {
+        PathBuf::from(self.url.trim_start_matches("sqlite://"))
+    }
+
+    /// Runs a `hailong` command on this database; panics with its output unless it succeeds.
+    fn hailong(&self, args: &[&str]) -> String {
+        let out = Command::new(BIN)
+            .args(args)
+            .env("HAILONG_DATABASE_URL", &self.url)
+            .env("HAILONG_LOG", "warn")
+            .output()
+            .expect("run hailong");
+        assert!(
+            out.status.success(),
+            "hailong {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Seeds the demo organisation and returns the slugs of the officers' points.
+    fn seed(&self) -> Vec<String> {
+        self.hailong(&["demo", "--responses", "0"]);
+        let list = self.hailong(&["points", "list"]);
+        let mut reader = csv::Reader::from_reader(list.as_bytes());
+        let slugs: Vec<String> =
+            reader.records().filter_map(Result::ok).filter(|r| !r[4].is_empty()).map(|r| r[0].to_owned()).collect();
+        assert!(!slugs.is_empty(), "the demo has officers' points");
+        slugs
+    }
+
+    /// The one-time keys stored, with how often each is there.
+    async fn stored_keys(&self) -> HashMap<String, u32> {
+        let sql = "SELECT idempotency_key FROM responses";
+        let keys: Vec<String> = if self.is_sqlite() {
+            let pool = sqlx::SqlitePool::connect(&self.url).await.expect("open the SQLite file");
+            let keys = sqlx::query_scalar(sql).fetch_all(&pool).await.expect("read the keys");
+            let check: String =
+                sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&pool).await.expect("integrity check");
+            assert_eq!(check, "ok", "PRAGMA integrity_check");
+            pool.close().await;
+            keys
+        } else {
+            let pool = sqlx::PgPool::connect(&self.url).await.expect("connect");
+            let keys = sqlx::query_scalar(sql).fetch_all(&pool).await.expect("read the keys");
+            pool.close().await;
+            keys
+        };
+        let mut counted = HashMap::new();
+        for key in keys {
+            *counted.entry(key).or_insert(0) += 1;
+        }
+        counted
+    }
+
+    async fn execute(&self, sql: &str) {
+        assert!(!self.is_sqlite());
+        let pool = sqlx::PgPool::connect(&self.url).await.expect("connect");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&pool).await.expect(sql);
+        pool.close().await;
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.pg.take() {
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                rt.block_on(async {
+                    if let Ok(admin) = hailong::store::Store::admin_postgres(&server).await {
+                        let _ = admin.drop_database(&name).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server
+
+struct Server {
+    child: Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl Server {
+    async fn start(db: &Db, log_dir: &Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let log = log_dir.join(format!("server-{port}.log"));
+        let out = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(BIN)
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .env("HAILONG_DATABASE_URL", &db.url)
+            .env("HAILONG_SUBMIT_LIMIT_PER_MINUTE", "0")
+            .env("HAILONG_SUBMIT_TIMEOUT_SECS", "5")
+            .env("HAILONG_LOG", "warn")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("log file"))
+            .stderr(out)
+            .spawn()
+            .expect("start hailong serve");
+        let server = Self { child, base: format!("http://127.0.0.1:{port}"), log };
+        let client = client();
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = client.get(format!("{}/healthz", server.base)).send().await
+                && r.status() == 200
+            {
+                return server;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "the server did not start:\n{}", server.log());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn terminate(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
+        assert!(status.success());
+    }
+
+    fn wait(&mut self, within: Duration) -> std::process::ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(started.elapsed() < within, "the server did not stop:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    async fn status_of(&self, path: &str) -> u16 {
+        client().get(format!("{}{path}", self.base)).send().await.map_or(0, |r| r.status().as_u16())
+    }
+
+    /// Waits until `/readyz` answers `status`.
+    async fn wait_ready(&self, status: u16, within: Duration) {
+        let started = Instant::now();
+        while self.status_of("/readyz").await != status {
+            assert!(started.elapsed() < within, "/readyz never answered {status}:\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The citizens
+
+/// What became of one submission.
+#[derive(Clone, Debug)]
+struct Sent {
+    slug: String,
+    key: String,
+    sent_at: Instant,
+    /// The status, or 0 when no answer came (the connection failed).
+    status: u16,
+    body: String,
+}
+
+#[derive(Default)]
+struct Outcomes(Mutex<Vec<Sent>>);
+
+impl Outcomes {
+    fn all(&self) -> Vec<Sent> {
+        self.0.lock().unwrap().clone()
+    }
+
+    fn acknowledged(&self) -> HashSet<String> {
+        self.all().into_iter().filter(|s| s.status == 303).map(|s| s.key).collect()
+    }
+
+    /// Sent but not acknowledged: it may or may not be stored.
+    fn in_doubt(&self) -> Vec<Sent> {
+        self.all().into_iter().filter(|s| s.status != 303).collect()
+    }
+}
+
+fn answers(key: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("key", key.to_owned()),
+        ("v", "mot-cua@1".to_owned()),
+        ("q_hai_long_chung", "4".to_owned()),
+        ("comment", "Giữ nguyên ý kiến này".to_owned()),
+    ]
+}
+
+/// Loads a form and returns its one-time key.
+async fn form_key(client: &reqwest::Client, base: &str, slug: &str) -> Option<String> {
+    let html = client.get(format!("{base}/s/{slug}")).send().await.ok()?.text().await.ok()?;
+    let start = html.find("name=\"key\" value=\"")? + "name=\"key\" value=\"".len();
+    Some(html[start..].split('"').next()?.to_owned())
+}
+
+async fn post(client: &reqwest::Client, base: &str, slug: &str, key: &str) -> (u16, String) {
+    match client.post(format!("{base}/s/{slug}")).form(&answers(key)).send().await {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap_or_default())
+        }
+        Err(_) => (0, String::new()),
+    }
+}
+
+/// `clients` citizens rating over and over until `stop` is set.
+fn load(
+    base: &str,
+    slugs: &[String],
+    clients: usize,
+    stop: &Arc<AtomicBool>,
+) -> (Arc<Outcomes>, Vec<tokio::task::JoinHandle<()>>) {
+    let outcomes = Arc::new(Outcomes::default());
+    let tasks = (0..clients)
+        .map(|i| {
+            let (base, slugs, stop, outcomes) = (base.to_owned(), slugs.to_vec(), stop.clone(), outcomes.clone());
+            tokio::spawn(async move {
+                let client = client();
+                let mut n = i;
+                while !stop.load(Ordering::Relaxed) {
+                    n += clients;
+                    let slug = &slugs[n % slugs.len()];
+                    let Some(key) = form_key(&client, &base, slug).await else {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    };
+                    let sent_at = Instant::now();
+                    let (status, body) = post(&client, &base, slug, &key).await;
+                    outcomes.0.lock().unwrap().push(Sent { slug: slug.clone(), key, sent_at, status, body });
+                    if status != 303 {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            })
+        })
+        .collect();
+    (outcomes, tasks)
+}
+
+async fn stop_load(stop: &Arc<AtomicBool>, tasks: Vec<tokio::task::JoinHandle<()>>) {
+    stop.store(true, Ordering::Relaxed);
+    for task in tasks {
+        let _ = task.await;
+    }
+}
+
+/// Sends every rating in doubt again, with its key, until each is acknowledged.
+async fn resend(server: &Server, in_doubt: &[Sent]) -> HashSet<String> {
+    let client = client();
+    let mut done = HashSet::new();
+    for sent in in_doubt {
+        let (status, body) = post(&client, &server.base, &sent.slug, &sent.key).await;
+        assert_eq!(status, 303, "a rating sent again is taken:\n{body}\n{}", server.log());
+        done.insert(sent.key.clone());
+    }
+    done
+}
+
+/// Every acknowledged rating is stored exactly once, nothing is stored twice, and the counts
+/// the reports read agree with the responses (`hailong verify`).
+async fn check_kept(db: &Db, acknowledged: &HashSet<String>) -> usize {
+    let stored = db.stored_keys().await;
+    let missing: Vec<&String> = acknowledged.iter().filter(|k| !stored.contains_key(*k)).collect();
+    assert!(missing.is_empty(), "{} of {} acknowledged ratings are missing", missing.len(), acknowledged.len());
+    let twice: Vec<(&String, &u32)> = stored.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "stored more than once: {twice:?}");
+    db.hailong(&["verify"]);
+    stored.len()
+}
+
+fn trials() -> usize {
+    std::env::var("HAILONG_FAULT_TRIALS").ok().and_then(|t| t.parse().ok()).unwrap_or(10)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The faults
+
+/// Killed at a random moment under concurrent submissions, `trials` times on one database.
+async fn kill9_under_load(db: Db) {
+    let logs = tempfile::tempdir().unwrap();
+    let slugs = db.seed();
+    let mut acknowledged = HashSet::new();
+    let (mut in_doubt_total, mut resent_total) = (0, 0);
+    let trials = trials();
+    for trial in 0..trials {
+        let mut server = Server::start(&db, logs.path()).await;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (outcomes, tasks) = load(&server.base, &slugs, 16, &stop);
+        let wait = rand::rng().random_range(200..1500);
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        server.kill9();
+        stop_load(&stop, tasks).await;
+        acknowledged.extend(outcomes.acknowledged());
+        let in_doubt = outcomes.in_doubt();
+        in_doubt_total += in_doubt.len();
+
+        // Back up: the citizens who got no thank-you page press Send again.
+        let server = Server::start(&db, logs.path()).await;
+        let resent = resend(&server, &in_doubt).await;
+        resent_total += resent.len();
+        acknowledged.extend(resent);
+        drop(server);
+        let stored = check_kept(&db, &acknowledged).await;
+        assert_eq!(stored, acknowledged.len(), "trial {trial}: nothing stored that no one was told of but resent");
+    }
+    assert!(acknowledged.len() > trials * 10, "the load was too light to test anything: {}", acknowledged.len());
+    println!(
+        "kill -9 ({}): {trials} trials, {} acknowledged, {in_doubt_total} in doubt and sent again ({resent_total}), \
+         all present once",
+        if db.is_sqlite() { "SQLite" } else { "PostgreSQL" },
+        acknowledged.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_under_load_sqlite() {
+    kill9_under_load(Db::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_under_load_postgres() {
+    kill9_under_load(Db::postgres().await).await;
+}
+
+/// SIGTERM under load: every submission sent before the signal is acknowledged and kept.
+async fn sigterm_under_load(db: Db) {
+    let logs = tempfile::tempdir().unwrap();
+    let slugs = db.seed();
+    let mut server = Server::start(&db, logs.path()).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (outcomes, tasks) = load(&server.base, &slugs, 16, &stop);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let signalled = Instant::now();
+    server.terminate();
+    let status = server.wait(Duration::from_secs(30));
+    stop_load(&stop, tasks).await;
+    assert!(status.success(), "a clean stop: {status}\n{}", server.log());
+    // A request sent shortly before the signal may still have been on its way in.
+    let before: Vec<Sent> =
+        outcomes.all().into_iter().filter(|s| s.sent_at + Duration::from_millis(50) < signalled).collect();
+    let failed: Vec<&Sent> = before.iter().filter(|s| s.status != 303).collect();
+    assert!(failed.is_empty(), "{} sent before the signal failed: {:?}", failed.len(), failed.first());
+    assert!(before.len() > 20, "the load was too light: {}", before.len());
+    check_kept(&db, &outcomes.acknowledged()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_sqlite() {
+    sigterm_under_load(Db::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_postgres() {
+    sigterm_under_load(Db::postgres().await).await;
+}
+
+/// A small filesystem of its own, mounted for the test and unmounted after.
+struct Tmpfs(tempfile::TempDir);
+
+impl Tmpfs {
+    fn mount(size: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .expect("run mount");
+        assert!(status.success(), "the disk-full test mounts a tmpfs: run it as root");
+        Self(dir)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.0.path()).status();
+    }
+}
+
+/// Fills the filesystem holding `path` with a ballast file until the disk is full.
+fn fill(path: &Path) {
+    use std::io::Write;
+    let mut ballast = std::fs::File::create(path).expect("ballast");
+    let block = vec![0u8; 16 * 1024];
+    while ballast.write_all(&block).is_ok() {}
+    let _ = ballast.sync_all();
+}
+
+/// The disk fills up under load, then is freed: no acknowledged rating is lost, the refused
+/// ones get the form back with their answers and a 503, and service resumes by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disk_full_then_freed_sqlite() {
+    let disk = Tmpfs::mount("6m");
+    let logs = tempfile::tempdir().unwrap();
+    let db = Db::sqlite_in(disk.0.path());
+    let slugs = db.seed();
+    let server = Server::start(&db, logs.path()).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (outcomes, tasks) = load(&server.base, &slugs, 8, &stop);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ballast = disk.0.path().join("ballast");
+    fill(&ballast);
+
+    // Until the writer runs into the full disk (the WAL may have room for a while).
+    let started = Instant::now();
+    while !outcomes.all().iter().any(|s| s.status == 503) {
+        assert!(started.elapsed() < Duration::from_secs(60), "the disk never filled:\n{}", server.log());
+        fill(&disk.0.path().join(format!("more-{}", started.elapsed().as_millis())));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.wait_ready(503, Duration::from_secs(10)).await;
+    assert_eq!(server.status_of("/healthz").await, 200, "alive while full");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let refused = outcomes.all().into_iter().find(|s| s.status == 503).unwrap();
+    assert!(refused.body.contains("Giữ nguyên ý kiến này"), "the refused form keeps the answers");
+
+    // Space comes back: service resumes by itself.
+    for entry in std::fs::read_dir(disk.0.path()).unwrap().flatten() {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with("ballast") || name.to_string_lossy().starts_with("more-") {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    let freed = Instant::now();
+    server.wait_ready(200, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop_load(&stop, tasks).await;
+    let after: Vec<Sent> = outcomes.all().into_iter().filter(|s| s.sent_at > freed).collect();
+    assert!(after.iter().any(|s| s.status == 303), "ratings are taken again once space is back");
+
+    // The citizens refused while full send again; then everything acknowledged is there.
+    let in_doubt = outcomes.in_doubt();
+    let mut acknowledged = outcomes.acknowledged();
+    acknowledged.extend(resend(&server, &in_doubt).await);
+    let mut server = server;
+    server.terminate();
+    server.wait(Duration::from_secs(30));
+    check_kept(&db, &acknowledged).await;
+    println!(
+        "disk full (SQLite on a 6 MiB tmpfs): {} acknowledged, {} refused while full and sent again, none lost",
+        acknowledged.len(),
+        in_doubt.len()
+    );
+}
+
+/// The database file deleted under a running server: nothing is acknowledged after, the
+/// service says it is not ready, and the citizens get the form back to send again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_file_deleted_under_a_running_server() {
+    let logs = tempfile::tempdir().unwrap();
+    let db = Db::sqlite();
+    let slugs = db.seed();
+    let server = Server::start(&db, logs.path()).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (outcomes, tasks) = load(&server.base, &slugs, 8, &stop);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = db.path().into_os_string();
+        path.push(suffix);
+        let _ = std::fs::remove_file(path);
+    }
+    let deleted = Instant::now();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(server.status_of("/readyz").await, 503, "not ready without its file");
+    assert_eq!(server.status_of("/healthz").await, 200, "but alive");
+    stop_load(&stop, tasks).await;
+    let after: Vec<Sent> =
+        outcomes.all().into_iter().filter(|s| s.sent_at > deleted + Duration::from_millis(100)).collect();
+    assert!(after.len() > 5, "the load went on: {}", after.len());
+    let acknowledged: Vec<&Sent> = after.iter().filter(|s| s.status == 303).collect();
+    assert!(acknowledged.is_empty(), "{} acknowledged into a deleted file", acknowledged.len());
+    assert!(
+        after.iter().all(|s| s.status == 503 && s.body.contains("Giữ nguyên ý kiến này")),
+        "try again, answers kept"
+    );
+    assert!(
+        server.log().contains("no longer") || server.log().contains("deleted"),
+        "the log says why:\n{}",
+        server.log()
+    );
+}
+
+/// PostgreSQL: the server's connections are terminated again and again under load, then its
+/// commits fail for a while: nothing acknowledged is lost, and service resumes by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_cut_and_commits_failed() {
+    let logs = tempfile::tempdir().unwrap();
+    let db = Db::postgres().await;
+    let slugs = db.seed();
+    let server = Server::start(&db, logs.path()).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (outcomes, tasks) = load(&server.base, &slugs, 16, &stop);
+    let name = db.pg.as_ref().map(|(_, n)| n.clone()).unwrap();
+    let terminate = format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    );
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        db.execute(&terminate).await;
+    }
+    // Commits fail at COMMIT (a deferred constraint trigger) while the flag is up.
+    db.execute(
+        "CREATE TABLE fault_flag (up BOOLEAN NOT NULL);
+         INSERT INTO fault_flag VALUES (true);
+         CREATE FUNCTION fault_fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             IF EXISTS (SELECT 1 FROM fault_flag WHERE up) THEN RAISE EXCEPTION 'injected commit failure'; END IF;
+             RETURN NULL;
+         END $$;
+         CREATE CONSTRAINT TRIGGER fault_fail_commit AFTER INSERT ON responses
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fault_fail_commit();",
+    )
+    .await;
+    let failing = Instant::now();
+    server.wait_ready(503, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let clearing = Instant::now();
+    db.execute("UPDATE fault_flag SET up = false").await;
+    let cleared = Instant::now();
+    server.wait_ready(200, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop_load(&stop, tasks).await;
+
+    let all = outcomes.all();
+    let while_failing: Vec<&Sent> =
+        // (A send just before the flag came down may be committed just after.)
+        all.iter()
+            .filter(|s| s.sent_at > failing + Duration::from_millis(200) && s.sent_at + Duration::from_millis(500) < clearing)
+            .collect();
+    assert!(!while_failing.is_empty(), "the load went on while commits failed");
+    let wrong: Vec<(u16, u128)> = while_failing
+        .iter()
+        .filter(|s| s.status != 503)
+        .map(|s| (s.status, (s.sent_at - failing).as_millis()))
+        .collect();
+    assert!(wrong.is_empty(), "nothing acknowledged while commits fail: {wrong:?} of {}", while_failing.len());
+    assert!(all.iter().any(|s| s.sent_at > cleared && s.status == 303), "service resumes");
+    let mut acknowledged = outcomes.acknowledged();
+    acknowledged.extend(resend(&server, &outcomes.in_doubt()).await);
+    drop(server);
+    check_kept(&db, &acknowledged).await;
+}
