@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 use crate::domain::clock;
 use crate::domain::questionnaire::QuestionKind;
 use crate::domain::report::Row;
+use crate::domain::rounding;
 use crate::domain::stats::FunnelPosition;
 use crate::reports::Report;
 
@@ -55,6 +56,8 @@ enum Kind {
     Text,
     /// A percentage or score: two decimals.
     Number,
+    /// A p-value: three significant digits.
+    PValue,
     Count,
 }
 
@@ -70,6 +73,8 @@ struct Column {
 enum Cell {
     Text(String),
     Number(f64),
+    /// Three significant digits.
+    PValue(f64),
     Count(u64),
     Bool(bool),
     Empty,
@@ -150,7 +155,7 @@ fn columns(report: &Report) -> Vec<Column> {
         column("version", "Phiên bản phiếu", Count),
         column("suggested_level", "Mức xếp loại gợi ý (NĐ 90/2020)", Text),
         column("previous_pct", "Tỷ lệ hài lòng kỳ trước (%)", Number),
-        column("change_p_value", "Giá trị p của thay đổi", Number),
+        column("change_p_value", "Giá trị p của thay đổi", PValue),
     ]);
     columns
 }
@@ -191,7 +196,7 @@ fn cells(report: &Report, columns: &[Column], row: &Row, vietnamese: bool) -> Ve
             "version" => Cell::Count(row.questionnaire_version.max(0) as u64),
             "suggested_level" => row.suggestion.as_deref().map_or(Cell::Empty, text),
             "previous_pct" => number(row.change.map(|c| c.previous_pct)),
-            "change_p_value" => number(row.change.and_then(|c| c.p_value)),
+            "change_p_value" => row.change.and_then(|c| c.p_value).map_or(Cell::Empty, Cell::PValue),
             key => {
                 if let Some(id) = key.strip_prefix("element_").and_then(|k| k.strip_suffix("_pct")) {
                     number(f.elements.get(id).copied())
@@ -231,7 +236,8 @@ impl<W: Write> CsvOut<W> {
     fn cells(&mut self, cells: Vec<Cell>) -> std::io::Result<()> {
         let record = cells.into_iter().map(|cell| match cell {
             Cell::Text(s) => defused(&s).into_owned(),
-            Cell::Number(x) => two_decimals(x),
+            Cell::Number(x) => rounding::fixed(x, 2),
+            Cell::PValue(p) => rounding::p_value_text(p),
             Cell::Count(n) => n.to_string(),
             Cell::Bool(b) => b.to_string(),
             Cell::Empty => String::new(),
@@ -242,10 +248,6 @@ impl<W: Write> CsvOut<W> {
     pub fn flush(&mut self) -> std::io::Result<()> {
         self.0.flush()
     }
-}
-
-fn two_decimals(x: f64) -> String {
-    format!("{x:.2}")
 }
 
 /// Writes the reports as CSV, one header, then one row per target of each report.
@@ -283,7 +285,7 @@ pub fn audit_detail(reports: &[Report], format: Format, rows: usize) -> (String,
 }
 
 fn round2(x: f64) -> Value {
-    json!((x * 100.0).round() / 100.0)
+    json!(rounding::round(x, 2))
 }
 
 /// The method, parameters, period and generation time: what the XLSX method sheet and the
@@ -304,6 +306,7 @@ fn method_lines(report: &Report) -> Vec<(&'static str, String)> {
         })
         .collect();
     rule.push(format!("còn lại: {}", report.suggestion.otherwise));
+    rule.push("phiếu không có tiêu chí chấm điểm cán bộ (SIPAS): chỉ xét số phiếu và tỷ lệ hài lòng".into());
     let rule = rule.join("; ");
     vec![
         ("Kỳ báo cáo", format!("{} ({} – {}, giờ Việt Nam UTC+07:00)", report.query.period, clock::iso(report.query.period.first()), clock::iso(report.query.period.last()))),
@@ -319,6 +322,7 @@ fn method_lines(report: &Report) -> Vec<(&'static str, String)> {
         ("Tỷ lệ hiệu chỉnh và xếp hạng", "Bayes thực nghiệm: phân phối tiên nghiệm beta-nhị thức ước lượng từ các đối tượng cùng nhóm (cùng phạm vi, cùng phiên bản phiếu) theo phương pháp mômen (Kleinman 1973); xếp hạng theo tỷ lệ hiệu chỉnh".into()),
         ("Biểu đồ phễu", "giới hạn 95% và 99,8% quanh tỷ lệ chung của nhóm, nhị thức chính xác (Spiegelhalter 2005), nới rộng theo hệ số phân tán khi dữ liệu cho thấy".into()),
         ("Thay đổi so với kỳ trước", "kiểm định z hai tỷ lệ, giá trị p hai phía".into()),
+        ("Làm tròn", "một quy tắc cho mọi đầu ra (trang, phiếu in, CSV, XLSX, JSON): làm tròn nửa lên (xa số 0) trên giá trị tính được; tỷ lệ, điểm trung bình và điểm tiêu chí 2 chữ số thập phân (trang web 1 chữ số), giá trị p 3 chữ số có nghĩa; Cronbach α chỉ ghi khi đủ cỡ mẫu tối thiểu".into()),
         ("Bảng xếp loại", format!("{} (bảng của tỉnh, có thể cấu hình; không phải quy định pháp luật): {}", report.bands.version, bands)),
         ("Quy tắc gợi ý mức xếp loại (NĐ 90/2020)", format!("{} — chỉ là gợi ý cho người đánh giá, không phải quyết định: {}", report.suggestion.version, rule)),
     ]
@@ -339,6 +343,7 @@ pub fn write_json(reports: &[Report], mut out: impl Write) -> std::io::Result<()
                         let value = match cell {
                             Cell::Text(s) => Value::String(s),
                             Cell::Number(x) => round2(x),
+                            Cell::PValue(p) => json!(rounding::p_value(p)),
                             Cell::Count(n) => json!(n),
                             Cell::Bool(b) => json!(b),
                             Cell::Empty => Value::Null,
@@ -360,7 +365,13 @@ pub fn write_json(reports: &[Report], mut out: impl Write) -> std::io::Result<()
                         .figures
                         .alpha
                         .iter()
-                        .map(|(e, (a, n))| (e.clone(), json!({ "alpha": round2(*a), "responses": n })))
+                        // Below the minimum sample the pages do not show an alpha: nor does the
+                        // file, which says why.
+                        .map(|(e, (a, n))| {
+                            let sufficient = *n >= report.min_sample;
+                            let alpha = if sufficient { round2(*a) } else { Value::Null };
+                            (e.clone(), json!({ "alpha": alpha, "responses": n, "sufficient": sufficient }))
+                        })
                         .collect();
                     object.insert("cronbach_alpha".into(), Value::Object(alpha));
                     Value::Object(object)
@@ -415,8 +426,9 @@ pub fn write_xlsx(reports: &[Report], progress: &dyn Fn(u64)) -> Result<Vec<u8>,
                 match cell {
                     Cell::Text(s) => sheet.write_string(line, col, s)?,
                     Cell::Number(x) => {
-                        sheet.write_number_with_format(line, col, (x * 100.0).round() / 100.0, &number_format)?
+                        sheet.write_number_with_format(line, col, rounding::round(x, 2), &number_format)?
                     }
+                    Cell::PValue(p) => sheet.write_number(line, col, rounding::p_value(p))?,
                     Cell::Count(n) => sheet.write_number_with_format(line, col, n as f64, &count_format)?,
                     Cell::Bool(b) => sheet.write_string(line, col, if b { "Đủ" } else { "Chưa đủ dữ liệu" })?,
                     Cell::Empty => sheet,
@@ -512,7 +524,5 @@ mod tests {
         assert_eq!(defused("\u{feff}=HYPERLINK(\"x\")"), "'\u{feff}=HYPERLINK(\"x\")", "a byte-order mark");
         assert_eq!(defused("\u{a0}\u{3000}@x"), "'\u{a0}\u{3000}@x");
         assert_eq!(defused("a = b"), "a = b");
-        assert_eq!(two_decimals(87.126), "87.13");
-        assert_eq!(two_decimals(100.0), "100.00");
     }
 }

@@ -110,19 +110,44 @@ pub struct Table {
 
 /// Reads the tables of a file, by its extension.
 pub fn read_file(path: &Path) -> Result<Vec<Table>, String> {
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("csv") => read_csv(path).map(|t| vec![t]),
-        Some("xlsx" | "xlsm" | "xls" | "ods") => read_workbook(path),
-        _ => Err(format!("{}: expected a .csv or .xlsx file", path.display())),
+    let place = path.display().to_string();
+    let format = Format::of(path).ok_or_else(|| format!("{place}: expected a .csv or .xlsx file"))?;
+    let bytes = std::fs::read(path).map_err(|e| format!("{place}: {e}"))?;
+    read_bytes(&place, format, &bytes)
+}
+
+/// The kinds of file an organisation list comes in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    /// A spreadsheet workbook (`.xlsx`, `.xlsm`, `.xls`, `.ods`).
+    Workbook,
+}
+
+impl Format {
+    /// By the file's extension.
+    pub fn of(path: &Path) -> Option<Self> {
+        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("csv") => Some(Self::Csv),
+            Some("xlsx" | "xlsm" | "xls" | "ods") => Some(Self::Workbook),
+            _ => None,
+        }
     }
 }
 
-fn read_csv(path: &Path) -> Result<Table, String> {
-    let place = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| format!("{place}: {e}"))?;
+/// Reads the tables of a file's contents; `place` names the file in messages.
+pub fn read_bytes(place: &str, format: Format, bytes: &[u8]) -> Result<Vec<Table>, String> {
+    match format {
+        Format::Csv => read_csv(place, bytes).map(|t| vec![t]),
+        Format::Workbook => read_workbook(place, bytes),
+    }
+}
+
+fn read_csv(place: &str, bytes: &[u8]) -> Result<Table, String> {
+    let place = place.to_owned();
     // Spreadsheet programs often save UTF-8 with a byte-order mark.
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
     let mut rows = Vec::new();
     let mut header = None;
@@ -145,9 +170,9 @@ fn read_csv(path: &Path) -> Result<Table, String> {
     Ok(Table { place, header, rows })
 }
 
-fn read_workbook(path: &Path) -> Result<Vec<Table>, String> {
-    let file = path.display().to_string();
-    let mut workbook = calamine::open_workbook_auto(path).map_err(|e| format!("{file}: {e}"))?;
+fn read_workbook(file: &str, bytes: &[u8]) -> Result<Vec<Table>, String> {
+    let cursor = std::io::Cursor::new(bytes);
+    let mut workbook = calamine::open_workbook_auto_from_rs(cursor).map_err(|e| format!("{file}: {e}"))?;
     let mut tables = Vec::new();
     for sheet in workbook.sheet_names() {
         let place = format!("{file} [{sheet}]");

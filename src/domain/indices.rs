@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use super::exact::{self, Exact};
 use super::questionnaire::{Evaluates, QuestionKind, Questionnaire, Regime, alpha_item_id, alpha_sum_id};
 use super::stats::{cronbach_alpha, wilson};
 
@@ -39,6 +40,8 @@ pub struct Figures {
     pub element_n: BTreeMap<String, f64>,
     /// The weighted mean of the element indices, over the elements that have data.
     pub overall: Option<f64>,
+    /// The same as an exact share (0–1), for the comparisons that band and suggest.
+    pub overall_exact: Option<Exact>,
     /// The effective number of answers behind the overall index (Kish: 1 / Σ w² / nᵢ over the
     /// normalised weights), which is the answers' number when it rests on one question.
     pub overall_n: f64,
@@ -59,6 +62,8 @@ pub struct Figures {
     /// The most points those answered indicators could give (their scales' top values).
     pub officer_points_max: Option<f64>,
     pub unit_points_max: Option<f64>,
+    /// The officer's points as an exact share (0–1) of the most they could be.
+    pub officer_points_exact: Option<Exact>,
 }
 
 impl Figures {
@@ -107,6 +112,8 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
             .collect()
     };
     let mut questions = Vec::new();
+    let mut exact_shares: BTreeMap<&str, Exact> = BTreeMap::new();
+    let mut exact_points: BTreeMap<u8, Exact> = BTreeMap::new();
     let mut indicator_points = BTreeMap::new();
     let mut distributions = BTreeMap::new();
     for question in &q.questions {
@@ -125,6 +132,9 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
                 let min = question.scale.as_deref().and_then(|s| q.scale(s)).and_then(|s| s.satisfied_min);
                 let satisfied: u64 =
                     on_scale.iter().filter(|(v, _)| min.is_some_and(|m| *v >= m)).map(|(_, c)| c).sum();
+                if let Some(share) = exact::ratio(satisfied, n) {
+                    exact_shares.insert(question.id.as_str(), share);
+                }
                 questions.push(QuestionFigures {
                     question_id: question.id.clone(),
                     n,
@@ -136,6 +146,10 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
             }
             QuestionKind::Indicator => {
                 if let (Some(number), Some(mean)) = (question.indicator, mean) {
+                    let points: i64 = on_scale.iter().map(|(v, c)| v * *c as i64).sum();
+                    if let Some(exact) = exact::ratio(points.max(0) as u64, n) {
+                        exact_points.insert(number, exact);
+                    }
                     indicator_points.insert(number, mean);
                 }
             }
@@ -145,6 +159,7 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
     let share_of =
         |id: &str| questions.iter().find(|f| f.question_id == id).and_then(|f| Some((f.share?, f.n as f64, f.mean?)));
     let mut element_mean: BTreeMap<String, f64> = BTreeMap::new();
+    let mut element_exact: BTreeMap<&str, Exact> = BTreeMap::new();
     let mut elements = BTreeMap::new();
     let mut element_n = BTreeMap::new();
     for element in &q.elements {
@@ -164,6 +179,18 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
                 })
             }
         };
+        let exact = match in_element(QuestionKind::Satisfaction).find_map(|x| exact_shares.get(x.id.as_str())) {
+            Some(share) => Some(share.clone()),
+            None => {
+                let shares: Vec<Exact> = in_element(QuestionKind::Criterion)
+                    .filter_map(|x| exact_shares.get(x.id.as_str()).cloned())
+                    .collect();
+                exact::mean(&shares)
+            }
+        };
+        if let Some(exact) = exact {
+            element_exact.insert(element.id.as_str(), exact);
+        }
         if let Some((index, n, mean)) = index {
             elements.insert(element.id.clone(), index);
             element_n.insert(element.id.clone(), n);
@@ -178,6 +205,13 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
         .collect();
     let weight: f64 = weighted.iter().map(|(w, ..)| w).sum();
     let overall = (weight > 0.0).then(|| weighted.iter().map(|(w, i, _)| w * i).sum::<f64>() / weight);
+    let overall_exact = exact::weighted_mean(
+        &q.elements
+            .iter()
+            .filter(|e| e.weight > 0.0)
+            .filter_map(|e| Some((exact::decimal(e.weight), element_exact.get(e.id.as_str())?.clone())))
+            .collect::<Vec<_>>(),
+    );
     let overall_mean = (weight > 0.0).then(|| {
         q.elements
             .iter()
@@ -235,6 +269,19 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
         .collect();
 
     let (officer_points, officer_points_max) = total(Evaluates::Officer);
+    let officer_points_exact = {
+        let answered: Vec<(Exact, i64)> = q
+            .questions
+            .iter()
+            .filter(|x| x.kind == QuestionKind::Indicator && x.evaluates == Some(Evaluates::Officer))
+            .filter_map(|x| {
+                Some((exact_points.get(&x.indicator?)?.clone(), q.options(x).iter().map(|l| l.value).max()?))
+            })
+            .collect();
+        let most: i64 = answered.iter().map(|(_, top)| top).sum();
+        let points: Exact = answered.iter().map(|(p, _)| p.clone()).sum();
+        (most > 0).then(|| points / Exact::from_integer(most.into()))
+    };
     let (unit_points, unit_points_max) = total(Evaluates::Unit);
     Figures {
         questions,
@@ -242,6 +289,7 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
         elements,
         element_n,
         overall,
+        overall_exact,
         overall_n,
         overall_interval,
         overall_mean,
@@ -251,6 +299,7 @@ pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
         unit_points,
         officer_points_max,
         unit_points_max,
+        officer_points_exact,
         indicator_points,
     }
 }
@@ -262,6 +311,75 @@ mod tests {
 
     fn counts(pairs: &[(&str, i64, u64)]) -> Counts {
         pairs.iter().map(|(q, v, c)| ((q.to_string(), *v), *c)).collect()
+    }
+
+    /// Every pair of element shares x₁/n₁ and x₂/n₂ (n up to 120) whose mean lands exactly on
+    /// a band's or a suggested level's threshold is put on the threshold's side: found by
+    /// integer arithmetic, then run through the figures and the bands as a report runs them.
+    #[test]
+    fn exact_thresholds_are_met_for_every_pair_of_shares_up_to_120() {
+        use crate::domain::method::{Bands, Points, Suggestion};
+        let q = Questionnaire::from_toml(SHIPPED[0]).unwrap();
+        let (bands, rule) = (Bands::default(), Suggestion::default());
+        let mut thresholds: Vec<u64> = bands.levels.iter().map(|b| b.min_pct as u64).collect();
+        thresholds.extend(rule.levels.iter().map(|l| l.min_pct as u64));
+        thresholds.sort_unstable();
+        thresholds.dedup();
+        let mut on_threshold = 0;
+        for n1 in 1..=120u64 {
+            for n2 in n1..=120u64 {
+                for x1 in 0..=n1 {
+                    for x2 in 0..=n2 {
+                        // mean × 100 = T  ⇔  100 (x₁ n₂ + x₂ n₁) = 2 T n₁ n₂
+                        let lhs = 100 * (x1 * n2 + x2 * n1);
+                        let Some(&t) = thresholds.iter().find(|&&t| lhs == 2 * t * n1 * n2) else { continue };
+                        on_threshold += 1;
+                        let c = counts(&[
+                            ("hai_long_chung", 5, x1),
+                            ("hai_long_chung", 1, n1 - x1),
+                            ("thuan_tien", 5, x2),
+                            ("thuan_tien", 1, n2 - x2),
+                        ]);
+                        let f = figures(&q, &c);
+                        let share = f.overall_exact.clone().unwrap();
+                        let band = bands.levels.iter().find(|b| b.min_pct as u64 <= t).unwrap();
+                        assert_eq!(bands.of(&share), Some(band.name.as_str()), "{x1}/{n1}, {x2}/{n2} at {t}");
+                        let level = rule
+                            .levels
+                            .iter()
+                            .find(|l| l.min_pct as u64 <= t)
+                            .map_or(rule.otherwise.as_str(), |l| l.name.as_str());
+                        assert_eq!(rule.suggest(200, &share, &Points::NotAsked), level, "{x1}/{n1}, {x2}/{n2} at {t}");
+                    }
+                }
+            }
+        }
+        assert!(on_threshold > 1000, "{on_threshold} cases on a threshold");
+        // The audit's cases.
+        let f = figures(
+            &q,
+            &counts(&[
+                ("hai_long_chung", 5, 10),
+                ("hai_long_chung", 1, 20),
+                ("thuan_tien", 5, 20),
+                ("thuan_tien", 1, 10),
+            ]),
+        );
+        assert_eq!(bands.of(&f.overall_exact.unwrap()), Some("Trung bình"), "10/30 and 20/30 are 50 %");
+        let f = figures(
+            &q,
+            &counts(&[
+                ("hai_long_chung", 5, 9),
+                ("hai_long_chung", 1, 26),
+                ("thuan_tien", 5, 33),
+                ("thuan_tien", 1, 2),
+            ]),
+        );
+        assert_eq!(
+            rule.suggest(200, &f.overall_exact.unwrap(), &Points::NotAsked),
+            "Hoàn thành nhiệm vụ",
+            "9/35 and 33/35"
+        );
     }
 
     fn close(a: f64, b: f64) -> bool {

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::exact::{Exact, at_least_pct};
+
 /// One band: the lowest satisfied share (percent) that earns it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -38,9 +40,9 @@ impl Default for Bands {
 }
 
 impl Bands {
-    /// The band of a satisfied share (percent).
-    pub fn of(&self, pct: f64) -> Option<&str> {
-        self.levels.iter().find(|b| pct >= b.min_pct).map(|b| b.name.as_str())
+    /// The band of a satisfied share (exact, 0–1): compared exactly with the thresholds.
+    pub fn of(&self, share: &Exact) -> Option<&str> {
+        self.levels.iter().find(|b| at_least_pct(share, b.min_pct)).map(|b| b.name.as_str())
     }
 
     pub fn validate(&self) -> Result<(), String> {
@@ -81,6 +83,17 @@ pub struct SuggestedLevel {
     pub min_points_pct: f64,
 }
 
+/// What an officer's figures hold of the indicator points that judge the officer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Points {
+    /// The questionnaire has no such indicators (SIPAS): the rule's points minimum does not apply.
+    NotAsked,
+    /// It has them, but no citizen answered one: meets no points minimum above 0.
+    Unanswered,
+    /// The points as an exact share (0–1) of the most the answered indicators give.
+    Share(Exact),
+}
+
 /// The per-province rule that suggests an officer's year-end level: the first level whose
 /// conditions the figures meet, else `otherwise`. A suggestion for the evaluator, never a
 /// decision.
@@ -113,16 +126,20 @@ impl Default for Suggestion {
 }
 
 impl Suggestion {
-    /// The suggested level of an officer with `responses`, a satisfied share and points (both
-    /// percent; points `None` when no officer indicator was answered, which meets no minimum
-    /// above 0).
-    pub fn suggest(&self, responses: u64, pct: f64, points_pct: Option<f64>) -> &str {
+    /// The suggested level of an officer with `responses`, a satisfied share (percent) and what
+    /// the questionnaire says of the officer's indicator points.
+    pub fn suggest(&self, responses: u64, share: &Exact, points: &Points) -> &str {
         self.levels
             .iter()
             .find(|l| {
                 responses >= l.min_responses
-                    && pct >= l.min_pct
-                    && (l.min_points_pct <= 0.0 || points_pct.is_some_and(|p| p >= l.min_points_pct))
+                    && at_least_pct(share, l.min_pct)
+                    && match points {
+                        // A questionnaire without indicator points (SIPAS) is judged on what it has.
+                        Points::NotAsked => true,
+                        Points::Unanswered => l.min_points_pct <= 0.0,
+                        Points::Share(p) => at_least_pct(p, l.min_points_pct),
+                    }
             })
             .map_or(self.otherwise.as_str(), |l| l.name.as_str())
     }
@@ -216,6 +233,12 @@ impl Fold {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::exact::decimal;
+
+    /// A percentage as an exact share.
+    fn pct(x: f64) -> Exact {
+        decimal(x) / Exact::from_integer(100.into())
+    }
 
     #[test]
     fn the_default_fold_gathers_five_levels_into_three() {
@@ -233,10 +256,10 @@ mod tests {
     fn the_default_tables_are_valid_and_cover_every_share() {
         let bands = Bands::default();
         bands.validate().unwrap();
-        assert_eq!(bands.of(100.0), Some("Xuất sắc"));
-        assert_eq!(bands.of(95.0), Some("Xuất sắc"), "a threshold belongs to the band it opens");
-        assert_eq!(bands.of(94.99), Some("Tốt"));
-        assert_eq!(bands.of(0.0), Some("Yếu"));
+        assert_eq!(bands.of(&pct(100.0)), Some("Xuất sắc"));
+        assert_eq!(bands.of(&pct(95.0)), Some("Xuất sắc"), "a threshold belongs to the band it opens");
+        assert_eq!(bands.of(&pct(94.99)), Some("Tốt"));
+        assert_eq!(bands.of(&pct(0.0)), Some("Yếu"));
         Suggestion::default().validate().unwrap();
     }
 
@@ -253,14 +276,21 @@ mod tests {
     #[test]
     fn the_first_level_met_is_suggested() {
         let rule = Suggestion::default();
-        assert_eq!(rule.suggest(120, 97.0, Some(95.0)), "Hoàn thành xuất sắc nhiệm vụ");
-        assert_eq!(rule.suggest(120, 97.0, Some(80.0)), "Hoàn thành tốt nhiệm vụ", "points hold it back");
+        let points = |x: f64| Points::Share(pct(x));
+        assert_eq!(rule.suggest(120, &pct(97.0), &points(95.0)), "Hoàn thành xuất sắc nhiệm vụ");
+        assert_eq!(rule.suggest(120, &pct(97.0), &points(80.0)), "Hoàn thành tốt nhiệm vụ", "points hold it back");
         assert_eq!(
-            rule.suggest(120, 97.0, None),
+            rule.suggest(120, &pct(97.0), &Points::Unanswered),
             "Cần người đánh giá xem xét",
-            "no points, no level that asks for them"
+            "no points answered, no level that asks for them"
         );
-        assert_eq!(rule.suggest(29, 100.0, Some(100.0)), "Cần người đánh giá xem xét", "too few responses");
-        assert_eq!(rule.suggest(40, 61.0, Some(50.0)), "Hoàn thành nhiệm vụ");
+        assert_eq!(
+            rule.suggest(120, &pct(97.0), &Points::NotAsked),
+            "Hoàn thành xuất sắc nhiệm vụ",
+            "a questionnaire without points (SIPAS) is judged on its share"
+        );
+        assert_eq!(rule.suggest(120, &pct(59.0), &Points::NotAsked), "Cần người đánh giá xem xét");
+        assert_eq!(rule.suggest(29, &pct(100.0), &points(100.0)), "Cần người đánh giá xem xét", "too few responses");
+        assert_eq!(rule.suggest(40, &pct(61.0), &points(50.0)), "Hoàn thành nhiệm vụ");
     }
 }

@@ -10,10 +10,13 @@
 //! - [`method`]: the province-chosen parameters: minimum sample, bands, the Decree 90 suggestion rule.
 //! - [`report`]: rows of a report: figures, fair ranking, funnel flags, bands, change.
 //! - [`stats`]: intervals, shrinkage, funnel limits and tests over counts.
+//! - [`rounding`]: the one rounding rule of every figure shown or written.
+//! - [`exact`]: exact shares and thresholds, for the comparisons that band and suggest.
 //! - [`clock`]: Vietnam time (UTC+07:00, no daylight saving) and day buckets.
 
 pub mod account;
 pub mod clock;
+pub mod exact;
 pub mod indices;
 pub mod method;
 pub mod org;
@@ -22,4 +25,5 @@ pub mod point;
 pub mod questionnaire;
 pub mod report;
 pub mod response;
+pub mod rounding;
 pub mod stats;

@@ -73,7 +73,8 @@ impl Period {
             None => (Kind::Year, date(y, 1, 1)?, date(y, 12, 31)?),
             Some(r) if r.eq_ignore_ascii_case("h1") => (Kind::Half, date(y, 1, 1)?, date(y, 6, 30)?),
             Some(r) if r.eq_ignore_ascii_case("h2") => (Kind::Half, date(y, 7, 1)?, date(y, 12, 31)?),
-            Some(r) if r.len() == 2 && r[..1].eq_ignore_ascii_case("q") => {
+            // (Bytes, not characters: `r` may hold any text, and only an ASCII q opens a quarter.)
+            Some(r) if r.len() == 2 && r.as_bytes()[0].eq_ignore_ascii_case(&b'q') => {
                 let q: u8 = r[1..].parse().ok().filter(|q| (1..=4).contains(q)).ok_or_else(bad)?;
                 (Kind::Quarter, date(y, 3 * q - 2, 1)?, month_end(y, 3 * q)?)
             }
@@ -187,7 +188,19 @@ mod tests {
         assert_eq!(range("2024-02"), (date!(2024 - 02 - 01), date!(2024 - 02 - 29)));
         assert_eq!(range("2026-01-01..2026-03-31"), (date!(2026 - 01 - 01), date!(2026 - 03 - 31)));
         assert_eq!(Period::parse("2026-Q3").unwrap().day_range(), (20260701, 20260930));
-        for bad in ["", "26", "2026-Q5", "2026-13", "2026-H3", "2026-03-31..2026-01-01", "năm nay", "2026-1"] {
+        // "2016-Â" was found by the fuzzer: it sliced a character in two.
+        for bad in [
+            "",
+            "26",
+            "2026-Q5",
+            "2026-13",
+            "2026-H3",
+            "2026-03-31..2026-01-01",
+            "năm nay",
+            "2026-1",
+            "2016-Â",
+            "2026-Ĥ",
+        ] {
             assert!(Period::parse(bad).is_err(), "{bad:?}");
         }
     }

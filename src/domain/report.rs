@@ -5,8 +5,8 @@
 //! year-end level for officers, and the change since the previous period.
 
 use super::indices::{Counts, Figures, figures};
-use super::method::{Bands, Suggestion};
-use super::questionnaire::Questionnaire;
+use super::method::{Bands, Points, Suggestion};
+use super::questionnaire::{Evaluates, QuestionKind, Questionnaire};
 use super::stats::{BetaPrior, Funnel, FunnelPosition, two_proportion_p};
 
 /// What the rows of a report are.
@@ -131,6 +131,8 @@ impl Row {
 
 /// Builds the rows of one questionnaire version's targets (the peer group) at `level`.
 pub fn rows(level: Level, q: &Questionnaire, method: Method<'_>, targets: Vec<TargetCounts>) -> Vec<Row> {
+    let asks_officer_points =
+        q.questions.iter().any(|x| x.kind == QuestionKind::Indicator && x.evaluates == Some(Evaluates::Officer));
     let mut rows: Vec<Row> = targets
         .into_iter()
         .map(|t| {
@@ -181,11 +183,16 @@ pub fn rows(level: Level, q: &Questionnaire, method: Method<'_>, targets: Vec<Ta
             continue;
         }
         row.funnel = funnel.map(|f| f.position(k, n));
-        let pct = row.figures.overall.unwrap_or_default();
-        row.band = method.bands.of(pct).map(str::to_owned);
+        // Bands and levels are decided on the exact share, not on its floating-point figure.
+        let Some(share) = row.figures.overall_exact.clone() else { continue };
+        row.band = method.bands.of(&share).map(str::to_owned);
         if level == Level::Officer {
-            let points = row.figures.officer_points_pct();
-            row.suggestion = Some(method.suggestion.suggest(row.responses, pct, points).to_owned());
+            let points = match (asks_officer_points, row.figures.officer_points_exact.clone()) {
+                (false, _) => Points::NotAsked,
+                (true, None) => Points::Unanswered,
+                (true, Some(p)) => Points::Share(p),
+            };
+            row.suggestion = Some(method.suggestion.suggest(row.responses, &share, &points).to_owned());
         }
     }
 

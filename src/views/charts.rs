@@ -11,8 +11,9 @@ use crate::domain::stats::{Funnel, FunnelPosition};
 /// The width of every chart's drawing, in its own units; the page scales it to fit.
 const WIDTH: f64 = 400.0;
 
+/// A coordinate, or a figure in a chart's text, by the one rounding rule.
 fn f(x: f64) -> String {
-    format!("{x:.1}")
+    crate::domain::rounding::fixed(x, 1)
 }
 
 /// One share to draw as a bar with its interval.

@@ -9,6 +9,7 @@ use crate::domain::method::Fold;
 use crate::domain::period::Period;
 use crate::domain::questionnaire::Questionnaire;
 use crate::domain::report::{Level, Row};
+use crate::domain::rounding;
 use crate::domain::stats::{Funnel, wilson};
 use crate::export::funnel_names;
 use crate::reports::{COMMENTS_MIN_RESPONSES, Comments, Detail, Overview, PAGE_LEVELS, Report};
@@ -17,7 +18,7 @@ use crate::web::auth::Caller;
 use crate::web::indices::Params;
 
 fn pct(x: Option<f64>) -> String {
-    x.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into())
+    x.map(|x| rounding::fixed(x, 1)).unwrap_or_else(|| "—".into())
 }
 
 /// What the indicator points of a target at `level` are called: an officer's own, else the unit's.
@@ -30,11 +31,11 @@ fn points_label(level: Level) -> &'static str {
 
 /// A share with its percent sign, or "—" (no sign) when there is none.
 fn percent(x: Option<f64>) -> String {
-    x.map(|x| format!("{x:.1}%")).unwrap_or_else(|| "—".into())
+    x.map(|x| format!("{}%", rounding::fixed(x, 1))).unwrap_or_else(|| "—".into())
 }
 
 fn interval(x: Option<(f64, f64)>) -> String {
-    x.map(|(lo, hi)| format!("{lo:.1}–{hi:.1}")).unwrap_or_default()
+    x.map(|(lo, hi)| format!("{}–{}", rounding::fixed(lo, 1), rounding::fixed(hi, 1))).unwrap_or_default()
 }
 
 fn row(report: &Report, r: &Row, params: &Params) -> Markup {
@@ -186,7 +187,7 @@ fn headline(detail: &Detail, row: &Row) -> Markup {
         dl.figures {
             (figure("Số phiếu", html! { (row.responses) }))
             (figure("Tỷ lệ hài lòng (KTC 95%)", html! { (percent(f.overall)) br; span.small { (interval(f.overall_interval)) } }))
-            (figure("Điểm trung bình (1–5)", html! { (f.overall_mean.map(|m| format!("{m:.2}")).unwrap_or_else(|| "—".into())) }))
+            (figure("Điểm trung bình (1–5)", html! { (f.overall_mean.map(|m| rounding::fixed(m, 2)).unwrap_or_else(|| "—".into())) }))
             @if f.rate_766.is_some() {
                 (figure("Tỷ lệ hài lòng QĐ 766", html! { (percent(f.rate_766)) }))
             }
@@ -199,15 +200,15 @@ fn headline(detail: &Detail, row: &Row) -> Markup {
                 (figure("Đánh giá", html! { "Chưa đủ dữ liệu" br; span.small { "dưới " (report.min_sample) " phiếu: không xếp hạng, không xếp loại" } }))
             }
             @if let Some((points, most, share)) = f.points_of(report.query.level == Level::Officer) {
-                (figure(points_label(report.query.level), html! { (format!("{points:.2}")) " / " (format!("{most:.0}")) br; span.small { (format!("{share:.1}")) "% tối đa" } }))
+                (figure(points_label(report.query.level), html! { (rounding::fixed(points, 2)) " / " (rounding::fixed(most, 0)) br; span.small { (rounding::fixed(share, 1)) "% tối đa" } }))
             }
             @if let Some(s) = &row.suggestion {
                 (figure("Gợi ý mức NĐ 90/2020", html! { (s) br; span.small { "quy tắc " (report.suggestion.version) "; người đánh giá quyết định" } }))
             }
             @if let Some(c) = row.change {
                 (figure("Kỳ trước", html! {
-                    (format!("{:.1}", c.previous_pct)) "% (" (c.previous_responses) " phiếu)" br;
-                    span.small { "p = " (c.p_value.map(|p| format!("{p:.3}")).unwrap_or_else(|| "—".into()))
+                    (rounding::fixed(c.previous_pct, 1)) "% (" (c.previous_responses) " phiếu)" br;
+                    span.small { "p = " (c.p_value.map(rounding::p_value_text).unwrap_or_else(|| "—".into()))
                         @if c.p_value.is_some_and(|p| p < 0.05) { ", thay đổi có ý nghĩa" } @else { ", chưa đủ bằng chứng thay đổi" } }
                 }))
             }
@@ -237,7 +238,7 @@ fn elements(q: &Questionnaire, row: &Row, id: &str, min_sample: u64) -> Markup {
                     @if alpha { th.num { "Cronbach α (số phiếu đủ tiêu chí)" } } } }
                 tbody { @for (b, e) in bars.iter().zip(q.elements.iter().filter(|e| row.figures.elements.contains_key(&e.id))) {
                     tr { td { (b.label) } td.num { (pct(Some(b.share))) } td.num { (interval(b.interval)) }
-                         td.num { (format!("{:.0}", row.figures.element_n.get(&e.id).copied().unwrap_or_default())) }
+                         td.num { (rounding::fixed(row.figures.element_n.get(&e.id).copied().unwrap_or_default(), 0)) }
                          @if alpha { td.num { (alpha_text(row.figures.alpha.get(&e.id), min_sample)) } } }
                 } }
             }
@@ -252,7 +253,7 @@ fn elements(q: &Questionnaire, row: &Row, id: &str, min_sample: u64) -> Markup {
 /// widely to mean anything (it is unbounded below), so only that number is shown.
 fn alpha_text(alpha: Option<&(f64, u64)>, min_sample: u64) -> String {
     match alpha {
-        Some((a, n)) if *n >= min_sample => format!("{a:.2} ({n})"),
+        Some((a, n)) if *n >= min_sample => format!("{} ({n})", rounding::fixed(*a, 2)),
         Some((_, n)) => format!("chưa đủ ({n})"),
         None => "—".into(),
     }
@@ -310,7 +311,7 @@ fn distribution(q: &Questionnaire, row: &Row, fold: Option<&Fold>, inline: bool)
                             td { @for (i, (name, count)) in shown.iter().enumerate() {
                                 @if i > 0 { @if inline { "; " } @else { br; } }
                                 (name) ": " strong { (count) }
-                                @if answered > 0 { " (" (format!("{:.0}", *count as f64 * 100.0 / answered as f64)) "%)" }
+                                @if answered > 0 { " (" (rounding::fixed(*count as f64 * 100.0 / answered as f64, 0)) "%)" }
                             } }
                             td.num { (answered) }
                             td.num { (row.responses.saturating_sub(answered)) }
@@ -387,7 +388,7 @@ fn officers(detail: &Detail, params: &Params) -> Markup {
         @if let Some(model) = model {
             (charts::funnel("funnel", "Biểu đồ phễu: tỷ lệ hài lòng của từng cán bộ theo số phiếu, giới hạn 95% và 99,8%", &model, &dots))
             p.small { "Đường đứt nét: tỷ lệ chung. Đường vàng: giới hạn 95%; đường đỏ: 99,8%"
-                @if model.phi > 1.0 { " (đã nới theo độ phân tán φ = " (format!("{:.2}", model.phi)) ")" }
+                @if model.phi > 1.0 { " (đã nới theo độ phân tán φ = " (rounding::fixed(model.phi, 2)) ")" }
                 ". Tam giác hướng lên: trên kỳ vọng; hướng xuống: dưới kỳ vọng. Chỉ cán bộ có từ " (report.min_sample) " phiếu." }
         }
         @if report.rows.is_empty() {
@@ -423,10 +424,10 @@ fn comparison(detail: &Detail, row: &Row, params: &Params) -> Markup {
             tbody {
                 tr { td { (detail.target.name) } td.num { (row.responses) }
                      td.num { (pct(row.figures.overall)) " " span.small { (interval(row.figures.overall_interval)) } }
-                     td.num { (row.figures.overall_mean.map(|m| format!("{m:.2}")).unwrap_or_default()) } }
+                     td.num { (row.figures.overall_mean.map(|m| rounding::fixed(m, 2)).unwrap_or_default()) } }
                 tr { td { a href=(detail_link(Level::Unit, &unit.target.code, params)) { (unit.target.name) } } td.num { (unit.responses) }
                      td.num { (pct(unit.figures.overall)) " " span.small { (interval(unit.figures.overall_interval)) } }
-                     td.num { (unit.figures.overall_mean.map(|m| format!("{m:.2}")).unwrap_or_default()) } }
+                     td.num { (unit.figures.overall_mean.map(|m| rounding::fixed(m, 2)).unwrap_or_default()) } }
             }
         }
     }
@@ -531,7 +532,7 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
                             table {
                                 tbody {
                                     tr { th { "Số phiếu" } td { (row.responses) } th { "Tỷ lệ hài lòng (KTC 95%)" } td { (percent(f.overall)) " (" (interval(f.overall_interval)) ")" } }
-                                    tr { th { "Điểm trung bình" } td { (f.overall_mean.map(|m| format!("{m:.2}")).unwrap_or_default()) } th { "Tỷ lệ QĐ 766" } td { (percent(f.rate_766)) } }
+                                    tr { th { "Điểm trung bình" } td { (f.overall_mean.map(|m| rounding::fixed(m, 2)).unwrap_or_default()) } th { "Tỷ lệ QĐ 766" } td { (percent(f.rate_766)) } }
                                     @if row.sufficient {
                                         tr { th { "Hiệu chỉnh Bayes (KTC 95%)" } td { (percent(row.shrunk.map(|s| s.0))) " (" (interval(row.shrunk.map(|s| s.1))) ")" }
                                              th { "Hạng / Xếp loại" } td { (row.rank.map(|r| r.to_string()).unwrap_or_default()) " / " (row.band.as_deref().unwrap_or("")) } }
@@ -539,7 +540,7 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
                                         tr { td colspan="4" { "Chưa đủ dữ liệu (dưới " (report.min_sample) " phiếu): không xếp hạng, không xếp loại." } }
                                     }
                                     @if let Some((points, most, share)) = f.points_of(level == Level::Officer) {
-                                        tr { th { (points_label(level)) } td { (format!("{points:.2}")) " / " (format!("{most:.0}")) " (" (format!("{share:.1}")) "%)" }
+                                        tr { th { (points_label(level)) } td { (rounding::fixed(points, 2)) " / " (rounding::fixed(most, 0)) " (" (rounding::fixed(share, 1)) "%)" }
                                              @if level == Level::Officer { th { "Gợi ý mức NĐ 90/2020" } td { (row.suggestion.as_deref().unwrap_or("—")) } } @else { td colspan="2" {} } }
                                     }
                                     @if let Some(unit) = &detail.unit {
@@ -553,7 +554,7 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
                                     thead { tr { th { "Thành phần" } th { "Tỷ lệ hài lòng %" } th { "Số trả lời" }
                                         @if !f.alpha.is_empty() { th { "Cronbach α (số phiếu)" } } } }
                                     tbody { @for e in &q.elements { @if let Some(share) = f.elements.get(&e.id) {
-                                        tr { td { (e.vi) } td { (pct(Some(*share))) } td { (format!("{:.0}", f.element_n.get(&e.id).copied().unwrap_or_default())) }
+                                        tr { td { (e.vi) } td { (pct(Some(*share))) } td { (rounding::fixed(f.element_n.get(&e.id).copied().unwrap_or_default(), 0)) }
                                             @if !f.alpha.is_empty() { td { (alpha_text(f.alpha.get(&e.id), report.min_sample)) } } }
                                     } } }
                                 }
@@ -615,7 +616,7 @@ pub fn overview_section(overview: &Overview) -> Markup {
                         @if total.figures.rate_766.is_some() {
                             (figure("Tỷ lệ hài lòng QĐ 766", html! { (percent(total.figures.rate_766)) }))
                         }
-                        (figure("Điểm trung bình (1–5)", html! { (total.figures.overall_mean.map(|m| format!("{m:.2}")).unwrap_or_else(|| "—".into())) }))
+                        (figure("Điểm trung bình (1–5)", html! { (total.figures.overall_mean.map(|m| rounding::fixed(m, 2)).unwrap_or_else(|| "—".into())) }))
                     }
                     (charts::trend("overview-trend", "Tỷ lệ hài lòng theo tháng trong phạm vi, với khoảng tin cậy 95%", &trend_points(&overview.months, month_label)))
                     @if !bars.is_empty() {

@@ -120,7 +120,7 @@ const KEY_SLOT: &str = "KEY-SLOT-0000000000000";
 
 /// Decodes an `application/x-www-form-urlencoded` body, refusing bytes that are not UTF-8
 /// rather than replacing them: a citizen's words are kept exactly or not at all.
-fn decode_form(body: &[u8]) -> Option<Vec<(String, String)>> {
+pub fn decode_form(body: &[u8]) -> Option<Vec<(String, String)>> {
     let decode = |part: &[u8]| -> Option<String> {
         let spaced: Vec<u8> = part.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
         let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();

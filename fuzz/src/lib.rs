@@ -1,0 +1,49 @@
+//! The checks each fuzz target makes of one input, apart from AFL so that a crash found can be
+//! replayed with `cargo run --bin replay TARGET FILE` under a debugger.
+//!
+//! A target fails (panics) when the code under test panics, or when what it accepted breaks
+//! a rule the rest of the program relies on.
+
+use hailong::domain::period::Period;
+use hailong::domain::questionnaire::{Questionnaire, SHIPPED};
+use hailong::import::{self, Format};
+use hailong::store::KnownCodes;
+
+/// The citizen's form: the body decoder, then each shipped questionnaire's validation.
+pub fn form(data: &[u8]) {
+    let Some(pairs) = hailong::web::survey::decode_form(data) else { return };
+    for text in SHIPPED {
+        let Ok(questionnaire) = Questionnaire::from_toml(text) else { panic!("a shipped questionnaire parses") };
+        let (_, answers) = questionnaire.read_submission(&pairs, |code| code == "DAT-DAI");
+        if let Ok(answers) = answers {
+            for (question, value) in &answers.values {
+                // (Answers derived from others, such as sums for Cronbach's alpha, have no options.)
+                if let Some(known) = questionnaire.question(question) {
+                    let options = questionnaire.options(known);
+                    assert!(options.iter().any(|level| level.value == *value), "{question} = {value} accepted");
+                }
+            }
+            if let Some(comment) = &answers.comment {
+                assert!(comment.as_str().chars().count() <= hailong::domain::response::COMMENT_MAX_CHARS);
+            }
+        }
+    }
+}
+
+/// A reporting period: accepted ones are within the documented bounds and print back to
+/// themselves.
+pub fn period(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(period) = Period::parse(text) else { return };
+    assert!(period.first() <= period.last());
+    assert!((2000..=2100).contains(&period.first().year()) && (2000..=2100).contains(&period.last().year()));
+    assert_eq!(Period::parse(&period.to_string()), Ok(period), "{text:?} prints back");
+    let previous = period.previous();
+    assert!(previous.last() < period.first());
+}
+
+/// An organisation list: read, then checked row by row.
+pub fn import(format: Format, data: &[u8]) {
+    let Ok(tables) = import::read_bytes("fuzz", format, data) else { return };
+    let _ = import::validate(&tables, &KnownCodes::default());
+}
