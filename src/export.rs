@@ -13,7 +13,7 @@ use crate::domain::clock;
 use crate::domain::questionnaire::QuestionKind;
 use crate::domain::report::Row;
 use crate::domain::rounding;
-use crate::domain::stats::FunnelPosition;
+use crate::domain::stats::{FunnelPosition, OVERDISPERSION_LEVEL};
 use crate::reports::Report;
 
 /// The file formats.
@@ -140,6 +140,7 @@ fn columns(report: &Report) -> Vec<Column> {
         column("rank", "Thứ hạng", Count),
         column("band", "Xếp loại", Text),
         column("funnel", "So với kỳ vọng (biểu đồ phễu)", Text),
+        column("funnel_phi", "Hệ số nới giới hạn phễu (1 = không nới)", Number),
     ];
     let (elements, indicators) = element_and_indicator_columns(report);
     for (id, vi) in elements {
@@ -186,6 +187,10 @@ fn cells(report: &Report, columns: &[Column], row: &Row, vietnamese: bool) -> Ve
             "shrunk_high" => number(row.shrunk.map(|s| s.1.1)),
             "rank" => row.rank.map_or(Cell::Empty, |r| Cell::Count(r as u64)),
             "band" => when_sufficient(row.band.as_deref().map_or(Cell::Empty, text)),
+            "funnel_phi" => row.funnel.map_or(Cell::Empty, |_| {
+                let version = format!("{}@{}", report.query.questionnaire, row.questionnaire_version);
+                report.funnels.iter().find(|(v, _)| *v == version).map_or(Cell::Empty, |(_, f)| Cell::Number(f.phi))
+            }),
             "funnel" => row.funnel.map_or(Cell::Empty, |p| {
                 let (code, vi) = funnel_names(p);
                 text(if vietnamese { vi } else { code })
@@ -320,12 +325,42 @@ fn method_lines(report: &Report) -> Vec<(&'static str, String)> {
         ("Tỷ lệ theo QĐ 766", "(số phiếu − số phiếu đánh giá 1 hoặc 2) / số phiếu × 100, trên câu hỏi hài lòng chung".into()),
         ("Cỡ mẫu tối thiểu", format!("{} phiếu; dưới mức này: chưa đủ dữ liệu, không xếp hạng, không xếp loại", report.min_sample)),
         ("Tỷ lệ hiệu chỉnh và xếp hạng", "Bayes thực nghiệm: phân phối tiên nghiệm beta-nhị thức ước lượng từ các đối tượng cùng nhóm (cùng phạm vi, cùng phiên bản phiếu) theo phương pháp mômen (Kleinman 1973); xếp hạng theo tỷ lệ hiệu chỉnh".into()),
-        ("Biểu đồ phễu", "giới hạn 95% và 99,8% quanh tỷ lệ chung của nhóm, nhị thức chính xác (Spiegelhalter 2005), nới rộng theo hệ số phân tán khi dữ liệu cho thấy".into()),
+        ("Biểu đồ phễu", format!("giới hạn 95% và 99,8% quanh tỷ lệ chung của nhóm, nhị thức chính xác (Spiegelhalter 2005); chỉ nới rộng theo hệ số phân tán φ khi kiểm định χ² (tổng bình phương z đã winsor hóa, I − 1 bậc tự do) bác bỏ giả thuyết chênh lệch do ngẫu nhiên ở mức {}%", rounding::fixed(OVERDISPERSION_LEVEL * 100.0, 0))),
+        ("Giới hạn phễu của báo cáo này", funnel_lines(report)),
         ("Thay đổi so với kỳ trước", "kiểm định z hai tỷ lệ, giá trị p hai phía".into()),
         ("Làm tròn", "một quy tắc cho mọi đầu ra (trang, phiếu in, CSV, XLSX, JSON): làm tròn nửa lên (xa số 0) trên giá trị tính được; tỷ lệ, điểm trung bình và điểm tiêu chí 2 chữ số thập phân (trang web 1 chữ số), giá trị p 3 chữ số có nghĩa; Cronbach α chỉ ghi khi đủ cỡ mẫu tối thiểu".into()),
         ("Bảng xếp loại", format!("{} (bảng của tỉnh, có thể cấu hình; không phải quy định pháp luật): {}", report.bands.version, bands)),
         ("Quy tắc gợi ý mức xếp loại (NĐ 90/2020)", format!("{} — chỉ là gợi ý cho người đánh giá, không phải quyết định: {}", report.suggestion.version, rule)),
     ]
+}
+
+/// Per questionnaire version: the pooled share, φ estimated, the test, and whether the limits
+/// were widened.
+fn funnel_lines(report: &Report) -> String {
+    if report.funnels.is_empty() {
+        return "không có (không có nhóm đối tượng so sánh)".into();
+    }
+    let lines: Vec<String> = report
+        .funnels
+        .iter()
+        .map(|(version, f)| {
+            let test =
+                f.dispersion_p.map_or("không kiểm định được (dưới 2 đối tượng)".to_owned(), |p| {
+                    format!("kiểm định χ² p = {}", rounding::p_value_text(p))
+                });
+            let verdict = if f.widened() {
+                format!("đã nới rộng theo φ = {}", rounding::fixed(f.phi, 2))
+            } else {
+                "không nới rộng".to_owned()
+            };
+            format!(
+                "{version}: tỷ lệ chung {}%, φ ước lượng {}, {test}: {verdict}",
+                rounding::fixed(f.target * 100.0, 2),
+                rounding::fixed(f.phi_estimate, 2)
+            )
+        })
+        .collect();
+    lines.join("; ")
 }
 
 /// Writes the reports as one JSON document.

@@ -12,7 +12,8 @@ use crate::domain::indices::Counts;
 use crate::domain::method::{Bands, Suggestion};
 use crate::domain::period::Period;
 use crate::domain::questionnaire::{Questionnaire, Registry};
-use crate::domain::report::{Level, Method, Row, Target, TargetCounts, rows};
+use crate::domain::report::{Level, Method, Row, Target, TargetCounts, peer_funnel, rows};
+use crate::domain::stats::Funnel;
 use crate::store::{Grain, GrainCounts, Store, StoreError};
 
 /// What to report on.
@@ -43,6 +44,8 @@ pub struct Report {
     /// The questionnaire versions that have rows, oldest first.
     pub versions: Vec<Arc<Questionnaire>>,
     pub rows: Vec<Row>,
+    /// Per questionnaire version (`id@version`), the funnel its rows were placed on.
+    pub funnels: Vec<(String, Funnel)>,
     pub min_sample: u64,
     pub bands: Bands,
     pub suggestion: Suggestion,
@@ -251,12 +254,17 @@ async fn build_with(
     }
     let mut versions = Vec::new();
     let mut all_rows = Vec::new();
+    let mut funnels = Vec::new();
     for (version, targets) in by_version {
         let Some(q) = registry.version(&query.questionnaire, version) else {
             tracing::warn!(questionnaire = %query.questionnaire, version, "counts of an unknown questionnaire version");
             continue;
         };
-        all_rows.extend(rows(query.level, q, method, targets));
+        let version_rows = rows(query.level, q, method, targets);
+        if let Some(funnel) = peer_funnel(query.level, &version_rows) {
+            funnels.push((format!("{}@{}", q.id, q.version), funnel));
+        }
+        all_rows.extend(version_rows);
         versions.push(Arc::clone(q));
     }
     Ok(Report {
@@ -264,6 +272,7 @@ async fn build_with(
         scope_name,
         versions,
         rows: all_rows,
+        funnels,
         min_sample: settings.min_sample,
         bands: settings.bands.clone(),
         suggestion: settings.suggestion.clone(),

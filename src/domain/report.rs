@@ -130,6 +130,23 @@ impl Row {
 }
 
 /// Builds the rows of one questionnaire version's targets (the peer group) at `level`.
+/// The `(satisfied, n)` of the rows that are peers of each other. Subtrees nest (a province
+/// holds its communes, a commune its centre): they are not peers, and pooling them would count a
+/// rating once per level. They get no shrinkage, funnel or rank; their band is an absolute
+/// threshold and stays.
+fn peers(level: Level, rows: &[Row]) -> Vec<(f64, f64)> {
+    match level {
+        Level::Subtree => Vec::new(),
+        _ => rows.iter().filter_map(Row::binomial).collect(),
+    }
+}
+
+/// The funnel the rows of one questionnaire version were placed on, for the method text: its
+/// target, and whether (and by how much) overdispersion widened it.
+pub fn peer_funnel(level: Level, rows: &[Row]) -> Option<Funnel> {
+    Funnel::fit(&peers(level, rows))
+}
+
 pub fn rows(level: Level, q: &Questionnaire, method: Method<'_>, targets: Vec<TargetCounts>) -> Vec<Row> {
     let asks_officer_points =
         q.questions.iter().any(|x| x.kind == QuestionKind::Indicator && x.evaluates == Some(Evaluates::Officer));
@@ -164,13 +181,7 @@ pub fn rows(level: Level, q: &Questionnaire, method: Method<'_>, targets: Vec<Ta
         })
         .collect();
 
-    // Subtrees nest (a province holds its communes, a commune its centre): they are not peers,
-    // and pooling them would count a rating once per level. They get no shrinkage, funnel or
-    // rank; their band is an absolute threshold and stays.
-    let peers: Vec<(f64, f64)> = match level {
-        Level::Subtree => Vec::new(),
-        _ => rows.iter().filter_map(Row::binomial).collect(),
-    };
+    let peers = peers(level, &rows);
     let prior = BetaPrior::fit(&peers);
     let funnel = Funnel::fit(&peers);
     for row in &mut rows {

@@ -5,7 +5,7 @@
 //! Every function is tested against values computed independently (the reference tool and its
 //! version are named beside each expected value).
 
-use statrs::distribution::{Beta, Binomial, ContinuousCDF, DiscreteCDF, Normal};
+use statrs::distribution::{Beta, Binomial, ChiSquared, ContinuousCDF, DiscreteCDF, Normal};
 
 /// The standard normal quantile for a two-sided interval at `level` (0.95 → 1.959964).
 fn z(level: f64) -> f64 {
@@ -107,18 +107,38 @@ pub enum FunnelPosition {
 }
 
 /// Funnel-plot control limits around a target share, exact binomial (Spiegelhalter 2005,
-/// interpolated), widened by the overdispersion factor φ when the data show more spread than
-/// binomial noise.
+/// interpolated), widened by the overdispersion factor φ only when a test says the spread
+/// between the targets is more than binomial chance.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Funnel {
     pub target: f64,
-    /// φ ≥ 1; 1 when there is no overdispersion.
+    /// The factor the limits are widened by: the estimate when the test rejects chance, else 1.
     pub phi: f64,
+    /// φ estimated from the data (≥ 0), whether or not it was applied.
+    pub phi_estimate: f64,
+    /// The p-value of the overdispersion test (the winsorised sum of squared z-scores against
+    /// χ² with one degree of freedom fewer than the targets); `None` with fewer than 2 targets.
+    pub dispersion_p: Option<f64>,
 }
 
+/// The level at which the overdispersion test must reject chance before the limits widen.
+pub const OVERDISPERSION_LEVEL: f64 = 0.05;
+
 impl Funnel {
-    /// The target is the pooled share; φ is the mean squared z-score of the units, the 10%
-    /// most extreme at each end winsorised (Spiegelhalter 2005), kept at 1 when below it.
+    /// Limits around `target` with no widening.
+    pub fn plain(target: f64) -> Self {
+        Self { target, phi: 1.0, phi_estimate: 1.0, dispersion_p: None }
+    }
+
+    /// Whether the limits were widened.
+    pub fn widened(&self) -> bool {
+        self.phi > 1.0
+    }
+
+    /// The target is the pooled share; φ̂ is the mean squared z-score of the units, the 10%
+    /// most extreme at each end winsorised (Spiegelhalter 2005). The limits widen by φ̂ only when
+    /// I·φ̂ exceeds what χ²(I − 1) allows at [`OVERDISPERSION_LEVEL`]: a spread that chance
+    /// explains leaves the exact binomial limits as they are.
     pub fn fit(units: &[(f64, f64)]) -> Option<Self> {
         let units: Vec<(f64, f64)> = units.iter().copied().filter(|(_, n)| *n > 0.0).collect();
         if units.is_empty() {
@@ -126,7 +146,7 @@ impl Funnel {
         }
         let target = units.iter().map(|(k, _)| k).sum::<f64>() / units.iter().map(|(_, n)| n).sum::<f64>();
         if target <= 0.0 || target >= 1.0 {
-            return Some(Self { target, phi: 1.0 });
+            return Some(Self::plain(target));
         }
         let mut zs: Vec<f64> =
             units.iter().map(|(k, n)| (k / n - target) / (target * (1.0 - target) / n).sqrt()).collect();
@@ -138,15 +158,22 @@ impl Funnel {
                 *z = z.clamp(low, high);
             }
         }
-        let phi = zs.iter().map(|z| z * z).sum::<f64>() / zs.len() as f64;
-        Some(Self { target, phi: phi.max(1.0) })
+        let statistic = zs.iter().map(|z| z * z).sum::<f64>();
+        let phi_estimate = statistic / zs.len() as f64;
+        let dispersion_p = (zs.len() >= 2)
+            .then(|| ChiSquared::new((zs.len() - 1) as f64).ok())
+            .flatten()
+            .map(|chi| 1.0 - chi.cdf(statistic));
+        let overdispersed = dispersion_p.is_some_and(|p| p < OVERDISPERSION_LEVEL) && phi_estimate > 1.0;
+        let phi = if overdispersed { phi_estimate } else { 1.0 };
+        Some(Self { target, phi, phi_estimate, dispersion_p })
     }
 
     /// The lower and upper limits for a group of size `n` at `level` (0.95 or 0.998); an
     /// effective size that is not whole is rounded for the exact binomial.
     pub fn limits(&self, n: f64, level: f64) -> (f64, f64) {
         let tail = (1.0 - level) / 2.0;
-        if self.phi > 1.0 {
+        if self.widened() {
             let half = z(level) * (self.phi * self.target * (1.0 - self.target) / n.max(1.0)).sqrt();
             return ((self.target - half).max(0.0), (self.target + half).min(1.0));
         }
@@ -270,7 +297,7 @@ mod tests {
     fn exact_funnel_limits_match_scipy_quantiles() {
         // SciPy 1.17.1: binom.ppf(0.025 / 0.975, 50, 0.85) = 37 / 47; binom.ppf(0.001 / 0.999) =
         // 34 / 49; the interpolated limits lie at most one count below each quantile.
-        let funnel = Funnel { target: 0.85, phi: 1.0 };
+        let funnel = Funnel::plain(0.85);
         let (lo, hi) = funnel.limits(50.0, 0.95);
         assert!(lo > 36.0 / 50.0 && lo <= 37.0 / 50.0, "{lo}");
         assert!(hi > 46.0 / 50.0 && hi <= 47.0 / 50.0, "{hi}");
@@ -286,11 +313,34 @@ mod tests {
     fn overdispersion_widens_the_funnel() {
         let tight = Funnel::fit(&[(85.0, 100.0), (84.0, 100.0), (86.0, 100.0), (85.0, 100.0), (85.0, 100.0)]).unwrap();
         assert_eq!(tight.phi, 1.0);
+        assert!(!tight.widened());
         let spread = Funnel::fit(&[(60.0, 100.0), (95.0, 100.0), (70.0, 100.0), (99.0, 100.0), (80.0, 100.0)]).unwrap();
-        assert!(spread.phi > 1.0, "{spread:?}");
+        assert!(spread.widened() && spread.phi == spread.phi_estimate, "{spread:?}");
+        assert!(spread.dispersion_p.unwrap() < OVERDISPERSION_LEVEL);
         let (lo, hi) = spread.limits(100.0, 0.95);
-        let (tlo, thi) = Funnel { target: spread.target, phi: 1.0 }.limits(100.0, 0.95);
+        let (tlo, thi) = Funnel::plain(spread.target).limits(100.0, 0.95);
         assert!(lo < tlo && hi > thi);
+    }
+
+    #[test]
+    fn a_spread_that_chance_explains_does_not_widen_the_funnel() {
+        // φ̂ = 1.19 over 8 targets: Σz² = 9.52 on χ²(7), p = 0.2172 (the χ² survival function, computed
+        // independently by the incomplete gamma series) — chance.
+        let units = [
+            (79.0, 100.0),
+            (90.0, 100.0),
+            (84.0, 100.0),
+            (79.0, 100.0),
+            (88.0, 100.0),
+            (88.0, 100.0),
+            (83.0, 100.0),
+            (81.0, 100.0),
+        ];
+        let funnel = Funnel::fit(&units).unwrap();
+        assert!((funnel.phi_estimate - 1.190_476).abs() < 1e-5, "{funnel:?}");
+        assert!((funnel.dispersion_p.unwrap() - 0.2171).abs() < 0.01, "{funnel:?}");
+        assert!(!funnel.widened() && funnel.phi == 1.0);
+        assert_eq!(funnel.limits(100.0, 0.95), Funnel::plain(funnel.target).limits(100.0, 0.95));
     }
 
     #[test]

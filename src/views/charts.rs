@@ -243,7 +243,7 @@ mod tests {
 
     #[test]
     fn the_funnel_marks_each_position_by_shape() {
-        let model = Funnel { target: 0.85, phi: 1.0 };
+        let model = Funnel::plain(0.85);
         let dot =
             |label: &str, k: f64, position| FunnelDot { label: label.into(), k, n: 100.0, position: Some(position) };
         let svg = funnel(

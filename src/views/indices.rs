@@ -388,7 +388,8 @@ fn officers(detail: &Detail, params: &Params) -> Markup {
         @if let Some(model) = model {
             (charts::funnel("funnel", "Biểu đồ phễu: tỷ lệ hài lòng của từng cán bộ theo số phiếu, giới hạn 95% và 99,8%", &model, &dots))
             p.small { "Đường đứt nét: tỷ lệ chung. Đường vàng: giới hạn 95%; đường đỏ: 99,8%"
-                @if model.phi > 1.0 { " (đã nới theo độ phân tán φ = " (rounding::fixed(model.phi, 2)) ")" }
+                @if model.widened() { " (đã nới theo độ phân tán φ = " (rounding::fixed(model.phi, 2)) ", kiểm định χ² p = " (model.dispersion_p.map(rounding::p_value_text).unwrap_or_default()) ")" }
+                @else { " (không nới: chênh lệch giữa các cán bộ không vượt mức ngẫu nhiên" @if let Some(p) = model.dispersion_p { ", kiểm định χ² p = " (rounding::p_value_text(p)) } ")" }
                 ". Tam giác hướng lên: trên kỳ vọng; hướng xuống: dưới kỳ vọng. Chỉ cán bộ có từ " (report.min_sample) " phiếu." }
         }
         @if report.rows.is_empty() {

@@ -8,7 +8,7 @@ use hailong::store::AuditFilter;
 
 use crate::helpers::{TestApp, TestDb};
 
-const CSV_HEADER: [&str; 18] = [
+const CSV_HEADER: [&str; 19] = [
     "level",
     "code",
     "name",
@@ -27,6 +27,7 @@ const CSV_HEADER: [&str; 18] = [
     "rank",
     "band",
     "funnel",
+    "funnel_phi",
 ];
 
 /// The 365 days up to today, where the demo's ratings lie.
@@ -61,7 +62,7 @@ async fn the_command_line_exports_csv_json_and_xlsx_with_the_documented_columns(
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
     let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
-    assert_eq!(header[..18], CSV_HEADER, "the documented columns, in order");
+    assert_eq!(header[..19], CSV_HEADER, "the documented columns, in order");
     assert!(header.contains(&"element_chung_pct".to_owned()) && header.contains(&"points_7".to_owned()));
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
