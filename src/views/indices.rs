@@ -7,7 +7,7 @@ use super::admin::page;
 use super::charts;
 use crate::domain::method::Fold;
 use crate::domain::period::Period;
-use crate::domain::questionnaire::Questionnaire;
+use crate::domain::questionnaire::{QuestionKind, Questionnaire};
 use crate::domain::report::{Level, Row};
 use crate::domain::rounding;
 use crate::domain::stats::{Funnel, wilson};
@@ -568,22 +568,50 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
                         @if let Some(q) = detail.questionnaire(row) {
                             h2 { "4. Phân bố câu trả lời" }
                             @match distribution_grid(q, row, fold) {
-                                Some(grid) => (grid),
-                                None => (distribution(q, row, Some(fold), true)),
+                                Some(grid) => {
+                                    (grid)
+                                    p.small { (fold_statement(q, fold)) }
+                                },
+                                None => {
+                                    (distribution(q, row, Some(fold), true))
+                                    p.small { (fold_statement(q, fold)) }
+                                },
                             }
                         }
                     }
                     p.small {
-                        "Phương pháp: tỷ lệ hài lòng = (Hài lòng + Rất hài lòng) / số trả lời; khoảng tin cậy 95% Wilson; "
-                        "hiệu chỉnh Bayes thực nghiệm trong nhóm cùng kỳ; tối thiểu " (report.min_sample) " phiếu; "
-                        "xếp loại theo bảng " (report.bands.version) "; gợi ý theo quy tắc " (report.suggestion.version)
-                        " — chỉ là gợi ý, người có thẩm quyền quyết định. Lập lúc " (crate::domain::clock::format_vietnam(report.generated_at_ms)) "."
+                        "Phương pháp: tỷ lệ hài lòng của một câu hỏi = (Hài lòng + Rất hài lòng) / số trả lời (bỏ trống không tính); "
+                        "tỷ lệ hài lòng chung = trung bình có trọng số của các chỉ số thành phần; khoảng tin cậy 95% Wilson tại cỡ mẫu hiệu dụng; "
+                        "hiệu chỉnh Bayes thực nghiệm: tỷ lệ được kéo về tỷ lệ chung của các đối tượng cùng nhóm (cùng phạm vi, kỳ, phiên bản phiếu) theo số phiếu; "
+                        "hạng theo tỷ lệ hiệu chỉnh, trong các đối tượng đủ " (report.min_sample) " phiếu; dưới mức đó không xếp hạng, không xếp loại, không gợi ý; "
+                        "xếp loại theo bảng " (report.bands.version) " so sánh chính xác với ngưỡng; gợi ý theo quy tắc " (report.suggestion.version)
+                        " — chỉ là gợi ý, người có thẩm quyền quyết định; làm tròn nửa lên trên giá trị tính được. "
+                        "Lập lúc " (crate::domain::clock::format_vietnam(report.generated_at_ms)) "."
                     }
                     div.signatures { p { strong { "Người lập biểu" } } p { strong { "Thủ trưởng đơn vị" } } }
                 } }
             }
         }
     }
+}
+
+/// What a printed sheet says of its fold: which stored levels each printed level gathers, so
+/// that "Không hài lòng" on paper is not read as the stored level of that name alone.
+fn fold_statement(q: &Questionnaire, fold: &Fold) -> String {
+    let scale =
+        q.questions.iter().find(|x| x.kind == QuestionKind::Satisfaction).map(|x| q.options(x)).unwrap_or_default();
+    let name = |v: i64| scale.iter().find(|l| l.value == v).map_or(v.to_string(), |l| format!("{} ({v})", l.vi));
+    let parts: Vec<String> = fold
+        .levels
+        .iter()
+        .map(|l| format!("{} = {}", l.name, l.values.iter().map(|v| name(*v)).collect::<Vec<_>>().join(" + ")))
+        .collect();
+    format!(
+        "Thang 5 mức được gộp thành {} mức theo bảng {} (câu trả lời vẫn lưu đủ 5 mức): {}.",
+        fold.levels.len(),
+        fold.version,
+        parts.join("; ")
+    )
 }
 
 /// The dashboard's figures: the scope's share for the period, its monthly trend, and the units

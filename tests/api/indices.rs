@@ -308,6 +308,11 @@ async fn unit_and_officer_pages_draw_their_charts_and_the_officer_sheet_prints_a
         assert!(sheet.contains(&format!("{year}-Q{q}")), "the four quarters of {year}");
     }
     assert!(!sheet.contains("<nav"), "a sheet prints without the navigation");
+    // A sheet people sign says what its three levels gather.
+    assert!(
+        sheet.contains("Không hài lòng = Bình thường (3) + Không hài lòng (2) + Rất không hài lòng (1)"),
+        "the fold is stated: {sheet}"
+    );
 
     // Looking at an officer's figures is recorded, as exporting them is.
     let filter = AuditFilter { action: Some("indices.view".into()), ..AuditFilter::default() };
