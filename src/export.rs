@@ -321,7 +321,7 @@ fn method_lines(report: &Report) -> Vec<(&'static str, String)> {
         ("Tỷ lệ hài lòng của một câu hỏi", "(số trả lời 4 và 5) / (số trả lời 1–5) × 100; bỏ trống và 'Không ý kiến' không tính vào mẫu số".into()),
         ("Chỉ số thành phần", "tỷ lệ hài lòng của câu hỏi hài lòng của thành phần; nếu không có, trung bình tỷ lệ của các tiêu chí".into()),
         ("Tỷ lệ hài lòng chung", "trung bình có trọng số của các chỉ số thành phần (trọng số theo phiếu)".into()),
-        ("Khoảng tin cậy 95%", "Wilson, tại cỡ mẫu hiệu dụng Kish 1 / Σ (wᵢ/Σw)² / nᵢ (bằng số trả lời khi chỉ có một câu hỏi)".into()),
+        ("Khoảng tin cậy 95%", "Wilson, tại cỡ mẫu hiệu dụng tính mỗi người trả lời là một quan sát: n·p(1 − p)/v, với v là phương sai điểm chung của từng phiếu (trung bình có trọng số các thành phần của phiếu đó); bằng số phiếu khi mỗi phiếu trả lời mọi thành phần như nhau; không vượt cỡ mẫu hiệu dụng Kish 1 / Σ (wᵢ/Σw)² / nᵢ. Cỡ mẫu này dùng cho khoảng tin cậy, tỷ lệ hiệu chỉnh, biểu đồ phễu và kiểm định thay đổi".into()),
         ("Tỷ lệ theo QĐ 766", "(số phiếu − số phiếu đánh giá 1 hoặc 2) / số phiếu × 100, trên câu hỏi hài lòng chung".into()),
         ("Cỡ mẫu tối thiểu", format!("{} phiếu; dưới mức này: chưa đủ dữ liệu, không xếp hạng, không xếp loại", report.min_sample)),
         ("Tỷ lệ hiệu chỉnh và xếp hạng", "Bayes thực nghiệm: phân phối tiên nghiệm beta-nhị thức ước lượng từ các đối tượng cùng nhóm (cùng phạm vi, cùng phiên bản phiếu) theo phương pháp mômen (Kleinman 1973); xếp hạng theo tỷ lệ hiệu chỉnh".into()),

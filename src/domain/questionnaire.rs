@@ -240,11 +240,19 @@ impl Questionnaire {
     }
 
     /// The answers derived from a response's own, stored and counted beside them so that reports
-    /// can compute Cronbach's alpha from counts: for each element of [`Self::alpha_elements`]
-    /// whose criteria were all answered, each criterion's value again under
-    /// [`alpha_item_id`] and their sum under [`alpha_sum_id`]. (Alpha is computed over the
-    /// responses that answered every criterion of the element.)
+    /// can compute from counts what needs more than one answer of the same response: the
+    /// answers of [`Self::alpha_derived`] and of [`Self::composite_derived`].
     pub fn derived(&self, answers: &[(String, i64)]) -> Vec<(String, i64)> {
+        let mut out = self.alpha_derived(answers);
+        out.extend(self.composite_derived(answers));
+        out
+    }
+
+    /// For Cronbach's alpha: for each element of [`Self::alpha_elements`] whose criteria were all
+    /// answered, each criterion's value again under [`alpha_item_id`] and their sum under
+    /// [`alpha_sum_id`]. (Alpha is computed over the responses that answered every criterion of
+    /// the element.)
+    pub fn alpha_derived(&self, answers: &[(String, i64)]) -> Vec<(String, i64)> {
         let mut out = Vec::new();
         for (element, criteria) in self.alpha_elements() {
             let values: Option<Vec<(&str, i64)>> = criteria
@@ -257,6 +265,44 @@ impl Questionnaire {
             }
         }
         out
+    }
+
+    /// The response's own overall score, under [`COMPOSITE_ID`]: the weighted mean, over the
+    /// elements it answered, of its element scores (1 when the element's satisfaction question
+    /// was answered satisfied, 0 when not; for an element judged by its criteria, the share of
+    /// its answered criteria answered satisfied), in ten-thousandths (0–10,000). The overall
+    /// index is the mean of these where every element is answered; their spread is what the
+    /// index's interval rests on, since one citizen answers all the elements.
+    pub fn composite_derived(&self, answers: &[(String, i64)]) -> Vec<(String, i64)> {
+        let satisfied = |question: &Question| -> Option<f64> {
+            let value = answers.iter().find(|(id, _)| *id == question.id).map(|(_, v)| *v)?;
+            self.options(question).iter().any(|l| l.value == value).then_some(())?;
+            let min = question.scale.as_deref().and_then(|s| self.scale(s)).and_then(|s| s.satisfied_min)?;
+            Some(if value >= min { 1.0 } else { 0.0 })
+        };
+        let mut weighted = (0.0, 0.0);
+        for element in self.elements.iter().filter(|e| e.weight > 0.0) {
+            let in_element = |kind: QuestionKind| {
+                self.questions
+                    .iter()
+                    .filter(move |x| x.kind == kind && x.element.as_deref() == Some(element.id.as_str()))
+            };
+            let score = match in_element(QuestionKind::Satisfaction).next() {
+                Some(question) => satisfied(question),
+                None => {
+                    let scores: Vec<f64> = in_element(QuestionKind::Criterion).filter_map(satisfied).collect();
+                    (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64)
+                }
+            };
+            if let Some(score) = score {
+                weighted.0 += element.weight * score;
+                weighted.1 += element.weight;
+            }
+        }
+        if weighted.1 <= 0.0 {
+            return Vec::new();
+        }
+        vec![(COMPOSITE_ID.to_owned(), (weighted.0 / weighted.1 * COMPOSITE_SCALE as f64).round() as i64)]
     }
 
     pub fn scale(&self, id: &str) -> Option<&Scale> {
@@ -413,6 +459,12 @@ fn check_levels(levels: &[Level]) -> Result<(), String> {
     Ok(())
 }
 
+/// The id under which a response's own overall score is counted (see
+/// [`Questionnaire::composite_derived`]).
+pub const COMPOSITE_ID: &str = "composite.overall";
+/// A composite score of 1 is counted as this many.
+pub const COMPOSITE_SCALE: i64 = 10_000;
+
 /// The id under which a response's sum over an element's criteria is counted (question ids have
 /// no '.', so a derived id never meets a question's).
 pub fn alpha_sum_id(element: &str) -> String {
@@ -540,7 +592,11 @@ mod tests {
         let (_, result) = q
             .read_submission(&form(&[("q_hai_long_chung", "5"), ("q_ct1_thoi_gian", ""), ("comment", "  ")]), |_| true);
         let answers = result.unwrap();
-        assert_eq!(answers.values, vec![("hai_long_chung".to_string(), 5)]);
+        // The citizen's one answer, and the response's own overall score derived from it.
+        assert_eq!(
+            answers.values,
+            vec![("hai_long_chung".to_string(), 5), (COMPOSITE_ID.to_string(), COMPOSITE_SCALE)]
+        );
         assert_eq!(answers.comment, None);
         assert_eq!(answers.field, None);
     }

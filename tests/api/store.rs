@@ -291,10 +291,16 @@ async fn responses_stored_before_derived_answers_were_kept_get_them_once() {
     };
     let kept = alpha().await;
     assert!(kept.values().filter(|a| !a.is_empty()).count() >= 3, "{kept:?}");
+    let effective_n = || async {
+        let report = build(&app.store, &registry, &settings, &query, &Scope::All).await.unwrap();
+        report.rows.into_iter().map(|r| (r.target.code, r.figures.overall_n)).collect::<BTreeMap<_, _>>()
+    };
+    let kept_n = effective_n().await;
 
     // A database written before the writer kept derived answers: none of them, nor their
     // counts, nor the record of this repair (which this app's start-up wrote on an empty one).
-    let derived = "question_id >= 'alpha.' AND question_id < 'alpha/'";
+    let derived = "(question_id >= 'alpha.' AND question_id < 'alpha/') \
+                   OR (question_id >= 'composite.' AND question_id < 'composite/')";
     raw_sql(
         &app.db_url(),
         &[
@@ -306,6 +312,7 @@ async fn responses_stored_before_derived_answers_were_kept_get_them_once() {
     )
     .await;
     assert!(alpha().await.values().all(BTreeMap::is_empty));
+    assert_ne!(effective_n().await, kept_n, "without the responses' own scores, the answers' effective n");
 
     let completed = app.store.derive_missing_answers(&registry).await.unwrap();
     assert!(completed.is_some_and(|n| n > 0), "{completed:?}");
@@ -317,6 +324,10 @@ async fn responses_stored_before_derived_answers_were_kept_get_them_once() {
             assert!((a - b).abs() < 1e-9 && *n == m, "{code} {element}: {a} ({n}) kept, {b} ({m}) repaired");
         }
         assert_eq!(elements.len(), repaired[code].len(), "{code}");
+    }
+    let repaired_n = effective_n().await;
+    for (code, n) in &kept_n {
+        assert!((n - repaired_n[code]).abs() < 1e-9, "{code}: effective n {n} kept, {} repaired", repaired_n[code]);
     }
     for grain in Grain::ALL {
         let kept = app.store.grain_counts(grain, first, last).await.unwrap();

@@ -62,8 +62,14 @@ async fn a_valid_rating_is_stored_then_thanked() {
     assert_eq!(app.responses().await, 1);
     let counts = app.store.answer_counts(hailong::store::CountBy::Officer, 0, 99_999_999).await.unwrap();
     let answered: Vec<_> = counts.iter().map(|c| (c.question_id.as_str(), c.value, c.count)).collect();
-    assert_eq!(answered, vec![("ct7_thai_do", 2, 1), ("hai_long_chung", 4, 1)], "blank stays unanswered");
-    assert_eq!(counts[0].target_code, point.officer_code.clone().unwrap());
+    // The blank stays unanswered; the response's own overall score (one element answered,
+    // satisfied) is counted beside its answers.
+    assert_eq!(
+        answered,
+        vec![("composite.overall", 10_000, 1), ("ct7_thai_do", 2, 1), ("hai_long_chung", 4, 1)],
+        "blank stays unanswered"
+    );
+    assert!(counts.iter().all(|c| c.target_code == point.officer_code.clone().unwrap()));
     let comments = app.store.comments(10).await.unwrap();
     assert_eq!(comments, vec!["Gọi lại cho tôi số [đã ẩn] nhé".to_owned()]);
 }
