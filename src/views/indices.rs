@@ -568,24 +568,17 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
                         @if let Some(q) = detail.questionnaire(row) {
                             h2 { "4. Phân bố câu trả lời" }
                             @match distribution_grid(q, row, fold) {
-                                Some(grid) => {
-                                    (grid)
-                                    p.small { (fold_statement(q, fold)) }
-                                },
-                                None => {
-                                    (distribution(q, row, Some(fold), true))
-                                    p.small { (fold_statement(q, fold)) }
-                                },
+                                Some(grid) => (grid),
+                                None => (distribution(q, row, Some(fold), true)),
                             }
                         }
                     }
                     p.small {
-                        "Phương pháp: tỷ lệ hài lòng của một câu hỏi = (Hài lòng + Rất hài lòng) / số trả lời (bỏ trống không tính); "
-                        "tỷ lệ hài lòng chung = trung bình có trọng số của các chỉ số thành phần; khoảng tin cậy 95% Wilson tại cỡ mẫu hiệu dụng; "
-                        "hiệu chỉnh Bayes thực nghiệm: tỷ lệ được kéo về tỷ lệ chung của các đối tượng cùng nhóm (cùng phạm vi, kỳ, phiên bản phiếu) theo số phiếu; "
-                        "hạng theo tỷ lệ hiệu chỉnh, trong các đối tượng đủ " (report.min_sample) " phiếu; dưới mức đó không xếp hạng, không xếp loại, không gợi ý; "
-                        "xếp loại theo bảng " (report.bands.version) " so sánh chính xác với ngưỡng; gợi ý theo quy tắc " (report.suggestion.version)
-                        " — chỉ là gợi ý, người có thẩm quyền quyết định; làm tròn nửa lên trên giá trị tính được. "
+                        // The fold first: the table just above is read through it.
+                        @if let Some(q) = detail.row().and_then(|row| detail.questionnaire(row)) { (fold_statement(q, fold)) " " }
+                        "Phương pháp: hài lòng = trả lời mức 4–5 / số trả lời (bỏ trống không tính); tỷ lệ chung = trung bình có trọng số các thành phần; "
+                        "KTC 95% Wilson, mỗi người trả lời tính một lần; hiệu chỉnh Bayes theo nhóm cùng kỳ, cùng phiếu; từ " (report.min_sample) " phiếu mới xếp hạng, "
+                        "xếp loại (bảng " (report.bands.version) ", so đúng ngưỡng) và gợi ý (quy tắc " (report.suggestion.version) ", chỉ là gợi ý); làm tròn nửa lên. "
                         "Lập lúc " (crate::domain::clock::format_vietnam(report.generated_at_ms)) "."
                     }
                     div.signatures { p { strong { "Người lập biểu" } } p { strong { "Thủ trưởng đơn vị" } } }
@@ -596,7 +589,8 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
 }
 
 /// What a printed sheet says of its fold: which stored levels each printed level gathers, so
-/// that "Không hài lòng" on paper is not read as the stored level of that name alone.
+/// that "Không hài lòng" on paper is not read as the stored level of that name alone. (A level
+/// that is one stored level of the same name goes without saying.)
 fn fold_statement(q: &Questionnaire, fold: &Fold) -> String {
     let scale =
         q.questions.iter().find(|x| x.kind == QuestionKind::Satisfaction).map(|x| q.options(x)).unwrap_or_default();
@@ -604,14 +598,10 @@ fn fold_statement(q: &Questionnaire, fold: &Fold) -> String {
     let parts: Vec<String> = fold
         .levels
         .iter()
+        .filter(|l| !(l.values.len() == 1 && scale.iter().any(|s| s.value == l.values[0] && s.vi == l.name)))
         .map(|l| format!("{} = {}", l.name, l.values.iter().map(|v| name(*v)).collect::<Vec<_>>().join(" + ")))
         .collect();
-    format!(
-        "Thang 5 mức được gộp thành {} mức theo bảng {} (câu trả lời vẫn lưu đủ 5 mức): {}.",
-        fold.levels.len(),
-        fold.version,
-        parts.join("; ")
-    )
+    format!("Gộp {} mức (bảng {}; vẫn lưu đủ 5 mức): {}.", fold.levels.len(), fold.version, parts.join("; "))
 }
 
 /// The dashboard's figures: the scope's share for the period, its monthly trend, and the units
