@@ -170,7 +170,15 @@ fn read_csv(place: &str, bytes: &[u8]) -> Result<Table, String> {
     Ok(Table { place, header, rows })
 }
 
+/// Reads a workbook. The spreadsheet reader can panic on a damaged file (an arithmetic
+/// overflow on a cell range such as `ZZZZZZZZ1`, found by fuzzing): that is caught here and
+/// said as what it is, a file that cannot be read, rather than a crash.
 fn read_workbook(file: &str, bytes: &[u8]) -> Result<Vec<Table>, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_workbook_unguarded(file, bytes)))
+        .unwrap_or_else(|_| Err(format!("{file}: the workbook is damaged and cannot be read (save it again as .xlsx)")))
+}
+
+fn read_workbook_unguarded(file: &str, bytes: &[u8]) -> Result<Vec<Table>, String> {
     let cursor = std::io::Cursor::new(bytes);
     let mut workbook = calamine::open_workbook_auto_from_rs(cursor).map_err(|e| format!("{file}: {e}"))?;
     let mut tables = Vec::new();

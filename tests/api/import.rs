@@ -117,3 +117,11 @@ async fn files_that_are_not_lists_are_refused_clearly() {
     let error = import::read_all(&[dir.path().join("list.txt")]).unwrap_err();
     assert!(error.contains(".csv or .xlsx"), "{error}");
 }
+
+#[test]
+fn a_damaged_workbook_is_refused_with_a_message_not_a_crash() {
+    // Found by fuzzing the workbook reader: a cell range too large for its arithmetic.
+    let damaged = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/damaged-dimension.xlsx");
+    let error = import::read_file(&damaged).unwrap_err();
+    assert!(error.contains("damaged-dimension.xlsx") && error.contains("cannot be read"), "{error}");
+}
