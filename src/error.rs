@@ -34,7 +34,7 @@ pub enum AppError {
 
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
-        Self::Internal(error.into())
+        if error.is_unavailable() { Self::Unavailable(error.to_string()) } else { Self::Internal(error.into()) }
     }
 }
 

@@ -58,7 +58,7 @@ impl Application {
     /// Builds on an open store: questionnaires, the writer, the listener.
     pub async fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Self> {
         let questionnaires = Arc::new(load_questionnaires(&store).await?);
-        if let Some(completed) = store.derive_missing_answers(&questionnaires).await? {
+        if let Some(completed) = store.derive_missing_answers(&questionnaires).await?.filter(|n| *n > 0) {
             tracing::info!(
                 responses = completed,
                 "stored the derived answers of responses written before they were kept"
@@ -114,7 +114,11 @@ impl Application {
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                    .on_response(DefaultOnResponse::new().level(Level::INFO))
+                    // The response line above gives the status; why a server error happened is
+                    // logged once where it is known (the writer logs a change of state once,
+                    // not each 503 it causes).
+                    .on_failure(()),
             )
             .layer(CatchPanicLayer::new());
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

@@ -1,5 +1,5 @@
 //! The checks each fuzz target makes of one input, apart from AFL so that a crash found can be
-//! replayed with `cargo run --bin replay TARGET FILE` under a debugger.
+//! replayed with `target/release/replay TARGET FILE` (built by `cargo afl build --release`).
 //!
 //! A target fails (panics) when the code under test panics, or when what it accepted breaks
 //! a rule the rest of the program relies on.

@@ -341,6 +341,16 @@ mod tests {
         pairs.iter().map(|(q, v, c)| ((q.to_string(), *v), *c)).collect()
     }
 
+    /// The one-stop form's two elements, satisfied x₁ of n₁ and x₂ of n₂ times.
+    fn two_elements(x1: u64, n1: u64, x2: u64, n2: u64) -> Counts {
+        counts(&[
+            ("hai_long_chung", 5, x1),
+            ("hai_long_chung", 1, n1 - x1),
+            ("thuan_tien", 5, x2),
+            ("thuan_tien", 1, n2 - x2),
+        ])
+    }
+
     /// Every pair of element shares x₁/n₁ and x₂/n₂ (n up to 120) whose mean lands exactly on
     /// a band's or a suggested level's threshold is put on the threshold's side: found by
     /// integer arithmetic, then run through the figures and the bands as a report runs them.
@@ -362,13 +372,7 @@ mod tests {
                         let lhs = 100 * (x1 * n2 + x2 * n1);
                         let Some(&t) = thresholds.iter().find(|&&t| lhs == 2 * t * n1 * n2) else { continue };
                         on_threshold += 1;
-                        let c = counts(&[
-                            ("hai_long_chung", 5, x1),
-                            ("hai_long_chung", 1, n1 - x1),
-                            ("thuan_tien", 5, x2),
-                            ("thuan_tien", 1, n2 - x2),
-                        ]);
-                        let f = figures(&q, &c);
+                        let f = figures(&q, &two_elements(x1, n1, x2, n2));
                         let share = f.overall_exact.clone().unwrap();
                         let band = bands.levels.iter().find(|b| b.min_pct as u64 <= t).unwrap();
                         assert_eq!(bands.of(&share), Some(band.name.as_str()), "{x1}/{n1}, {x2}/{n2} at {t}");
@@ -384,25 +388,9 @@ mod tests {
         }
         assert!(on_threshold > 1000, "{on_threshold} cases on a threshold");
         // The audit's cases.
-        let f = figures(
-            &q,
-            &counts(&[
-                ("hai_long_chung", 5, 10),
-                ("hai_long_chung", 1, 20),
-                ("thuan_tien", 5, 20),
-                ("thuan_tien", 1, 10),
-            ]),
-        );
+        let f = figures(&q, &two_elements(10, 30, 20, 30));
         assert_eq!(bands.of(&f.overall_exact.unwrap()), Some("Trung bình"), "10/30 and 20/30 are 50 %");
-        let f = figures(
-            &q,
-            &counts(&[
-                ("hai_long_chung", 5, 9),
-                ("hai_long_chung", 1, 26),
-                ("thuan_tien", 5, 33),
-                ("thuan_tien", 1, 2),
-            ]),
-        );
+        let f = figures(&q, &two_elements(9, 35, 33, 35));
         assert_eq!(
             rule.suggest(200, &f.overall_exact.unwrap(), &Points::NotAsked),
             "Hoàn thành nhiệm vụ",

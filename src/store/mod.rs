@@ -46,6 +46,19 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 impl StoreError {
+    /// The database cannot answer now (unreachable, busy, full, or not the file opened), as
+    /// opposed to a mistake: the caller is told to try again, not that something broke.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::FileGone(_) | Self::Full(_) => true,
+            Self::Db(e) => matches!(
+                e,
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed
+            ),
+            _ => false,
+        }
+    }
+
     /// The database answered and refused a statement (a constraint), as opposed to being
     /// unreachable, full or busy: retrying the same work differently may succeed.
     pub fn is_refusal(&self) -> bool {

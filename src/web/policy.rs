@@ -76,12 +76,23 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The API's answer to an error, by its meaning, as the pages answer it: what is not there (or
+/// not in scope) is 404, a point no longer in use 410, too many requests 429, a database that
+/// cannot answer now 503 (try again); only what is truly unexpected is 500, and logged.
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
         match error {
-            AppError::NotFound => Self(StatusCode::NOT_FOUND, "not found".into()),
-            other => {
-                tracing::error!(error = %other, "API request failed");
+            AppError::NotFound | AppError::NoSuchRecord => Self(StatusCode::NOT_FOUND, "not found".into()),
+            AppError::PointRevoked => Self(StatusCode::GONE, "this collection point is no longer in use".into()),
+            AppError::TooManyRequests => {
+                Self(StatusCode::TOO_MANY_REQUESTS, "too many requests; try again later".into())
+            }
+            AppError::Unavailable(reason) => {
+                tracing::warn!(%reason, "API request: service unavailable");
+                Self(StatusCode::SERVICE_UNAVAILABLE, "the service cannot answer now; try again".into())
+            }
+            AppError::Internal(error) => {
+                tracing::error!(error = %error, "API request failed");
                 Self(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
             }
         }
@@ -219,5 +230,18 @@ mod tests {
         assert!(same_origin(&headers(&[("origin", "http://a.vn:8080"), ("host", "a.vn:8080")])));
         assert!(!same_origin(&headers(&[("origin", "http://evil.vn"), ("host", "a.vn:8080")])));
         assert!(same_origin(&headers(&[])), "not a browser");
+    }
+
+    #[test]
+    fn api_errors_keep_their_meaning() {
+        let status = |e: AppError| ApiError::from(e).0.as_u16();
+        assert_eq!(status(AppError::NotFound), 404);
+        assert_eq!(status(AppError::NoSuchRecord), 404, "outside the scope is as if absent");
+        assert_eq!(status(AppError::PointRevoked), 410);
+        assert_eq!(status(AppError::TooManyRequests), 429);
+        assert_eq!(status(AppError::Unavailable("the database is full".into())), 503);
+        assert_eq!(status(AppError::Internal(anyhow::anyhow!("a bug"))), 500);
+        let body = ApiError::from(AppError::Unavailable("disk full at /var/lib".into())).1;
+        assert!(!body.contains("/var/lib"), "no internals in the answer: {body}");
     }
 }

@@ -1,4 +1,4 @@
-//! Replays one input through a target without AFL: `cargo run --bin replay TARGET FILE`.
+//! Replays one input through a target without AFL: `target/release/replay TARGET FILE`.
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(target), Some(file)) = (args.next(), args.next()) else {
