@@ -174,3 +174,39 @@ fn texts_attr(html: &str, selector: &str) -> String {
     let sel = scraper::Selector::parse(selector).unwrap();
     doc.select(&sel).next().and_then(|e| e.value().attr("value")).unwrap_or_default().to_owned()
 }
+
+#[tokio::test]
+async fn a_send_whose_point_cannot_be_read_in_time_gets_its_answers_back_as_sent() {
+    let app = TestApp::spawn_with(|s| {
+        s.submit_timeout_secs = 1;
+        s.submit_limit_per_minute = 0;
+    })
+    .await;
+    if app.db_url().starts_with("sqlite:") {
+        return; // SQLite's readers are never blocked (WAL): PostgreSQL can hold a read off.
+    }
+    let point = app.officer_point().await; // seeded; not cached until a form is loaded
+    let slug = point.slug.as_str();
+    let key = fresh_key(1);
+
+    // Another session locks the points against reads for longer than the deadline.
+    let pool = sqlx::PgPool::connect(&app.db_url()).await.unwrap();
+    let mut lock = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE collection_points IN ACCESS EXCLUSIVE MODE").execute(&mut *lock).await.unwrap();
+    let started = Instant::now();
+    let (status, html) = send(&app, slug, &key).await;
+    assert_eq!(status, 503);
+    assert!(started.elapsed() < Duration::from_secs(6), "answered at the deadline: {:?}", started.elapsed());
+    // The answers come back as they were sent, with the same key, and one button to send them.
+    assert_eq!(texts_attr(&html, "input[name=key]"), key);
+    assert_eq!(texts_attr(&html, "input[name=comment]"), "Giữ nguyên");
+    assert_eq!(texts_attr(&html, "input[name=q_hai_long_chung]"), "4");
+    assert_eq!(texts(&html, "form button"), vec!["Gửi lại"]);
+    lock.rollback().await.unwrap();
+    pool.close().await;
+
+    // Sent again as that page sends it: stored once.
+    assert_eq!(send(&app, slug, &key).await.0, 303);
+    assert_eq!(send(&app, slug, &key).await.0, 303);
+    assert_eq!(app.responses().await, 1);
+}
