@@ -16,11 +16,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use hailong::app::reports::{build, detail, overview};
 use hailong::config::Settings;
 use hailong::domain::account::Scope;
 use hailong::domain::period::Period;
 use hailong::domain::report::Level;
-use hailong::reports::{Query, build, detail, overview};
+use hailong::domain::report::Query;
 use hailong::store::Store;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -7,9 +7,13 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use std::sync::Arc;
+
+use crate::app::{App, AppError, Caller};
 use crate::config::{Overrides, Settings};
 use crate::domain::account::{self, Role};
 use crate::domain::point::{Slug, form_url};
+use crate::domain::questionnaire::DEFAULT_ID;
 use crate::export::CsvOut;
 use crate::startup::{Application, load_questionnaires, shutdown_signal};
 use crate::store::Store;
@@ -238,12 +242,11 @@ impl Cli {
             Command::Points(cmd) => points(&settings, cmd).await,
             Command::Qr { slug, format, out, size, .. } => {
                 warn_if_local(&settings);
-                let store = open(&settings).await?;
-                let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
-                if store.active_point(&slug).await?.is_none() {
-                    bail!("no active collection point has the slug {slug} (see `hailong points list`)");
-                }
-                let url = form_url(&settings.public_base_url(), &slug);
+                let app = open_app(&settings).await?;
+                let point = app.point(&Caller::console(), &slug).await.map_err(|e| {
+                    said(e, || format!("no active collection point has the slug {slug} (see `hailong points list`)"))
+                })?;
+                let url = form_url(&settings.public_base_url(), &point.slug);
                 let bytes = match format {
                     QrFormat::Svg => qr::svg(&url).map_err(anyhow::Error::msg)?.into_bytes(),
                     QrFormat::Png => {
@@ -254,9 +257,12 @@ impl Cli {
             }
             Command::Posters { unit, out, .. } => {
                 warn_if_local(&settings);
-                let store = open(&settings).await?;
-                let (unit_name, points) =
-                    store.unit_points(&unit).await?.with_context(|| format!("no unit has the code {unit}"))?;
+                let app = open_app(&settings).await?;
+                let posters = app
+                    .posters(&Caller::console(), &unit)
+                    .await
+                    .map_err(|e| said(e, || format!("no unit has the code {unit}")))?;
+                let (unit_name, points) = (posters.unit_name, posters.points);
                 let mut cards = Vec::with_capacity(points.len());
                 for p in &points {
                     let url = form_url(&settings.public_base_url(), &p.slug);
@@ -304,12 +310,9 @@ fn read_password(prompt: &str) -> anyhow::Result<String> {
     Ok(password)
 }
 
-async fn hash(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || account::hash_password(&password)).await?.map_err(anyhow::Error::msg)
-}
-
 async fn user(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
-    let store = open(settings).await?;
+    let app = open_app(settings).await?;
+    let console = Caller::console();
     match cmd {
         UserCommand::Add { name, role, unit } => {
             let role = Role::parse(&role).map_err(anyhow::Error::msg)?;
@@ -323,31 +326,32 @@ async fn user(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
                 (Role::Admin, None) | (_, Some(_)) => {}
                 (_, None) => bail!("a {} account is bound to a unit: give --unit CODE", role.code()),
             }
-            let password_hash =
-                if role.has_password() { Some(hash(read_password("Mật khẩu / password: ")?).await?) } else { None };
-            store.create_user(name, role, unit.as_deref(), password_hash.as_deref(), CLI_ACTOR).await?;
+            let password = if role.has_password() { Some(read_password("Mật khẩu / password: ")?) } else { None };
+            app.create_account(&console, name, role, unit.as_deref(), password).await?;
             println!("account {name} created ({})", role.code());
         }
         UserCommand::List => {
             let mut out = CsvOut::new(std::io::stdout().lock());
             out.text_row(["name", "role", "unit_code", "disabled"])?;
-            for u in store.users().await? {
+            for u in app.accounts(&console).await?.accounts {
                 let disabled = if u.disabled { "yes" } else { "no" };
                 out.text_row([u.name.as_str(), u.role.code(), u.unit_code.as_deref().unwrap_or(""), disabled])?;
             }
             out.flush()?;
         }
         UserCommand::Disable { name } => {
-            if !store.disable_user(&name, CLI_ACTOR).await? {
-                bail!("no enabled account is named {name}");
-            }
+            app.disable_account(&console, &name)
+                .await
+                .map_err(|e| said(e, || format!("no enabled account is named {name}")))?;
             println!("account {name} disabled; its sessions and API keys no longer work");
         }
         UserCommand::Password { name } => {
-            let record = store.login_record(&name).await?.with_context(|| format!("no account is named {name}"))?;
+            let record = app.store.login_record(&name).await?.with_context(|| format!("no account is named {name}"))?;
             anyhow::ensure!(record.role.has_password(), "{} accounts sign in with API keys only", record.role.code());
-            let password_hash = hash(read_password("Mật khẩu mới / new password: ")?).await?;
-            store.set_password(&name, &password_hash, CLI_ACTOR).await?;
+            let password = read_password("Mật khẩu mới / new password: ")?;
+            app.set_password(&console, &name, password)
+                .await
+                .map_err(|e| said(e, || format!("no account is named {name}")))?;
             println!("password of {name} changed; its sessions have ended");
         }
     }
@@ -355,19 +359,18 @@ async fn user(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
 }
 
 async fn apikey(settings: &Settings, cmd: ApikeyCommand) -> anyhow::Result<()> {
-    let store = open(settings).await?;
+    let app = open_app(settings).await?;
+    let console = Caller::console();
     match cmd {
         ApikeyCommand::Create { user } => {
-            let key = account::new_api_key();
-            let prefix: String = key.chars().take(11).collect();
-            store.create_api_key(&user, &account::token_hash(&key), &prefix, CLI_ACTOR).await?;
-            println!("{key}");
-            eprintln!("API key of {user}, shown once; revoke it with `hailong apikey revoke {prefix}`");
+            let key = app.create_api_key(&console, &user).await?;
+            println!("{}", key.key);
+            eprintln!("API key of {user}, shown once; revoke it with `hailong apikey revoke {}`", key.prefix);
         }
         ApikeyCommand::Revoke { prefix } => {
-            if !store.revoke_api_key(&prefix, CLI_ACTOR).await? {
-                bail!("no active API key starts with {prefix}");
-            }
+            app.revoke_api_key(&console, &prefix)
+                .await
+                .map_err(|e| said(e, || format!("no active API key starts with {prefix}")))?;
             println!("API key {prefix} revoked");
         }
     }
@@ -385,21 +388,19 @@ async fn export(
 ) -> anyhow::Result<()> {
     use crate::domain::period::Period;
     use crate::domain::report::Level;
-    use crate::export::Format;
     let period = Period::parse(period).map_err(|e| anyhow::anyhow!("--period: {e}"))?;
     let levels: Vec<Level> = levels
         .iter()
         .map(|l| Level::parse(l.trim()))
         .collect::<Result<_, _>>()
         .map_err(|e| anyhow::anyhow!("--level: {e}"))?;
-    let store = open(settings).await?;
-    let registry = load_questionnaires(&store).await?;
+    let app = open_app(settings).await?;
+    let console = Caller::console();
     let mut reports = Vec::with_capacity(levels.len());
     for level in levels {
-        let query = crate::reports::Query { period, level, unit: unit.clone(), questionnaire: questionnaire.clone() };
-        let report = crate::reports::build(&store, &registry, settings, &query, &account::Scope::All)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let query =
+            crate::domain::report::Query { period, level, unit: unit.clone(), questionnaire: questionnaire.clone() };
+        let report = app.report(&console, &query).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         reports.push(report);
     }
     let rows: usize = reports.iter().map(|r| r.rows.len()).sum();
@@ -411,23 +412,12 @@ async fn export(
     } else {
         Some(std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?)
     };
-    let sink: Box<dyn Write> = match file {
+    let mut sink: Box<dyn Write + Send> = match file {
         Some(f) => Box::new(std::io::BufWriter::new(f)),
-        None => Box::new(std::io::stdout().lock()),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
-    match format {
-        Format::Csv => crate::export::write_csv(&reports, sink, &tick)?,
-        Format::Json => crate::export::write_json(&reports, sink)?,
-        Format::Xlsx => {
-            let bytes = crate::export::write_xlsx(&reports, &tick)?;
-            let mut sink = sink;
-            sink.write_all(&bytes)?;
-            sink.flush()?;
-        }
-    }
+    app.export(&console, &reports, format, &mut *sink, &tick).await?;
     bar.finish_and_clear();
-    let detail = crate::export::audit_detail(&reports, format, rows);
-    store.audit(CLI_ACTOR, "indices.export", &detail.0, Some(&detail.1)).await?;
     if !to_stdout {
         eprintln!("{rows} row(s) written to {}", out.display());
     }
@@ -478,9 +468,6 @@ async fn verify(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Who the audit log names for changes made from the command line.
-const CLI_ACTOR: &str = "cli";
-
 /// Printed codes must reach citizens' phones: say so when they would point at this machine.
 fn warn_if_local(settings: &Settings) {
     if settings.public_base_url_is_local() {
@@ -489,6 +476,22 @@ fn warn_if_local(settings: &Settings) {
              (or HAILONG_PUBLIC_BASE_URL) to the service's public address",
             settings.public_base_url()
         );
+    }
+}
+
+/// The use cases over the configured database, as the console calls them.
+async fn open_app(settings: &Settings) -> anyhow::Result<App> {
+    let store = open(settings).await?;
+    let registry = load_questionnaires(&store).await?;
+    Ok(App::new(store, Arc::new(registry), Arc::new(settings.clone())))
+}
+
+/// An error of a use case as the command line says it: "not found" in the words of `missing`,
+/// anything else as it is.
+fn said(error: AppError, missing: impl FnOnce() -> String) -> anyhow::Error {
+    match error {
+        AppError::NotFound | AppError::NoSuchRecord => anyhow::Error::msg(missing()),
+        other => other.into(),
     }
 }
 
@@ -563,7 +566,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
 }
 
 /// One point of each kind (unit with SIPAS, desk, officer), then a couple more officers.
-fn pick_samples(points: &[crate::store::PointRow]) -> Vec<&crate::store::PointRow> {
+fn pick_samples(points: &[crate::domain::point::Point]) -> Vec<&crate::domain::point::Point> {
     let unit = points.iter().find(|p| p.desk_code.is_none() && p.officer_code.is_none());
     let desk = points.iter().find(|p| p.desk_code.is_some() && p.officer_code.is_none());
     let officers = points.iter().filter(|p| p.officer_code.is_some()).take(3);
@@ -572,8 +575,8 @@ fn pick_samples(points: &[crate::store::PointRow]) -> Vec<&crate::store::PointRo
 
 async fn run_import(settings: &Settings, files: &[PathBuf], dry_run: bool) -> anyhow::Result<()> {
     let tables = import::read_all(files).map_err(anyhow::Error::msg)?;
-    let store = open(settings).await?;
-    let known = store.known_codes().await?;
+    let app = open_app(settings).await?;
+    let known = app.store.known_codes().await?;
     let rows: u64 = tables.iter().map(|t| t.rows.len() as u64).sum();
     let batch = match import::validate(&tables, &known) {
         Ok(batch) => batch,
@@ -589,7 +592,7 @@ async fn run_import(settings: &Settings, files: &[PathBuf], dry_run: bool) -> an
         return Ok(());
     }
     let bar = progress(rows, "writing rows");
-    let s = store.import_org(&batch, crate::domain::questionnaire::DEFAULT_ID, CLI_ACTOR, &|n| bar.inc(n)).await?;
+    let s = app.import(&Caller::console(), &batch, DEFAULT_ID, &|n| bar.inc(n)).await?;
     bar.finish_and_clear();
     println!(
         "units: {} new, {} updated; desks: {} new, {} updated; officers: {} new, {} updated; \
@@ -613,12 +616,14 @@ async fn run_import(settings: &Settings, files: &[PathBuf], dry_run: bool) -> an
 }
 
 async fn points(settings: &Settings, cmd: PointsCommand) -> anyhow::Result<()> {
-    let store = open(settings).await?;
+    let app = open_app(settings).await?;
+    let console = Caller::console();
+    let no_point = |slug: &str| format!("no active collection point has the slug {slug}");
     match cmd {
         PointsCommand::List { .. } => {
             let mut out = CsvOut::new(std::io::stdout().lock());
             out.text_row(["slug", "url", "unit_code", "desk_code", "officer_code", "label"])?;
-            for p in store.active_points().await? {
+            for p in app.points(&console).await? {
                 out.text_row([
                     p.slug.as_str(),
                     &form_url(&settings.public_base_url(), &p.slug),
@@ -632,29 +637,24 @@ async fn points(settings: &Settings, cmd: PointsCommand) -> anyhow::Result<()> {
         }
         PointsCommand::Revoke { slug } => {
             let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
-            if !store.revoke_point(&slug, CLI_ACTOR).await? {
-                bail!("no active collection point has the slug {slug}");
-            }
+            app.revoke_point(&console, slug.as_str()).await.map_err(|e| said(e, || no_point(slug.as_str())))?;
             println!("revoked {slug}");
         }
         PointsCommand::Reissue { slug } => {
             let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
-            let fresh = store
-                .reissue_point(&slug, CLI_ACTOR)
-                .await?
-                .with_context(|| format!("no active collection point has the slug {slug}"))?;
+            let fresh =
+                app.reissue_point(&console, slug.as_str()).await.map_err(|e| said(e, || no_point(slug.as_str())))?;
             println!("{fresh}");
             eprintln!("{slug} is revoked; its replacement is {}", form_url(&settings.public_base_url(), &fresh));
         }
         PointsCommand::Questionnaire { slug, questionnaire } => {
             let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
-            let registry = load_questionnaires(&store).await?;
-            if registry.latest(&questionnaire).is_none() {
-                bail!("no questionnaire '{questionnaire}' (known: {})", registry.ids().join(", "));
+            if app.questionnaires.latest(&questionnaire).is_none() {
+                bail!("no questionnaire '{questionnaire}' (known: {})", app.questionnaires.ids().join(", "));
             }
-            if !store.set_point_questionnaire(&slug, &questionnaire, CLI_ACTOR).await? {
-                bail!("no active collection point has the slug {slug}");
-            }
+            app.set_point_questionnaire(&console, slug.as_str(), &questionnaire)
+                .await
+                .map_err(|e| said(e, || no_point(slug.as_str())))?;
             println!("{slug} now uses {questionnaire}");
         }
     }

@@ -13,9 +13,10 @@ use time::{Duration, OffsetDateTime, Time, Weekday};
 use crate::domain::account;
 use crate::domain::clock::{self, VIETNAM};
 use crate::domain::org::{Code, Name, NewAssignment, NewDesk, NewField, NewUnit, UnitKind, Validity};
+use crate::domain::point::Point;
 use crate::domain::questionnaire::{QuestionKind, Questionnaire, Registry};
 use crate::domain::response::{Channel, Comment, IdempotencyKey, NewResponse};
-use crate::store::{ImportSummary, OrgBatch, PointRow, Store, StoreResult};
+use crate::store::{ImportSummary, OrgBatch, Store, StoreResult};
 
 /// (code, name, kind, parent, valid_from, valid_to, successor)
 type UnitSpec = (
@@ -219,8 +220,8 @@ pub async fn ensure_admin(store: &Store) -> StoreResult<Option<String>> {
     let to_hash = password.clone();
     let hash = tokio::task::spawn_blocking(move || account::hash_password(&to_hash))
         .await
-        .map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?
-        .map_err(crate::store::StoreError::Invalid)?;
+        .map_err(|e| crate::store::StoreError::Config(e.to_string()))?
+        .map_err(crate::store::StoreError::Config)?;
     store.create_user("admin", account::Role::Admin, None, Some(&hash), "demo").await?;
     Ok(Some(password))
 }
@@ -267,12 +268,12 @@ pub async fn seed(
 /// One synthetic rating at a random office-hour moment of the past year.
 fn synthetic(
     rng: &mut StdRng,
-    points: &[PointRow],
+    points: &[Point],
     questionnaires: &Registry,
     now: OffsetDateTime,
 ) -> Option<NewResponse> {
     // Officers' posters get most ratings, then desks', then units'.
-    let weight = |p: &PointRow| match (&p.officer_code, &p.desk_code) {
+    let weight = |p: &Point| match (&p.officer_code, &p.desk_code) {
         (Some(_), _) => 8,
         (None, Some(_)) => 3,
         _ => 1,

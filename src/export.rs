@@ -11,10 +11,10 @@ use serde_json::{Map, Value, json};
 
 use crate::domain::clock;
 use crate::domain::questionnaire::QuestionKind;
+use crate::domain::report::Report;
 use crate::domain::report::Row;
 use crate::domain::rounding;
 use crate::domain::stats::{FunnelPosition, OVERDISPERSION_LEVEL};
-use crate::reports::Report;
 
 /// The file formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,6 +11,7 @@
 //! - [`import`] reads organisation lists, [`demo`] seeds a demo province, [`qr`] draws QR codes.
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -19,7 +20,7 @@ pub mod error;
 pub mod export;
 pub mod import;
 pub mod qr;
-pub mod reports;
+
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -16,13 +16,15 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::app::cache::TtlCache;
+use crate::app::{App, CACHE_TTL};
 use crate::config::Settings;
 use crate::domain::clock;
 use crate::domain::questionnaire::{Questionnaire, Registry, SHIPPED};
-use crate::error::{log_errors, time_limit};
 use crate::store::Store;
 use crate::store::writer::Writer;
-use crate::web::{self, AppState, CACHE_TTL, TtlCache, client::Limiter};
+use crate::web::error::{log_errors, time_limit};
+use crate::web::{self, AppState, client::Limiter};
 
 /// Sign-in attempts one device may make per window, whatever the accounts.
 const SIGN_IN_ATTEMPTS_PER_WINDOW: u32 = 30;
@@ -71,12 +73,8 @@ impl Application {
         let state = AppState {
             limiter: Arc::new(Limiter::new(settings.submit_limit_per_minute, 60)),
             sign_in_limiter: Arc::new(Limiter::new(SIGN_IN_ATTEMPTS_PER_WINDOW, SIGN_IN_WINDOW_SECS)),
-            settings: Arc::new(settings),
-            store,
+            app: App::new(store, questionnaires, Arc::new(settings)),
             writer,
-            questionnaires,
-            points: Arc::new(TtlCache::new(CACHE_TTL)),
-            fields: Arc::new(TtlCache::new(CACHE_TTL)),
             fresh_forms: Arc::new(TtlCache::new(CACHE_TTL)),
         };
         Ok(Self { listener, state, writer_task })
@@ -87,16 +85,16 @@ impl Application {
     }
 
     pub fn store(&self) -> &Store {
-        &self.state.store
+        &self.state.app.store
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish and waits for the
     /// writer to commit everything it was handed.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Self { listener, state, writer_task } = self;
-        let store = state.store.clone();
-        let housekeeping = tokio::spawn(housekeeping(store.clone(), state.settings.comment_retention_days));
-        let tls = state.settings.public_base_url().starts_with("https://");
+        let store = state.app.store.clone();
+        let housekeeping = tokio::spawn(housekeeping(store.clone(), state.app.settings.comment_retention_days));
+        let tls = state.app.settings.public_base_url().starts_with("https://");
         let mut app = web::router(state)
             .layer(axum::middleware::from_fn(time_limit))
             .layer(axum::middleware::from_fn(log_errors));

@@ -142,6 +142,58 @@ impl Scope {
     }
 }
 
+/// Who is asking, as every use case sees them: an account (signed in, or through its API key)
+/// with its role and scope, or the operator at the command line (every permission, everything).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Caller {
+    pub name: String,
+    pub role: Role,
+    pub scope: Scope,
+    pub actor: crate::domain::audit::Actor,
+}
+
+impl Caller {
+    /// An account's caller.
+    pub fn account(name: impl Into<String>, role: Role, scope: Scope) -> Self {
+        let name = name.into();
+        Self { actor: crate::domain::audit::Actor::User(name.clone()), name, role, scope }
+    }
+
+    /// The operator at the command line.
+    pub fn console() -> Self {
+        Self {
+            name: crate::domain::audit::CONSOLE_ACTOR.to_owned(),
+            role: Role::Admin,
+            scope: Scope::All,
+            actor: crate::domain::audit::Actor::Console,
+        }
+    }
+
+    /// How the audit log names this caller.
+    pub fn actor(&self) -> String {
+        self.actor.to_string()
+    }
+
+    pub fn allows(&self, permission: Permission) -> bool {
+        self.role.allows(permission)
+    }
+
+    pub fn sees(&self, unit_id: i64) -> bool {
+        self.scope.contains(unit_id)
+    }
+}
+
+/// An account as lists show it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Account {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub unit_code: Option<String>,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
 /// A password as typed: 12 to 256 characters.
 pub fn check_password_strength(password: &str) -> Result<(), String> {
     let n = password.chars().count();

@@ -1,10 +1,12 @@
 //! Pure types and rules of the domain: no I/O, no SQL, no HTTP.
 //!
 //! - [`account`]: roles, permissions, scopes and the secrets that prove a caller.
+//! - [`audit`]: the audit log's actions, targets and actors.
 //! - [`org`]: units (a dated tree with successors), desks, officers and their assignments.
 //! - [`questionnaire`]: versioned questionnaires, their scales and questions, loaded from data.
 //! - [`response`]: a citizen's validated answers, ready for the writer.
 //! - [`point`]: collection points and their unguessable slugs.
+//! - [`refusal`]: why a change was refused, typed; each door words it.
 //! - [`period`]: reporting periods (year, half, quarter, month, range) in Vietnam time.
 //! - [`indices`]: the figures of a target (shares, elements, overall, 766 rate, points) from counts.
 //! - [`method`]: the province-chosen parameters: minimum sample, bands, the Decree 90 suggestion rule.
@@ -15,6 +17,7 @@
 //! - [`clock`]: Vietnam time (UTC+07:00, no daylight saving) and day buckets.
 
 pub mod account;
+pub mod audit;
 pub mod clock;
 pub mod exact;
 pub mod indices;
@@ -23,6 +26,7 @@ pub mod org;
 pub mod period;
 pub mod point;
 pub mod questionnaire;
+pub mod refusal;
 pub mod report;
 pub mod response;
 pub mod rounding;

@@ -206,6 +206,60 @@ pub fn find_parent_cycle<'a>(edges: impl IntoIterator<Item = (&'a str, Option<&'
     None
 }
 
+// Records of the organisation as lists, pages and the API show them.
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unit {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub parent_code: Option<String>,
+    pub valid_from: String,
+    pub valid_to: Option<String>,
+    pub successor_code: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Desk {
+    pub id: i64,
+    pub unit_id: i64,
+    pub code: String,
+    pub name: String,
+    pub unit_code: String,
+}
+
+/// An officer with their latest assignment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Officer {
+    pub id: i64,
+    pub unit_id: i64,
+    pub code: String,
+    pub full_name: String,
+    pub unit_code: String,
+    pub desk_code: Option<String>,
+    pub valid_from: String,
+    pub valid_to: Option<String>,
+}
+
+/// One dated assignment of an officer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assignment {
+    pub unit_code: String,
+    pub unit_name: String,
+    pub desk_code: Option<String>,
+    pub valid_from: String,
+    pub valid_to: Option<String>,
+}
+
+/// A procedure field of the catalogue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,6 +61,35 @@ pub fn form_url(public_base_url: &str, slug: &Slug) -> String {
     format!("{public_base_url}/s/{slug}")
 }
 
+/// What a citizen's form needs to know about its collection point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointContext {
+    pub point_id: i64,
+    pub questionnaire_id: String,
+    /// Revoked, or its unit has closed, or its officer has no assignment today.
+    pub closed: bool,
+    pub unit_name: String,
+    pub desk_name: Option<String>,
+    pub officer_name: Option<String>,
+}
+
+/// An active collection point as lists and posters show it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    pub id: i64,
+    pub slug: Slug,
+    /// The unit the point rates for today.
+    pub unit_id: i64,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub desk_code: Option<String>,
+    pub desk_name: Option<String>,
+    pub officer_code: Option<String>,
+    pub officer_name: Option<String>,
+    pub label: String,
+    pub questionnaire_id: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

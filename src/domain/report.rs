@@ -4,8 +4,11 @@
 //! that answered the same questionnaire version), the funnel-plot flag, the band, the suggested
 //! year-end level for officers, and the change since the previous period.
 
+use std::sync::Arc;
+
 use super::indices::{Counts, Figures, figures};
 use super::method::{Bands, Points, Suggestion};
+use super::period::Period;
 use super::questionnaire::{Evaluates, QuestionKind, Questionnaire};
 use super::stats::{BetaPrior, Funnel, FunnelPosition, two_proportion_p};
 
@@ -231,6 +234,118 @@ pub fn rows(level: Level, q: &Questionnaire, method: Method<'_>, targets: Vec<Ta
         (None, None) => a.target.code.cmp(&b.target.code),
     });
     rows
+}
+
+// Reports as the pages, the exports and the API read them.
+
+/// What to report on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Query {
+    pub period: Period,
+    pub level: Level,
+    /// The root of the unit subtree; `None` for everything the caller sees.
+    pub unit: Option<String>,
+    pub questionnaire: String,
+}
+
+/// A computed report.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub query: Query,
+    /// The name of the subtree's root unit, or of the whole scope.
+    pub scope_name: String,
+    /// The questionnaire versions that have rows, oldest first.
+    pub versions: Vec<Arc<Questionnaire>>,
+    pub rows: Vec<Row>,
+    /// Per questionnaire version (`id@version`), the funnel its rows were placed on.
+    pub funnels: Vec<(String, Funnel)>,
+    pub min_sample: u64,
+    pub bands: Bands,
+    pub suggestion: Suggestion,
+    pub generated_at_ms: i64,
+}
+
+impl Report {
+    /// The latest version of the questionnaire with rows (its elements and indicators name the
+    /// export's columns).
+    pub fn latest(&self) -> Option<&Arc<Questionnaire>> {
+        self.versions.last()
+    }
+}
+
+/// The Vietnamese name of a channel code.
+pub fn channel_name(code: &str) -> &'static str {
+    match code {
+        "qr" => "Mã QR tại quầy hoặc trên giấy hẹn",
+        "demo" => "Dữ liệu mẫu",
+        _ => "Kênh khác",
+    }
+}
+
+/// The least responses a group must have before its comments are shown (domain spec §8).
+pub const COMMENTS_MIN_RESPONSES: u64 = 5;
+
+/// The written comments of a target, for those who may read them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Comments {
+    /// The caller's role does not read comments.
+    NotForRole,
+    /// Fewer than [`COMMENTS_MIN_RESPONSES`] responses: listing them could point at a citizen.
+    TooFew,
+    /// In the order of their text, without dates.
+    Listed(Vec<String>),
+}
+
+/// A target's page: its rows in the report of its level (whose targets are its peers), its
+/// trend, the unit to compare it with, the officers under a unit, and its comments.
+#[derive(Clone, Debug)]
+pub struct Detail {
+    pub report: Report,
+    pub target: Target,
+    /// The target's rows, one per questionnaire version, oldest version first.
+    pub rows: Vec<Row>,
+    /// The twelve months up to the period's end, each with the target's row (the version with
+    /// the most responses), without comparison with peers.
+    pub months: Vec<(Period, Option<Row>)>,
+    /// The quarters of the year the period ends in, likewise.
+    pub quarters: Vec<(Period, Option<Row>)>,
+    /// For a desk or an officer: the row of its unit (the officer's: where most of the
+    /// period's ratings were given) in the same period.
+    pub unit: Option<Row>,
+    /// For a unit or subtree: the report of the officers who were rated in it.
+    pub officers: Option<Report>,
+    pub comments: Comments,
+}
+
+impl Detail {
+    /// The row of the latest questionnaire version.
+    pub fn row(&self) -> Option<&Row> {
+        self.rows.last()
+    }
+
+    /// The questionnaire of a row.
+    pub fn questionnaire(&self, row: &Row) -> Option<&Arc<Questionnaire>> {
+        self.report.versions.iter().find(|q| q.version == row.questionnaire_version)
+    }
+}
+
+/// The levels that have a page.
+pub const PAGE_LEVELS: [Level; 4] = [Level::Subtree, Level::Unit, Level::Desk, Level::Officer];
+
+/// The dashboard of a caller: the figures of everything in their scope for a period, its
+/// monthly trend, and the units at the top of their tree with their subtrees' figures.
+#[derive(Clone, Debug)]
+pub struct Overview {
+    pub period: Period,
+    pub questionnaire: String,
+    /// The whole scope as one target.
+    pub total: Option<Row>,
+    pub months: Vec<(Period, Option<Row>)>,
+    /// The subtree rows of the units at the top of the caller's tree and of their children, in
+    /// the tree's order (a unit before its children); not ranked against each other, since a
+    /// unit and its own children are not peers.
+    pub units: Vec<Row>,
+    pub min_sample: u64,
 }
 
 #[cfg(test)]

@@ -1,19 +1,10 @@
 //! Accounts, sessions, API keys and the audit log.
 
 use super::{AUDIT_SQL, Backend, Store, StoreError, StoreResult};
-use crate::domain::account::Role;
+use crate::domain::account::{Account, Role};
+use crate::domain::audit::{Action, Actor, AuditEntry, AuditFilter, Target};
 use crate::domain::clock;
-
-/// An account as lists show it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct UserRow {
-    pub id: i64,
-    pub name: String,
-    pub role: Role,
-    pub unit_code: Option<String>,
-    pub disabled: bool,
-    pub created_at: i64,
-}
+use crate::domain::refusal::{Missing, Refusal};
 
 /// What sign-in needs to know about an account.
 #[derive(Clone, Debug)]
@@ -56,29 +47,8 @@ pub struct PendingSecondFactor {
     pub enrolling: bool,
 }
 
-/// One audit entry.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: i64,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub before: Option<String>,
-    pub after: Option<String>,
-}
-
-/// Which audit entries to read; empty fields match everything.
-#[derive(Clone, Debug, Default)]
-pub struct AuditFilter {
-    pub actor: Option<String>,
-    pub action: Option<String>,
-    pub target: Option<String>,
-    pub limit: i64,
-}
-
 fn role(text: &str) -> StoreResult<Role> {
-    Role::parse(text).map_err(StoreError::Invalid)
+    Role::parse(text).map_err(StoreError::Config)
 }
 
 impl Store {
@@ -101,14 +71,14 @@ impl Store {
                         .bind(code)
                         .fetch_optional(&mut *tx)
                         .await?
-                        .ok_or_else(|| StoreError::Invalid(format!("no unit has the code {code}")))?,
+                        .ok_or_else(|| StoreError::Refused(Missing::Unit(code.to_string()).into()))?,
                 ),
                 None => None,
             };
             let taken: Option<i64> =
                 sqlx::query_scalar("SELECT id FROM users WHERE name = $1").bind(name).fetch_optional(&mut *tx).await?;
             if taken.is_some() {
-                return Err(StoreError::Invalid(format!("an account named {name} exists already")));
+                return Err(StoreError::Refused(Refusal::AccountExists(name.to_string())));
             }
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO users (name, role, unit_id, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -120,14 +90,14 @@ impl Store {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-            audit!(tx, now, actor, "user.create", format!("user:{name}"), None::<String>, Some(after));
+            audit!(tx, now, actor, Action::UserCreate, Target::User(name.to_string()), None::<String>, Some(after));
             tx.commit().await?;
             Ok(id)
         })
     }
 
     /// Every account, by name.
-    pub async fn users(&self) -> StoreResult<Vec<UserRow>> {
+    pub async fn users(&self) -> StoreResult<Vec<Account>> {
         type Raw = (i64, String, String, Option<String>, Option<i64>, i64);
         let rows: Vec<Raw> = on_backend!(self, pool => {
             sqlx::query_as(
@@ -140,7 +110,7 @@ impl Store {
         let mut users = rows
             .into_iter()
             .map(|(id, name, r, unit_code, disabled_at, created_at)| {
-                Ok(UserRow { id, name, role: role(&r)?, unit_code, disabled: disabled_at.is_some(), created_at })
+                Ok(Account { id, name, role: role(&r)?, unit_code, disabled: disabled_at.is_some(), created_at })
             })
             .collect::<StoreResult<Vec<_>>>()?;
         users.sort_by(|a, b| a.name.cmp(&b.name));
@@ -166,7 +136,7 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            audit!(tx, now, actor, "user.disable", format!("user:{name}"), None::<String>, None::<String>);
+            audit!(tx, now, actor, Action::UserDisable, Target::User(name.to_string()), None::<String>, None::<String>);
             tx.commit().await?;
             Ok(true)
         })
@@ -186,7 +156,7 @@ impl Store {
             .await?;
             let Some(id) = id else { return Ok(false) };
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
-            audit!(tx, now, actor, "user.password", format!("user:{name}"), None::<String>, None::<String>);
+            audit!(tx, now, actor, Action::UserPassword, Target::User(name.to_string()), None::<String>, None::<String>);
             tx.commit().await?;
             Ok(true)
         })
@@ -331,7 +301,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             if pending.enrolling {
-                audit!(tx, now, format!("user:{}", pending.name), "user.second-factor.enrol", format!("user:{}", pending.name), None::<String>, None::<String>);
+                audit!(tx, now, Actor::User(pending.name.clone()).to_string(), Action::UserSecondFactorEnrol, Target::User(pending.name.clone()), None::<String>, None::<String>);
             }
             tx.commit().await?;
             Ok(true)
@@ -410,7 +380,7 @@ impl Store {
                 .bind(user)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let user_id = user_id.ok_or_else(|| StoreError::Invalid(format!("no enabled account is named {user}")))?;
+            let user_id = user_id.ok_or_else(|| StoreError::Refused(Missing::Account(user.to_string()).into()))?;
             sqlx::query("INSERT INTO api_keys (user_id, key_hash, prefix, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(user_id)
                 .bind(key_hash)
@@ -418,7 +388,7 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            audit!(tx, now, actor, "apikey.create", format!("apikey:{prefix}"), None::<String>, Some(serde_json::json!({ "user": user }).to_string()));
+            audit!(tx, now, actor, Action::ApiKeyCreate, Target::ApiKey(prefix.to_string()), None::<String>, Some(serde_json::json!({ "user": user }).to_string()));
             tx.commit().await?;
         });
         Ok(())
@@ -438,7 +408,7 @@ impl Store {
             if n == 0 {
                 return Ok(false);
             }
-            audit!(tx, now, actor, "apikey.revoke", format!("apikey:{prefix}"), None::<String>, None::<String>);
+            audit!(tx, now, actor, Action::ApiKeyRevoke, Target::ApiKey(prefix.to_string()), None::<String>, None::<String>);
             tx.commit().await?;
             Ok(true)
         })
@@ -479,13 +449,13 @@ impl Store {
     }
 
     /// Appends an audit entry on its own (for changes made outside a store transaction).
-    pub async fn audit(&self, actor: &str, action: &str, target: &str, after: Option<&str>) -> StoreResult<()> {
+    pub async fn audit(&self, actor: &str, action: Action, target: &Target, after: Option<&str>) -> StoreResult<()> {
         on_backend!(write self, pool => {
             sqlx::query(AUDIT_SQL)
                 .bind(clock::now_ms())
                 .bind(actor)
-                .bind(action)
-                .bind(target)
+                .bind(action.as_str())
+                .bind(target.to_string())
                 .bind(None::<String>)
                 .bind(after)
                 .execute(pool)

@@ -397,6 +397,95 @@ impl Store {
     }
 }
 
+/// Answers counted per target, day, questionnaire version, question and value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AnswerCount {
+    pub target_code: String,
+    pub local_day: i64,
+    pub questionnaire_id: String,
+    pub questionnaire_version: i64,
+    pub question_id: String,
+    pub value: i64,
+    pub count: i64,
+}
+
+/// Whose answers [`Store::answer_counts`] groups by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CountBy {
+    Unit,
+    Desk,
+    Officer,
+}
+
+impl Store {
+    /// Answer counts per target and Vietnam day in `[from_day, to_day]` (both `YYYYMMDD`), per
+    /// questionnaire version, question and value, read from the counts the writer keeps.
+    pub async fn answer_counts(&self, by: CountBy, from_day: i64, to_day: i64) -> StoreResult<Vec<AnswerCount>> {
+        macro_rules! kept {
+            ($target:literal) => {
+                concat!(
+                    "SELECT t.code, c.local_day, c.questionnaire_id, c.questionnaire_version, c.question_id, c.value, \
+                            CAST(SUM(c.count) AS BIGINT) FROM answer_counts c JOIN ",
+                    $target,
+                    " WHERE c.local_day BETWEEN $1 AND $2 AND c.question_id <> '' \
+                     GROUP BY t.code, c.local_day, c.questionnaire_id, c.questionnaire_version, c.question_id, c.value"
+                )
+            };
+        }
+        let sql = match by {
+            CountBy::Unit => kept!("units t ON t.id = c.unit_id"),
+            CountBy::Desk => kept!("desks t ON t.id = c.desk_id"),
+            CountBy::Officer => kept!("officers t ON t.id = c.officer_id"),
+        };
+        self.counts_query(sql, from_day, to_day).await
+    }
+
+    /// The same counts recounted from the stored responses themselves: what an auditor runs to
+    /// check that the kept counts are the history's.
+    pub async fn recount_answers(&self, by: CountBy, from_day: i64, to_day: i64) -> StoreResult<Vec<AnswerCount>> {
+        macro_rules! recount {
+            ($target:literal) => {
+                concat!(
+                    "SELECT t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value, \
+                            COUNT(*) FROM responses r JOIN answers a ON a.response_id = r.id JOIN ",
+                    $target,
+                    " WHERE r.local_day BETWEEN $1 AND $2 \
+                     GROUP BY t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value"
+                )
+            };
+        }
+        let sql = match by {
+            CountBy::Unit => recount!("units t ON t.id = r.unit_id"),
+            CountBy::Desk => recount!("desks t ON t.id = r.desk_id"),
+            CountBy::Officer => recount!("officers t ON t.id = r.officer_id"),
+        };
+        self.counts_query(sql, from_day, to_day).await
+    }
+
+    async fn counts_query(&self, sql: &'static str, from_day: i64, to_day: i64) -> StoreResult<Vec<AnswerCount>> {
+        type CountRow = (String, i64, String, i64, String, i64, i64);
+        let mut rows: Vec<CountRow> = on_backend!(self, pool => {
+            sqlx::query_as(sql).bind(from_day).bind(to_day).fetch_all(pool).await?
+        });
+        // Sorted here, not in SQL: the backends' collations order text differently.
+        rows.sort_unstable();
+        Ok(rows
+            .into_iter()
+            .map(|(target_code, local_day, questionnaire_id, questionnaire_version, question_id, value, count)| {
+                AnswerCount {
+                    target_code,
+                    local_day,
+                    questionnaire_id,
+                    questionnaire_version,
+                    question_id,
+                    value,
+                    count,
+                }
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{Backend, CountKey, Store, StoreResult, batch};
+use super::responses::CountKey;
+use super::{Backend, Store, StoreResult, batch};
 use crate::domain::clock;
 use crate::domain::questionnaire::{Questionnaire, Registry};
 

@@ -2,59 +2,11 @@
 //! small (hundreds of units, thousands of officers): callers filter them by scope in memory.
 
 use super::{Backend, Store, StoreResult};
-
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct UnitRow {
-    #[serde(skip)]
-    pub id: i64,
-    pub code: String,
-    pub name: String,
-    pub kind: String,
-    pub parent_code: Option<String>,
-    pub valid_from: String,
-    pub valid_to: Option<String>,
-    pub successor_code: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct DeskRow {
-    #[serde(skip)]
-    pub id: i64,
-    #[serde(skip)]
-    pub unit_id: i64,
-    pub code: String,
-    pub name: String,
-    pub unit_code: String,
-}
-
-/// An officer with their latest assignment.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct OfficerRow {
-    #[serde(skip)]
-    pub id: i64,
-    #[serde(skip)]
-    pub unit_id: i64,
-    pub code: String,
-    pub full_name: String,
-    pub unit_code: String,
-    pub desk_code: Option<String>,
-    pub valid_from: String,
-    pub valid_to: Option<String>,
-}
-
-/// One dated assignment of an officer.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct AssignmentRow {
-    pub unit_code: String,
-    pub unit_name: String,
-    pub desk_code: Option<String>,
-    pub valid_from: String,
-    pub valid_to: Option<String>,
-}
+use crate::domain::org::{Assignment, Desk, Officer, Unit};
 
 impl Store {
     /// An officer's assignments, oldest first.
-    pub async fn assignments_of(&self, officer_code: &str) -> StoreResult<Vec<AssignmentRow>> {
+    pub async fn assignments_of(&self, officer_code: &str) -> StoreResult<Vec<Assignment>> {
         type Raw = (String, String, Option<String>, String, Option<String>);
         let rows: Vec<Raw> = on_backend!(self, pool => {
             sqlx::query_as(
@@ -66,9 +18,9 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        let mut rows: Vec<AssignmentRow> = rows
+        let mut rows: Vec<Assignment> = rows
             .into_iter()
-            .map(|(unit_code, unit_name, desk_code, valid_from, valid_to)| AssignmentRow {
+            .map(|(unit_code, unit_name, desk_code, valid_from, valid_to)| Assignment {
                 unit_code,
                 unit_name,
                 desk_code,
@@ -81,7 +33,7 @@ impl Store {
     }
 
     /// Every unit, by code.
-    pub async fn units(&self) -> StoreResult<Vec<UnitRow>> {
+    pub async fn units(&self) -> StoreResult<Vec<Unit>> {
         type Raw = (i64, String, String, String, Option<String>, String, Option<String>, Option<String>);
         let rows: Vec<Raw> = on_backend!(self, pool => {
             sqlx::query_as(
@@ -91,9 +43,9 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        let mut units: Vec<UnitRow> = rows
+        let mut units: Vec<Unit> = rows
             .into_iter()
-            .map(|(id, code, name, kind, parent_code, valid_from, valid_to, successor_code)| UnitRow {
+            .map(|(id, code, name, kind, parent_code, valid_from, valid_to, successor_code)| Unit {
                 id,
                 code,
                 name,
@@ -109,22 +61,22 @@ impl Store {
     }
 
     /// Every desk, by code.
-    pub async fn desks(&self) -> StoreResult<Vec<DeskRow>> {
+    pub async fn desks(&self) -> StoreResult<Vec<Desk>> {
         let rows: Vec<(i64, i64, String, String, String)> = on_backend!(self, pool => {
             sqlx::query_as("SELECT d.id, d.unit_id, d.code, d.name, u.code FROM desks d JOIN units u ON u.id = d.unit_id")
                 .fetch_all(pool)
                 .await?
         });
-        let mut desks: Vec<DeskRow> = rows
+        let mut desks: Vec<Desk> = rows
             .into_iter()
-            .map(|(id, unit_id, code, name, unit_code)| DeskRow { id, unit_id, code, name, unit_code })
+            .map(|(id, unit_id, code, name, unit_code)| Desk { id, unit_id, code, name, unit_code })
             .collect();
         desks.sort_by(|a, b| a.code.cmp(&b.code));
         Ok(desks)
     }
 
     /// Every officer with their latest assignment, by code.
-    pub async fn officers(&self) -> StoreResult<Vec<OfficerRow>> {
+    pub async fn officers(&self) -> StoreResult<Vec<Officer>> {
         type Raw = (i64, i64, String, String, String, Option<String>, String, Option<String>);
         let rows: Vec<Raw> = on_backend!(self, pool => {
             sqlx::query_as(
@@ -136,9 +88,9 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        let mut officers: Vec<OfficerRow> = rows
+        let mut officers: Vec<Officer> = rows
             .into_iter()
-            .map(|(id, unit_id, code, full_name, unit_code, desk_code, valid_from, valid_to)| OfficerRow {
+            .map(|(id, unit_id, code, full_name, unit_code, desk_code, valid_from, valid_to)| Officer {
                 id,
                 unit_id,
                 code,

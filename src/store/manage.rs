@@ -4,12 +4,14 @@
 use time::Date;
 
 use super::{Backend, Store, StoreError, StoreResult};
+use crate::domain::audit::{Action, Target};
 use crate::domain::clock;
 use crate::domain::org::{Code, Name};
 use crate::domain::point::Slug;
+use crate::domain::refusal::{Missing, Refusal};
 
-fn invalid(text: impl Into<String>) -> StoreError {
-    StoreError::Invalid(text.into())
+fn refused(refusal: impl Into<Refusal>) -> StoreError {
+    StoreError::Refused(refusal.into())
 }
 
 impl Store {
@@ -23,7 +25,7 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
             if taken.is_some() {
-                return Err(invalid(format!("Mã quầy {code} đã được dùng.")));
+                return Err(refused(Refusal::DeskCodeTaken(code.to_string())));
             }
             let n = sqlx::query("INSERT INTO desks (code, name, unit_id) SELECT $1, $2, id FROM units WHERE code = $3")
                 .bind(code.as_str())
@@ -33,9 +35,9 @@ impl Store {
                 .await?
                 .rows_affected();
             if n == 0 {
-                return Err(invalid(format!("Không có đơn vị mã {unit}.")));
+                return Err(refused(Missing::Unit(unit.to_string())));
             }
-            audit!(tx, now, actor, "desk.create", format!("desk:{code}"), None::<String>, Some(serde_json::json!({ "name": name.as_str(), "unit": unit.as_str() }).to_string()));
+            audit!(tx, now, actor, Action::DeskCreate, Target::Desk(code.to_string()), None::<String>, Some(serde_json::json!({ "name": name.as_str(), "unit": unit.as_str() }).to_string()));
             tx.commit().await?;
             Ok(())
         })
@@ -54,19 +56,19 @@ impl Store {
     ) -> StoreResult<()> {
         let now = clock::now_ms();
         let from_iso = clock::iso(from);
-        let day_before = from.previous_day().map(clock::iso).ok_or_else(|| invalid("Ngày không hợp lệ."))?;
+        let day_before = from.previous_day().map(clock::iso).ok_or_else(|| refused(Refusal::DateOutOfRange))?;
         on_backend!(write self, pool => {
             let mut tx = pool.begin().await?;
             let officer_id: i64 = sqlx::query_scalar("SELECT id FROM officers WHERE code = $1")
                 .bind(officer.as_str())
                 .fetch_optional(&mut *tx)
                 .await?
-                .ok_or_else(|| invalid(format!("Không có cán bộ mã {officer}.")))?;
+                .ok_or_else(|| refused(Missing::Officer(officer.to_string())))?;
             let unit_id: i64 = sqlx::query_scalar("SELECT id FROM units WHERE code = $1")
                 .bind(unit.as_str())
                 .fetch_optional(&mut *tx)
                 .await?
-                .ok_or_else(|| invalid(format!("Không có đơn vị mã {unit}.")))?;
+                .ok_or_else(|| refused(Missing::Unit(unit.to_string())))?;
             let desk_id: Option<i64> = match desk {
                 Some(d) => Some(
                     sqlx::query_scalar("SELECT id FROM desks WHERE code = $1 AND unit_id = $2")
@@ -74,7 +76,7 @@ impl Store {
                         .bind(unit_id)
                         .fetch_optional(&mut *tx)
                         .await?
-                        .ok_or_else(|| invalid(format!("Quầy {d} không thuộc đơn vị {unit}.")))?,
+                        .ok_or_else(|| refused(Refusal::DeskNotInUnit { desk: d.to_string(), unit: unit.to_string() }))?,
                 ),
                 None => None,
             };
@@ -86,9 +88,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(later) = later {
-                return Err(invalid(format!(
-                    "Cán bộ đã có phân công từ {later}; ngày chuyển phải sau ngày đó."
-                )));
+                return Err(refused(Refusal::AssignedFrom(later)));
             }
             let before: Option<(String, Option<String>)> = sqlx::query_as(
                 "SELECT u.code, d.code FROM assignments a JOIN units u ON u.id = a.unit_id \
@@ -115,7 +115,7 @@ impl Store {
                 .bind(&from_iso)
                 .execute(&mut *tx)
                 .await?;
-            audit!(tx, now, actor, "officer.move", format!("officer:{officer}"), before.map(|(u, d)| serde_json::json!({ "unit": u, "desk": d }).to_string()), Some( serde_json::json!({ "unit": unit.as_str(), "desk": desk.map(Code::as_str), "from": from_iso }) .to_string(), ));
+            audit!(tx, now, actor, Action::OfficerMove, Target::Officer(officer.to_string()), before.map(|(u, d)| serde_json::json!({ "unit": u, "desk": d }).to_string()), Some( serde_json::json!({ "unit": unit.as_str(), "desk": desk.map(Code::as_str), "from": from_iso }) .to_string(), ));
             tx.commit().await?;
             Ok(())
         })
@@ -134,12 +134,12 @@ impl Store {
             .bind(officer.as_str())
             .fetch_optional(&mut *tx)
             .await?;
-            let (id, since) = open.ok_or_else(|| invalid(format!("Cán bộ {officer} không có phân công đang mở.")))?;
+            let (id, since) = open.ok_or_else(|| refused(Refusal::NoOpenAssignment(officer.to_string())))?;
             if last < since {
-                return Err(invalid(format!("Ngày kết thúc phải từ {since} trở đi.")));
+                return Err(refused(Refusal::EndsBeforeStart(since)));
             }
             sqlx::query("UPDATE assignments SET valid_to = $2 WHERE id = $1").bind(id).bind(&last).execute(&mut *tx).await?;
-            audit!(tx, now, actor, "officer.end", format!("officer:{officer}"), None::<String>, Some(serde_json::json!({ "last_day": last }).to_string()));
+            audit!(tx, now, actor, Action::OfficerEnd, Target::Officer(officer.to_string()), None::<String>, Some(serde_json::json!({ "last_day": last }).to_string()));
             tx.commit().await?;
             Ok(())
         })
@@ -163,7 +163,7 @@ impl Store {
                 .bind(unit.as_str())
                 .fetch_optional(&mut *tx)
                 .await?
-                .ok_or_else(|| invalid(format!("Không có đơn vị mã {unit}.")))?;
+                .ok_or_else(|| refused(Missing::Unit(unit.to_string())))?;
             let desk_row: Option<(i64, String)> = match desk {
                 Some(d) => Some(
                     sqlx::query_as("SELECT id, name FROM desks WHERE code = $1 AND unit_id = $2")
@@ -171,7 +171,7 @@ impl Store {
                         .bind(unit_id)
                         .fetch_optional(&mut *tx)
                         .await?
-                        .ok_or_else(|| invalid(format!("Quầy {d} không thuộc đơn vị {unit}.")))?,
+                        .ok_or_else(|| refused(Refusal::DeskNotInUnit { desk: d.to_string(), unit: unit.to_string() }))?,
                 ),
                 None => None,
             };
@@ -181,7 +181,7 @@ impl Store {
                         .bind(o.as_str())
                         .fetch_optional(&mut *tx)
                         .await?
-                        .ok_or_else(|| invalid(format!("Không có cán bộ mã {o}.")))?,
+                        .ok_or_else(|| refused(Missing::Officer(o.to_string())))?,
                 ),
                 None => None,
             };
@@ -206,7 +206,7 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            audit!(tx, now, actor, "point.create", format!("point:{slug}"), None::<String>, Some(serde_json::json!({ "label": label, "questionnaire": questionnaire_id }).to_string()));
+            audit!(tx, now, actor, Action::PointCreate, Target::Point(slug.to_string()), None::<String>, Some(serde_json::json!({ "label": label, "questionnaire": questionnaire_id }).to_string()));
             tx.commit().await?;
             Ok::<(), StoreError>(())
         })?;

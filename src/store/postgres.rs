@@ -57,5 +57,5 @@ fn identifier(name: &str) -> StoreResult<&str> {
     let ok = !name.is_empty()
         && name.len() <= 63
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if ok { Ok(name) } else { Err(super::StoreError::Invalid(format!("'{name}' is not a plain database name"))) }
+    if ok { Ok(name) } else { Err(super::StoreError::Config(format!("'{name}' is not a plain database name"))) }
 }

@@ -110,7 +110,7 @@ pub(super) async fn check_durability(write: &SqlitePool) -> StoreResult<()> {
     let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(write).await?;
     let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(write).await?;
     if !journal.eq_ignore_ascii_case("wal") || synchronous != 2 || foreign_keys != 1 {
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::Config(format!(
             "SQLite is not durable here: journal_mode={journal}, synchronous={synchronous} (want wal, 2 = FULL), \
              foreign_keys={foreign_keys}"
         )));

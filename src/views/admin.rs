@@ -5,10 +5,12 @@ use std::collections::HashMap;
 use maud::{Markup, html};
 
 use super::{Lang, layout};
+use crate::domain::account::Caller;
 use crate::domain::account::Permission;
+use crate::domain::audit::{AuditEntry, AuditFilter};
 use crate::domain::clock;
-use crate::store::{AuditEntry, AuditFilter, DeskRow, OfficerRow, PointRow, UnitRow};
-use crate::web::auth::Caller;
+use crate::domain::org::{Desk, Officer, Unit};
+use crate::domain::point::Point;
 
 fn nav(caller: &Caller) -> Markup {
     html! {
@@ -98,13 +100,13 @@ pub fn second_factor(next: &str, enrol: Option<(&str, &str)>, error: Option<&str
 /// The caller's units as a tree, with their desks and officers.
 pub fn dashboard(
     caller: &Caller,
-    overview: &crate::reports::Overview,
-    units: &[UnitRow],
-    desks: &[DeskRow],
-    officers: &[OfficerRow],
+    overview: &crate::domain::report::Overview,
+    units: &[Unit],
+    desks: &[Desk],
+    officers: &[Officer],
 ) -> Markup {
     let codes: std::collections::HashSet<&str> = units.iter().map(|u| u.code.as_str()).collect();
-    let mut children: HashMap<Option<&str>, Vec<&UnitRow>> = HashMap::new();
+    let mut children: HashMap<Option<&str>, Vec<&Unit>> = HashMap::new();
     for u in units {
         // A unit whose parent is outside the scope is a root of the caller's tree.
         let parent = u.parent_code.as_deref().filter(|p| codes.contains(p));
@@ -114,7 +116,7 @@ pub fn dashboard(
     let officers_of = |code: &str| officers.iter().filter(|o| o.unit_code == code && o.valid_to.is_none()).count();
     fn branch<'a>(
         parent: Option<&str>,
-        children: &HashMap<Option<&str>, Vec<&'a UnitRow>>,
+        children: &HashMap<Option<&str>, Vec<&'a Unit>>,
         desks_of: &dyn Fn(&str) -> usize,
         officers_of: &dyn Fn(&str) -> usize,
     ) -> Markup {
@@ -152,7 +154,7 @@ pub fn dashboard(
 /// `new_point` is the form that opens one (for those who may), `questionnaires` the choices.
 pub fn points(
     caller: &Caller,
-    points: &[PointRow],
+    points: &[Point],
     base: &str,
     new_point: Option<Markup>,
     questionnaires: &[&crate::domain::questionnaire::Questionnaire],

@@ -5,17 +5,16 @@ use maud::{Markup, html};
 
 use super::admin::page;
 use super::charts;
+use crate::domain::account::Caller;
 use crate::domain::method::Fold;
+use crate::domain::org::Unit;
 use crate::domain::period::Period;
 use crate::domain::questionnaire::{QuestionKind, Questionnaire};
+use crate::domain::report::{COMMENTS_MIN_RESPONSES, Comments, Detail, Overview, PAGE_LEVELS, Report};
 use crate::domain::report::{Level, Row};
 use crate::domain::rounding;
 use crate::domain::stats::{Funnel, wilson};
 use crate::export::funnel_names;
-use crate::reports::{COMMENTS_MIN_RESPONSES, Comments, Detail, Overview, PAGE_LEVELS, Report};
-use crate::store::UnitRow;
-use crate::web::auth::Caller;
-use crate::web::indices::Params;
 
 fn pct(x: Option<f64>) -> String {
     x.map(|x| rounding::fixed(x, 1)).unwrap_or_else(|| "—".into())
@@ -38,7 +37,20 @@ fn interval(x: Option<(f64, f64)>) -> String {
     x.map(|(lo, hi)| format!("{}–{}", rounding::fixed(lo, 1), rounding::fixed(hi, 1))).unwrap_or_default()
 }
 
-fn row(report: &Report, r: &Row, params: &Params) -> Markup {
+/// The report form as the caller filled it in (the query string of the page), echoed back in
+/// the form and carried by the links; each field as typed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReportForm {
+    pub period: Option<String>,
+    pub level: Option<String>,
+    pub unit: Option<String>,
+    pub questionnaire: Option<String>,
+    pub format: Option<String>,
+    /// `3` folds the five-level scale on target pages.
+    pub fold: Option<String>,
+}
+
+fn row(report: &Report, r: &Row, params: &ReportForm) -> Markup {
     html! {
         tr {
             td { (r.target.code) }
@@ -64,7 +76,7 @@ fn row(report: &Report, r: &Row, params: &Params) -> Markup {
     }
 }
 
-fn export_link(params: &Params, format: &str) -> String {
+fn export_link(params: &ReportForm, format: &str) -> String {
     let pairs = [
         ("period", params.period.as_deref().unwrap_or_default()),
         ("level", params.level.as_deref().unwrap_or_default()),
@@ -79,8 +91,8 @@ fn export_link(params: &Params, format: &str) -> String {
 
 pub fn page_of(
     caller: &Caller,
-    params: &Params,
-    units: &[UnitRow],
+    params: &ReportForm,
+    units: &[Unit],
     questionnaires: &[(String, String)],
     outcome: Result<&Report, &str>,
 ) -> Markup {
@@ -150,7 +162,7 @@ pub fn page_of(
 }
 
 /// The query string that keeps the period, unit and questionnaire of `params` (and `extra`).
-fn keep(params: &Params, extra: &[(&str, &str)]) -> String {
+fn keep(params: &ReportForm, extra: &[(&str, &str)]) -> String {
     let mut pairs: Vec<(&str, &str)> = [
         ("period", params.period.as_deref().unwrap_or_default()),
         ("unit", params.unit.as_deref().unwrap_or_default()),
@@ -164,12 +176,12 @@ fn keep(params: &Params, extra: &[(&str, &str)]) -> String {
 }
 
 /// The address of a target's page (codes are letters, digits, '.', '_' and '-': safe in a path).
-pub fn detail_link(level: Level, code: &str, params: &Params) -> String {
+pub fn detail_link(level: Level, code: &str, params: &ReportForm) -> String {
     format!("/admin/indices/{}/{code}?{}", level.code(), keep(params, &[]))
 }
 
 /// The address of a target's printable year-end sheet.
-fn sheet_link(level: Level, code: &str, params: &Params) -> String {
+fn sheet_link(level: Level, code: &str, params: &ReportForm) -> String {
     format!("/admin/indices/{}/{code}/sheet?{}", level.code(), keep(params, &[]))
 }
 
@@ -366,7 +378,7 @@ fn comments(detail: &Detail) -> Markup {
 }
 
 /// The officers of a unit on a funnel plot, and their table.
-fn officers(detail: &Detail, params: &Params) -> Markup {
+fn officers(detail: &Detail, params: &ReportForm) -> Markup {
     let Some(report) = &detail.officers else { return html! {} };
     let dots: Vec<charts::FunnelDot> = report
         .rows
@@ -416,7 +428,7 @@ fn officers(detail: &Detail, params: &Params) -> Markup {
 }
 
 /// The comparison of a desk's or officer's row with its unit's.
-fn comparison(detail: &Detail, row: &Row, params: &Params) -> Markup {
+fn comparison(detail: &Detail, row: &Row, params: &ReportForm) -> Markup {
     let Some(unit) = &detail.unit else { return html! {} };
     html! {
         h2 { "So với đơn vị" }
@@ -438,7 +450,7 @@ fn comparison(detail: &Detail, row: &Row, params: &Params) -> Markup {
 /// comments.
 pub fn detail_of(
     caller: &Caller,
-    params: &Params,
+    params: &ReportForm,
     level: Level,
     outcome: Result<&Detail, &str>,
     fold: &Fold,
@@ -516,7 +528,7 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
             }
             body {
                 main.wide { article.a4 {
-                    p.noprint { a href=(detail_link(level, &detail.target.code, &Params { period: Some(report.query.period.to_string()), unit: report.query.unit.clone(), questionnaire: Some(report.query.questionnaire.clone()), ..Params::default() })) { "← Trang chỉ số" } " · In bằng lệnh In của trình duyệt (Ctrl+P), khổ A4." }
+                    p.noprint { a href=(detail_link(level, &detail.target.code, &ReportForm { period: Some(report.query.period.to_string()), unit: report.query.unit.clone(), questionnaire: Some(report.query.questionnaire.clone()), ..ReportForm::default() })) { "← Trang chỉ số" } " · In bằng lệnh In của trình duyệt (Ctrl+P), khổ A4." }
                     h1 { "PHIẾU TỔNG HỢP KẾT QUẢ ĐÁNH GIÁ SỰ HÀI LÒNG" }
                     p {
                         strong { (level.vi()) ": " (detail.target.name) } " (" (detail.target.code) ")"
@@ -607,10 +619,10 @@ fn fold_statement(q: &Questionnaire, fold: &Fold) -> String {
 /// The dashboard's figures: the scope's share for the period, its monthly trend, and the units
 /// at the top of the tree with their subtrees' shares and intervals, each linking to its page.
 pub fn overview_section(overview: &Overview) -> Markup {
-    let params = Params {
+    let params = ReportForm {
         period: Some(overview.period.to_string()),
         questionnaire: Some(overview.questionnaire.clone()),
-        ..Params::default()
+        ..ReportForm::default()
     };
     let bars: Vec<charts::Bar> = overview
         .units

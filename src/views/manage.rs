@@ -5,15 +5,17 @@
 use maud::{Markup, html};
 
 use super::admin::page;
+use crate::domain::account::Account;
+use crate::domain::account::Caller;
+use crate::domain::org::{Assignment, Desk, Officer, Unit};
 use crate::domain::questionnaire::Questionnaire;
-use crate::store::{AssignmentRow, DeskRow, OfficerRow, UnitRow, UserRow};
-use crate::web::auth::Caller;
+use crate::domain::refusal::{Missing, Refusal};
 
 fn notice(message: Option<&str>) -> Markup {
     html! { @if let Some(m) = message { div.alert role="alert" { p { (m) } } } }
 }
 
-fn unit_options(units: &[UnitRow], selected: Option<&str>) -> Markup {
+fn unit_options(units: &[Unit], selected: Option<&str>) -> Markup {
     html! {
         @for u in units.iter().filter(|u| u.valid_to.is_none()) {
             option value=(u.code) selected[selected == Some(u.code.as_str())] { (u.name) " (" (u.code) ")" }
@@ -21,14 +23,14 @@ fn unit_options(units: &[UnitRow], selected: Option<&str>) -> Markup {
     }
 }
 
-fn desk_options(desks: &[DeskRow]) -> Markup {
+fn desk_options(desks: &[Desk]) -> Markup {
     html! {
         option value="" { "— Không gắn quầy —" }
         @for d in desks { option value=(d.code) { (d.name) " (" (d.code) ", " (d.unit_code) ")" } }
     }
 }
 
-pub fn officers(caller: &Caller, officers: &[OfficerRow]) -> Markup {
+pub fn officers(caller: &Caller, officers: &[Officer]) -> Markup {
     page(
         caller,
         "Cán bộ",
@@ -53,10 +55,10 @@ pub fn officers(caller: &Caller, officers: &[OfficerRow]) -> Markup {
 /// One officer: the assignment history, and (for managers) moving them or ending the assignment.
 pub fn officer(
     caller: &Caller,
-    officer: &OfficerRow,
-    history: &[AssignmentRow],
-    units: &[UnitRow],
-    desks: &[DeskRow],
+    officer: &Officer,
+    history: &[Assignment],
+    units: &[Unit],
+    desks: &[Desk],
     manage: bool,
     message: Option<&str>,
 ) -> Markup {
@@ -99,7 +101,7 @@ pub fn officer(
     )
 }
 
-pub fn desks(caller: &Caller, desks: &[DeskRow], units: &[UnitRow], manage: bool, message: Option<&str>) -> Markup {
+pub fn desks(caller: &Caller, desks: &[Desk], units: &[Unit], manage: bool, message: Option<&str>) -> Markup {
     page(
         caller,
         "Quầy",
@@ -127,9 +129,9 @@ pub fn desks(caller: &Caller, desks: &[DeskRow], units: &[UnitRow], manage: bool
 
 /// The form that opens a new collection point.
 pub fn new_point_form(
-    units: &[UnitRow],
-    desks: &[DeskRow],
-    officers: &[OfficerRow],
+    units: &[Unit],
+    desks: &[Desk],
+    officers: &[Officer],
     questionnaires: &[&Questionnaire],
 ) -> Markup {
     html! {
@@ -178,9 +180,9 @@ pub fn questionnaires(caller: &Caller, all: &[&Questionnaire]) -> Markup {
 
 pub fn users(
     caller: &Caller,
-    users: &[UserRow],
+    users: &[Account],
     keys: &[(String, String, bool)],
-    units: &[UnitRow],
+    units: &[Unit],
     message: Option<&str>,
 ) -> Markup {
     page(
@@ -248,4 +250,23 @@ pub fn new_key(caller: &Caller, user: &str, key: &str) -> Markup {
             p { a href="/admin/users" { "Quay lại danh sách tài khoản" } }
         },
     )
+}
+
+/// Why a change was refused, as the management pages say it.
+pub fn refusal(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::Missing(Missing::Unit(code)) => format!("Không có đơn vị mã {code}."),
+        Refusal::Missing(Missing::Officer(code)) => format!("Không có cán bộ mã {code}."),
+        Refusal::Missing(Missing::Account(name)) => format!("Không có tài khoản đang hoạt động tên {name}."),
+        Refusal::DeskCodeTaken(code) => format!("Mã quầy {code} đã được dùng."),
+        Refusal::DeskNotInUnit { desk, unit } => format!("Quầy {desk} không thuộc đơn vị {unit}."),
+        Refusal::AssignedFrom(day) => format!("Cán bộ đã có phân công từ {day}; ngày chuyển phải sau ngày đó."),
+        Refusal::NoOpenAssignment(code) => format!("Cán bộ {code} không có phân công đang mở."),
+        Refusal::EndsBeforeStart(since) => format!("Ngày kết thúc phải từ {since} trở đi."),
+        Refusal::AccountExists(name) => format!("Đã có tài khoản tên {name}."),
+        Refusal::DateOutOfRange => "Ngày không hợp lệ.".to_owned(),
+        Refusal::BadCode(why) => format!("Mã: {why}"),
+        Refusal::BadName(why) => format!("Tên: {why}"),
+        Refusal::DateUnreadable => "Ngày không hợp lệ: nhập theo dạng năm-tháng-ngày, ví dụ 2026-07-01.".to_owned(),
+    }
 }

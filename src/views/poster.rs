@@ -3,11 +3,11 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::assets;
-use crate::store::PointRow;
+use crate::domain::point::Point;
 
 /// A poster card's content, with the QR code already rendered as SVG.
 pub struct Card<'a> {
-    pub point: &'a PointRow,
+    pub point: &'a Point,
     pub url: String,
     pub svg: String,
 }

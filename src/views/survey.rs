@@ -4,9 +4,10 @@ use maud::{Markup, html};
 
 use super::pages::privacy_notice;
 use super::{Lang, layout};
+use crate::domain::org::Field;
+use crate::domain::point::PointContext;
 use crate::domain::questionnaire::{Draft, FormErrors, Problem, Question, Questionnaire};
 use crate::domain::response::COMMENT_MAX_CHARS;
-use crate::store::{FieldRow, PointContext};
 
 /// Everything the form shows.
 pub struct FormView<'a> {
@@ -14,7 +15,7 @@ pub struct FormView<'a> {
     pub slug: &'a str,
     pub point: &'a PointContext,
     pub questionnaire: &'a Questionnaire,
-    pub fields: &'a [FieldRow],
+    pub fields: &'a [Field],
     pub draft: &'a Draft,
     pub errors: Option<&'a FormErrors>,
     /// A message for the whole form that is not about an answer (busy, outdated form).

@@ -4,15 +4,17 @@
 
 use axum::Json;
 use axum::extract::{Extension, Path, State};
-use axum::http::{Method, StatusCode};
+use axum::http::Method;
 use axum::routing::get;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Caller;
 use super::policy::{Access, ApiError, Param, StaffRoute};
 use crate::domain::account::Permission;
-use crate::domain::point::form_url;
+use crate::domain::org::{Desk, Officer, Unit};
+use crate::domain::point::{Point, form_url};
 
 pub fn routes() -> Vec<StaffRoute> {
     use Access::{Api, Public};
@@ -32,13 +34,102 @@ pub fn routes() -> Vec<StaffRoute> {
 
 type ApiResult = Result<Json<Value>, ApiError>;
 
-fn not_found() -> ApiError {
-    ApiError(StatusCode::NOT_FOUND, "not found".into())
+// The wire types: what the API promises, field by field, apart from how the store keeps
+// things. The OpenAPI description below lists the same fields.
+
+/// A unit as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct UnitOut<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub parent_code: Option<&'a str>,
+    pub valid_from: &'a str,
+    pub valid_to: Option<&'a str>,
+    pub successor_code: Option<&'a str>,
+}
+
+impl<'a> From<&'a Unit> for UnitOut<'a> {
+    fn from(u: &'a Unit) -> Self {
+        Self {
+            code: &u.code,
+            name: &u.name,
+            kind: &u.kind,
+            parent_code: u.parent_code.as_deref(),
+            valid_from: &u.valid_from,
+            valid_to: u.valid_to.as_deref(),
+            successor_code: u.successor_code.as_deref(),
+        }
+    }
+}
+
+/// A desk as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct DeskOut<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub unit_code: &'a str,
+}
+
+impl<'a> From<&'a Desk> for DeskOut<'a> {
+    fn from(d: &'a Desk) -> Self {
+        Self { code: &d.code, name: &d.name, unit_code: &d.unit_code }
+    }
+}
+
+/// An officer with their latest assignment, as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct OfficerOut<'a> {
+    pub code: &'a str,
+    pub full_name: &'a str,
+    pub unit_code: &'a str,
+    pub desk_code: Option<&'a str>,
+    pub valid_from: &'a str,
+    pub valid_to: Option<&'a str>,
+}
+
+impl<'a> From<&'a Officer> for OfficerOut<'a> {
+    fn from(o: &'a Officer) -> Self {
+        Self {
+            code: &o.code,
+            full_name: &o.full_name,
+            unit_code: &o.unit_code,
+            desk_code: o.desk_code.as_deref(),
+            valid_from: &o.valid_from,
+            valid_to: o.valid_to.as_deref(),
+        }
+    }
+}
+
+/// A collection point as the API shows it, with the address its QR code holds.
+#[derive(Debug, Serialize)]
+pub struct PointOut<'a> {
+    pub slug: &'a str,
+    pub url: String,
+    pub unit_code: &'a str,
+    pub desk_code: Option<&'a str>,
+    pub officer_code: Option<&'a str>,
+    pub label: &'a str,
+    pub questionnaire: &'a str,
+}
+
+impl<'a> PointOut<'a> {
+    fn of(state: &AppState, p: &'a Point) -> Self {
+        Self {
+            slug: p.slug.as_str(),
+            url: form_url(&state.app.settings.public_base_url(), &p.slug),
+            unit_code: &p.unit_code,
+            desk_code: p.desk_code.as_deref(),
+            officer_code: p.officer_code.as_deref(),
+            label: &p.label,
+            questionnaire: &p.questionnaire_id,
+        }
+    }
 }
 
 async fn units(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult {
-    let units: Vec<_> = state.store.units().await?.into_iter().filter(|u| caller.scope.contains(u.id)).collect();
-    Ok(Json(json!({ "units": units })))
+    let units = state.app.units(&caller).await?;
+    Ok(Json(json!({ "units": units.iter().map(UnitOut::from).collect::<Vec<_>>() })))
 }
 
 async fn unit(
@@ -46,13 +137,12 @@ async fn unit(
     Extension(caller): Extension<Caller>,
     Path(code): Path<String>,
 ) -> ApiResult {
-    let unit = state.store.units().await?.into_iter().find(|u| u.code == code && caller.scope.contains(u.id));
-    Ok(Json(json!(unit.ok_or_else(not_found)?)))
+    Ok(Json(json!(UnitOut::from(&state.app.unit(&caller, &code).await?))))
 }
 
 async fn desks(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult {
-    let desks: Vec<_> = state.store.desks().await?.into_iter().filter(|d| caller.scope.contains(d.unit_id)).collect();
-    Ok(Json(json!({ "desks": desks })))
+    let desks = state.app.desks(&caller).await?;
+    Ok(Json(json!({ "desks": desks.iter().map(DeskOut::from).collect::<Vec<_>>() })))
 }
 
 async fn desk(
@@ -60,14 +150,12 @@ async fn desk(
     Extension(caller): Extension<Caller>,
     Path(code): Path<String>,
 ) -> ApiResult {
-    let desk = state.store.desks().await?.into_iter().find(|d| d.code == code && caller.scope.contains(d.unit_id));
-    Ok(Json(json!(desk.ok_or_else(not_found)?)))
+    Ok(Json(json!(DeskOut::from(&state.app.desk(&caller, &code).await?))))
 }
 
 async fn officers(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult {
-    let officers: Vec<_> =
-        state.store.officers().await?.into_iter().filter(|o| caller.scope.contains(o.unit_id)).collect();
-    Ok(Json(json!({ "officers": officers })))
+    let officers = state.app.officers(&caller).await?;
+    Ok(Json(json!({ "officers": officers.iter().map(OfficerOut::from).collect::<Vec<_>>() })))
 }
 
 async fn officer(
@@ -75,33 +163,12 @@ async fn officer(
     Extension(caller): Extension<Caller>,
     Path(code): Path<String>,
 ) -> ApiResult {
-    let officer =
-        state.store.officers().await?.into_iter().find(|o| o.code == code && caller.scope.contains(o.unit_id));
-    Ok(Json(json!(officer.ok_or_else(not_found)?)))
-}
-
-fn point_json(state: &AppState, p: &crate::store::PointRow) -> Value {
-    json!({
-        "slug": p.slug.as_str(),
-        "url": form_url(&state.settings.public_base_url(), &p.slug),
-        "unit_code": p.unit_code,
-        "desk_code": p.desk_code,
-        "officer_code": p.officer_code,
-        "label": p.label,
-        "questionnaire": p.questionnaire_id,
-    })
+    Ok(Json(json!(OfficerOut::from(&state.app.officer(&caller, &code).await?))))
 }
 
 async fn points(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult {
-    let points: Vec<Value> = state
-        .store
-        .active_points()
-        .await?
-        .iter()
-        .filter(|p| caller.scope.contains(p.unit_id))
-        .map(|p| point_json(&state, p))
-        .collect();
-    Ok(Json(json!({ "points": points })))
+    let points = state.app.points(&caller).await?;
+    Ok(Json(json!({ "points": points.iter().map(|p| PointOut::of(&state, p)).collect::<Vec<_>>() })))
 }
 
 async fn point(
@@ -109,9 +176,8 @@ async fn point(
     Extension(caller): Extension<Caller>,
     Path(slug): Path<String>,
 ) -> ApiResult {
-    let found = state.store.active_points().await?.into_iter().find(|p| p.slug.as_str() == slug);
-    let point = found.filter(|p| caller.scope.contains(p.unit_id)).ok_or_else(not_found)?;
-    Ok(Json(point_json(&state, &point)))
+    let point = state.app.point(&caller, &slug).await?;
+    Ok(Json(json!(PointOut::of(&state, &point))))
 }
 
 /// The OpenAPI 3.1 description of this API.

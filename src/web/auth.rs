@@ -12,55 +12,23 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::client::client_ip;
-use crate::domain::account::{self, Role, Scope};
+pub use crate::app::session::{ABSOLUTE_MS, IDLE_MS};
+use crate::app::session::{SECOND_FACTOR_MS, SignIn};
+use crate::domain::account;
+pub use crate::domain::account::Caller;
 use crate::domain::clock;
 use crate::error::AppError;
-use crate::store::{CallerRecord, NewSession, PendingSecondFactor};
+use crate::store::PendingSecondFactor;
 use crate::views;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "hl_session";
-/// A session ends after this long without a request...
-pub const IDLE_MS: i64 = 30 * 60 * 1000;
-/// ...and in any case this long after sign-in.
-pub const ABSOLUTE_MS: i64 = 12 * 3600 * 1000;
-/// How long the one-time code may take after the password, and how many tries it gets.
-const SECOND_FACTOR_MS: i64 = 5 * 60 * 1000;
-const SECOND_FACTOR_ATTEMPTS: i64 = 5;
-/// Failed sign-ins in a row that lock an account, and for how long.
-const LOCK_AFTER: i64 = 5;
-const LOCK_MS: i64 = 15 * 60 * 1000;
-
-/// A signed-in account or an API key's account, with the units it may see.
-#[derive(Clone, Debug)]
-pub struct Caller {
-    pub user_id: i64,
-    pub name: String,
-    pub role: Role,
-    pub scope: Scope,
-}
-
-impl Caller {
-    /// How the audit log names this caller.
-    pub fn actor(&self) -> String {
-        format!("user:{}", self.name)
-    }
-}
 
 /// How the caller proved who they are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Via {
     Session,
     ApiKey,
-}
-
-async fn caller_of(state: &AppState, record: CallerRecord) -> Result<Caller, AppError> {
-    let scope = match (record.role, record.unit_id) {
-        (Role::Admin, _) => Scope::All,
-        (_, Some(unit)) => Scope::subtree(unit, &state.store.unit_links().await?),
-        (_, None) => Scope::Units(Default::default()),
-    };
-    Ok(Caller { user_id: record.user_id, name: record.name, role: record.role, scope })
 }
 
 /// The session token in the request's cookies, if any.
@@ -82,25 +50,21 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// Resolves the caller of a request through `via`; `None` when there is none or it expired.
 pub async fn resolve(state: &AppState, parts: &Parts, via: Via) -> Result<Option<Caller>, AppError> {
-    let record = match via {
+    match via {
         Via::Session => match session_token(&parts.headers) {
-            Some(token) => state.store.session_caller(&account::token_hash(&token), IDLE_MS, ABSOLUTE_MS).await?,
-            None => None,
+            Some(token) => state.app.session_caller(&token).await,
+            None => Ok(None),
         },
         Via::ApiKey => match bearer(&parts.headers) {
-            Some(key) => state.store.api_caller(&account::token_hash(key)).await?,
-            None => None,
+            Some(key) => state.app.api_caller(key).await,
+            None => Ok(None),
         },
-    };
-    match record {
-        Some(record) => Ok(Some(caller_of(state, record).await?)),
-        None => Ok(None),
     }
 }
 
 /// The `Set-Cookie` value of a session; `Secure` when the service is served over TLS.
 fn session_cookie(state: &AppState, token: &str, max_age_secs: i64) -> HeaderValue {
-    let secure = if state.settings.public_base_url().starts_with("https://") { "; Secure" } else { "" };
+    let secure = if state.app.settings.public_base_url().starts_with("https://") { "; Secure" } else { "" };
     let value = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}");
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("hl_session=; Max-Age=0"))
 }
@@ -150,47 +114,24 @@ pub async fn login(
         let message = "Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa. Xin vui lòng thử lại sau.";
         (status, views::admin::login(&next, Some(message))).into_response()
     };
-    let ip = client_ip(peer, &headers, &state.settings.trusted_proxies);
+    let ip = client_ip(peer, &headers, &state.app.settings.trusted_proxies);
     if !state.sign_in_limiter.allow_sign_in(ip, (clock::now_ms() / 1000) as u64) {
         return Ok(failed(StatusCode::TOO_MANY_REQUESTS));
     }
-    let record = state.store.login_record(form.name.trim()).await?;
-    let usable = record.as_ref().filter(|r| {
-        !r.disabled && r.role.has_password() && r.locked_until.is_none_or(|until| until <= clock::now_ms())
-    });
-    let stored = usable.and_then(|r| r.password_hash.clone()).unwrap_or_else(|| account::dummy_hash().to_owned());
-    let password = form.password;
-    let matches = tokio::task::spawn_blocking(move || account::verify_password(&password, &stored))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    let Some(user) = usable.filter(|_| matches) else {
-        if let Some(r) = &record {
-            state.store.login_failed(r.id, LOCK_AFTER, LOCK_MS).await?;
+    match state.app.sign_in(&form.name, form.password).await? {
+        SignIn::Refused => Ok(failed(StatusCode::UNAUTHORIZED)),
+        SignIn::AwaitingCode { token } => {
+            let mut response =
+                Redirect::to(&format!("/admin/login/second-factor?next={}", urlencode(&next))).into_response();
+            response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, &token, SECOND_FACTOR_MS / 1000));
+            Ok(response)
         }
-        tracing::info!("sign-in refused");
-        return Ok(failed(StatusCode::UNAUTHORIZED));
-    };
-    // A new token at every sign-in: whatever cookie the browser had before is worthless.
-    let token = account::new_session_token();
-    if user.role.needs_second_factor() {
-        let enrol = (!user.has_second_factor).then(account::new_totp_secret);
-        state
-            .store
-            .start_session(
-                user.id,
-                &account::token_hash(&token),
-                NewSession::AwaitingCode { enrolling: enrol.as_deref() },
-            )
-            .await?;
-        let mut response =
-            Redirect::to(&format!("/admin/login/second-factor?next={}", urlencode(&next))).into_response();
-        response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, &token, SECOND_FACTOR_MS / 1000));
-        return Ok(response);
+        SignIn::Done { token } => {
+            let mut response = Redirect::to(&next).into_response();
+            response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, &token, ABSOLUTE_MS / 1000));
+            Ok(response)
+        }
     }
-    state.store.start_session(user.id, &account::token_hash(&token), NewSession::Full).await?;
-    let mut response = Redirect::to(&next).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, &token, ABSOLUTE_MS / 1000));
-    Ok(response)
 }
 
 fn urlencode(text: &str) -> String {
@@ -213,7 +154,7 @@ pub async fn second_factor_page(
 
 async fn pending(state: &AppState, headers: &HeaderMap) -> Result<Option<PendingSecondFactor>, AppError> {
     match session_token(headers) {
-        Some(token) => Ok(state.store.pending_second_factor(&account::token_hash(&token), SECOND_FACTOR_MS).await?),
+        Some(token) => state.app.pending_second_factor(&token).await,
         None => Ok(None),
     }
 }
@@ -241,21 +182,10 @@ pub async fn second_factor(
     let (Some(token), Some(pending)) = (session_token(&headers), pending(&state, &headers).await?) else {
         return Ok(Redirect::to("/admin/login").into_response());
     };
-    let token_hash = account::token_hash(&token);
-    let now_secs = (clock::now_ms() / 1000) as u64;
-    let step = account::totp_step(&pending.secret, &form.code, now_secs).and_then(|s| i64::try_from(s).ok());
-    let fresh = account::new_session_token();
-    let done = match step {
-        Some(step) => {
-            state.store.complete_second_factor(&token_hash, &account::token_hash(&fresh), &pending, step).await?
-        }
-        None => false,
-    };
-    if !done {
-        state.store.second_factor_failed(&token_hash, SECOND_FACTOR_ATTEMPTS).await?;
+    let Some(fresh) = state.app.second_factor(&token, &pending, &form.code).await? else {
         let message = "Mã không đúng hoặc đã được dùng. Xin chờ mã mới trên ứng dụng xác thực rồi nhập lại.";
         return Ok((StatusCode::UNAUTHORIZED, second_factor_view(&pending, &next, Some(message))).into_response());
-    }
+    };
     let mut response = Redirect::to(&next).into_response();
     response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, &fresh, ABSOLUTE_MS / 1000));
     Ok(response)
@@ -264,7 +194,7 @@ pub async fn second_factor(
 /// Signs out: the session ends in the database and the cookie is cleared.
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     if let Some(token) = session_token(&headers) {
-        state.store.end_session(&account::token_hash(&token)).await?;
+        state.app.sign_out(&token).await?;
     }
     let mut response = Redirect::to("/admin/login").into_response();
     response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, "", 0));

@@ -12,14 +12,16 @@ use serde::Deserialize;
 use super::AppState;
 use super::auth::Caller;
 use super::policy::{Access, ApiError, Param, StaffRoute};
+use crate::app::indices::{self, Sheet};
+use crate::app::reports::ReportError;
 use crate::domain::account::Permission;
 use crate::domain::clock;
 use crate::domain::period::Period;
 use crate::domain::questionnaire::DEFAULT_ID;
 use crate::domain::report::Level;
+use crate::domain::report::{Query, Report};
 use crate::error::AppError;
 use crate::export::Format;
-use crate::reports::{self, Query, Report, ReportError};
 use crate::views;
 
 pub fn routes() -> Vec<StaffRoute> {
@@ -86,6 +88,18 @@ impl ParamError {
 }
 
 impl Params {
+    /// The form as the pages echo it.
+    fn form(&self) -> views::indices::ReportForm {
+        views::indices::ReportForm {
+            period: self.period.clone(),
+            level: self.level.clone(),
+            unit: self.unit.clone(),
+            questionnaire: self.questionnaire.clone(),
+            format: self.format.clone(),
+            fold: self.fold.clone(),
+        }
+    }
+
     /// The report query; the period defaults to this year (Vietnam) and the level to units.
     fn query(&self) -> Result<Query, ParamError> {
         let period = match self.period.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
@@ -111,12 +125,8 @@ impl Params {
     }
 }
 
-async fn build(state: &AppState, caller: &Caller, query: &Query) -> Result<Report, ReportError> {
-    reports::build(&state.store, &state.questionnaires, &state.settings, query, &caller.scope).await
-}
-
-/// The file of a report, recorded in the audit log under the caller's name; a download
-/// (`attachment`) or the API's answer.
+/// The file of a report, recorded in the audit log under the caller's name (by the app's
+/// export); a download (`attachment`) or the API's answer.
 async fn file(
     state: &AppState,
     caller: &Caller,
@@ -124,30 +134,9 @@ async fn file(
     format: Format,
     attachment: bool,
 ) -> Result<Response, AppError> {
-    let rows = report.rows.len();
-    let name = format!(
-        "chi-so-{}-{}{}.{}",
-        report.query.level.code(),
-        report.query.period.to_string().replace("..", "_"),
-        report.query.unit.as_deref().map(|u| format!("-{u}")).unwrap_or_default(),
-        format.extension()
-    );
-    let reports = [report];
-    let bytes = match format {
-        Format::Csv => {
-            let mut out = Vec::new();
-            crate::export::write_csv(&reports, &mut out, &|_| {}).map_err(anyhow::Error::from)?;
-            out
-        }
-        Format::Json => {
-            let mut out = Vec::new();
-            crate::export::write_json(&reports, &mut out).map_err(anyhow::Error::from)?;
-            out
-        }
-        Format::Xlsx => crate::export::write_xlsx(&reports, &|_| {}).map_err(anyhow::Error::from)?,
-    };
-    let (target, detail) = crate::export::audit_detail(&reports, format, rows);
-    state.store.audit(&caller.actor(), "indices.export", &target, Some(&detail)).await?;
+    let name = indices::file_name(&report, format);
+    let mut bytes = Vec::new();
+    state.app.export(caller, &[report], format, &mut bytes, &|_| {}).await?;
     let content_type = [(header::CONTENT_TYPE, format.content_type())];
     if !attachment {
         return Ok((content_type, bytes).into_response());
@@ -164,7 +153,7 @@ async fn api(
     let bad = |e: String| ApiError(StatusCode::BAD_REQUEST, e.into());
     let query = params.query().map_err(|e| bad(e.message()))?;
     let format = params.format().map_err(bad)?;
-    let report = build(&state, &caller, &query).await.map_err(|e| match e {
+    let report = state.app.report(&caller, &query).await.map_err(|e| match e {
         ReportError::NotFound(message) => ApiError(StatusCode::NOT_FOUND, message.into()),
         ReportError::Store(e) => e.into(),
     })?;
@@ -179,7 +168,7 @@ async fn download(
     let (Ok(query), Ok(format)) = (params.query(), params.format()) else {
         return page(State(state), Extension(caller), UrlQuery(params)).await;
     };
-    match build(&state, &caller, &query).await {
+    match state.app.report(&caller, &query).await {
         Ok(report) => file(&state, &caller, report, format, true).await,
         Err(ReportError::NotFound(_)) => Err(AppError::NoSuchRecord),
         Err(ReportError::Store(e)) => Err(e.into()),
@@ -191,14 +180,14 @@ async fn page(
     Extension(caller): Extension<Caller>,
     UrlQuery(mut params): UrlQuery<Params>,
 ) -> Result<Response, AppError> {
-    let units: Vec<_> = state.store.units().await?.into_iter().filter(|u| caller.scope.contains(u.id)).collect();
+    let units = state.app.units(&caller).await?;
     let questionnaires: Vec<(String, String)> =
-        state.questionnaires.latest_all().iter().map(|q| (q.id.clone(), q.title_vi.clone())).collect();
+        state.app.questionnaires.latest_all().iter().map(|q| (q.id.clone(), q.title_vi.clone())).collect();
     let this_year = clock::vietnam_date(clock::now_ms()).year().to_string();
     params.period.get_or_insert(this_year);
     params.level.get_or_insert_with(|| "unit".into());
     let outcome = match params.query() {
-        Ok(query) => match build(&state, &caller, &query).await {
+        Ok(query) => match state.app.report(&caller, &query).await {
             Ok(report) => Ok(report),
             Err(ReportError::NotFound(_)) => {
                 Err("Không có đơn vị hoặc phiếu này trong phạm vi của tài khoản.".to_owned())
@@ -208,8 +197,13 @@ async fn page(
         Err(e) => Err(e.vi().to_owned()),
     };
     let status = if outcome.is_ok() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-    let markup =
-        views::indices::page_of(&caller, &params, &units, &questionnaires, outcome.as_ref().map_err(String::as_str));
+    let markup = views::indices::page_of(
+        &caller,
+        &params.form(),
+        &units,
+        &questionnaires,
+        outcome.as_ref().map_err(String::as_str),
+    );
     Ok((status, markup).into_response())
 }
 
@@ -227,36 +221,18 @@ async fn detail(
     let query = match params.query() {
         Ok(query) => query,
         Err(e) => {
-            let markup = views::indices::detail_of(&caller, &params, level, Err(e.vi()), &state.settings.fold);
+            let markup =
+                views::indices::detail_of(&caller, &params.form(), level, Err(e.vi()), &state.app.settings.fold);
             return Ok((StatusCode::BAD_REQUEST, markup).into_response());
         }
     };
     params.period = Some(query.period.to_string());
-    let reads_comments = caller.role.allows(Permission::ReadComments);
-    let detail = match reports::detail(
-        &state.store,
-        &state.questionnaires,
-        &state.settings,
-        &query,
-        &code,
-        &caller.scope,
-        reads_comments,
-    )
-    .await
-    {
-        Ok(detail) => detail,
-        Err(ReportError::NotFound(_)) => return Err(AppError::NoSuchRecord),
-        Err(ReportError::Store(e)) => return Err(e.into()),
-    };
-    if level == Level::Officer {
-        let what = if sheet { "sheet" } else { "page" };
-        let detail_text = format!("{what} {} {}", query.period, query.questionnaire);
-        state.store.audit(&caller.actor(), "indices.view", &format!("officer:{code}"), Some(&detail_text)).await?;
-    }
+    let which = if sheet { Sheet::Sheet } else { Sheet::Page };
+    let detail = state.app.target(&caller, &query, &code, which).await?;
     let markup = if sheet {
-        views::indices::sheet_of(&detail, level, &state.settings.fold)
+        views::indices::sheet_of(&detail, level, &state.app.settings.fold)
     } else {
-        views::indices::detail_of(&caller, &params, level, Ok(&detail), &state.settings.fold)
+        views::indices::detail_of(&caller, &params.form(), level, Ok(&detail), &state.app.settings.fold)
     };
     Ok(markup.into_response())
 }

@@ -16,10 +16,7 @@ use super::auth::Caller;
 use super::policy::{Access, Param, StaffRoute};
 use crate::domain::account::{self, Permission, Role};
 use crate::domain::clock;
-use crate::domain::org::{Code, Name};
-use crate::domain::point::Slug;
 use crate::error::AppError;
-use crate::store::{DeskRow, OfficerRow, StoreError, UnitRow};
 use crate::views;
 
 pub fn routes() -> Vec<StaffRoute> {
@@ -79,55 +76,55 @@ pub fn routes() -> Vec<StaffRoute> {
     ]
 }
 
-/// The caller's view of the organisation.
-struct Scoped {
-    units: Vec<UnitRow>,
-    desks: Vec<DeskRow>,
-    officers: Vec<OfficerRow>,
-}
-
-async fn scoped(state: &AppState, caller: &Caller) -> Result<Scoped, AppError> {
-    Ok(Scoped {
-        units: state.store.units().await?.into_iter().filter(|u| caller.scope.contains(u.id)).collect(),
-        desks: state.store.desks().await?.into_iter().filter(|d| caller.scope.contains(d.unit_id)).collect(),
-        officers: state.store.officers().await?.into_iter().filter(|o| caller.scope.contains(o.unit_id)).collect(),
-    })
-}
-
-/// A code from a form that must name something in scope; anything else does not exist.
-fn in_scope<'a>(text: &str, known: impl IntoIterator<Item = &'a str>) -> Result<Code, AppError> {
-    let code = Code::parse(text).map_err(|_| AppError::NotFound)?;
-    known.into_iter().any(|k| k == code.as_str()).then_some(code).ok_or(AppError::NotFound)
-}
-
 fn optional(text: &str) -> Option<&str> {
     Some(text.trim()).filter(|t| !t.is_empty())
 }
 
-/// A refused change shown on its page (422); other errors go up.
-fn refused(error: StoreError, page: impl FnOnce(&str) -> Markup) -> Result<Response, AppError> {
+/// A change refused for a reason the caller can act on is shown on its page (422) with the
+/// reason; other errors go up.
+async fn refused<F>(error: AppError, page: impl FnOnce(String) -> F) -> Result<Response, AppError>
+where
+    F: Future<Output = Result<Markup, AppError>>,
+{
     match error {
-        StoreError::Invalid(reason) => Ok((StatusCode::UNPROCESSABLE_ENTITY, page(&reason)).into_response()),
-        other => Err(other.into()),
+        AppError::Refused(refusal) => {
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page(views::manage::refusal(&refusal)).await?).into_response())
+        }
+        other => Err(other),
     }
 }
 
+/// A form the page itself refuses (422), with its message.
+async fn invalid<F>(message: &str, page: impl FnOnce(String) -> F) -> Result<Response, AppError>
+where
+    F: Future<Output = Result<Markup, AppError>>,
+{
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page(message.to_owned()).await?).into_response())
+}
+
 async fn officers(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Markup, AppError> {
-    let s = scoped(&state, &caller).await?;
-    Ok(views::manage::officers(&caller, &s.officers))
+    Ok(views::manage::officers(&caller, &state.app.officers(&caller).await?))
 }
 
 async fn officer_page(
     state: &AppState,
     caller: &Caller,
     code: &str,
-    message: Option<&str>,
+    message: Option<String>,
 ) -> Result<Markup, AppError> {
-    let s = scoped(state, caller).await?;
-    let officer = s.officers.iter().find(|o| o.code == code).ok_or(AppError::NotFound)?;
-    let history = state.store.assignments_of(code).await?;
-    let manage = caller.role.allows(Permission::ManageOrg);
-    Ok(views::manage::officer(caller, officer, &history, &s.units, &s.desks, manage, message))
+    let history = state.app.officer_history(caller, code).await?;
+    let org = state.app.organisation(caller).await?;
+    let manage = caller.allows(Permission::ManageOrg);
+    let officer = &history.officer;
+    Ok(views::manage::officer(
+        caller,
+        officer,
+        &history.assignments,
+        &org.units,
+        &org.desks,
+        manage,
+        message.as_deref(),
+    ))
 }
 
 async fn officer(
@@ -152,30 +149,11 @@ async fn move_officer(
     Path(code): Path<String>,
     Form(form): Form<MoveForm>,
 ) -> Result<Response, AppError> {
-    let s = scoped(&state, &caller).await?;
-    let officer = in_scope(&code, s.officers.iter().map(|o| o.code.as_str()))?;
-    let unit = in_scope(&form.unit, s.units.iter().map(|u| u.code.as_str()))?;
-    let desk = match optional(&form.desk) {
-        Some(d) => Some(in_scope(d, s.desks.iter().map(|d| d.code.as_str()))?),
-        None => None,
-    };
-    let from = match clock::parse_date(&form.from) {
-        Ok(date) => date,
-        Err(_) => {
-            let page = officer_page(&state, &caller, &code, Some("Ngày chuyển không hợp lệ.")).await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-        }
-    };
-    match state.store.move_officer(&officer, &unit, desk.as_ref(), from, &caller.actor()).await {
-        Ok(()) => {
-            state.forget_points();
-            Ok(Redirect::to(&format!("/admin/officers/{code}")).into_response())
-        }
-        Err(error) => {
-            let reason = error.to_string();
-            let page = officer_page(&state, &caller, &code, Some(&reason)).await?;
-            refused(error, |_| page)
-        }
+    let page = |message| officer_page(&state, &caller, &code, Some(message));
+    let from = clock::parse_date(&form.from).ok();
+    match state.app.move_officer(&caller, &code, &form.unit, optional(&form.desk), from).await {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/officers/{code}")).into_response()),
+        Err(error) => refused(error, page).await,
     }
 }
 
@@ -190,28 +168,18 @@ async fn end_assignment(
     Path(code): Path<String>,
     Form(form): Form<EndForm>,
 ) -> Result<Response, AppError> {
-    let s = scoped(&state, &caller).await?;
-    let officer = in_scope(&code, s.officers.iter().map(|o| o.code.as_str()))?;
-    let result = match clock::parse_date(&form.last_day) {
-        Ok(last) => state.store.end_assignment(&officer, last, &caller.actor()).await,
-        Err(_) => Err(StoreError::Invalid("Ngày kết thúc không hợp lệ.".into())),
-    };
-    match result {
-        Ok(()) => {
-            state.forget_points();
-            Ok(Redirect::to(&format!("/admin/officers/{code}")).into_response())
-        }
-        Err(error) => {
-            let reason = error.to_string();
-            let page = officer_page(&state, &caller, &code, Some(&reason)).await?;
-            refused(error, |_| page)
-        }
+    let page = |message| officer_page(&state, &caller, &code, Some(message));
+    let last = clock::parse_date(&form.last_day).ok();
+    match state.app.end_assignment(&caller, &code, last).await {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/officers/{code}")).into_response()),
+        Err(error) => refused(error, page).await,
     }
 }
 
-async fn desks_page(state: &AppState, caller: &Caller, message: Option<&str>) -> Result<Markup, AppError> {
-    let s = scoped(state, caller).await?;
-    Ok(views::manage::desks(caller, &s.desks, &s.units, caller.role.allows(Permission::ManageOrg), message))
+async fn desks_page(state: &AppState, caller: &Caller, message: Option<String>) -> Result<Markup, AppError> {
+    let org = state.app.organisation(caller).await?;
+    let manage = caller.allows(Permission::ManageOrg);
+    Ok(views::manage::desks(caller, &org.desks, &org.units, manage, message.as_deref()))
 }
 
 async fn desks(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Markup, AppError> {
@@ -230,22 +198,10 @@ async fn add_desk(
     Extension(caller): Extension<Caller>,
     Form(form): Form<DeskForm>,
 ) -> Result<Response, AppError> {
-    let s = scoped(&state, &caller).await?;
-    let unit = in_scope(&form.unit, s.units.iter().map(|u| u.code.as_str()))?;
-    let parsed = Code::parse(&form.code)
-        .map_err(|e| format!("Mã quầy: {e}"))
-        .and_then(|code| Name::parse(&form.name).map(|name| (code, name)).map_err(|e| format!("Tên quầy: {e}")));
-    let result = match parsed {
-        Ok((code, name)) => state.store.add_desk(&code, &name, &unit, &caller.actor()).await,
-        Err(reason) => Err(StoreError::Invalid(reason)),
-    };
-    match result {
+    let page = |message| desks_page(&state, &caller, Some(message));
+    match state.app.add_desk(&caller, &form.code, &form.name, &form.unit).await {
         Ok(()) => Ok(Redirect::to("/admin/desks").into_response()),
-        Err(error) => {
-            let reason = error.to_string();
-            let page = desks_page(&state, &caller, Some(&reason)).await?;
-            refused(error, |_| page)
-        }
+        Err(error) => refused(error, page).await,
     }
 }
 
@@ -264,24 +220,14 @@ async fn create_point(
     Extension(caller): Extension<Caller>,
     Form(form): Form<PointForm>,
 ) -> Result<Response, AppError> {
-    let s = scoped(&state, &caller).await?;
-    let unit = in_scope(&form.unit, s.units.iter().map(|u| u.code.as_str()))?;
-    let desk = match optional(&form.desk) {
-        Some(d) => Some(in_scope(d, s.desks.iter().map(|d| d.code.as_str()))?),
-        None => None,
-    };
-    let officer = match optional(&form.officer) {
-        Some(o) => Some(in_scope(o, s.officers.iter().map(|o| o.code.as_str()))?),
-        None => None,
-    };
-    if state.questionnaires.latest(&form.questionnaire).is_none() {
-        return Err(AppError::NotFound);
-    }
-    match state.store.create_point(&unit, desk.as_ref(), officer.as_ref(), &form.questionnaire, &caller.actor()).await {
+    let (desk, officer) = (optional(&form.desk), optional(&form.officer));
+    match state.app.create_point(&caller, &form.unit, desk, officer, &form.questionnaire).await {
         Ok(_) => Ok(Redirect::to("/admin/points").into_response()),
         Err(error) => {
-            let reason = error.to_string();
-            refused(error, |_| views::pages::error("Không mở được điểm đánh giá", &reason, "Not opened", &reason))
+            let page = |reason: String| async move {
+                Ok(views::pages::error("Không mở được điểm đánh giá", &reason, "Not opened", &reason))
+            };
+            refused(error, page).await
         }
     }
 }
@@ -297,26 +243,17 @@ async fn point_questionnaire(
     Path(slug): Path<String>,
     Form(form): Form<QuestionnaireForm>,
 ) -> Result<Response, AppError> {
-    let slug = Slug::parse(&slug).map_err(|_| AppError::NotFound)?;
-    let point = state.store.active_point(&slug).await?.filter(|p| caller.scope.contains(p.unit_id));
-    let point = point.ok_or(AppError::NotFound)?;
-    if state.questionnaires.latest(&form.questionnaire).is_none() {
-        return Err(AppError::NotFound);
-    }
-    state.store.set_point_questionnaire(&point.slug, &form.questionnaire, &caller.actor()).await?;
-    state.forget_point(point.slug.as_str());
+    state.app.set_point_questionnaire(&caller, &slug, &form.questionnaire).await?;
     Ok(Redirect::to("/admin/points").into_response())
 }
 
 async fn questionnaires(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Markup {
-    views::manage::questionnaires(&caller, &state.questionnaires.all())
+    views::manage::questionnaires(&caller, &state.app.questionnaires.all())
 }
 
-async fn users_page(state: &AppState, caller: &Caller, message: Option<&str>) -> Result<Markup, AppError> {
-    let users = state.store.users().await?;
-    let keys = state.store.api_keys().await?;
-    let units = state.store.units().await?;
-    Ok(views::manage::users(caller, &users, &keys, &units, message))
+async fn users_page(state: &AppState, caller: &Caller, message: Option<String>) -> Result<Markup, AppError> {
+    let accounts = state.app.accounts(caller).await?;
+    Ok(views::manage::users(caller, &accounts.accounts, &accounts.api_keys, &accounts.units, message.as_deref()))
 }
 
 async fn users(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Markup, AppError> {
@@ -338,29 +275,15 @@ async fn create_user(
     Extension(caller): Extension<Caller>,
     Form(form): Form<UserForm>,
 ) -> Result<Response, AppError> {
-    let checked = check_new_user(&form);
-    let result = match checked {
-        Ok((role, unit)) => {
-            let hash = if role.has_password() {
-                let password = form.password.clone();
-                let hashed = tokio::task::spawn_blocking(move || account::hash_password(&password))
-                    .await
-                    .map_err(|e| AppError::Internal(e.into()))?;
-                Some(hashed.map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?)
-            } else {
-                None
-            };
-            state.store.create_user(form.name.trim(), role, unit, hash.as_deref(), &caller.actor()).await.map(drop)
-        }
-        Err(reason) => Err(StoreError::Invalid(reason)),
+    let page = |message| users_page(&state, &caller, Some(message));
+    let (role, unit) = match check_new_user(&form) {
+        Ok(checked) => checked,
+        Err(reason) => return invalid(&reason, page).await,
     };
-    match result {
+    let password = role.has_password().then(|| form.password.clone());
+    match state.app.create_account(&caller, form.name.trim(), role, unit, password).await {
         Ok(()) => Ok(Redirect::to("/admin/users").into_response()),
-        Err(error) => {
-            let reason = error.to_string();
-            let page = users_page(&state, &caller, Some(&reason)).await?;
-            refused(error, |_| page)
-        }
+        Err(error) => refused(error, page).await,
     }
 }
 
@@ -390,9 +313,7 @@ async fn disable_user(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Response, AppError> {
-    if !state.store.disable_user(&name, &caller.actor()).await? {
-        return Err(AppError::NotFound);
-    }
+    state.app.disable_account(&caller, &name).await?;
     Ok(Redirect::to("/admin/users").into_response())
 }
 
@@ -401,12 +322,10 @@ async fn create_key(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Response, AppError> {
-    let key = account::new_api_key();
-    let prefix: String = key.chars().take(11).collect();
-    match state.store.create_api_key(&name, &account::token_hash(&key), &prefix, &caller.actor()).await {
-        Ok(()) => Ok(views::manage::new_key(&caller, &name, &key).into_response()),
-        Err(StoreError::Invalid(_)) => Err(AppError::NotFound),
-        Err(other) => Err(other.into()),
+    match state.app.create_api_key(&caller, &name).await {
+        Ok(key) => Ok(views::manage::new_key(&caller, &name, &key.key).into_response()),
+        Err(AppError::Refused(_)) => Err(AppError::NotFound),
+        Err(other) => Err(other),
     }
 }
 
@@ -415,8 +334,6 @@ async fn revoke_key(
     Extension(caller): Extension<Caller>,
     Path(prefix): Path<String>,
 ) -> Result<Response, AppError> {
-    if !state.store.revoke_api_key(&prefix, &caller.actor()).await? {
-        return Err(AppError::NotFound);
-    }
+    state.app.revoke_api_key(&caller, &prefix).await?;
     Ok(Redirect::to("/admin/users").into_response())
 }

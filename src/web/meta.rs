@@ -28,7 +28,7 @@ async fn start() -> Markup {
 /// Liveness: 200 while the process serves requests, whatever the database does (restarting a
 /// server whose disk is full would not free the disk).
 async fn healthz(State(state): State<AppState>) -> Response {
-    axum::Json(serde_json::json!({ "status": "ok", "database": state.store.backend_name() })).into_response()
+    axum::Json(serde_json::json!({ "status": "ok", "database": state.app.store.backend_name() })).into_response()
 }
 
 /// How long the readiness check waits for a commit.
@@ -39,7 +39,7 @@ const READY_WAIT: Duration = Duration::from_secs(3);
 /// stalled) or the SQLite file at the configured path is not the one this server opened. The
 /// writer logs why, once per change of state.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let backend = state.store.backend_name();
+    let backend = state.app.store.backend_name();
     match state.writer.probe(READY_WAIT).await {
         Ok(()) => axum::Json(serde_json::json!({ "status": "ready", "database": backend })).into_response(),
         Err(_) => (

@@ -76,26 +76,17 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The API's answer to an error, by its meaning, as the pages answer it: what is not there (or
-/// not in scope) is 404, a point no longer in use 410, too many requests 429, a database that
-/// cannot answer now 503 (try again); only what is truly unexpected is 500, and logged.
+/// The API's answer to an error: the status of [`super::error::status`], as the pages answer
+/// it, and a short English message. A 503 and a 500 are logged here, with their cause.
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
-        match error {
-            AppError::NotFound | AppError::NoSuchRecord => Self(StatusCode::NOT_FOUND, "not found".into()),
-            AppError::PointRevoked => Self(StatusCode::GONE, "this collection point is no longer in use".into()),
-            AppError::TooManyRequests => {
-                Self(StatusCode::TOO_MANY_REQUESTS, "too many requests; try again later".into())
-            }
-            AppError::Unavailable(reason) => {
-                tracing::warn!(%reason, "API request: service unavailable");
-                Self(StatusCode::SERVICE_UNAVAILABLE, "the service cannot answer now; try again".into())
-            }
-            AppError::Internal(error) => {
-                tracing::error!(error = %error, "API request failed");
-                Self(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
-            }
+        let status = super::error::status(&error);
+        match &error {
+            AppError::Unavailable(reason) => tracing::warn!(%reason, "API request: service unavailable"),
+            AppError::Internal(e) => tracing::error!(error = %e, "API request failed"),
+            _ => {}
         }
+        Self(status, super::error::api_message(&error).into())
     }
 }
 

@@ -16,12 +16,14 @@ use super::AppState;
 use super::client::client_ip;
 use super::slotted::{SlottedPage, accepts_gzip};
 use crate::domain::clock;
+use crate::domain::org::Field;
+use crate::domain::point::PointContext;
 use crate::domain::point::Slug;
 use crate::domain::questionnaire::{Draft, FormErrors, Questionnaire};
 use crate::domain::response::{Channel, IdempotencyKey, NewResponse};
 use crate::error::AppError;
+use crate::store::WriteOutcome;
 use crate::store::writer::SubmitError;
-use crate::store::{FieldRow, PointContext, WriteOutcome};
 use crate::views::Lang;
 use crate::views::survey::{FormView, form, resend, thanks};
 
@@ -35,58 +37,25 @@ struct LangQuery {
 }
 
 /// The point behind a slug, from the cache or the store; unknown slugs are not cached.
-async fn point_of(state: &AppState, slug: &str) -> Result<(Slug, Arc<PointContext>), AppError> {
-    let slug = Slug::parse(slug).map_err(|_| AppError::NotFound)?;
-    if let Some(point) = state.points.get(&slug.as_str().to_owned()) {
-        return Ok((slug, point));
-    }
-    let point = Arc::new(state.store.point_context(&slug).await?.ok_or(AppError::NotFound)?);
-    state.points.put(slug.as_str().to_owned(), point.clone());
-    Ok((slug, point))
-}
-
-/// The point behind a slug, if it still accepts ratings.
-async fn open_point(state: &AppState, slug: &str) -> Result<(Slug, Arc<PointContext>), AppError> {
-    let (slug, point) = point_of(state, slug).await?;
-    if point.closed {
-        return Err(AppError::PointRevoked);
-    }
-    Ok((slug, point))
-}
-
-fn questionnaire_of(state: &AppState, point: &PointContext) -> Result<Arc<Questionnaire>, AppError> {
-    state.questionnaires.latest(&point.questionnaire_id).cloned().ok_or_else(|| {
-        AppError::Internal(anyhow::anyhow!("point uses unknown questionnaire '{}'", point.questionnaire_id))
-    })
-}
-
-async fn fields(state: &AppState) -> Result<Arc<Vec<FieldRow>>, AppError> {
-    if let Some(fields) = state.fields.get(&()) {
-        return Ok(fields);
-    }
-    let fields = Arc::new(state.store.fields().await?);
-    state.fields.put((), fields.clone());
-    Ok(fields)
-}
-
 async fn show(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let (slug, point) = open_point(&state, &slug).await?;
+    let (slug, point) = state.app.open_point(&slug).await?;
     let lang = Lang::from_param(query.lang.as_deref());
     let key = IdempotencyKey::generate();
     // A fresh form is the same for every citizen but for its one-time key: it is rendered and
     // compressed once (per point and language, for as long as the point is cached) and the key
     // put in its slot.
     let cache_key = (slug.as_str().to_owned(), lang, point.questionnaire_id.clone());
-    let page = match state.fresh_forms.get(&cache_key) {
-        Some(page) => page,
+    let generation = state.app.points_generation();
+    let page = match state.fresh_forms.get(&cache_key).filter(|(g, _)| *g == generation) {
+        Some((_, page)) => page,
         None => {
-            let questionnaire = questionnaire_of(&state, &point)?;
-            let fields = fields(&state).await?;
+            let questionnaire = state.app.questionnaire_of(&point)?;
+            let fields = state.app.fields().await?;
             let view = FormView {
                 lang,
                 slug: slug.as_str(),
@@ -101,7 +70,7 @@ async fn show(
             let page = SlottedPage::new(&form(&view).into_string(), KEY_SLOT)
                 .map(Arc::new)
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("the fresh form: {e}")))?;
-            state.fresh_forms.put(cache_key, page.clone());
+            state.fresh_forms.put(cache_key, (generation, page.clone()));
             page
         }
     };
@@ -170,7 +139,7 @@ struct FormContext<'a> {
     slug: &'a Slug,
     point: &'a PointContext,
     questionnaire: &'a Questionnaire,
-    fields: &'a [FieldRow],
+    fields: &'a [Field],
 }
 
 impl FormContext<'_> {
@@ -209,7 +178,7 @@ async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let deadline = tokio::time::Instant::now() + state.settings.submit_timeout();
+    let deadline = tokio::time::Instant::now() + state.app.settings.submit_timeout();
     let received = receive(&state, &slug, peer, &headers, &body, deadline);
     match tokio::time::timeout_at(deadline + LOOKUP_GRACE, received).await {
         Ok(answer) => answer,
@@ -233,18 +202,18 @@ async fn receive(
     body: &[u8],
     deadline: tokio::time::Instant,
 ) -> Result<Response, AppError> {
-    let (slug, point) = open_point(state, slug).await?;
-    let fields = fields(state).await?;
+    let (slug, point) = state.app.open_point(slug).await?;
+    let fields = state.app.fields().await?;
     let pairs = decode_form(body);
     let envelope = pairs.map(split_envelope);
     // Validate against the version of the point's questionnaire the form was drawn from, even
     // if the point has moved to a newer version since: that is what the citizen answered. A
     // point takes only its own questionnaire: a form naming another one (the point changed
     // questionnaires while it was open, or a hand-made post) is shown again as the point's.
-    let current = questionnaire_of(state, &point)?;
+    let current = state.app.questionnaire_of(&point)?;
     let named = envelope.as_ref().and_then(|e| e.version.clone());
     let drawn_from = named.as_ref().and_then(|(id, version)| {
-        (*id == point.questionnaire_id).then(|| state.questionnaires.version(id, *version).cloned()).flatten()
+        (*id == point.questionnaire_id).then(|| state.app.questionnaires.version(id, *version).cloned()).flatten()
     });
     let questionnaire = drawn_from.clone().unwrap_or_else(|| current.clone());
     if let (Some(envelope), Some(_), None) = (&envelope, &named, &drawn_from) {
@@ -305,7 +274,7 @@ async fn receive(
     };
 
     let now = clock::now_ms();
-    let ip = client_ip(peer, headers, &state.settings.trusted_proxies);
+    let ip = client_ip(peer, headers, &state.app.settings.trusted_proxies);
     if !state.limiter.allow_rating(ip, point.point_id, (now / 1000) as u64) {
         return Err(AppError::TooManyRequests);
     }
@@ -328,7 +297,7 @@ async fn receive(
             Ok(Redirect::to(&format!("/s/{slug}/cam-on?lang={}", lang.code())).into_response())
         }
         Ok(WriteOutcome::PointClosed) => {
-            state.forget_point(slug.as_str());
+            state.app.point_found_closed(slug.as_str());
             Err(AppError::PointRevoked)
         }
         Err(error @ (SubmitError::Busy | SubmitError::Unavailable)) => {
@@ -348,7 +317,7 @@ async fn thank(
     Path(slug): Path<String>,
     Query(query): Query<LangQuery>,
 ) -> Result<Response, AppError> {
-    let (_, point) = point_of(&state, &slug).await?;
+    let (_, point) = state.app.point_context(&slug).await?;
     Ok(thanks(Lang::from_param(query.lang.as_deref()), &point).into_response())
 }
 

@@ -1,7 +1,8 @@
 //! Signing in, sessions, API keys, the audit log and the headers of the management surface.
 
 use hailong::domain::account::{self, Role};
-use hailong::store::{AuditFilter, NewSession};
+use hailong::domain::audit::AuditFilter;
+use hailong::store::NewSession;
 
 use crate::helpers::TestApp;
 

@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use hailong::config::Settings;
+use hailong::domain::point::Point;
 use hailong::startup::{Application, load_questionnaires};
-use hailong::store::{PointRow, Store};
+use hailong::store::Store;
 use rand::RngCore;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -108,14 +109,14 @@ impl TestApp {
     }
 
     /// Seeds the demo organisation (no ratings) and returns its active points.
-    pub async fn seed(&self) -> Vec<PointRow> {
+    pub async fn seed(&self) -> Vec<Point> {
         let questionnaires = load_questionnaires(&self.store).await.expect("questionnaires");
         hailong::demo::seed(&self.store, &questionnaires, 0, 1, |_| {}).await.expect("demo seed");
         self.store.active_points().await.expect("points")
     }
 
     /// The first officer's point using the mot-cua questionnaire.
-    pub async fn officer_point(&self) -> PointRow {
+    pub async fn officer_point(&self) -> Point {
         self.seed()
             .await
             .into_iter()

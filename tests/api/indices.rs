@@ -3,8 +3,8 @@
 use std::process::{Command, Output};
 
 use hailong::domain::account::{self, Role};
+use hailong::domain::audit::AuditFilter;
 use hailong::domain::clock;
-use hailong::store::AuditFilter;
 
 use crate::helpers::{TestApp, TestDb};
 
@@ -368,10 +368,11 @@ async fn comments_are_listed_for_managers_only_from_five_responses_masked_and_un
 
 #[tokio::test]
 async fn a_page_reads_its_target_alone_and_finds_what_the_whole_report_says_of_it() {
+    use hailong::app::reports;
     use hailong::domain::account::Scope;
     use hailong::domain::period::Period;
     use hailong::domain::report::Level;
-    use hailong::reports::{self, Query};
+    use hailong::domain::report::Query;
 
     let app = TestApp::spawn().await;
     seed_ratings(&app, 1500).await;

@@ -271,10 +271,11 @@ async fn raw_sql(url: &str, statements: &[&str]) {
 async fn responses_stored_before_derived_answers_were_kept_get_them_once() {
     use std::collections::BTreeMap;
 
+    use hailong::app::reports::build;
     use hailong::domain::account::Scope;
     use hailong::domain::period::Period;
     use hailong::domain::report::Level;
-    use hailong::reports::{Query, build};
+    use hailong::domain::report::Query;
     use hailong::store::Grain;
 
     let app = TestApp::spawn().await;

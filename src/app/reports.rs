@@ -9,22 +9,13 @@ use crate::config::Settings;
 use crate::domain::account::Scope;
 use crate::domain::clock;
 use crate::domain::indices::Counts;
-use crate::domain::method::{Bands, Suggestion};
 use crate::domain::period::Period;
-use crate::domain::questionnaire::{Questionnaire, Registry};
-use crate::domain::report::{Level, Method, Row, Target, TargetCounts, peer_funnel, rows};
-use crate::domain::stats::Funnel;
+use crate::domain::questionnaire::Registry;
+use crate::domain::report::{
+    COMMENTS_MIN_RESPONSES, Comments, Detail, Level, Method, Overview, PAGE_LEVELS, Query, Report, Row, Target,
+    TargetCounts, channel_name, peer_funnel, rows,
+};
 use crate::store::{Grain, GrainCounts, Store, StoreError};
-
-/// What to report on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Query {
-    pub period: Period,
-    pub level: Level,
-    /// The root of the unit subtree; `None` for everything the caller sees.
-    pub unit: Option<String>,
-    pub questionnaire: String,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -33,31 +24,6 @@ pub enum ReportError {
     NotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// A computed report.
-#[derive(Clone, Debug)]
-pub struct Report {
-    pub query: Query,
-    /// The name of the subtree's root unit, or of the whole scope.
-    pub scope_name: String,
-    /// The questionnaire versions that have rows, oldest first.
-    pub versions: Vec<Arc<Questionnaire>>,
-    pub rows: Vec<Row>,
-    /// Per questionnaire version (`id@version`), the funnel its rows were placed on.
-    pub funnels: Vec<(String, Funnel)>,
-    pub min_sample: u64,
-    pub bands: Bands,
-    pub suggestion: Suggestion,
-    pub generated_at_ms: i64,
-}
-
-impl Report {
-    /// The latest version of the questionnaire with rows (its elements and indicators name the
-    /// export's columns).
-    pub fn latest(&self) -> Option<&Arc<Questionnaire>> {
-        self.versions.last()
-    }
 }
 
 fn grain_of(level: Level) -> Grain {
@@ -132,7 +98,7 @@ async fn build_with(
     };
     let in_scope = |unit_id: i64| root_scope.contains(unit_id) && scope.contains(unit_id);
 
-    let unit_by_id: HashMap<i64, &crate::store::UnitRow> = units.iter().map(|u| (u.id, u)).collect();
+    let unit_by_id: HashMap<i64, &crate::domain::org::Unit> = units.iter().map(|u| (u.id, u)).collect();
     let names: HashMap<i64, (String, String, Option<String>)> = match query.level {
         Level::Desk => store.desks().await?.into_iter().map(|d| (d.id, (d.code, d.name, Some(d.unit_code)))).collect(),
         Level::Officer => store.officers().await?.into_iter().map(|o| (o.id, (o.code, o.full_name, None))).collect(),
@@ -158,7 +124,7 @@ async fn build_with(
         false => GrainCounts::new(),
     };
     let gather = gatherers(&links);
-    let unit_by_code: HashMap<&str, &crate::store::UnitRow> = units.iter().map(|u| (u.code.as_str(), u)).collect();
+    let unit_by_code: HashMap<&str, &crate::domain::org::Unit> = units.iter().map(|u| (u.code.as_str(), u)).collect();
     let name_by_code: HashMap<&str, (&str, Option<&str>)> =
         names.values().map(|(code, name, parent)| (code.as_str(), (name.as_str(), parent.as_deref()))).collect();
 
@@ -280,67 +246,8 @@ async fn build_with(
     })
 }
 
-/// The Vietnamese name of a channel code.
-pub fn channel_name(code: &str) -> &'static str {
-    match code {
-        "qr" => "Mã QR tại quầy hoặc trên giấy hẹn",
-        "demo" => "Dữ liệu mẫu",
-        _ => "Kênh khác",
-    }
-}
-
-/// The least responses a group must have before its comments are shown (domain spec §8).
-pub const COMMENTS_MIN_RESPONSES: u64 = 5;
-
 /// The most comments a page lists.
 const COMMENTS_LIMIT: i64 = 200;
-
-/// The written comments of a target, for those who may read them.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Comments {
-    /// The caller's role does not read comments.
-    NotForRole,
-    /// Fewer than [`COMMENTS_MIN_RESPONSES`] responses: listing them could point at a citizen.
-    TooFew,
-    /// In the order of their text, without dates.
-    Listed(Vec<String>),
-}
-
-/// A target's page: its rows in the report of its level (whose targets are its peers), its
-/// trend, the unit to compare it with, the officers under a unit, and its comments.
-#[derive(Clone, Debug)]
-pub struct Detail {
-    pub report: Report,
-    pub target: Target,
-    /// The target's rows, one per questionnaire version, oldest version first.
-    pub rows: Vec<Row>,
-    /// The twelve months up to the period's end, each with the target's row (the version with
-    /// the most responses), without comparison with peers.
-    pub months: Vec<(Period, Option<Row>)>,
-    /// The quarters of the year the period ends in, likewise.
-    pub quarters: Vec<(Period, Option<Row>)>,
-    /// For a desk or an officer: the row of its unit (the officer's: where most of the
-    /// period's ratings were given) in the same period.
-    pub unit: Option<Row>,
-    /// For a unit or subtree: the report of the officers who were rated in it.
-    pub officers: Option<Report>,
-    pub comments: Comments,
-}
-
-impl Detail {
-    /// The row of the latest questionnaire version.
-    pub fn row(&self) -> Option<&Row> {
-        self.rows.last()
-    }
-
-    /// The questionnaire of a row.
-    pub fn questionnaire(&self, row: &Row) -> Option<&Arc<Questionnaire>> {
-        self.report.versions.iter().find(|q| q.version == row.questionnaire_version)
-    }
-}
-
-/// The levels that have a page.
-pub const PAGE_LEVELS: [Level; 4] = [Level::Subtree, Level::Unit, Level::Desk, Level::Officer];
 
 fn pick(report: &Report, code: &str) -> Option<Row> {
     report.rows.iter().filter(|r| r.target.code == code).max_by_key(|r| (r.responses, r.questionnaire_version)).cloned()
@@ -465,22 +372,6 @@ async fn series(
     Ok(points)
 }
 
-/// The dashboard of a caller: the figures of everything in their scope for a period, its
-/// monthly trend, and the units at the top of their tree with their subtrees' figures.
-#[derive(Clone, Debug)]
-pub struct Overview {
-    pub period: Period,
-    pub questionnaire: String,
-    /// The whole scope as one target.
-    pub total: Option<Row>,
-    pub months: Vec<(Period, Option<Row>)>,
-    /// The subtree rows of the units at the top of the caller's tree and of their children, in
-    /// the tree's order (a unit before its children); not ranked against each other, since a
-    /// unit and its own children are not peers.
-    pub units: Vec<Row>,
-    pub min_sample: u64,
-}
-
 /// Builds the dashboard of `scope` for `period` and the questionnaire `questionnaire`.
 pub async fn overview(
     store: &Store,
@@ -495,7 +386,7 @@ pub async fn overview(
     let months = series(store, registry, settings, &query, scope, questionnaire, period.months_to_end(12)).await?;
 
     let units = store.units().await?;
-    let visible: Vec<&crate::store::UnitRow> = units.iter().filter(|u| scope.contains(u.id)).collect();
+    let visible: Vec<&crate::domain::org::Unit> = units.iter().filter(|u| scope.contains(u.id)).collect();
     let in_scope = |code: &Option<String>| code.as_ref().is_some_and(|c| visible.iter().any(|u| &u.code == c));
     let roots: Vec<&str> = visible.iter().filter(|u| !in_scope(&u.parent_code)).map(|u| u.code.as_str()).collect();
     let subtrees = build(store, registry, settings, &Query { level: Level::Subtree, ..query.clone() }, scope).await?;

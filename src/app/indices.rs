@@ -1,0 +1,106 @@
+//! Satisfaction indices for a caller: reports over their scope, the page of one target, the
+//! dashboard, and exports. Looking at an officer's figures and every export are recorded in
+//! the audit log here, once for every door, since per-officer figures are personal data.
+
+use std::io::Write;
+
+use super::reports::{self, ReportError};
+use super::{App, AppError, AppResult, Caller};
+use crate::domain::account::Permission;
+use crate::domain::audit::{Action, Target};
+use crate::domain::clock;
+use crate::domain::period::Period;
+use crate::domain::questionnaire::DEFAULT_ID;
+use crate::domain::report::{Detail, Level, Overview, Query, Report};
+use crate::export::{self, Format};
+
+/// What a report asked for could not be found (for this caller), or the store failed.
+impl From<ReportError> for AppError {
+    fn from(error: ReportError) -> Self {
+        match error {
+            ReportError::NotFound(_) => AppError::NoSuchRecord,
+            ReportError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// A page of one target, or its printable year-end sheet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sheet {
+    Page,
+    Sheet,
+}
+
+impl App {
+    /// The report of `query` over the caller's scope.
+    pub async fn report(&self, caller: &Caller, query: &Query) -> Result<Report, ReportError> {
+        reports::build(&self.store, &self.questionnaires, &self.settings, query, &caller.scope).await
+    }
+
+    /// The page of the target `code` at `query.level`; an officer's page is recorded.
+    pub async fn target(&self, caller: &Caller, query: &Query, code: &str, sheet: Sheet) -> AppResult<Detail> {
+        let comments = caller.allows(Permission::ReadComments);
+        let detail =
+            reports::detail(&self.store, &self.questionnaires, &self.settings, query, code, &caller.scope, comments)
+                .await?;
+        if query.level == Level::Officer {
+            let what = match sheet {
+                Sheet::Page => "page",
+                Sheet::Sheet => "sheet",
+            };
+            let detail_text = format!("{what} {} {}", query.period, query.questionnaire);
+            self.record_reading(caller, Action::IndicesView, &Target::Officer(code.to_owned()), &detail_text).await?;
+        }
+        Ok(detail)
+    }
+
+    /// The dashboard: this year (Vietnam) of the default questionnaire over the caller's scope.
+    pub async fn overview(&self, caller: &Caller) -> AppResult<Overview> {
+        let year = clock::vietnam_date(clock::now_ms()).year();
+        let period = Period::parse(&year.to_string()).map_err(anyhow::Error::msg)?;
+        let overview =
+            reports::overview(&self.store, &self.questionnaires, &self.settings, &caller.scope, period, DEFAULT_ID)
+                .await
+                .map_err(|e| match e {
+                    ReportError::NotFound(m) => AppError::from(anyhow::Error::msg(m)),
+                    ReportError::Store(e) => e.into(),
+                })?;
+        Ok(overview)
+    }
+
+    /// Writes `reports` as `format` to `sink`, then records the export under the caller's
+    /// name. `tick` is told the rows written so far (a progress bar). Returns the rows.
+    pub async fn export(
+        &self,
+        caller: &Caller,
+        reports: &[Report],
+        format: Format,
+        sink: &mut (dyn Write + Send),
+        tick: &(dyn Fn(u64) + Sync),
+    ) -> AppResult<usize> {
+        let rows: usize = reports.iter().map(|r| r.rows.len()).sum();
+        match format {
+            Format::Csv => export::write_csv(reports, &mut *sink, tick).map_err(anyhow::Error::from)?,
+            Format::Json => export::write_json(reports, &mut *sink).map_err(anyhow::Error::from)?,
+            Format::Xlsx => {
+                let bytes = export::write_xlsx(reports, tick).map_err(anyhow::Error::from)?;
+                sink.write_all(&bytes).map_err(anyhow::Error::from)?;
+            }
+        }
+        sink.flush().map_err(anyhow::Error::from)?;
+        let (target, detail) = export::audit_detail(reports, format, rows);
+        self.record_reading(caller, Action::IndicesExport, &Target::Report(target), &detail).await?;
+        Ok(rows)
+    }
+}
+
+/// The file name a download of `report` is offered under.
+pub fn file_name(report: &Report, format: Format) -> String {
+    format!(
+        "chi-so-{}-{}{}.{}",
+        report.query.level.code(),
+        report.query.period.to_string().replace("..", "_"),
+        report.query.unit.as_deref().map(|u| format!("-{u}")).unwrap_or_default(),
+        format.extension()
+    )
+}

@@ -1,0 +1,264 @@
+//! The write path of citizens' responses: the group commit the writer runs, on the SQLite file
+//! this server opened; the readiness probe; and what is kept of free-text comments.
+
+use std::collections::HashMap;
+
+use super::{Backend, PROBE_ROOM_PAGES, Store, StoreError, StoreResult, batch};
+use crate::domain::clock;
+use crate::domain::response::NewResponse;
+
+/// How the writer settled one response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Stored now, with this id.
+    Stored(i64),
+    /// Its one-time key was stored before: the first response stands.
+    Duplicate(i64),
+    /// The collection point is closed (revoked, its unit closed, its officer unassigned) or
+    /// never existed: nothing stored.
+    PointClosed,
+}
+
+/// Whose comments [`Store::comments_of`] lists: the ratings given in any of `units` (all units
+/// when `None`), and to the desk or officer when named.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommentsOf {
+    pub units: Option<Vec<i64>>,
+    pub desk: Option<i64>,
+    pub officer: Option<i64>,
+}
+
+/// What the responses INSERT returns: id, key, unit, desk, officer, field.
+type InsertedRow = (i64, String, i64, Option<i64>, Option<i64>, Option<i64>);
+/// Where a stored response was attributed: unit, desk, officer, field (0 for none).
+type Attribution = (i64, i64, i64, i64);
+/// A row of the answer counts: day, attribution, channel, questionnaire, version, question, value.
+pub(super) type CountKey<'a> = (i64, Attribution, &'a str, &'a str, i64, &'a str, i64);
+
+/// Sums a group's stored responses into answer-count rows: one per answered (question, value),
+/// and one per response under question '' (the number of responses).
+fn count_group<'a>(
+    responses: &[&'a NewResponse],
+    attributed: &HashMap<String, Attribution>,
+) -> std::collections::BTreeMap<CountKey<'a>, i64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for r in responses {
+        let Some(&at) = attributed.get(r.key.as_str()) else { continue };
+        let day = clock::day_bucket(r.submitted_at_ms);
+        let base = (day, at, r.channel.code(), r.questionnaire_id.as_str(), r.questionnaire_version);
+        let mut add = |question: &'a str, value: i64| {
+            let key = (base.0, base.1, base.2, base.3, base.4, question, value);
+            *counts.entry(key).or_insert(0) += 1;
+        };
+        add("", 0);
+        for (question, value) in &r.answers {
+            add(question.as_str(), *value);
+        }
+    }
+    counts
+}
+
+impl Store {
+    /// Fails when the SQLite file at the configured path is no longer the one opened.
+    fn check_file(&self, after_commit: bool) -> StoreResult<()> {
+        match &self.backend {
+            Backend::Sqlite { file: Some(file), .. } => file.check(after_commit),
+            _ => Ok(()),
+        }
+    }
+
+    /// The writer's BEGIN: on SQLite it takes the write lock at once.
+    fn begin_statement(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite { .. } => "BEGIN IMMEDIATE",
+            Backend::Postgres(_) => "BEGIN",
+        }
+    }
+
+    /// Commits a one-row write the way the writer commits a group, for the readiness check:
+    /// succeeds only when a commit can succeed now (the database reachable, writable, not
+    /// full, and on SQLite still the file at the configured path).
+    pub async fn probe_write(&self) -> StoreResult<()> {
+        let now = clock::now_ms();
+        write_transaction!(self, tx => {
+            sqlx::query("UPDATE writer_probe SET at = $1 WHERE id = 1").bind(now).execute(&mut *tx).await?;
+        });
+        // Under a page cap the one-row update fits where a group of ratings would not: the
+        // room left under the cap is checked too.
+        if let Backend::Sqlite { write, .. } = &self.backend {
+            let mut conn = write.acquire().await?;
+            let mut pragma = async |name: &'static str| -> StoreResult<i64> {
+                Ok(sqlx::query_scalar(name).fetch_one(&mut *conn).await?)
+            };
+            let (pages, cap, free) = (
+                pragma("PRAGMA page_count").await?,
+                pragma("PRAGMA max_page_count").await?,
+                pragma("PRAGMA freelist_count").await?,
+            );
+            if cap - pages + free < PROBE_ROOM_PAGES {
+                return Err(StoreError::Full(cap));
+            }
+        }
+        Ok(())
+    }
+
+    /// How this backend writes statement parameters.
+    pub(super) fn placeholders(&self) -> batch::Placeholders {
+        match self.backend {
+            Backend::Sqlite { .. } => batch::Placeholders::Positional,
+            Backend::Postgres(_) => batch::Placeholders::Numbered,
+        }
+    }
+
+    /// Stores a group of responses in one transaction and says how each was settled. Everything
+    /// that must be atomic with a response happens here: the one-time key (a repeat returns the
+    /// first), the point still being open, and the attribution to the unit, desk and officer of
+    /// the moment (the officer's assignment on the response's Vietnam date).
+    pub async fn commit_group(&self, group: &[NewResponse]) -> StoreResult<Vec<WriteOutcome>> {
+        // A key repeated inside the group: the first occurrence is the one written.
+        let mut first_of: HashMap<&str, usize> = HashMap::with_capacity(group.len());
+        let unique: Vec<&NewResponse> = group
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| *first_of.entry(r.key.as_str()).or_insert(*i) == *i)
+            .map(|(_, r)| r)
+            .collect();
+        let mut stored: HashMap<String, i64> = HashMap::with_capacity(unique.len());
+        let mut earlier: HashMap<String, i64> = HashMap::new();
+        let style = self.placeholders();
+        write_transaction!(self, tx => {
+            let mut attributed: HashMap<String, Attribution> = HashMap::with_capacity(unique.len());
+            for (chunk, rows) in batch::split(&unique, batch::RESPONSES_MAX) {
+                let mut insert = sqlx::query_as::<_, InsertedRow>(batch::insert_responses(chunk.size, style));
+                for r in rows {
+                    let day = clock::vietnam_date(r.submitted_at_ms);
+                    insert = insert
+                        .bind(r.key.as_str())
+                        .bind(r.point_id)
+                        .bind(r.field.as_deref())
+                        .bind(r.questionnaire_id.as_str())
+                        .bind(r.questionnaire_version)
+                        .bind(r.channel.code())
+                        .bind(r.submitted_at_ms)
+                        .bind(clock::date_bucket(day))
+                        .bind(r.comment.as_ref().map(|c| c.as_str()))
+                        .bind(clock::iso(day));
+                }
+                for _ in 0..chunk.padding() {
+                    insert = bind_nulls!(insert; &str, i64, &str, &str, i64, &str, i64, i64, &str, &str);
+                }
+                for (id, key, unit, desk, officer, field) in insert.fetch_all(&mut *tx).await? {
+                    stored.insert(key.clone(), id);
+                    attributed.insert(key, (unit, desk.unwrap_or(0), officer.unwrap_or(0), field.unwrap_or(0)));
+                }
+            }
+
+            let answers: Vec<(i64, &str, i64)> = unique
+                .iter()
+                .filter_map(|r| stored.get(r.key.as_str()).map(|id| (*id, r)))
+                .flat_map(|(id, r)| r.answers.iter().map(move |(q, v)| (id, q.as_str(), *v)))
+                .collect();
+            write_answers!(tx, answers, style);
+            // The group's answers, summed per count key, added to the counts in one go.
+            let counts: Vec<(CountKey<'_>, i64)> = count_group(&unique, &attributed).into_iter().collect();
+            add_counts!(tx, counts, style);
+
+            // Not inserted: a key stored before (a retry), or a point that is closed.
+            for r in unique.iter().filter(|r| !stored.contains_key(r.key.as_str())) {
+                let first: Option<i64> = sqlx::query_scalar("SELECT id FROM responses WHERE idempotency_key = $1")
+                    .bind(r.key.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(id) = first {
+                    earlier.insert(r.key.as_str().to_owned(), id);
+                }
+            }
+        });
+        Ok(group
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let key = r.key.as_str();
+                match (stored.get(key), earlier.get(key)) {
+                    (Some(id), _) if first_of.get(key) == Some(&i) => WriteOutcome::Stored(*id),
+                    (Some(id), _) | (None, Some(id)) => WriteOutcome::Duplicate(*id),
+                    (None, None) => WriteOutcome::PointClosed,
+                }
+            })
+            .collect())
+    }
+
+    /// Erases the written comments of responses submitted before `before_ms`; the ratings stay.
+    pub async fn purge_comments(&self, before_ms: i64) -> StoreResult<u64> {
+        Ok(on_backend!(write self, pool => {
+            // The day bound lets the index on local_day find the few old rows.
+            sqlx::query(
+                "UPDATE responses SET comment = NULL \
+                 WHERE local_day <= $2 AND submitted_at < $1 AND comment IS NOT NULL",
+            )
+            .bind(before_ms)
+            .bind(clock::day_bucket(before_ms))
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
+    }
+
+    /// The written comments of the responses to `questionnaire_id` given on the Vietnam days
+    /// `[from_day, to_day]` to `of`: at most `limit` of the newest, returned in the order of
+    /// their text so that their order tells nothing of when they were written.
+    pub async fn comments_of(
+        &self,
+        of: &CommentsOf,
+        questionnaire_id: &str,
+        from_day: i64,
+        to_day: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<String>> {
+        // Ids come from the store itself, never from input: written into the text as numbers.
+        let mut target = Vec::new();
+        if let Some(units) = &of.units {
+            if units.is_empty() {
+                return Ok(Vec::new());
+            }
+            target.push(format!("unit_id IN ({})", units.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")));
+        }
+        target.extend(of.desk.map(|id| format!("desk_id = {id}")));
+        target.extend(of.officer.map(|id| format!("officer_id = {id}")));
+        let target = if target.is_empty() { String::from("TRUE") } else { target.join(" AND ") };
+        let sql = format!(
+            "SELECT comment FROM responses \
+             WHERE comment IS NOT NULL AND local_day BETWEEN $1 AND $2 AND questionnaire_id = $3 AND {target} \
+             ORDER BY id DESC LIMIT $4"
+        );
+        let mut comments: Vec<String> = on_backend!(self, pool => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .persistent(false)
+                .bind(from_day)
+                .bind(to_day)
+                .bind(questionnaire_id)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        comments.sort();
+        Ok(comments)
+    }
+
+    /// The newest written comments, newest first.
+    pub async fn comments(&self, limit: i64) -> StoreResult<Vec<String>> {
+        Ok(on_backend!(self, pool => {
+            sqlx::query_scalar("SELECT comment FROM responses WHERE comment IS NOT NULL ORDER BY id DESC LIMIT $1")
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// All responses stored, for checks and the demo.
+    pub async fn response_count(&self) -> StoreResult<i64> {
+        Ok(on_backend!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM responses").fetch_one(pool).await?
+        }))
+    }
+}

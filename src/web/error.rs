@@ -1,0 +1,119 @@
+//! How the web answers an [`AppError`]: one status per meaning, for pages and the JSON API
+//! alike ([`status`]), then a page in Vietnamese and English or a JSON body. The `log_errors`
+//! middleware logs a server error once, inside the request's span; the `time_limit` middleware
+//! bounds every request. No internals reach a user.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::AppError;
+use crate::views;
+
+/// The status of an error, by its meaning: what is not there (or not in the caller's scope)
+/// is 404, a point no longer in use 410, a refused change 422, too many requests 429, a
+/// database that cannot answer now 503 (try again); only what is truly unexpected is 500.
+pub fn status(error: &AppError) -> StatusCode {
+    match error {
+        AppError::NotFound | AppError::NoSuchRecord => StatusCode::NOT_FOUND,
+        AppError::PointRevoked => StatusCode::GONE,
+        AppError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// What the JSON API says of an error: short, English, no internals.
+pub fn api_message(error: &AppError) -> String {
+    match error {
+        AppError::NotFound | AppError::NoSuchRecord => "not found".into(),
+        AppError::PointRevoked => "this collection point is no longer in use".into(),
+        AppError::Refused(refusal) => refusal.to_string(),
+        AppError::TooManyRequests => "too many requests; try again later".into(),
+        AppError::Unavailable(_) => "the service cannot answer now; try again".into(),
+        AppError::Internal(_) => "internal error".into(),
+    }
+}
+
+/// What the logging middleware finds on an error response.
+#[derive(Clone, Debug)]
+pub struct LoggedError(pub Arc<String>);
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = status(&self);
+        let page = match &self {
+            Self::NotFound => views::pages::error(
+                "Không tìm thấy trang",
+                "Mã QR hoặc đường dẫn này không đúng. Xin vui lòng quét lại mã QR tại quầy.",
+                "Page not found",
+                "This QR code or link is not valid. Please scan the code at the desk again.",
+            ),
+            Self::NoSuchRecord => views::pages::error(
+                "Không tìm thấy",
+                "Không có mã đơn vị, quầy, cán bộ hoặc phiếu này, hoặc mã nằm ngoài phạm vi của tài khoản. Xin kiểm tra lại mã trong danh mục.",
+                "Not found",
+                "No unit, desk, officer or questionnaire has this code within your account's scope. Please check the code in the lists.",
+            ),
+            Self::PointRevoked => views::pages::error(
+                "Mã QR này đã ngừng sử dụng",
+                "Mã QR này không còn nhận đánh giá. Xin vui lòng quét mã QR đang dán tại quầy hoặc hỏi cán bộ.",
+                "This QR code is no longer in use",
+                "It no longer takes ratings. Please scan the code now displayed at the desk, or ask the officer.",
+            ),
+            Self::Refused(refusal) => {
+                let reason = views::manage::refusal(refusal);
+                views::pages::error("Không thực hiện được", &reason, "Not done", &refusal.to_string())
+            }
+            Self::TooManyRequests => views::pages::error(
+                "Gửi quá nhiều phiếu",
+                "Thiết bị này đã gửi nhiều phiếu đánh giá trong thời gian ngắn. Xin vui lòng chờ một phút rồi gửi lại.",
+                "Too many ratings",
+                "This device has sent many ratings in a short time. Please wait a minute and try again.",
+            ),
+            Self::Unavailable(_) | Self::Internal(_) => views::pages::error(
+                "Hệ thống tạm thời gián đoạn",
+                "Xin lỗi, hệ thống chưa xử lý được yêu cầu. Xin vui lòng thử lại sau ít phút.",
+                "Temporarily unavailable",
+                "Sorry, we could not handle this request. Please try again in a few minutes.",
+            ),
+        };
+        let mut response = (status, page).into_response();
+        if status.is_server_error() {
+            response.extensions_mut().insert(LoggedError(Arc::new(format!("{self:#}"))));
+        }
+        response
+    }
+}
+
+/// Logs the server errors that handlers returned, once, in the request's span.
+pub async fn log_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if let Some(LoggedError(message)) = response.extensions().get::<LoggedError>() {
+        tracing::error!(status = response.status().as_u16(), error = %message, "request failed");
+    }
+    response
+}
+
+/// Longest a request may take before it is answered 503.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Bounds every request in time. Past the bound the caller gets the "temporarily unavailable"
+/// page (JSON on the API), not an empty 503. (The citizen's form has its own, shorter bound,
+/// which gives the answers back.)
+pub async fn time_limit(request: Request, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) if api => {
+            let body = Json(serde_json::json!({ "error": "the request took too long; try again" }));
+            (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+        }
+        Err(_) => AppError::Unavailable("the request took too long".into()).into_response(),
+    }
+}
