@@ -2,7 +2,7 @@
 //! once. A use case takes the [`Caller`] and owns the rules that must not be repeated per door:
 //!
 //! - **scope**: anything outside the caller's scope does not exist for them
-//!   ([`AppError::NotFound`] / [`AppError::NoSuchRecord`], never "forbidden");
+//!   ([`AppError::NoSuchRecord`], as for a code that names nothing; never "forbidden");
 //! - **audit**: looking at an officer's figures and every export is recorded here; changes are
 //!   recorded by the store inside the transaction that makes them (see `store`);
 //! - **caches**: a change to points or assignments forgets what is cached of points;

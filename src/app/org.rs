@@ -33,8 +33,8 @@ impl Organisation {
 }
 
 fn known<'a>(text: &str, codes: impl IntoIterator<Item = &'a str>) -> AppResult<Code> {
-    let code = Code::parse(text).map_err(|_| AppError::NotFound)?;
-    codes.into_iter().any(|k| k == code.as_str()).then_some(code).ok_or(AppError::NotFound)
+    let code = Code::parse(text).map_err(|_| AppError::NoSuchRecord)?;
+    codes.into_iter().any(|k| k == code.as_str()).then_some(code).ok_or(AppError::NoSuchRecord)
 }
 
 /// An officer in scope with their assignments, oldest first.
@@ -67,15 +67,15 @@ impl App {
     }
 
     pub async fn unit(&self, caller: &Caller, code: &str) -> AppResult<Unit> {
-        self.units(caller).await?.into_iter().find(|u| u.code == code).ok_or(AppError::NotFound)
+        self.units(caller).await?.into_iter().find(|u| u.code == code).ok_or(AppError::NoSuchRecord)
     }
 
     pub async fn desk(&self, caller: &Caller, code: &str) -> AppResult<Desk> {
-        self.desks(caller).await?.into_iter().find(|d| d.code == code).ok_or(AppError::NotFound)
+        self.desks(caller).await?.into_iter().find(|d| d.code == code).ok_or(AppError::NoSuchRecord)
     }
 
     pub async fn officer(&self, caller: &Caller, code: &str) -> AppResult<Officer> {
-        self.officers(caller).await?.into_iter().find(|o| o.code == code).ok_or(AppError::NotFound)
+        self.officers(caller).await?.into_iter().find(|o| o.code == code).ok_or(AppError::NoSuchRecord)
     }
 
     pub async fn officer_history(&self, caller: &Caller, code: &str) -> AppResult<OfficerHistory> {

@@ -23,9 +23,9 @@ impl App {
 
     /// The active point `slug`, if the caller may see it; otherwise it does not exist for them.
     pub async fn point(&self, caller: &Caller, slug: &str) -> AppResult<Point> {
-        let slug = Slug::parse(slug).map_err(|_| AppError::NotFound)?;
-        let point = self.store.active_point(&slug).await?.ok_or(AppError::NotFound)?;
-        if caller.sees(point.unit_id) { Ok(point) } else { Err(AppError::NotFound) }
+        let slug = Slug::parse(slug).map_err(|_| AppError::NoSuchRecord)?;
+        let point = self.store.active_point(&slug).await?.ok_or(AppError::NoSuchRecord)?;
+        if caller.sees(point.unit_id) { Ok(point) } else { Err(AppError::NoSuchRecord) }
     }
 
     /// Opens a point for a unit, or one of its desks or officers; every code must be in scope
@@ -43,7 +43,7 @@ impl App {
         let desk = desk.map(|d| org.desk_code(d)).transpose()?;
         let officer = officer.map(|o| org.officer_code(o)).transpose()?;
         if self.questionnaires.latest(questionnaire).is_none() {
-            return Err(AppError::NotFound);
+            return Err(AppError::NoSuchRecord);
         }
         let slug =
             self.store.create_point(&unit, desk.as_ref(), officer.as_ref(), questionnaire, &caller.actor()).await?;
@@ -56,7 +56,7 @@ impl App {
         let point = self.point(caller, slug).await?;
         let revoked = self.store.revoke_point(&point.slug, &caller.actor()).await?;
         self.forget_point(point.slug.as_str());
-        if revoked { Ok(()) } else { Err(AppError::NotFound) }
+        if revoked { Ok(()) } else { Err(AppError::NoSuchRecord) }
     }
 
     /// Replaces a point in scope by a new one with a new slug (a QR code that leaked).
@@ -64,24 +64,24 @@ impl App {
         let point = self.point(caller, slug).await?;
         let fresh = self.store.reissue_point(&point.slug, &caller.actor()).await?;
         self.forget_point(point.slug.as_str());
-        fresh.ok_or(AppError::NotFound)
+        fresh.ok_or(AppError::NoSuchRecord)
     }
 
     /// Gives a point in scope another questionnaire (its latest version from now on).
     pub async fn set_point_questionnaire(&self, caller: &Caller, slug: &str, questionnaire: &str) -> AppResult<()> {
         let point = self.point(caller, slug).await?;
         if self.questionnaires.latest(questionnaire).is_none() {
-            return Err(AppError::NotFound);
+            return Err(AppError::NoSuchRecord);
         }
         let changed = self.store.set_point_questionnaire(&point.slug, questionnaire, &caller.actor()).await?;
         self.forget_point(point.slug.as_str());
-        if changed { Ok(()) } else { Err(AppError::NotFound) }
+        if changed { Ok(()) } else { Err(AppError::NoSuchRecord) }
     }
 
     /// The poster sheet of a unit in scope.
     pub async fn posters(&self, caller: &Caller, unit_code: &str) -> AppResult<Posters> {
         let unit = self.unit(caller, unit_code).await?;
-        let (unit_name, points) = self.store.unit_points(&unit.code).await?.ok_or(AppError::NotFound)?;
+        let (unit_name, points) = self.store.unit_points(&unit.code).await?.ok_or(AppError::NoSuchRecord)?;
         Ok(Posters { unit_name, points })
     }
 

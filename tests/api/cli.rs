@@ -5,13 +5,7 @@ use std::process::{Command, Output};
 use crate::helpers::TestDb;
 
 fn hailong(db: &TestDb, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hailong"))
-        .args(args)
-        .env("HAILONG_DATABASE_URL", &db.url)
-        .env("HAILONG_PUBLIC_BASE_URL", "https://danhgia.example.vn")
-        .env("HAILONG_LOG", "warn")
-        .output()
-        .expect("run hailong")
+    crate::helpers::cli(&db.url, args, &[("HAILONG_PUBLIC_BASE_URL", "https://danhgia.example.vn")])
 }
 
 fn stdout(out: &Output) -> String {

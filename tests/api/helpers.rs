@@ -1,8 +1,10 @@
 //! `TestApp`: the real application on an ephemeral port over a fresh database.
 
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use hailong::config::Settings;
+use hailong::domain::account::{self, Role};
 use hailong::domain::point::Point;
 use hailong::startup::{Application, load_questionnaires};
 use hailong::store::Store;
@@ -177,6 +179,71 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
     }
+}
+
+/// A member of staff, signed in both ways: a session cookie for the pages and an API key for
+/// `/api/v1`, of one account made in the store (sign-in itself is tested in `admin.rs`).
+pub struct Staff {
+    pub name: String,
+    /// `hl_session=…`, for a `Cookie` header.
+    pub cookie: String,
+    pub key: String,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl TestApp {
+    /// A new account of `role` bound to `unit` (none for an admin), signed in.
+    pub async fn staff(&self, name: &str, role: Role, unit: Option<&str>) -> Staff {
+        let user_id = self.store.create_user(name, role, unit, Some("unused"), "test").await.expect("create account");
+        let token = account::new_session_token();
+        let full = hailong::store::NewSession::Full;
+        self.store.start_session(user_id, &account::token_hash(&token), full).await.expect("start a session");
+        let key = account::new_api_key();
+        self.store.create_api_key(name, &account::token_hash(&key), &key[..11], "test").await.expect("create a key");
+        Staff {
+            name: name.to_owned(),
+            cookie: format!("hl_session={token}"),
+            key,
+            base: self.base.clone(),
+            client: self.client.clone(),
+        }
+    }
+}
+
+impl Staff {
+    /// A management page, with the session cookie.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.expect("GET")
+    }
+
+    /// A form posted from our own pages, with the session cookie.
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("origin", &self.base)
+            .form(form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// An API call, with the API key.
+    pub async fn api(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).bearer_auth(&self.key).send().await.expect("API GET")
+    }
+}
+
+/// Runs the binary as an operator does, on the database `url`, with `env` added; the one way
+/// the tests run a command.
+pub fn cli(url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hailong"));
+    command.args(args).env("HAILONG_DATABASE_URL", url).env("HAILONG_LOG", "warn");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("run hailong")
 }
 
 /// Parses HTML and returns the texts of the elements matching `selector`.

@@ -1,8 +1,8 @@
 //! Indices: reports, exports from the command line and the API, scoped and audit-logged.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-use hailong::domain::account::{self, Role};
+use hailong::domain::account::Role;
 use hailong::domain::audit::AuditFilter;
 use hailong::domain::clock;
 
@@ -37,13 +37,7 @@ fn last_year() -> String {
 }
 
 fn hailong(db: &TestDb, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hailong"))
-        .args(args)
-        .env("HAILONG_DATABASE_URL", &db.url)
-        .env("HAILONG_LOG", "warn")
-        .env("HAILONG_MIN_SAMPLE", "8")
-        .output()
-        .expect("run hailong")
+    crate::helpers::cli(&db.url, args, &[("HAILONG_MIN_SAMPLE", "8")])
 }
 
 fn two_decimals(cell: &str) -> bool {
@@ -197,13 +191,7 @@ async fn the_api_reports_only_within_the_key_scope_and_records_each_answer() {
     hailong::demo::seed(&app.store, &questionnaires, 800, 5, |_| {}).await.unwrap();
     let mut keys = Vec::new();
     for (name, role, unit) in [("tl.manager", Role::UnitManager, "HL.TAN-LOC"), ("sonv", Role::HomeAffairs, "HL")] {
-        app.store
-            .create_user(name, role, Some(unit), Some(&account::hash_password("mật khẩu dài đủ 12").unwrap()), "test")
-            .await
-            .unwrap();
-        let key = account::new_api_key();
-        app.store.create_api_key(name, &account::token_hash(&key), &key[..11], "test").await.unwrap();
-        keys.push(key);
+        keys.push(app.staff(name, role, Some(unit)).await.key);
     }
     let get = |key: &str, query: &str| {
         let request = app.client.get(format!("{}/api/v1/indices?{query}", app.base)).bearer_auth(key);
@@ -244,12 +232,9 @@ async fn the_api_reports_only_within_the_key_scope_and_records_each_answer() {
     assert!(entries.iter().any(|e| e.actor == "user:tl.manager" && e.target.starts_with("desk ")));
 }
 
-/// A session cookie of a new account of `role` bound to `unit`, made in the store.
+/// A session cookie of a new account of `role` bound to `unit`.
 async fn session(app: &TestApp, name: &str, role: Role, unit: Option<&str>) -> String {
-    let user_id = app.store.create_user(name, role, unit, Some("unused"), "test").await.unwrap();
-    let token = account::new_session_token();
-    app.store.start_session(user_id, &account::token_hash(&token), hailong::store::NewSession::Full).await.unwrap();
-    format!("hl_session={token}")
+    app.staff(name, role, unit).await.cookie
 }
 
 async fn page(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {

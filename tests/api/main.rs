@@ -5,6 +5,7 @@
 
 mod admin;
 mod cli;
+mod contracts;
 mod faults;
 mod helpers;
 mod import;

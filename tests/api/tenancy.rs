@@ -4,7 +4,7 @@
 
 use hailong::domain::account::{self, Permission, Role};
 use hailong::domain::org::{Code, Name, NewAssignment, NewDesk, NewUnit, UnitKind, Validity};
-use hailong::store::{NewSession, OrgBatch};
+use hailong::store::OrgBatch;
 use hailong::web::policy::{Access, Param, StaffRoute};
 use reqwest::{Method, StatusCode};
 
@@ -145,13 +145,8 @@ async fn world(app: &TestApp) {
 /// API key, made directly in the store.
 async fn credentials(app: &TestApp, role: Role) -> (String, String) {
     let unit = (role != Role::Admin).then_some(CALLER_UNIT);
-    let name = format!("t-{}", role.code());
-    let user_id = app.store.create_user(&name, role, unit, Some("unused"), "test").await.unwrap();
-    let token = account::new_session_token();
-    app.store.start_session(user_id, &account::token_hash(&token), NewSession::Full).await.unwrap();
-    let key = account::new_api_key();
-    app.store.create_api_key(&name, &account::token_hash(&key), &key[..11], "test").await.unwrap();
-    (format!("hl_session={token}"), key)
+    let staff = app.staff(&format!("t-{}", role.code()), role, unit).await;
+    (staff.cookie, staff.key)
 }
 
 async fn point_of(app: &TestApp, officer: &str) -> Option<String> {
