@@ -398,8 +398,12 @@ async fn export(
     let console = Caller::console();
     let mut reports = Vec::with_capacity(levels.len());
     for level in levels {
-        let query =
-            crate::domain::report::Query { period, level, unit: unit.clone(), questionnaire: questionnaire.clone() };
+        let query = crate::domain::report::Query {
+            period,
+            level,
+            unit: unit.clone(),
+            questionnaire: questionnaire.as_str().into(),
+        };
         let report = app.report(&console, &query).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         reports.push(report);
     }

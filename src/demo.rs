@@ -305,7 +305,7 @@ fn synthetic(
     let submitted_at_ms = office_hour(rng, now);
     Some(NewResponse {
         point_id: point.id,
-        questionnaire_id: questionnaire.id.clone(),
+        questionnaire_id: questionnaire.id.as_str().into(),
         questionnaire_version: questionnaire.version,
         answers,
         field,

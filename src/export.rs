@@ -197,7 +197,7 @@ fn cells(report: &Report, columns: &[Column], row: &Row, vietnamese: bool) -> Ve
             }),
             "officer_points" => number(f.officer_points),
             "unit_points" => number(f.unit_points),
-            "questionnaire" => text(&report.query.questionnaire),
+            "questionnaire" => text(report.query.questionnaire.as_str()),
             "version" => Cell::Count(row.questionnaire_version.max(0) as u64),
             "suggested_level" => row.suggestion.as_deref().map_or(Cell::Empty, text),
             "previous_pct" => number(row.change.map(|c| c.previous_pct)),

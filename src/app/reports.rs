@@ -13,8 +13,9 @@ use crate::domain::period::Period;
 use crate::domain::questionnaire::Registry;
 use crate::domain::report::{
     COMMENTS_MIN_RESPONSES, Comments, Detail, Level, Method, Overview, PAGE_LEVELS, Query, Report, Row, Target,
-    TargetCounts, channel_name, peer_funnel, rows,
+    TargetCounts, peer_funnel, rows,
 };
+use crate::domain::response::{Channel, RESPONSES_QUESTION};
 use crate::store::{Grain, GrainCounts, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -142,8 +143,8 @@ async fn build_with(
             Level::Desk | Level::Officer | Level::Field => {
                 names.get(&key.target_id).map(|(code, ..)| code.clone()).into_iter().collect()
             }
-            Level::Channel => vec![key.channel.clone()],
-            Level::Questionnaire => vec![key.questionnaire_id.clone()],
+            Level::Channel => key.channel.map(|c| c.code().to_owned()).into_iter().collect(),
+            Level::Questionnaire => vec![key.questionnaire_id.to_string()],
         }
     };
     let group = |counts: &GrainCounts, units_seen: Option<&mut HashMap<String, HashMap<i64, u64>>>| -> Grouped {
@@ -156,7 +157,7 @@ async fn build_with(
             let count = u64::try_from(count).unwrap_or(0);
             for code in keys_of(key) {
                 let entry = grouped.entry((code.clone(), key.questionnaire_version)).or_default();
-                if key.question_id.is_empty() {
+                if key.question_id == RESPONSES_QUESTION {
                     entry.0 += count;
                     if let Some(seen) = units_seen.as_deref_mut() {
                         *seen.entry(code).or_default().entry(key.unit_id).or_default() += count;
@@ -194,7 +195,10 @@ async fn build_with(
                 };
                 Target { code: code.to_owned(), name: name.to_owned(), parent_code: parent }
             }
-            Level::Channel => Target { code: code.to_owned(), name: channel_name(code).to_owned(), parent_code: None },
+            Level::Channel => {
+                let name = Channel::parse(code).map_or("Kênh khác", Channel::name_vi);
+                Target { code: code.to_owned(), name: name.to_owned(), parent_code: None }
+            }
             Level::Questionnaire => Target {
                 code: code.to_owned(),
                 name: registry.latest(code).map(|q| q.title_vi.clone()).unwrap_or_default(),
@@ -347,7 +351,7 @@ pub async fn detail(
         Comments::TooFew
     } else {
         let (from, to) = query.period.day_range();
-        Comments::Listed(store.comments_of(&of, &query.questionnaire, from, to, COMMENTS_LIMIT).await?)
+        Comments::Listed(store.comments_of(&of, query.questionnaire.as_str(), from, to, COMMENTS_LIMIT).await?)
     };
     Ok(Detail { report, target, rows, months, quarters, unit, officers, comments })
 }
@@ -381,7 +385,7 @@ pub async fn overview(
     period: Period,
     questionnaire: &str,
 ) -> Result<Overview, ReportError> {
-    let query = Query { period, level: Level::Questionnaire, unit: None, questionnaire: questionnaire.to_owned() };
+    let query = Query { period, level: Level::Questionnaire, unit: None, questionnaire: questionnaire.into() };
     let total = pick(&build(store, registry, settings, &query, scope).await?, questionnaire);
     let months = series(store, registry, settings, &query, scope, questionnaire, period.months_to_end(12)).await?;
 

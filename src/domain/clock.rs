@@ -32,6 +32,66 @@ pub fn bucket_date(bucket: i64) -> Option<Date> {
     Date::from_calendar_date(i32::try_from(bucket / 10_000).ok()?, month, u8::try_from(bucket % 100).ok()?).ok()
 }
 
+/// A Vietnam calendar day as counts are kept by: `YYYYMMDD`, so that any date range is a plain
+/// integer range in SQL. Made only from a date (or read back from the database).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Day(i64);
+
+impl Day {
+    pub fn of(date: Date) -> Self {
+        Self(date_bucket(date))
+    }
+
+    /// A `YYYYMMDD` read from the database; `None` when it names no date.
+    pub fn from_stored(bucket: i64) -> Option<Self> {
+        bucket_date(bucket).map(Self::of)
+    }
+
+    /// What the database stores.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+
+    pub fn date(self) -> Option<Date> {
+        bucket_date(self.0)
+    }
+
+    /// The month the day is in.
+    pub fn month(self) -> MonthKey {
+        MonthKey(self.0 / 100)
+    }
+
+    /// Whether `other` is the day after this one.
+    pub fn is_followed_by(self, other: Self) -> bool {
+        self.date().and_then(Date::next_day).is_some_and(|d| Self::of(d) == other)
+    }
+}
+
+/// A calendar month as month sums are kept by: `YYYYMM`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MonthKey(i64);
+
+impl MonthKey {
+    pub fn of(date: Date) -> Self {
+        Day::of(date).month()
+    }
+
+    /// A `YYYYMM` read from the database.
+    pub fn from_stored(key: i64) -> Self {
+        Self(key)
+    }
+
+    /// What the database stores.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+
+    /// Whether `other` is the month after this one.
+    pub fn is_followed_by(self, other: Self) -> bool {
+        if self.0 % 100 == 12 { other.0 == (self.0 / 100 + 1) * 100 + 1 } else { other.0 == self.0 + 1 }
+    }
+}
+
 /// An instant as `YYYY-MM-DD HH:MM (UTC+07:00)` in Vietnam time, for people to read.
 pub fn format_vietnam(ms: i64) -> String {
     let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)

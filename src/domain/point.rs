@@ -65,7 +65,7 @@ pub fn form_url(public_base_url: &str, slug: &Slug) -> String {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PointContext {
     pub point_id: i64,
-    pub questionnaire_id: String,
+    pub questionnaire_id: crate::domain::questionnaire::QuestionnaireId,
     /// Revoked, or its unit has closed, or its officer has no assignment today.
     pub closed: bool,
     pub unit_name: String,
@@ -87,7 +87,7 @@ pub struct Point {
     pub officer_code: Option<String>,
     pub officer_name: Option<String>,
     pub label: String,
-    pub questionnaire_id: String,
+    pub questionnaire_id: crate::domain::questionnaire::QuestionnaireId,
 }
 
 #[cfg(test)]

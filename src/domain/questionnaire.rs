@@ -125,6 +125,75 @@ pub const SHIPPED: [&str; 2] =
 /// The questionnaire a new collection point uses unless told otherwise.
 pub const DEFAULT_ID: &str = "mot-cua";
 
+/// A questionnaire's identifier (`mot-cua`, `sipas-2017`), as points, responses, counts and
+/// report queries name their questionnaire. Its versions share it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct QuestionnaireId(String);
+
+impl QuestionnaireId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    /// The questionnaire points use unless told otherwise.
+    pub fn default_id() -> Self {
+        Self(DEFAULT_ID.to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for QuestionnaireId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for QuestionnaireId {
+    fn from(id: String) -> Self {
+        Self(id)
+    }
+}
+
+impl From<&str> for QuestionnaireId {
+    fn from(id: &str) -> Self {
+        Self(id.to_owned())
+    }
+}
+
+impl PartialEq<str> for QuestionnaireId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for QuestionnaireId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for QuestionnaireId {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+impl AsRef<str> for QuestionnaireId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for QuestionnaireId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl Questionnaire {
     /// Reads and checks a questionnaire file.
     pub fn from_toml(text: &str) -> Result<Self, String> {
@@ -416,12 +485,12 @@ impl Registry {
         registry
     }
 
-    pub fn latest(&self, id: &str) -> Option<&std::sync::Arc<Questionnaire>> {
-        self.latest.get(id)
+    pub fn latest(&self, id: impl AsRef<str>) -> Option<&std::sync::Arc<Questionnaire>> {
+        self.latest.get(id.as_ref())
     }
 
-    pub fn version(&self, id: &str, version: i64) -> Option<&std::sync::Arc<Questionnaire>> {
-        self.versions.get(&(id.to_owned(), version))
+    pub fn version(&self, id: impl AsRef<str>, version: i64) -> Option<&std::sync::Arc<Questionnaire>> {
+        self.versions.get(&(id.as_ref().to_owned(), version))
     }
 
     /// Every stored version, by id and version.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::indices::{Counts, Figures, figures};
 use super::method::{Bands, Points, Suggestion};
 use super::period::Period;
-use super::questionnaire::{Evaluates, QuestionKind, Questionnaire};
+use super::questionnaire::{Evaluates, QuestionKind, Questionnaire, QuestionnaireId};
 use super::stats::{BetaPrior, Funnel, FunnelPosition, two_proportion_p};
 
 /// What the rows of a report are.
@@ -245,7 +245,7 @@ pub struct Query {
     pub level: Level,
     /// The root of the unit subtree; `None` for everything the caller sees.
     pub unit: Option<String>,
-    pub questionnaire: String,
+    pub questionnaire: QuestionnaireId,
 }
 
 /// A computed report.
@@ -270,15 +270,6 @@ impl Report {
     /// export's columns).
     pub fn latest(&self) -> Option<&Arc<Questionnaire>> {
         self.versions.last()
-    }
-}
-
-/// The Vietnamese name of a channel code.
-pub fn channel_name(code: &str) -> &'static str {
-    match code {
-        "qr" => "Mã QR tại quầy hoặc trên giấy hẹn",
-        "demo" => "Dữ liệu mẫu",
-        _ => "Kênh khác",
     }
 }
 

@@ -83,8 +83,12 @@ impl IdempotencyKey {
     }
 }
 
+/// The question id under which the counts keep the number of responses (with value 0): one
+/// row per response, beside its answers' rows.
+pub const RESPONSES_QUESTION: &str = "";
+
 /// How a response reached us.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Channel {
     /// A QR code of a collection point (poster at the desk, or printed on the receipt).
     Qr,
@@ -93,10 +97,25 @@ pub enum Channel {
 }
 
 impl Channel {
+    pub const ALL: [Self; 2] = [Self::Qr, Self::Demo];
+
+    /// The code the database keeps and exports show.
     pub fn code(self) -> &'static str {
         match self {
             Self::Qr => "qr",
             Self::Demo => "demo",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.code() == code)
+    }
+
+    /// Its Vietnamese name, as reports show it.
+    pub fn name_vi(self) -> &'static str {
+        match self {
+            Self::Qr => "Mã QR tại quầy hoặc trên giấy hẹn",
+            Self::Demo => "Dữ liệu mẫu",
         }
     }
 }
@@ -106,7 +125,7 @@ impl Channel {
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewResponse {
     pub point_id: i64,
-    pub questionnaire_id: String,
+    pub questionnaire_id: crate::domain::questionnaire::QuestionnaireId,
     pub questionnaire_version: i64,
     pub answers: Vec<(String, i64)>,
     pub field: Option<String>,

@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use time::{Date, Duration, Month};
 
-use super::{Backend, Store, StoreResult};
-use crate::domain::clock;
+use super::{Backend, Store, StoreError, StoreResult};
+use crate::domain::clock::{self, Day, MonthKey};
+use crate::domain::response::Channel;
 
 /// The grains reports read counts at. Every grain keeps the unit of the rating, so that a
 /// report can be limited to a unit subtree and an officer's figures can follow the officer
@@ -43,8 +44,8 @@ impl Grain {
 pub struct GrainKey {
     pub unit_id: i64,
     pub target_id: i64,
-    pub channel: String,
-    pub questionnaire_id: String,
+    pub channel: Option<Channel>,
+    pub questionnaire_id: crate::domain::questionnaire::QuestionnaireId,
     pub questionnaire_version: i64,
     pub question_id: String,
     pub value: i64,
@@ -57,10 +58,10 @@ pub type GrainCounts = HashMap<GrainKey, i64>;
 /// day counts after its fold), day counts for the rest.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReadPlan {
-    /// Inclusive `YYYYMM` ranges read from `count_months`.
-    pub months: Vec<(i64, i64)>,
-    /// Inclusive `YYYYMMDD` ranges read from `answer_counts`.
-    pub days: Vec<(i64, i64)>,
+    /// Inclusive ranges of months read from `count_months`.
+    pub months: Vec<(MonthKey, MonthKey)>,
+    /// Inclusive ranges of days read from `answer_counts`.
+    pub days: Vec<(Day, Day)>,
 }
 
 fn month_start(date: Date) -> Date {
@@ -75,11 +76,7 @@ fn month_end(date: Date) -> Date {
     Date::from_calendar_date(year, month, 1).map_or(date, |d| d - Duration::days(1))
 }
 
-fn month_key(date: Date) -> i64 {
-    clock::date_bucket(date) / 100
-}
-
-fn push_range(ranges: &mut Vec<(i64, i64)>, from: i64, to: i64, adjacent: impl Fn(i64, i64) -> bool) {
+fn push_range<T: Copy>(ranges: &mut Vec<(T, T)>, from: T, to: T, adjacent: impl Fn(T, T) -> bool) {
     match ranges.last_mut() {
         Some(last) if adjacent(last.1, from) => last.1 = to,
         _ => ranges.push((from, to)),
@@ -88,26 +85,23 @@ fn push_range(ranges: &mut Vec<(i64, i64)>, from: i64, to: i64, adjacent: impl F
 
 /// Plans the reading of `[from, to]` given each folded month's last folded day. A month's sums
 /// are used only when the period covers every day they hold.
-pub fn plan(from: Date, to: Date, folds: &BTreeMap<i64, i64>) -> ReadPlan {
+pub fn plan(from: Date, to: Date, folds: &BTreeMap<MonthKey, Day>) -> ReadPlan {
     let mut plan = ReadPlan::default();
-    let next_day =
-        |a: i64, b: i64| clock::bucket_date(a).and_then(|d| d.next_day()).is_some_and(|d| clock::date_bucket(d) == b);
-    let next_month = |a: i64, b: i64| if a % 100 == 12 { b == (a / 100 + 1) * 100 + 1 } else { b == a + 1 };
     let mut start = month_start(from);
     while start <= to {
         let end = month_end(start);
         let (lo, hi) = (from.max(start), to.min(end));
-        let through = folds.get(&month_key(start)).copied().unwrap_or(0);
-        let folded = clock::bucket_date(through).filter(|t| *t >= start && *t <= end);
+        let month = MonthKey::of(start);
+        let folded = folds.get(&month).and_then(|d| d.date()).filter(|t| *t >= start && *t <= end);
         match folded {
             Some(t) if lo == start && hi >= t => {
-                push_range(&mut plan.months, month_key(start), month_key(start), next_month);
+                push_range(&mut plan.months, month, month, MonthKey::is_followed_by);
                 if t < hi {
                     let after = t.next_day().unwrap_or(t);
-                    push_range(&mut plan.days, clock::date_bucket(after), clock::date_bucket(hi), next_day);
+                    push_range(&mut plan.days, Day::of(after), Day::of(hi), Day::is_followed_by);
                 }
             }
-            _ => push_range(&mut plan.days, clock::date_bucket(lo), clock::date_bucket(hi), next_day),
+            _ => push_range(&mut plan.days, Day::of(lo), Day::of(hi), Day::is_followed_by),
         }
         match end.next_day() {
             Some(next) => start = next,
@@ -232,11 +226,22 @@ fn months_sql(grain: Grain, one: bool) -> &'static str {
 
 type CountRow = (i64, i64, String, String, i64, String, i64, i64);
 
-fn add_rows(into: &mut GrainCounts, rows: Vec<CountRow>) {
+/// Adds rows read from the counts; a channel code this version does not know is an error, not
+/// a count dropped from the channel report.
+fn add_rows(into: &mut GrainCounts, rows: Vec<CountRow>) -> StoreResult<()> {
     for (unit_id, target_id, channel, questionnaire_id, questionnaire_version, question_id, value, count) in rows {
+        let questionnaire_id = questionnaire_id.into();
+        let channel = match channel.as_str() {
+            "" => None,
+            code => Some(
+                Channel::parse(code)
+                    .ok_or_else(|| StoreError::Config(format!("the counts hold an unknown channel '{code}'")))?,
+            ),
+        };
         let key = GrainKey { unit_id, target_id, channel, questionnaire_id, questionnaire_version, question_id, value };
         *into.entry(key).or_insert(0) += count;
     }
+    Ok(())
 }
 
 /// What one run of [`Store::fold_counts`] did.
@@ -270,18 +275,18 @@ impl Store {
         let months = months_sql(grain, one.is_some());
         on_backend!(self, pool => {
             for (lo, hi) in &plan.months {
-                let mut query = sqlx::query_as::<_, CountRow>(months).bind(grain.code()).bind(lo).bind(hi);
+                let mut query = sqlx::query_as::<_, CountRow>(months).bind(grain.code()).bind(lo.get()).bind(hi.get());
                 if let Some(id) = one {
                     query = query.bind(id);
                 }
-                add_rows(&mut counts, query.fetch_all(pool).await?);
+                add_rows(&mut counts, query.fetch_all(pool).await?)?;
             }
             for (lo, hi) in &plan.days {
-                let mut query = sqlx::query_as::<_, CountRow>(days).bind(lo).bind(hi);
+                let mut query = sqlx::query_as::<_, CountRow>(days).bind(lo.get()).bind(hi.get());
                 if let Some(id) = one {
                     query = query.bind(id);
                 }
-                add_rows(&mut counts, query.fetch_all(pool).await?);
+                add_rows(&mut counts, query.fetch_all(pool).await?)?;
             }
         });
         Ok(counts)
@@ -299,7 +304,7 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
-        add_rows(&mut counts, rows);
+        add_rows(&mut counts, rows)?;
         Ok(counts)
     }
 
@@ -311,12 +316,12 @@ impl Store {
         Ok(first.zip(last).and_then(|(a, b)| Some((clock::bucket_date(a)?, clock::bucket_date(b)?))))
     }
 
-    /// Each folded month (`YYYYMM`) and the last day folded into its sums.
-    async fn count_folds(&self) -> StoreResult<BTreeMap<i64, i64>> {
+    /// Each folded month and the last day folded into its sums.
+    async fn count_folds(&self) -> StoreResult<BTreeMap<MonthKey, Day>> {
         let rows: Vec<(i64, i64)> = on_backend!(self, pool => {
             sqlx::query_as("SELECT month, through_day FROM count_folds WHERE through_day > 0").fetch_all(pool).await?
         });
-        Ok(rows.into_iter().collect())
+        Ok(rows.into_iter().filter_map(|(m, d)| Some((MonthKey::from_stored(m), Day::from_stored(d)?))).collect())
     }
 
     /// Folds the day counts up to `through` (inclusive; yesterday in Vietnam, so that the day
@@ -330,7 +335,7 @@ impl Store {
         let mut start = month_start(first);
         while start <= through {
             let end = month_end(start).min(through);
-            let (month, target) = (month_key(start), clock::date_bucket(end));
+            let (month, target) = (MonthKey::of(start), Day::of(end));
             if folded.get(&month) != Some(&target) {
                 match self.fold_month(month, start, end).await? {
                     Some(true) => summary.rebuilt += 1,
@@ -348,8 +353,8 @@ impl Store {
 
     /// Folds `month` up to `end`: `Some(true)` when rebuilt from its first day, `Some(false)`
     /// when extended, `None` when another instance had already done it.
-    async fn fold_month(&self, month: i64, start: Date, end: Date) -> StoreResult<Option<bool>> {
-        let target = clock::date_bucket(end);
+    async fn fold_month(&self, month: MonthKey, start: Date, end: Date) -> StoreResult<Option<bool>> {
+        let (month, target) = (month.get(), Day::of(end).get());
         let fold = per_grain!(fold_sql);
         Ok(on_backend!(write self, pool => {
             let mut tx = pool.begin().await?;
@@ -402,7 +407,7 @@ impl Store {
 pub struct AnswerCount {
     pub target_code: String,
     pub local_day: i64,
-    pub questionnaire_id: String,
+    pub questionnaire_id: crate::domain::questionnaire::QuestionnaireId,
     pub questionnaire_version: i64,
     pub question_id: String,
     pub value: i64,
@@ -475,7 +480,7 @@ impl Store {
                 AnswerCount {
                     target_code,
                     local_day,
-                    questionnaire_id,
+                    questionnaire_id: questionnaire_id.into(),
                     questionnaire_version,
                     question_id,
                     value,
@@ -491,38 +496,46 @@ mod tests {
     use super::*;
     use time::macros::date;
 
-    fn folds(pairs: &[(i64, i64)]) -> BTreeMap<i64, i64> {
-        pairs.iter().copied().collect()
+    fn folds(pairs: &[(i64, i64)]) -> BTreeMap<MonthKey, Day> {
+        pairs.iter().map(|&(m, d)| (MonthKey::from_stored(m), Day::from_stored(d).unwrap())).collect()
+    }
+
+    fn months(p: &ReadPlan) -> Vec<(i64, i64)> {
+        p.months.iter().map(|(a, b)| (a.get(), b.get())).collect()
+    }
+
+    fn days(p: &ReadPlan) -> Vec<(i64, i64)> {
+        p.days.iter().map(|(a, b)| (a.get(), b.get())).collect()
     }
 
     #[test]
     fn a_year_reads_its_folded_months_and_the_days_after_the_fold() {
         let f = folds(&[(202601, 20260131), (202602, 20260228), (202603, 20260310)]);
         let p = plan(date!(2026 - 01 - 01), date!(2026 - 12 - 31), &f);
-        assert_eq!(p.months, vec![(202601, 202603)]);
-        assert_eq!(p.days, vec![(20260311, 20261231)]);
+        assert_eq!(months(&p), vec![(202601, 202603)]);
+        assert_eq!(days(&p), vec![(20260311, 20261231)]);
     }
 
     #[test]
     fn a_period_that_cuts_a_month_reads_that_month_by_day() {
         let f = folds(&[(202601, 20260131), (202602, 20260228), (202603, 20260331)]);
         let p = plan(date!(2026 - 01 - 15), date!(2026 - 03 - 10), &f);
-        assert_eq!(p.months, vec![(202602, 202602)]);
-        assert_eq!(p.days, vec![(20260115, 20260131), (20260301, 20260310)]);
+        assert_eq!(months(&p), vec![(202602, 202602)]);
+        assert_eq!(days(&p), vec![(20260115, 20260131), (20260301, 20260310)]);
         // A period ending before a month's fold cannot use it.
         let p = plan(date!(2026 - 03 - 01), date!(2026 - 03 - 20), &folds(&[(202603, 20260325)]));
-        assert_eq!((p.months, p.days), (vec![], vec![(20260301, 20260320)]));
+        assert_eq!((months(&p), days(&p)), (Vec::new(), vec![(20260301, 20260320)]));
     }
 
     #[test]
     fn months_and_days_join_across_the_year_end() {
         let f = folds(&[(202512, 20251231), (202601, 20260131)]);
         let p = plan(date!(2025 - 12 - 01), date!(2026 - 01 - 31), &f);
-        assert_eq!(p.months, vec![(202512, 202601)]);
+        assert_eq!(months(&p), vec![(202512, 202601)]);
         let p = plan(date!(2025 - 12 - 01), date!(2026 - 01 - 31), &folds(&[]));
-        assert_eq!(p.days, vec![(20251201, 20260131)]);
+        assert_eq!(days(&p), vec![(20251201, 20260131)]);
         let p = plan(date!(2025 - 12 - 01), date!(2026 - 02 - 28), &folds(&[(202601, 20260131)]));
-        assert_eq!(p.months, vec![(202601, 202601)]);
-        assert_eq!(p.days, vec![(20251201, 20251231), (20260201, 20260228)]);
+        assert_eq!(months(&p), vec![(202601, 202601)]);
+        assert_eq!(days(&p), vec![(20251201, 20251231), (20260201, 20260228)]);
     }
 }

@@ -191,15 +191,18 @@ macro_rules! add_counts {
             }
             upsert.execute(&mut *$tx).await?;
         }
-        let mut earliest: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+        let mut earliest = std::collections::BTreeMap::new();
         for ((day, ..), _) in &$counts {
-            let first = earliest.entry(day / 100).or_insert(*day);
-            *first = (*first).min(*day);
+            let day = $crate::domain::clock::Day::from_stored(*day).ok_or_else(|| {
+                $crate::store::StoreError::Config(format!("a count's day {day} names no date"))
+            })?;
+            let first = earliest.entry(day.month()).or_insert(day);
+            *first = (*first).min(day);
         }
         for (month, day) in earliest {
             sqlx::query("UPDATE count_folds SET through_day = 0 WHERE month = $1 AND through_day >= $2")
-                .bind(month)
-                .bind(day)
+                .bind(month.get())
+                .bind(day.get())
                 .execute(&mut *$tx)
                 .await?;
         }

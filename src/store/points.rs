@@ -27,7 +27,7 @@ impl Store {
         Ok(row.map(|(point_id, questionnaire_id, revoked_at, open_unit, unit_name, desk_name, officer_name)| {
             PointContext {
                 point_id,
-                questionnaire_id,
+                questionnaire_id: questionnaire_id.into(),
                 closed: revoked_at.is_some() || open_unit.is_none(),
                 unit_name,
                 desk_name,
@@ -108,7 +108,7 @@ impl Store {
                         officer_code,
                         officer_name,
                         label,
-                        questionnaire_id: q,
+                        questionnaire_id: q.into(),
                     })
                 },
             )

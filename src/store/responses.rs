@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::{Backend, PROBE_ROOM_PAGES, Store, StoreError, StoreResult, batch};
 use crate::domain::clock;
-use crate::domain::response::NewResponse;
+use crate::domain::response::{NewResponse, RESPONSES_QUESTION};
 
 /// How the writer settled one response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,7 +50,7 @@ fn count_group<'a>(
             let key = (base.0, base.1, base.2, base.3, base.4, question, value);
             *counts.entry(key).or_insert(0) += 1;
         };
-        add("", 0);
+        add(RESPONSES_QUESTION, 0);
         for (question, value) in &r.answers {
             add(question.as_str(), *value);
         }

@@ -187,7 +187,7 @@ pub fn points(
                                         label.small for={ "q_" (p.slug) } { "Phiếu: " }
                                         select id={ "q_" (p.slug) } name="questionnaire" {
                                             @for q in questionnaires {
-                                                option value=(q.id) selected[q.id == p.questionnaire_id] { (q.id) }
+                                                option value=(q.id) selected[p.questionnaire_id == q.id] { (q.id) }
                                             }
                                         }
                                         " "

@@ -528,7 +528,7 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
             }
             body {
                 main.wide { article.a4 {
-                    p.noprint { a href=(detail_link(level, &detail.target.code, &ReportForm { period: Some(report.query.period.to_string()), unit: report.query.unit.clone(), questionnaire: Some(report.query.questionnaire.clone()), ..ReportForm::default() })) { "← Trang chỉ số" } " · In bằng lệnh In của trình duyệt (Ctrl+P), khổ A4." }
+                    p.noprint { a href=(detail_link(level, &detail.target.code, &ReportForm { period: Some(report.query.period.to_string()), unit: report.query.unit.clone(), questionnaire: Some(report.query.questionnaire.to_string()), ..ReportForm::default() })) { "← Trang chỉ số" } " · In bằng lệnh In của trình duyệt (Ctrl+P), khổ A4." }
                     h1 { "PHIẾU TỔNG HỢP KẾT QUẢ ĐÁNH GIÁ SỰ HÀI LÒNG" }
                     p {
                         strong { (level.vi()) ": " (detail.target.name) } " (" (detail.target.code) ")"

@@ -122,7 +122,7 @@ impl<'a> PointOut<'a> {
             desk_code: p.desk_code.as_deref(),
             officer_code: p.officer_code.as_deref(),
             label: &p.label,
-            questionnaire: &p.questionnaire_id,
+            questionnaire: p.questionnaire_id.as_str(),
         }
     }
 }

@@ -116,7 +116,7 @@ impl Params {
             period,
             level,
             unit: self.unit.clone().filter(|u| !u.trim().is_empty()),
-            questionnaire: self.questionnaire.clone().filter(|q| !q.is_empty()).unwrap_or_else(|| DEFAULT_ID.into()),
+            questionnaire: self.questionnaire.as_deref().filter(|q| !q.is_empty()).unwrap_or(DEFAULT_ID).into(),
         })
     }
 

@@ -23,6 +23,7 @@ use axum::Router;
 
 use crate::app::App;
 use crate::app::cache::TtlCache;
+use crate::domain::questionnaire::QuestionnaireId;
 use crate::store::writer::Writer;
 
 /// What every handler may use. Cheap to clone.
@@ -41,7 +42,7 @@ pub struct AppState {
 /// Fresh forms by slug, language and questionnaire, with a slot for the one-time key, each with
 /// the points' generation it was rendered in ([`App::points_generation`]): a form rendered
 /// before a change to points is not served after it.
-pub type FreshForms = TtlCache<(String, crate::views::Lang, String), (u64, Arc<slotted::SlottedPage>)>;
+pub type FreshForms = TtlCache<(String, crate::views::Lang, QuestionnaireId), (u64, Arc<slotted::SlottedPage>)>;
 
 /// Every management and API route with its access rule.
 pub fn staff_routes() -> Vec<policy::StaffRoute> {

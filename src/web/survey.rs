@@ -213,7 +213,7 @@ async fn receive(
     let current = state.app.questionnaire_of(&point)?;
     let named = envelope.as_ref().and_then(|e| e.version.clone());
     let drawn_from = named.as_ref().and_then(|(id, version)| {
-        (*id == point.questionnaire_id).then(|| state.app.questionnaires.version(id, *version).cloned()).flatten()
+        (point.questionnaire_id == *id).then(|| state.app.questionnaires.version(id, *version).cloned()).flatten()
     });
     let questionnaire = drawn_from.clone().unwrap_or_else(|| current.clone());
     if let (Some(envelope), Some(_), None) = (&envelope, &named, &drawn_from) {
@@ -281,7 +281,7 @@ async fn receive(
 
     let response = NewResponse {
         point_id: point.point_id,
-        questionnaire_id: questionnaire.id.clone(),
+        questionnaire_id: questionnaire.id.as_str().into(),
         questionnaire_version: questionnaire.version,
         answers: answers.values,
         field: answers.field,

@@ -134,7 +134,8 @@ async fn error_pages_keep_their_words() {
         let response = manager.get(path).await;
         pages.push((response.status().as_u16(), "manager", response.text().await.unwrap()));
     }
-    let refused = admin.post("/admin/desks", &[("code", "HL.TL.Q1"), ("name", "Trùng"), ("unit", "HL.TAN-LOC.TT")]).await;
+    let refused =
+        admin.post("/admin/desks", &[("code", "HL.TL.Q1"), ("name", "Trùng"), ("unit", "HL.TAN-LOC.TT")]).await;
     pages.push((refused.status().as_u16(), "admin adds a desk whose code is taken", refused.text().await.unwrap()));
     let text = pages
         .iter()

@@ -184,7 +184,6 @@ impl Drop for TestApp {
 /// A member of staff, signed in both ways: a session cookie for the pages and an API key for
 /// `/api/v1`, of one account made in the store (sign-in itself is tested in `admin.rs`).
 pub struct Staff {
-    pub name: String,
     /// `hl_session=…`, for a `Cookie` header.
     pub cookie: String,
     pub key: String,
@@ -201,13 +200,7 @@ impl TestApp {
         self.store.start_session(user_id, &account::token_hash(&token), full).await.expect("start a session");
         let key = account::new_api_key();
         self.store.create_api_key(name, &account::token_hash(&key), &key[..11], "test").await.expect("create a key");
-        Staff {
-            name: name.to_owned(),
-            cookie: format!("hl_session={token}"),
-            key,
-            base: self.base.clone(),
-            client: self.client.clone(),
-        }
+        Staff { cookie: format!("hl_session={token}"), key, base: self.base.clone(), client: self.client.clone() }
     }
 }
 
