@@ -214,6 +214,9 @@ enum QrFormat {
 
 impl Cli {
     /// Runs the command; the returned error is printed by `main`.
+    ///
+    /// One function because it is the table of commands: one short arm per command, each handing
+    /// over to its own function.
     pub async fn run(self) -> anyhow::Result<()> {
         let public_base_url = match &self.command {
             Command::Serve(a) => a.public.public_base_url.clone(),

@@ -11,11 +11,12 @@ use rand::{Rng, SeedableRng};
 use time::{Duration, OffsetDateTime, Time, Weekday};
 
 use crate::domain::account;
+use crate::domain::answer::Comment;
 use crate::domain::clock::{self, VIETNAM};
 use crate::domain::org::{Code, Name, NewAssignment, NewDesk, NewField, NewUnit, UnitKind, Validity};
 use crate::domain::point::Point;
 use crate::domain::questionnaire::{QuestionKind, Questionnaire, Registry};
-use crate::domain::response::{Channel, Comment, IdempotencyKey, NewResponse};
+use crate::domain::response::{Channel, IdempotencyKey, NewResponse};
 use crate::store::{ImportSummary, OrgBatch, Store, StoreResult};
 
 /// (code, name, kind, parent, valid_from, valid_to, successor)

@@ -233,6 +233,10 @@ fn cell_text(cell: &Data) -> String {
 
 /// Checks every row of every table against each other and against what the database holds,
 /// and builds the batch; or returns every problem found.
+///
+/// One function because the tables are checked in the order their references need (units, then
+/// desks, then assignments and fields), each against what the earlier ones and the database hold,
+/// keeping every row's file and line for the message.
 pub fn validate(tables: &[Table], known: &KnownCodes) -> Result<OrgBatch, Vec<RowError>> {
     let mut errors = Vec::new();
     let mut batch = OrgBatch::default();

@@ -24,7 +24,7 @@ pub fn form(data: &[u8]) {
                 }
             }
             if let Some(comment) = &answers.comment {
-                assert!(comment.as_str().chars().count() <= hailong::domain::response::COMMENT_MAX_CHARS);
+                assert!(comment.as_str().chars().count() <= hailong::domain::answer::COMMENT_MAX_CHARS);
             }
         }
     }

@@ -73,6 +73,9 @@ pub async fn build(
     build_with(store, registry, settings, query, scope, true, None).await
 }
 
+///
+/// One function because its steps share the period's unit tree, the caller's scope and the target
+/// names through small closures; apart, each step would take most of them as arguments.
 async fn build_with(
     store: &Store,
     registry: &Registry,
@@ -259,6 +262,9 @@ fn pick(report: &Report, code: &str) -> Option<Row> {
 
 /// Builds the page of the target `code` at `query.level` (one of [`PAGE_LEVELS`]), its peers
 /// being the report's targets. `comments` says whether the caller's role reads comments.
+///
+/// One function because it reads a page's parts in order (rows, monthly and quarterly series, the
+/// unit to compare with, the officers, the comments), each from the report before it.
 pub async fn detail(
     store: &Store,
     registry: &Registry,

@@ -129,6 +129,9 @@ fn percent(x: f64) -> f64 {
 }
 
 /// Computes the figures from counts; questions without answers have no share.
+///
+/// One function because it follows the methodology's formulas in their published order, each figure
+/// reading the ones before it; the steps are named by comments.
 pub fn figures(q: &Questionnaire, counts: &Counts) -> Figures {
     let count_of = |question: &str| -> Vec<(i64, u64)> {
         counts

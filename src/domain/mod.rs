@@ -3,6 +3,7 @@
 //! - [`account`]: roles, permissions, scopes and the secrets that prove a caller.
 //! - [`audit`]: the audit log's actions, targets and actors.
 //! - [`org`]: units (a dated tree with successors), desks, officers and their assignments.
+//! - [`answer`]: what a citizen typed, checked: problems and comments.
 //! - [`questionnaire`]: versioned questionnaires, their scales and questions, loaded from data.
 //! - [`response`]: a citizen's validated answers, ready for the writer.
 //! - [`point`]: collection points and their unguessable slugs.
@@ -17,6 +18,7 @@
 //! - [`clock`]: Vietnam time (UTC+07:00, no daylight saving) and day buckets.
 
 pub mod account;
+pub mod answer;
 pub mod audit;
 pub mod clock;
 pub mod exact;

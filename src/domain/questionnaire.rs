@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::response::Comment;
+use super::answer::{Comment, Problem};
 
 /// The regime a questionnaire belongs to; reports keep regimes apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -561,51 +561,6 @@ pub struct Draft {
     pub values: BTreeMap<String, String>,
     pub field: String,
     pub comment: String,
-}
-
-/// One thing wrong with a submission.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Problem {
-    Required,
-    NotANumber,
-    NotAnOption,
-    CommentTooLong { max: usize, got: usize },
-    UnknownQuestion(String),
-    Repeated(String),
-}
-
-impl Problem {
-    pub fn message_vi(&self) -> String {
-        match self {
-            Self::Required => "Xin vui lòng chọn một mức trả lời cho câu hỏi này.".into(),
-            Self::NotANumber | Self::NotAnOption => {
-                "Lựa chọn không hợp lệ, xin vui lòng chọn lại một trong các mức trên.".into()
-            }
-            Self::CommentTooLong { max, got } => {
-                format!("Ý kiến dài {got} ký tự, vượt quá {max} ký tự cho phép. Xin vui lòng rút gọn.")
-            }
-            Self::UnknownQuestion(name) => {
-                format!("Phiếu gửi lên có mục không thuộc phiếu khảo sát này ({name}). Xin vui lòng gửi lại phiếu.")
-            }
-            Self::Repeated(name) => format!("Mục {name} được gửi hai lần. Xin vui lòng gửi lại phiếu."),
-        }
-    }
-
-    pub fn message_en(&self) -> String {
-        match self {
-            Self::Required => "Please choose an answer to this question.".into(),
-            Self::NotANumber | Self::NotAnOption => {
-                "That choice is not valid; please choose one of the options.".into()
-            }
-            Self::CommentTooLong { max, got } => {
-                format!("Your comment has {got} characters, more than the {max} allowed. Please shorten it.")
-            }
-            Self::UnknownQuestion(name) => {
-                format!("The form sent a field that is not part of this survey ({name}). Please submit again.")
-            }
-            Self::Repeated(name) => format!("The field {name} was sent twice. Please submit again."),
-        }
-    }
 }
 
 /// The problems of a submission, per question and for the form as a whole.

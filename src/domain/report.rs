@@ -150,6 +150,9 @@ pub fn peer_funnel(level: Level, rows: &[Row]) -> Option<Funnel> {
     Funnel::fit(&peers(level, rows))
 }
 
+///
+/// One function because it applies the report's steps (figures, shrinkage, funnel, band,
+/// suggestion, change) to each target in one pass over the same peers.
 pub fn rows(level: Level, q: &Questionnaire, method: Method<'_>, targets: Vec<TargetCounts>) -> Vec<Row> {
     let asks_officer_points =
         q.questions.iter().any(|x| x.kind == QuestionKind::Indicator && x.evaluates == Some(Evaluates::Officer));

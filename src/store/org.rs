@@ -108,6 +108,9 @@ impl Store {
     /// References are expected to be checked already (see `crate::import`); the database's
     /// constraints still refuse a dangling one, and then nothing is written.
     /// `progress` is told of each row written (units, desks, assignments, fields).
+    ///
+    /// One function because it is one transaction: each kind is written in the order its references
+    /// need, and the points and the audit entry follow in the same commit.
     pub async fn import_org(
         &self,
         batch: &OrgBatch,

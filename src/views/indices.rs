@@ -514,6 +514,8 @@ pub fn detail_of(
 /// longer SIPAS form runs onto a second): the figures, their
 /// interval, the shrunk share, band and suggestion, the trend by quarter, the answer
 /// distribution and the comparison with the unit, and room for signatures.
+///
+/// One function because it is one printed page, written top to bottom as it prints.
 pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
     let report = &detail.report;
     html! {

@@ -4,10 +4,11 @@ use maud::{Markup, html};
 
 use super::pages::privacy_notice;
 use super::{Lang, layout};
+use crate::domain::answer::COMMENT_MAX_CHARS;
+use crate::domain::answer::Problem;
 use crate::domain::org::Field;
 use crate::domain::point::PointContext;
-use crate::domain::questionnaire::{Draft, FormErrors, Problem, Question, Questionnaire};
-use crate::domain::response::COMMENT_MAX_CHARS;
+use crate::domain::questionnaire::{Draft, FormErrors, Question, Questionnaire};
 
 /// Everything the form shows.
 pub struct FormView<'a> {
@@ -78,14 +79,49 @@ fn question_block(view: &FormView<'_>, q: &Question) -> Markup {
     }
 }
 
+/// What the form says of a problem, in the citizen's language.
 fn message(lang: Lang, problem: &Problem) -> String {
     match lang {
-        Lang::Vi => problem.message_vi(),
-        Lang::En => problem.message_en(),
+        Lang::Vi => message_vi(problem),
+        Lang::En => message_en(problem),
+    }
+}
+
+fn message_vi(problem: &Problem) -> String {
+    match problem {
+        Problem::Required => "Xin vui lòng chọn một mức trả lời cho câu hỏi này.".into(),
+        Problem::NotANumber | Problem::NotAnOption => {
+            "Lựa chọn không hợp lệ, xin vui lòng chọn lại một trong các mức trên.".into()
+        }
+        Problem::CommentTooLong { max, got } => {
+            format!("Ý kiến dài {got} ký tự, vượt quá {max} ký tự cho phép. Xin vui lòng rút gọn.")
+        }
+        Problem::UnknownQuestion(name) => {
+            format!("Phiếu gửi lên có mục không thuộc phiếu khảo sát này ({name}). Xin vui lòng gửi lại phiếu.")
+        }
+        Problem::Repeated(name) => format!("Mục {name} được gửi hai lần. Xin vui lòng gửi lại phiếu."),
+    }
+}
+
+fn message_en(problem: &Problem) -> String {
+    match problem {
+        Problem::Required => "Please choose an answer to this question.".into(),
+        Problem::NotANumber | Problem::NotAnOption => {
+            "That choice is not valid; please choose one of the options.".into()
+        }
+        Problem::CommentTooLong { max, got } => {
+            format!("Your comment has {got} characters, more than the {max} allowed. Please shorten it.")
+        }
+        Problem::UnknownQuestion(name) => {
+            format!("The form sent a field that is not part of this survey ({name}). Please submit again.")
+        }
+        Problem::Repeated(name) => format!("The field {name} was sent twice. Please submit again."),
     }
 }
 
 /// The form, fresh or shown again with the citizen's answers and what to fix.
+///
+/// One function because it is the citizen's form, written top to bottom as it shows.
 pub fn form(view: &FormView<'_>) -> Markup {
     let lang = view.lang;
     let q = view.questionnaire;

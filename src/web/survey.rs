@@ -194,6 +194,9 @@ async fn submit(
 /// How much longer than the writer's deadline the whole of a send may take.
 const LOOKUP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
+///
+/// One function because it is one send under one deadline, in order: the point, the questionnaire,
+/// the body, the rate limit, the writer, and the answer for each outcome.
 async fn receive(
     state: &AppState,
     slug: &str,

@@ -126,9 +126,9 @@ async fn old_comments_are_erased_and_ratings_kept() {
     let app = TestApp::spawn().await;
     let points = app.seed().await;
     let mut old = response(points[0].id, datetime!(2025-08-01 03:00 UTC).unix_timestamp() * 1000, 5);
-    old.comment = hailong::domain::response::Comment::parse("cũ").unwrap();
+    old.comment = hailong::domain::answer::Comment::parse("cũ").unwrap();
     let mut new = response(points[0].id, clock::now_ms(), 4);
-    new.comment = hailong::domain::response::Comment::parse("mới").unwrap();
+    new.comment = hailong::domain::answer::Comment::parse("mới").unwrap();
     let stored = app.store.commit_group(&[old, new]).await.unwrap();
     assert!(stored.iter().all(|o| matches!(o, WriteOutcome::Stored(_))), "{stored:?}");
     assert_eq!(app.store.purge_comments(clock::now_ms() - 86_400_000).await.unwrap(), 1);
