@@ -4,7 +4,9 @@
 //! A tour, from the edge inwards:
 //! - [`cli`] parses the command line; [`config`] reads the settings once.
 //! - [`startup`] builds the server from the settings; [`web`] holds the routers and handlers,
-//!   [`views`] the HTML they render, [`error`] the one error type they return.
+//!   [`views`] the HTML they render.
+//! - [`app`] holds the use cases both doors call (scope, audit, caches, exports, reports);
+//!   [`error`] is the one error type they return, by meaning.
 //! - [`domain`] is the pure core: units and officers, questionnaires, responses, Vietnam time.
 //! - [`store`] is the only place that speaks SQL, to SQLite or PostgreSQL; its writer commits
 //!   citizens' responses in groups.
