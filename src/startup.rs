@@ -73,8 +73,7 @@ impl Application {
         let state = AppState {
             limiter: Arc::new(Limiter::new(settings.submit_limit_per_minute, 60)),
             sign_in_limiter: Arc::new(Limiter::new(SIGN_IN_ATTEMPTS_PER_WINDOW, SIGN_IN_WINDOW_SECS)),
-            app: App::new(store, questionnaires, Arc::new(settings)),
-            writer,
+            app: App::new(store, questionnaires, Arc::new(settings)).with_writer(writer),
             fresh_forms: Arc::new(TtlCache::new(CACHE_TTL)),
         };
         Ok(Self { listener, state, writer_task })

@@ -14,6 +14,7 @@
 //! - [`org`]: the organisation as the caller sees it, and the changes to desks and assignments.
 //! - [`points`]: collection points, their posters, and the point behind a citizen's form.
 //! - [`accounts`]: accounts, API keys and the audit log, for administrators.
+//! - [`intake`]: the citizen's send to the one writer, and readiness.
 //! - [`indices`]: reports, target pages and exports.
 //! - [`session`]: sign-in, one-time codes, sessions and API keys: who is calling.
 //! - [`reports`]: how a report is read from the store's counts (the read path).
@@ -21,6 +22,7 @@
 pub mod accounts;
 pub mod cache;
 pub mod indices;
+pub mod intake;
 pub mod org;
 pub mod points;
 pub mod reports;
@@ -36,6 +38,7 @@ use crate::domain::point::PointContext;
 use crate::domain::questionnaire::Registry;
 pub use crate::error::AppError;
 use crate::store::Store;
+use crate::store::writer::Writer;
 use cache::{PointCache, TtlCache};
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -53,6 +56,8 @@ pub struct App {
     pub settings: Arc<Settings>,
     points: Arc<PointCache<Arc<PointContext>>>,
     fields: Arc<TtlCache<(), Arc<Vec<Field>>>>,
+    /// The one writer of citizens' responses; none for the command line, which stores no rating.
+    writer: Option<Writer>,
 }
 
 impl App {
@@ -63,7 +68,13 @@ impl App {
             settings,
             points: Arc::new(PointCache::new(CACHE_TTL)),
             fields: Arc::new(TtlCache::new(CACHE_TTL)),
+            writer: None,
         }
+    }
+
+    /// The app of a server: with the writer its citizens' sends go to.
+    pub fn with_writer(self, writer: Writer) -> Self {
+        Self { writer: Some(writer), ..self }
     }
 
     /// Advances with every change to points made through this instance: what was rendered

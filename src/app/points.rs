@@ -96,12 +96,6 @@ impl App {
         Ok((slug, point))
     }
 
-    /// The writer found the point of `slug` closed when it came to store a rating: what is
-    /// cached of it is stale (another instance, or the command line, closed it).
-    pub fn point_found_closed(&self, slug: &str) {
-        self.forget_point(slug);
-    }
-
     /// The point behind a citizen's form, if it still takes ratings.
     pub async fn open_point(&self, slug: &str) -> AppResult<(Slug, Arc<PointContext>)> {
         let (slug, point) = self.point_context(slug).await?;

@@ -40,7 +40,7 @@ const READY_WAIT: Duration = Duration::from_secs(3);
 /// writer logs why, once per change of state.
 async fn readyz(State(state): State<AppState>) -> Response {
     let backend = state.app.store.backend_name();
-    match state.writer.probe(READY_WAIT).await {
+    match state.app.ready(READY_WAIT).await {
         Ok(()) => axum::Json(serde_json::json!({ "status": "ready", "database": backend })).into_response(),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,

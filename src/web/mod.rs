@@ -24,14 +24,12 @@ use axum::Router;
 use crate::app::App;
 use crate::app::cache::TtlCache;
 use crate::domain::questionnaire::QuestionnaireId;
-use crate::store::writer::Writer;
 
 /// What every handler may use. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
     /// The use cases; handlers parse, call them, and render.
     pub app: App,
-    pub writer: Writer,
     /// Fresh forms rendered and compressed once per point and language, with a slot for the
     /// one-time key.
     pub fresh_forms: Arc<FreshForms>,

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::client::client_ip;
 use super::slotted::{SlottedPage, accepts_gzip};
+use crate::app::intake::Sent;
 use crate::domain::clock;
 use crate::domain::org::Field;
 use crate::domain::point::PointContext;
@@ -22,8 +23,6 @@ use crate::domain::point::Slug;
 use crate::domain::questionnaire::{Draft, FormErrors, Questionnaire};
 use crate::domain::response::{Channel, IdempotencyKey, NewResponse};
 use crate::error::AppError;
-use crate::store::WriteOutcome;
-use crate::store::writer::SubmitError;
 use crate::views::Lang;
 use crate::views::survey::{FormView, form, resend, thanks};
 
@@ -294,24 +293,20 @@ async fn receive(
         key: key.clone(),
     };
     // Past the deadline the response may still be committed: the same key sent again finds it.
-    let stored = tokio::time::timeout_at(deadline, state.writer.submit(response)).await;
-    match stored.unwrap_or(Err(SubmitError::Unavailable)) {
-        Ok(WriteOutcome::Stored(_) | WriteOutcome::Duplicate(_)) => {
-            Ok(Redirect::to(&format!("/s/{slug}/cam-on?lang={}", lang.code())).into_response())
-        }
-        Ok(WriteOutcome::PointClosed) => {
-            state.app.point_found_closed(slug.as_str());
-            Err(AppError::PointRevoked)
-        }
-        Err(error @ (SubmitError::Busy | SubmitError::Unavailable)) => {
+    let sent = tokio::time::timeout_at(deadline, state.app.send(&slug, response)).await;
+    match sent.unwrap_or_else(|_| Err(AppError::Unavailable("no commit before the deadline".into()))) {
+        Ok(Sent::Kept) => Ok(Redirect::to(&format!("/s/{slug}/cam-on?lang={}", lang.code())).into_response()),
+        Ok(Sent::PointClosed) => Err(AppError::PointRevoked),
+        Err(AppError::Unavailable(reason)) => {
             // The writer logs why it cannot commit, once per change; here only the outcome.
-            tracing::debug!(%error, "response not stored; asking the citizen to send again");
+            tracing::debug!(%reason, "response not stored; asking the citizen to send again");
             let notice = (
                 "Hệ thống đang bận nên chưa lưu được đánh giá của Ông/Bà. Các lựa chọn vẫn còn nguyên: xin vui lòng bấm Gửi đánh giá lần nữa.",
                 "The system is busy and your rating was not saved yet. Your answers are kept: please press Send again.",
             );
             Ok(ctx.render(StatusCode::SERVICE_UNAVAILABLE, lang, &draft, None, Some(notice), &key))
         }
+        Err(other) => Err(other),
     }
 }
 
