@@ -86,7 +86,8 @@ impl App {
 
     /// Adds a desk to a unit in scope; its code and name as typed.
     pub async fn add_desk(&self, caller: &Caller, code: &str, name: &str, unit: &str) -> AppResult<()> {
-        let unit = self.organisation(caller).await?.unit_code(unit)?;
+        let units = self.units(caller).await?;
+        let unit = known(unit, units.iter().map(|u| u.code.as_str()))?;
         let code = Code::parse(code).map_err(|e| AppError::Refused(Refusal::BadCode(e)))?;
         let name = Name::parse(name).map_err(|e| AppError::Refused(Refusal::BadName(e)))?;
         Ok(self.store.add_desk(&code, &name, &unit, &caller.actor()).await?)
@@ -115,7 +116,8 @@ impl App {
 
     /// Ends the open assignment of an officer in scope on `last_day`; their point closes after it.
     pub async fn end_assignment(&self, caller: &Caller, officer: &str, last_day: Option<Date>) -> AppResult<()> {
-        let officer = self.organisation(caller).await?.officer_code(officer)?;
+        let officers = self.officers(caller).await?;
+        let officer = known(officer, officers.iter().map(|o| o.code.as_str()))?;
         let last_day = last_day.ok_or(AppError::Refused(Refusal::DateUnreadable))?;
         self.store.end_assignment(&officer, last_day, &caller.actor()).await?;
         self.forget_points();

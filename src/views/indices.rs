@@ -37,9 +37,9 @@ fn interval(x: Option<(f64, f64)>) -> String {
     x.map(|(lo, hi)| format!("{}–{}", rounding::fixed(lo, 1), rounding::fixed(hi, 1))).unwrap_or_default()
 }
 
-/// The report form as the caller filled it in (the query string of the page), echoed back in
-/// the form and carried by the links; each field as typed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The report form as the caller filled it in (the query string of the page, the downloads and
+/// the API), echoed back in the form and carried by the links; each field as typed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
 pub struct ReportForm {
     pub period: Option<String>,
     pub level: Option<String>,

@@ -7,7 +7,6 @@ use axum::extract::{Extension, Path, Query as UrlQuery, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::Deserialize;
 
 use super::AppState;
 use super::auth::Caller;
@@ -49,17 +48,9 @@ pub fn routes() -> Vec<StaffRoute> {
     ]
 }
 
-/// The query string of the page, the downloads and the API.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct Params {
-    pub period: Option<String>,
-    pub level: Option<String>,
-    pub unit: Option<String>,
-    pub questionnaire: Option<String>,
-    pub format: Option<String>,
-    /// `3` folds the five-level scale on target pages.
-    pub fold: Option<String>,
-}
+/// The query string of the page, the downloads and the API: the report form's fields, as the
+/// pages echo them.
+type Params = views::indices::ReportForm;
 
 /// What is wrong with the parameters; the message is English, for the API.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,18 +79,6 @@ impl ParamError {
 }
 
 impl Params {
-    /// The form as the pages echo it.
-    fn form(&self) -> views::indices::ReportForm {
-        views::indices::ReportForm {
-            period: self.period.clone(),
-            level: self.level.clone(),
-            unit: self.unit.clone(),
-            questionnaire: self.questionnaire.clone(),
-            format: self.format.clone(),
-            fold: self.fold.clone(),
-        }
-    }
-
     /// The report query; the period defaults to this year (Vietnam) and the level to units.
     fn query(&self) -> Result<Query, ParamError> {
         let period = match self.period.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
@@ -197,13 +176,8 @@ async fn page(
         Err(e) => Err(e.vi().to_owned()),
     };
     let status = if outcome.is_ok() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-    let markup = views::indices::page_of(
-        &caller,
-        &params.form(),
-        &units,
-        &questionnaires,
-        outcome.as_ref().map_err(String::as_str),
-    );
+    let markup =
+        views::indices::page_of(&caller, &params, &units, &questionnaires, outcome.as_ref().map_err(String::as_str));
     Ok((status, markup).into_response())
 }
 
@@ -221,8 +195,7 @@ async fn detail(
     let query = match params.query() {
         Ok(query) => query,
         Err(e) => {
-            let markup =
-                views::indices::detail_of(&caller, &params.form(), level, Err(e.vi()), &state.app.settings.fold);
+            let markup = views::indices::detail_of(&caller, &params, level, Err(e.vi()), &state.app.settings.fold);
             return Ok((StatusCode::BAD_REQUEST, markup).into_response());
         }
     };
@@ -232,7 +205,7 @@ async fn detail(
     let markup = if sheet {
         views::indices::sheet_of(&detail, level, &state.app.settings.fold)
     } else {
-        views::indices::detail_of(&caller, &params.form(), level, Ok(&detail), &state.app.settings.fold)
+        views::indices::detail_of(&caller, &params, level, Ok(&detail), &state.app.settings.fold)
     };
     Ok(markup.into_response())
 }
