@@ -29,7 +29,7 @@ pub struct Cli {
     /// A TOML settings file.
     #[arg(long, global = true, env = "HAILONG_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Database: sqlite://FILE (created if missing) or postgres://USER@HOST/DB [env: HAILONG_DATABASE_URL].
+    /// Database: sqlite://FILE (serve, demo and import create it if missing) or postgres://USER@HOST/DB [env: HAILONG_DATABASE_URL].
     #[arg(long, global = true, value_name = "URL")]
     database_url: Option<String>,
     #[command(subcommand)]
@@ -237,17 +237,22 @@ impl Cli {
         match self.command {
             Command::Serve(args) => serve(settings, args.demo).await,
             Command::Demo { responses, seed } => {
-                let store = open(&settings).await?;
-                run_demo(&store, responses, seed).await?;
+                let store = open(&settings, IfMissing::Create).await?;
+                run_demo(&settings, &store, responses, seed).await?;
                 Ok(())
             }
             Command::Import { files, dry_run } => run_import(&settings, &files, dry_run).await,
             Command::Points(cmd) => points(&settings, cmd).await,
             Command::Qr { slug, format, out, size, .. } => {
                 warn_if_local(&settings);
-                let app = open_app(&settings).await?;
+                let app = open_app(&settings, IfMissing::Refuse).await?;
                 let point = app.point(&Caller::console(), &slug).await.map_err(|e| {
-                    said(e, || format!("no active collection point has the slug {slug} (see `hailong points list`)"))
+                    said(e, || {
+                        format!(
+                            "no active collection point has the slug {slug} (see `{}`)",
+                            command_line(&settings, "points list")
+                        )
+                    })
                 })?;
                 let url = form_url(&settings.public_base_url(), &point.slug);
                 let bytes = match format {
@@ -260,7 +265,7 @@ impl Cli {
             }
             Command::Posters { unit, out, .. } => {
                 warn_if_local(&settings);
-                let app = open_app(&settings).await?;
+                let app = open_app(&settings, IfMissing::Refuse).await?;
                 let posters = app
                     .posters(&Caller::console(), &unit)
                     .await
@@ -274,7 +279,9 @@ impl Cli {
                 }
                 write_out(
                     &out,
-                    views::poster::sheet(&unit_name, &cards, views::poster::Styles::Inline).into_string().as_bytes(),
+                    views::poster::sheet(&unit_name, &cards, views::poster::Styles::Inline, None)
+                        .into_string()
+                        .as_bytes(),
                 )?;
                 if !out.as_os_str().eq("-") {
                     eprintln!("{} poster card(s) of {unit_name} written to {}", cards.len(), out.display());
@@ -314,7 +321,7 @@ fn read_password(prompt: &str) -> anyhow::Result<String> {
 }
 
 async fn user(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
-    let app = open_app(settings).await?;
+    let app = open_app(settings, IfMissing::Refuse).await?;
     let console = Caller::console();
     match cmd {
         UserCommand::Add { name, role, unit } => {
@@ -362,13 +369,16 @@ async fn user(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
 }
 
 async fn apikey(settings: &Settings, cmd: ApikeyCommand) -> anyhow::Result<()> {
-    let app = open_app(settings).await?;
+    let app = open_app(settings, IfMissing::Refuse).await?;
     let console = Caller::console();
     match cmd {
         ApikeyCommand::Create { user } => {
             let key = app.create_api_key(&console, &user).await?;
             println!("{}", key.key);
-            eprintln!("API key of {user}, shown once; revoke it with `hailong apikey revoke {}`", key.prefix);
+            eprintln!(
+                "API key of {user}, shown once; revoke it with `{}`",
+                command_line(settings, &format!("apikey revoke {}", key.prefix))
+            );
         }
         ApikeyCommand::Revoke { prefix } => {
             app.revoke_api_key(&console, &prefix)
@@ -397,7 +407,7 @@ async fn export(
         .map(|l| Level::parse(l.trim()))
         .collect::<Result<_, _>>()
         .map_err(|e| anyhow::anyhow!("--level: {e}"))?;
-    let app = open_app(settings).await?;
+    let app = open_app(settings, IfMissing::Refuse).await?;
     let console = Caller::console();
     let mut reports = Vec::with_capacity(levels.len());
     for level in levels {
@@ -433,7 +443,7 @@ async fn export(
 
 async fn verify(settings: &Settings) -> anyhow::Result<()> {
     use crate::store::CountBy;
-    let store = open(settings).await?;
+    let store = open(settings, IfMissing::Refuse).await?;
     let mut differences = 0;
     for (by, name) in [(CountBy::Unit, "unit"), (CountBy::Desk, "desk"), (CountBy::Officer, "officer")] {
         let kept = store.answer_counts(by, 0, 99_999_999).await?;
@@ -487,8 +497,8 @@ fn warn_if_local(settings: &Settings) {
 }
 
 /// The use cases over the configured database, as the console calls them.
-async fn open_app(settings: &Settings) -> anyhow::Result<App> {
-    let store = open(settings).await?;
+async fn open_app(settings: &Settings, missing: IfMissing) -> anyhow::Result<App> {
+    let store = open(settings, missing).await?;
     let registry = load_questionnaires(&store).await?;
     Ok(App::new(store, Arc::new(registry), Arc::new(settings.clone())))
 }
@@ -502,10 +512,25 @@ fn said(error: AppError, missing: impl FnOnce() -> String) -> anyhow::Error {
     }
 }
 
-async fn open(settings: &Settings) -> anyhow::Result<Store> {
-    Store::open_capped(&settings.database_url, settings.db_max_connections, settings.sqlite_max_pages)
-        .await
-        .with_context(|| format!("cannot open the database {}", settings.database_url_redacted()))
+/// What opening does when an SQLite file is not there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IfMissing {
+    /// `serve`, `demo` and `import` make a new database.
+    Create,
+    /// The commands that read one say that the file does not exist.
+    Refuse,
+}
+
+async fn open(settings: &Settings, missing: IfMissing) -> anyhow::Result<Store> {
+    let (url, max, pages) = (&settings.database_url, settings.db_max_connections, settings.sqlite_max_pages);
+    let opened = match missing {
+        IfMissing::Create => Store::open_capped(url, max, pages).await,
+        IfMissing::Refuse => Store::open_existing(url, max, pages).await,
+    };
+    match opened {
+        Err(crate::store::StoreError::Config(message)) => Err(anyhow::Error::msg(message)),
+        other => other.with_context(|| format!("cannot open the database {}", settings.database_url_redacted())),
+    }
 }
 
 fn write_out(out: &PathBuf, bytes: &[u8]) -> anyhow::Result<()> {
@@ -529,46 +554,102 @@ fn progress(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-async fn run_demo(store: &Store, responses: u64, seed: u64) -> anyhow::Result<()> {
+/// How the person at the terminal runs this program: the name it was started by when that is a
+/// path (`./target/release/hailong` after `cargo run` or a build), else `hailong` (on the PATH),
+/// so that every command it prints works as written.
+fn program() -> String {
+    let invoked = std::env::args_os().next().map(PathBuf::from);
+    match invoked {
+        Some(path) if path.components().count() > 1 => {
+            let text = path.display().to_string();
+            if path.is_relative() && !text.starts_with('.') { format!("./{text}") } else { text }
+        }
+        _ => "hailong".to_owned(),
+    }
+}
+
+/// A command to print for the person at the terminal, with the database it was run on when that
+/// is not the default one.
+fn command_line(settings: &Settings, args: &str) -> String {
+    let mut line = format!("{} {args}", program());
+    if settings.database_url != Settings::default().database_url {
+        line.push_str(&format!(" --database-url {}", settings.database_url_redacted()));
+    }
+    line
+}
+
+async fn run_demo(settings: &Settings, store: &Store, responses: u64, seed: u64) -> anyhow::Result<()> {
+    let summary = seed_demo(store, responses, seed).await?;
+    if let Some(password) = demo::ensure_admin(store).await? {
+        println!("management pages: sign in at /admin/login as admin with the password {password}");
+        println!("(shown once; change it with `{}`)", command_line(settings, "user password admin"));
+    }
+    eprintln!("{summary}");
+    Ok(())
+}
+
+/// Seeds the demo (with a progress bar on a terminal) and says what it added.
+async fn seed_demo(store: &Store, responses: u64, seed: u64) -> anyhow::Result<String> {
     let questionnaires = load_questionnaires(store).await?;
     let bar = progress(responses, "ratings");
     let summary = demo::seed(store, &questionnaires, responses, seed, |n| bar.inc(n)).await?;
     bar.finish_and_clear();
-    if let Some(password) = demo::ensure_admin(store).await? {
-        println!("management pages: sign in at /admin/login as admin with the password {password}");
-        println!("(shown once; change it with `hailong user password admin`)");
-    }
-    eprintln!(
+    Ok(format!(
         "demo: {} new unit(s), {} desk(s), {} officer(s), {} collection point(s); {} synthetic rating(s) added",
         summary.organisation.units.0,
         summary.organisation.desks.0,
         summary.organisation.officers.0,
         summary.organisation.points_created,
         summary.responses
-    );
-    Ok(())
+    ))
 }
 
+/// Serves; with `demo`, seeds an empty database first and ends the start-up with one block
+/// saying where everything is (after it, only request logs follow).
 async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
-    let store = open(&settings).await?;
-    if demo && store.is_empty().await? {
-        run_demo(&store, 2000, 2026).await?;
+    let store = open(&settings, IfMissing::Create).await?;
+    let mut seeded = None;
+    let mut password = None;
+    if demo {
+        if store.is_empty().await? {
+            seeded = Some(seed_demo(&store, 2000, 2026).await?);
+        }
+        password = demo::ensure_admin(&store).await?;
     }
     let base = settings.public_base_url();
     let sample = if demo { store.active_points().await? } else { Vec::new() };
-    let database = crate::config::redact_url(&settings.database_url);
+    let points_command = command_line(&settings, "points list");
+    let password_command = command_line(&settings, "user password admin");
     let app = Application::build_with_store(settings, store).await?;
     let addr = app.local_addr()?;
     tracing::info!(%addr, database = app.store().backend_name(), "listening");
-    println!("hailong is listening on http://{addr}");
-    println!("start page: {base}/");
     if demo {
-        println!("a few survey forms:");
-        for p in pick_samples(&sample) {
-            println!("  {}  ({})", form_url(&base, &p.slug), p.label);
+        let mut block = String::from("\n");
+        block.push_str(&format!("hailong is listening on http://{addr}\n"));
+        if let Some(seeded) = seeded {
+            block.push_str(&format!("{seeded}\n"));
         }
-        println!("all points: hailong points list --database-url {database}");
+        block.push_str(&format!("\n  start page        {base}/\n  management pages  {base}/admin/login\n"));
+        match password {
+            Some(password) => block.push_str(&format!(
+                "    account         admin\n    password        {password}   (shown this once)\n    \
+                 then            an authenticator app (TOTP) at the first sign-in\n"
+            )),
+            None => block.push_str(&format!(
+                "    account         admin (its password was shown at the first start; set a new one with\n                    \
+                 {password_command})\n"
+            )),
+        }
+        block.push_str("  survey forms\n");
+        for p in pick_samples(&sample) {
+            block.push_str(&format!("    {}  ({})\n", form_url(&base, &p.slug), p.label));
+        }
+        block.push_str(&format!("  every point       {points_command}\n\nStop with Ctrl-C. Request logs follow.\n"));
+        print!("{block}");
+    } else {
+        println!("hailong is listening on http://{addr} (start page {base}/)");
     }
+    std::io::stdout().flush()?;
     app.run_until(shutdown_signal()).await
 }
 
@@ -582,7 +663,7 @@ fn pick_samples(points: &[crate::domain::point::Point]) -> Vec<&crate::domain::p
 
 async fn run_import(settings: &Settings, files: &[PathBuf], dry_run: bool) -> anyhow::Result<()> {
     let tables = import::read_all(files).map_err(anyhow::Error::msg)?;
-    let app = open_app(settings).await?;
+    let app = open_app(settings, IfMissing::Create).await?;
     let known = app.store.known_codes().await?;
     let rows: u64 = tables.iter().map(|t| t.rows.len() as u64).sum();
     let batch = match import::validate(&tables, &known) {
@@ -623,7 +704,7 @@ async fn run_import(settings: &Settings, files: &[PathBuf], dry_run: bool) -> an
 }
 
 async fn points(settings: &Settings, cmd: PointsCommand) -> anyhow::Result<()> {
-    let app = open_app(settings).await?;
+    let app = open_app(settings, IfMissing::Refuse).await?;
     let console = Caller::console();
     let no_point = |slug: &str| format!("no active collection point has the slug {slug}");
     match cmd {

@@ -58,6 +58,23 @@ pub struct Settings {
     /// How report pages fold the five-level scale into fewer levels, for provinces that publish
     /// three; the answers stay stored on five.
     pub fold: Fold,
+    /// Who issues the printed year-end sheets, as their letterhead says it.
+    pub letterhead: Letterhead,
+}
+
+/// The letterhead of a printed year-end sheet (Decree 30/2020/NĐ-CP on administrative
+/// documents): the body above the issuer, the issuer, and the place in the date line.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Letterhead {
+    /// The governing body (cơ quan chủ quản), e.g. "UBND TỈNH QUẢNG TRỊ"; empty: none printed.
+    pub authority: String,
+    /// The issuing body (cơ quan ban hành), e.g. "SỞ NỘI VỤ"; empty: the unit the sheet is about
+    /// (an officer's unit).
+    pub issuer: String,
+    /// The place of the date line (địa danh), e.g. "Quảng Trị"; empty: a dotted blank to fill in
+    /// by hand.
+    pub place: String,
 }
 
 impl Default for Settings {
@@ -79,6 +96,7 @@ impl Default for Settings {
             bands: Bands::default(),
             suggestion: Suggestion::default(),
             fold: Fold::default(),
+            letterhead: Letterhead::default(),
         }
     }
 }
@@ -96,7 +114,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The settings' names, as TOML keys and (upper-cased, after `HAILONG_`) variables.
-    pub const KEYS: [&'static str; 16] = [
+    pub const KEYS: [&'static str; 17] = [
         "database_url",
         "bind",
         "public_base_url",
@@ -113,6 +131,7 @@ impl Settings {
         "bands",
         "suggestion",
         "fold",
+        "letterhead",
     ];
 
     /// Reads the layers in order. `file` is the TOML file, if any; a named file that does not

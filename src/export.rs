@@ -255,8 +255,14 @@ impl<W: Write> CsvOut<W> {
     }
 }
 
-/// Writes the reports as CSV, one header, then one row per target of each report.
-pub fn write_csv(reports: &[Report], out: impl Write, progress: &dyn Fn(u64)) -> std::io::Result<()> {
+/// The UTF-8 byte-order mark an export's CSV begins with: without it Excel on Windows reads the
+/// file in the local code page and garbles Vietnamese. (JSON is the format for programs.)
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Writes the reports as CSV: the byte-order mark, one header, then one row per target of each
+/// report.
+pub fn write_csv(reports: &[Report], mut out: impl Write, progress: &dyn Fn(u64)) -> std::io::Result<()> {
+    out.write_all(UTF8_BOM)?;
     let mut writer = CsvOut::new(out);
     let Some(first) = reports.first() else { return Ok(()) };
     let header = columns(first);
@@ -296,7 +302,19 @@ fn round2(x: f64) -> Value {
 /// The method, parameters, period and generation time: what the XLSX method sheet and the
 /// JSON's `method` say.
 fn method_lines(report: &Report) -> Vec<(&'static str, String)> {
-    let versions: Vec<String> = report.versions.iter().map(|q| format!("{}@{}", q.id, q.version)).collect();
+    let versions: Vec<String> = report
+        .versions
+        .iter()
+        .map(|q| match report.pooled.get(&q.version).filter(|all| all.len() > 1) {
+            Some(all) => format!(
+                "{}@{} (gồm phiếu các phiên bản {}: cùng câu hỏi, giá trị và trọng số, chỉ khác lời)",
+                q.id,
+                q.version,
+                all.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+            ),
+            None => format!("{}@{}", q.id, q.version),
+        })
+        .collect();
     let bands: Vec<String> = report.bands.levels.iter().map(|b| format!("{} từ {}%", b.name, b.min_pct)).collect();
     let bands = bands.join("; ");
     let mut rule: Vec<String> = report

@@ -65,31 +65,56 @@ impl TableKind {
         }
     }
 
+    const ALL: [Self; 4] = [Self::Units, Self::Desks, Self::Officers, Self::Fields];
+
+    /// Which table a header is: the kind whose columns it matches best (a column that names a
+    /// missing one loosely, as `unit` for `unit_code`, counts half), then the one it completes.
+    /// A header taken for a kind but lacking some of its columns is said as such, naming them.
     fn classify(header: &[String]) -> Result<Self, String> {
         let has = |c: &str| header.iter().any(|h| h == c);
-        let kind = if has("full_name") {
-            Self::Officers
-        } else if has("kind") || has("parent_code") {
-            Self::Units
-        } else if has("unit_code") {
-            Self::Desks
-        } else if has("code") && has("name") {
-            Self::Fields
-        } else {
+        let score = |kind: Self| {
+            let (required, optional) = kind.columns();
+            let exact =
+                header.iter().filter(|h| required.contains(&h.as_str()) || optional.contains(&h.as_str())).count();
+            let missing: Vec<&str> = required.iter().copied().filter(|c| !has(c)).collect();
+            let loose = missing.iter().filter(|m| header.iter().any(|h| loosely_names(h, m))).count();
+            (2 * exact + loose, std::cmp::Reverse(missing.len()))
+        };
+        let kind = Self::ALL.into_iter().max_by_key(|k| score(*k)).unwrap_or(Self::Fields);
+        if score(kind).0 < 2 * 2 {
             return Err(format!(
                 "the header ({}) is not one of the known tables: units, desks, officers, fields (see the README)",
                 header.join(",")
             ));
-        };
+        }
         let (required, optional) = kind.columns();
-        let missing: Vec<_> = required.iter().filter(|c| !has(c)).copied().collect();
+        let missing: Vec<&str> = required.iter().copied().filter(|c| !has(c)).collect();
         if !missing.is_empty() {
-            return Err(format!("a {} table needs the column(s) {}", kind.name(), missing.join(", ")));
+            let hints: Vec<String> = missing
+                .iter()
+                .filter_map(|m| header.iter().find(|h| loosely_names(h, m)).map(|h| format!("'{h}' should be '{m}'")))
+                .collect();
+            return Err(format!(
+                "read as a {} table (by its columns {}), it lacks the column(s) {}{}",
+                kind.name(),
+                header
+                    .iter()
+                    .filter(|h| required.contains(&h.as_str()) || optional.contains(&h.as_str()))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                missing.join(", "),
+                if hints.is_empty() { String::new() } else { format!(" ({})", hints.join("; ")) }
+            ));
         }
         let unknown: Vec<_> =
             header.iter().filter(|h| !required.contains(&h.as_str()) && !optional.contains(&h.as_str())).collect();
         if let Some(u) = unknown.first() {
-            return Err(format!("column '{u}' is not a column of a {} table", kind.name()));
+            return Err(format!(
+                "column '{u}' is not a column of a {} table (its columns: {})",
+                kind.name(),
+                required.iter().chain(optional).copied().collect::<Vec<_>>().join(", ")
+            ));
         }
         let mut seen = HashSet::new();
         if let Some(dup) = header.iter().find(|h| !seen.insert(h.as_str())) {
@@ -97,6 +122,14 @@ impl TableKind {
         }
         Ok(kind)
     }
+}
+
+/// Whether a header cell loosely names the column `wanted`: the same letters but for case,
+/// spaces and '-' against '_', or the column without its `_code` part (`unit` for `unit_code`).
+fn loosely_names(cell: &str, wanted: &str) -> bool {
+    let norm = |s: &str| s.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+    let cell = norm(cell);
+    !cell.is_empty() && (cell == wanted || wanted.strip_suffix("_code").is_some_and(|stem| cell == stem))
 }
 
 /// A table as read from a file: where it came from, its header, and its rows with their
@@ -148,7 +181,8 @@ fn read_csv(place: &str, bytes: &[u8]) -> Result<Table, String> {
     let place = place.to_owned();
     // Spreadsheet programs often save UTF-8 with a byte-order mark.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter(bytes)).from_reader(bytes);
     let mut rows = Vec::new();
     let mut header = None;
     for (i, record) in reader.byte_records().enumerate() {
@@ -168,6 +202,14 @@ fn read_csv(place: &str, bytes: &[u8]) -> Result<Table, String> {
     }
     let header = header.ok_or_else(|| format!("{place}: the file is empty"))?;
     Ok(Table { place, header, rows })
+}
+
+/// The separator of a CSV file: `;` when its first line has more of them than commas (Excel
+/// saves so where the decimal mark is a comma, as in Vietnamese regional settings), else `,`.
+fn delimiter(bytes: &[u8]) -> u8 {
+    let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    let count = |sep: u8| first.iter().filter(|b| **b == sep).count();
+    if count(b';') > count(b',') { b';' } else { b',' }
 }
 
 /// Reads a workbook. The spreadsheet reader can panic on a damaged file (an arithmetic
@@ -549,6 +591,30 @@ mod tests {
         assert_eq!(TableKind::classify(&h("code,name")), Ok(TableKind::Fields));
         assert!(TableKind::classify(&h("code,name,unit_code,colour")).is_err());
         assert!(TableKind::classify(&h("ma,ten")).is_err());
+    }
+
+    #[test]
+    fn a_header_short_of_a_column_is_named_by_its_best_match() {
+        let h = |s: &str| s.split(',').map(str::to_owned).collect::<Vec<_>>();
+        let desks = TableKind::classify(&h("code,name,unit")).unwrap_err();
+        assert!(desks.contains("read as a desks table") && desks.contains("lacks the column(s) unit_code"), "{desks}");
+        assert!(desks.contains("'unit' should be 'unit_code'"), "{desks}");
+        let officers = TableKind::classify(&h("code,full_name,unit_code")).unwrap_err();
+        assert!(officers.contains("officers table") && officers.contains("valid_from"), "{officers}");
+        let units = TableKind::classify(&h("code,name,kind,parent")).unwrap_err();
+        assert!(units.contains("read as a units table") && units.contains("valid_from"), "{units}");
+        let extra = TableKind::classify(&h("code,name,unit_code,colour")).unwrap_err();
+        assert!(extra.contains("'colour' is not a column of a desks table"), "{extra}");
+    }
+
+    #[test]
+    fn reads_csv_saved_with_semicolons() {
+        let text = "code;name;unit_code\r\nQ1;\"Quầy 1; tầng trệt\";T\r\n";
+        let table = read_csv("desks.csv", text.as_bytes()).unwrap();
+        assert_eq!(table.header, ["code", "name", "unit_code"]);
+        assert_eq!(table.rows[0].1, ["Q1", "Quầy 1; tầng trệt", "T"]);
+        let commas = read_csv("desks.csv", "code,name,unit_code\nQ1,\"Quầy 1; tầng trệt\",T\n".as_bytes()).unwrap();
+        assert_eq!(commas.rows[0].1, ["Q1", "Quầy 1; tầng trệt", "T"]);
     }
 
     #[test]

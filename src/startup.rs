@@ -147,7 +147,8 @@ async fn housekeeping(store: Store, retention_days: u32) {
         if let Some(yesterday) = clock::vietnam_date(clock::now_ms()).previous_day() {
             match store.fold_counts(yesterday).await {
                 Ok(done) if done == Default::default() => {}
-                Ok(done) => tracing::info!(rebuilt = done.rebuilt, extended = done.extended, "folded answer counts"),
+                // Routine upkeep, said only at `debug`: it is not news to an operator.
+                Ok(done) => tracing::debug!(rebuilt = done.rebuilt, extended = done.extended, "folded answer counts"),
                 Err(error) => tracing::warn!(%error, "could not fold answer counts"),
             }
         }

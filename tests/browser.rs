@@ -14,13 +14,18 @@ use serde_json::json;
 /// A headless Chromium with a phone's screen. (Chromium's switch for page scripts also stops
 /// chromedriver, so the no-JavaScript promise is checked on the page itself: it has no script.)
 async fn browser(width: u32) -> Client {
+    browser_sized(width, 720).await
+}
+
+/// A headless Chromium with a screen of `width` × `height` CSS pixels.
+async fn browser_sized(width: u32, height: u32) -> Client {
     let webdriver = std::env::var("HAILONG_TEST_WEBDRIVER").expect("HAILONG_TEST_WEBDRIVER (see .ci/run)");
     let binary = std::env::var("HAILONG_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let options = json!({
         "binary": binary,
         "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-dev-shm-usage"],
-        "mobileEmulation": { "deviceMetrics": { "width": width, "height": 720, "pixelRatio": 2.0 } },
+        "mobileEmulation": { "deviceMetrics": { "width": width, "height": height, "pixelRatio": if width > 1000 { 1.0 } else { 2.0 } } },
     });
     let mut caps = serde_json::Map::new();
     caps.insert("goog:chromeOptions".into(), options);
@@ -56,6 +61,18 @@ async fn element_shot(b: &Client, element: &fantoccini::elements::Element) -> Ve
         .await
         .unwrap();
     element.screenshot().await.unwrap()
+}
+
+/// A4 as a browser prints it when asked with no margins of its own: the page's own `@page`
+/// margins (those of an administrative document) are what the paper gets, at full scale.
+fn a4() -> fantoccini::wd::PrintConfiguration {
+    use fantoccini::wd::{PrintConfiguration, PrintMargins, PrintSize};
+    PrintConfiguration::builder()
+        .size(PrintSize::A4)
+        .margins(PrintMargins { top: 0.0, bottom: 0.0, left: 0.0, right: 0.0 })
+        .shrink_to_fit(false)
+        .build()
+        .unwrap()
 }
 
 fn screenshot(name: &str, png: &[u8]) {
@@ -280,7 +297,7 @@ async fn the_report_pages_and_their_charts_fit_a_phone() {
         screenshot(shot, &b.screenshot().await.unwrap());
     }
     // The sheet as the printer gets it: A4, kept for a human look.
-    let pdf = b.print(fantoccini::wd::PrintConfiguration::default()).await.unwrap();
+    let pdf = b.print(a4()).await.unwrap();
     assert!(pdf.starts_with(b"%PDF"));
     screenshot("indices-sheet-a4.pdf", &pdf);
     // The page tree's count, which Chromium writes uncompressed.
@@ -292,11 +309,111 @@ async fn the_report_pages_and_their_charts_fit_a_phone() {
     // A unit's sheet on the SIPAS questionnaire (22 criteria and 5 elements) too.
     let sipas = format!("/admin/indices/unit/HL.TTPVHCC/sheet?period={period}&questionnaire=sipas-2017");
     b.goto(&format!("{}{sipas}", app.base)).await.unwrap();
-    let pdf = b.print(fantoccini::wd::PrintConfiguration::default()).await.unwrap();
+    let pdf = b.print(a4()).await.unwrap();
     screenshot("indices-sheet-sipas-a4.pdf", &pdf);
     let text = String::from_utf8_lossy(&pdf);
     let pages: String =
         text.split_once("/Count ").map(|(_, rest)| rest.chars().take_while(char::is_ascii_digit).collect()).unwrap();
     assert_eq!(pages, "1", "the SIPAS year-end sheet prints on one A4 page");
     b.close().await.unwrap();
+}
+
+/// The number at `script`'s `return`.
+async fn number(b: &Client, script: &str) -> f64 {
+    b.execute(script, vec![]).await.unwrap().as_f64().unwrap_or(f64::NAN)
+}
+
+/// Every page, at a phone's width and at a desktop's, each kept as a picture in
+/// `target/browser-screenshots/page-NAME-WIDTH.png` for a person to look at; none scrolls
+/// sideways, and on a desktop the management pages use the width: the menu on one line, the
+/// content wider than a phone's column, the report table and an officer's figures and chart on
+/// the first screen.
+#[tokio::test]
+async fn every_page_at_a_phone_and_a_desktop_width() {
+    use hailong::domain::account::Role;
+    let app = TestApp::spawn().await;
+    let questionnaires = hailong::startup::load_questionnaires(&app.store).await.unwrap();
+    hailong::demo::seed(&app.store, &questionnaires, 1500, 7, |_| {}).await.unwrap();
+    let admin = app.staff("so.noi.vu", Role::Admin, None).await;
+    let points = app.store.active_points().await.unwrap();
+    let officer = points.iter().find(|p| p.officer_code.is_some()).unwrap();
+    let unit = points.iter().find(|p| p.desk_code.is_none() && p.officer_code.is_none()).unwrap();
+    // A change in the audit log, with a before and an after.
+    let revoked = points.iter().filter(|p| p.officer_code.is_some()).nth(3).unwrap();
+    assert_eq!(admin.post(&format!("/admin/points/{}/revoke", revoked.slug), &[]).await.status(), 303);
+    let today = hailong::domain::clock::vietnam_date(hailong::domain::clock::now_ms());
+    let period = format!(
+        "{}..{}",
+        hailong::domain::clock::iso(today - time::Duration::days(364)),
+        hailong::domain::clock::iso(today)
+    );
+    let pages = [
+        ("start", "/".to_owned()),
+        ("form", format!("/s/{}", officer.slug)),
+        ("form-sipas", format!("/s/{}", unit.slug)),
+        ("not-found", "/s/AAAAAAAAAAAA".to_owned()),
+        ("dashboard", "/admin".to_owned()),
+        ("indices", format!("/admin/indices?period={period}&level=officer")),
+        ("indices-unit", format!("/admin/indices/unit/HL.TTPVHCC?period={period}")),
+        ("indices-officer", format!("/admin/indices/officer/CB001?period={period}")),
+        ("sheet", format!("/admin/indices/officer/CB001/sheet?period={period}")),
+        ("points", "/admin/points".to_owned()),
+        ("posters", "/admin/units/HL.TTPVHCC/posters".to_owned()),
+        ("officers", "/admin/officers".to_owned()),
+        ("officer", "/admin/officers/CB001".to_owned()),
+        ("desks", "/admin/desks".to_owned()),
+        ("questionnaires", "/admin/questionnaires".to_owned()),
+        ("users", "/admin/users".to_owned()),
+        ("audit", "/admin/audit".to_owned()),
+    ];
+    let mut enrolled: Option<(String, u64)> = None;
+    let hash = hailong::domain::account::hash_password("mật khẩu quản trị thử nghiệm").unwrap();
+    app.store.create_user("quan.tri", Role::Admin, None, Some(&hash), "test").await.unwrap();
+    for (width, height) in [(360, 720), (1280, 800)] {
+        let b = browser_sized(width, height).await;
+        b.goto(&format!("{}/admin/login", app.base)).await.unwrap();
+        screenshot(&format!("page-login-{width}.png"), &b.screenshot().await.unwrap());
+        // Signed in through the forms, the one-time code step included (enrolled the first time).
+        b.find(Locator::Css("#name")).await.unwrap().send_keys("quan.tri").await.unwrap();
+        b.find(Locator::Css("#password")).await.unwrap().send_keys("mật khẩu quản trị thử nghiệm").await.unwrap();
+        b.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+        b.wait().for_element(Locator::Css("#code")).await.unwrap();
+        screenshot(&format!("page-second-factor-{width}.png"), &b.screenshot().await.unwrap());
+        // Enrolled at the first sign-in; the second uses the step after the first's (a code is
+        // taken once).
+        let (secret, at) = match enrolled.clone() {
+            Some((secret, first)) => (secret, first + 30),
+            None => {
+                let secret = b.find(Locator::Css("p.small code")).await.unwrap().text().await.unwrap();
+                (secret, hailong::domain::clock::now_ms() as u64 / 1000)
+            }
+        };
+        enrolled = Some((secret.clone(), at));
+        let code = hailong::domain::account::totp_code(&secret, at).unwrap();
+        b.find(Locator::Css("#code")).await.unwrap().send_keys(&code).await.unwrap();
+        b.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+        b.wait().for_element(Locator::Css("ul.tree")).await.unwrap();
+        for (name, path) in &pages {
+            b.goto(&format!("{}{path}", app.base)).await.unwrap();
+            let (fits, widths) = fits(&b).await;
+            assert!(fits, "{name} at {width}: no sideways scrolling ({widths})");
+            screenshot(&format!("page-{name}-{width}.png"), &b.screenshot().await.unwrap());
+        }
+        if width == 1280 {
+            b.goto(&format!("{}/admin", app.base)).await.unwrap();
+            let menu = number(&b, "return document.querySelector('nav.admin').getBoundingClientRect().height;").await;
+            assert!(menu < 60.0, "the menu on one line: {menu} px high");
+            let main = number(&b, "return document.querySelector('main').getBoundingClientRect().width;").await;
+            assert!(main > 1000.0, "the content uses the screen: {main} px wide");
+            b.goto(&format!("{}/admin/indices?period={period}&level=officer", app.base)).await.unwrap();
+            let first_row =
+                number(&b, "return document.querySelector('table.audit tbody tr').getBoundingClientRect().bottom;")
+                    .await;
+            assert!(first_row < f64::from(height), "the report's first row on the first screen: at {first_row} px");
+            b.goto(&format!("{}/admin/indices/officer/CB001?period={period}", app.base)).await.unwrap();
+            let chart = number(&b, "return document.querySelector('svg.chart').getBoundingClientRect().top;").await;
+            assert!(chart < f64::from(height), "the officer's element chart beside the figures: at {chart} px");
+        }
+        b.close().await.unwrap();
+    }
 }

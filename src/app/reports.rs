@@ -150,6 +150,13 @@ async fn build_with(
             Level::Questionnaire => vec![key.questionnaire_id.to_string()],
         }
     };
+    // Versions that score alike are one row: counts go to the newest of them.
+    let pooled: HashMap<i64, i64> = registry
+        .all()
+        .into_iter()
+        .filter(|q| q.id == query.questionnaire.as_ref())
+        .map(|q| (q.version, registry.pooled(&q.id, q.version)))
+        .collect();
     let group = |counts: &GrainCounts, units_seen: Option<&mut HashMap<String, HashMap<i64, u64>>>| -> Grouped {
         let mut grouped = Grouped::new();
         let mut units_seen = units_seen;
@@ -159,7 +166,8 @@ async fn build_with(
             }
             let count = u64::try_from(count).unwrap_or(0);
             for code in keys_of(key) {
-                let entry = grouped.entry((code.clone(), key.questionnaire_version)).or_default();
+                let version = pooled.get(&key.questionnaire_version).copied().unwrap_or(key.questionnaire_version);
+                let entry = grouped.entry((code.clone(), version)).or_default();
                 if key.question_id == RESPONSES_QUESTION {
                     entry.0 += count;
                     if let Some(seen) = units_seen.as_deref_mut() {
@@ -240,10 +248,22 @@ async fn build_with(
         all_rows.extend(version_rows);
         versions.push(Arc::clone(q));
     }
+    let mut pooled_into: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    let mut seen: Vec<i64> =
+        now.keys().filter(|k| k.questionnaire_id == query.questionnaire).map(|k| k.questionnaire_version).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    for version in seen {
+        let into = pooled.get(&version).copied().unwrap_or(version);
+        if versions.iter().any(|q| q.version == into) {
+            pooled_into.entry(into).or_default().push(version);
+        }
+    }
     Ok(Report {
         query: query.clone(),
         scope_name,
         versions,
+        pooled: pooled_into,
         rows: all_rows,
         funnels,
         min_sample: settings.min_sample,

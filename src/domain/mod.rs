@@ -33,3 +33,4 @@ pub mod report;
 pub mod response;
 pub mod rounding;
 pub mod stats;
+pub mod text;

@@ -118,9 +118,13 @@ pub struct Questionnaire {
     pub questions: Vec<Question>,
 }
 
-/// The questionnaires shipped with this build, newest version of each.
-pub const SHIPPED: [&str; 2] =
-    [include_str!("../../questionnaires/mot-cua.toml"), include_str!("../../questionnaires/sipas-2017.toml")];
+/// The questionnaires shipped with this build: the newest version of each, and the earlier
+/// versions still shipped so that every database knows what its older responses answered.
+pub const SHIPPED: [&str; 3] = [
+    include_str!("../../questionnaires/mot-cua.toml"),
+    include_str!("../../questionnaires/sipas-2017.toml"),
+    include_str!("../../questionnaires/mot-cua-v1.toml"),
+];
 
 /// The questionnaire a new collection point uses unless told otherwise.
 pub const DEFAULT_ID: &str = "mot-cua";
@@ -218,6 +222,24 @@ impl Questionnaire {
     pub fn digest(&self) -> String {
         let hash = Sha256::digest(self.to_json().as_bytes());
         hash.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// What the indices read of this version, without its wording: the regime, the elements
+    /// and their weights, and each question's id, kind, element, indicator, whom it evaluates,
+    /// and its answer values in order with the satisfied threshold. Versions with the same
+    /// scoring are reported together (a reworded answer does not split a year's figures).
+    pub fn scoring(&self) -> String {
+        let elements: Vec<_> = self.elements.iter().map(|e| (&e.id, e.weight)).collect();
+        let questions: Vec<_> = self
+            .questions
+            .iter()
+            .map(|q| {
+                let values: Vec<i64> = self.options(q).iter().map(|l| l.value).collect();
+                let satisfied_min = q.scale.as_deref().and_then(|s| self.scale(s)).and_then(|s| s.satisfied_min);
+                serde_json::json!([q.id, q.kind, q.element, q.indicator, q.evaluates, values, satisfied_min])
+            })
+            .collect();
+        serde_json::json!({ "regime": self.regime, "elements": elements, "questions": questions }).to_string()
     }
 
     fn check(&self) -> Result<(), String> {
@@ -493,6 +515,20 @@ impl Registry {
         self.versions.get(&(id.as_ref().to_owned(), version))
     }
 
+    /// The version whose figures include `version`'s: the newest version of the same id with the
+    /// same [`Questionnaire::scoring`] (itself when no newer one scores alike; unknown versions
+    /// stand alone).
+    pub fn pooled(&self, id: impl AsRef<str>, version: i64) -> i64 {
+        let Some(q) = self.version(id.as_ref(), version) else { return version };
+        let scoring = q.scoring();
+        self.versions
+            .values()
+            .filter(|other| other.id == q.id && other.version > version && other.scoring() == scoring)
+            .map(|other| other.version)
+            .max()
+            .unwrap_or(version)
+    }
+
     /// Every stored version, by id and version.
     pub fn all(&self) -> Vec<&Questionnaire> {
         let mut all: Vec<&Questionnaire> = self.versions.values().map(|q| q.as_ref()).collect();
@@ -689,5 +725,36 @@ mod tests {
     fn definitions_are_checked() {
         let bad = SHIPPED[0].replacen("scale = \"hl5\"", "scale = \"khong-co\"", 1);
         assert!(Questionnaire::from_toml(&bad).is_err());
+    }
+
+    #[test]
+    fn versions_pool_when_only_their_wording_differs() {
+        let shipped: Vec<Questionnaire> = SHIPPED.iter().map(|t| Questionnaire::from_toml(t).unwrap()).collect();
+        let mut scored_otherwise = shipped[0].clone();
+        scored_otherwise.version = 3;
+        scored_otherwise.elements[1].weight = 2.0;
+        let registry = Registry::new(shipped.into_iter().chain([scored_otherwise]).collect());
+        let (v1, v2) = (registry.version("mot-cua", 1).unwrap(), registry.version("mot-cua", 2).unwrap());
+        assert_ne!(v1.digest(), v2.digest(), "the wording changed");
+        assert_eq!(v1.scoring(), v2.scoring(), "the scoring did not");
+        assert_eq!(registry.pooled("mot-cua", 1), 2);
+        assert_eq!(registry.pooled("mot-cua", 2), 2);
+        assert_eq!(registry.pooled("mot-cua", 3), 3, "a weight changed: reported apart");
+        assert_eq!(registry.pooled("sipas-2017", 1), 1);
+        assert_eq!(registry.pooled("mot-cua", 99), 99, "an unknown version stands alone");
+    }
+
+    #[test]
+    fn the_convenience_question_has_its_own_scale() {
+        let q = Questionnaire::from_toml(SHIPPED[0]).unwrap();
+        let convenience = q.questions.iter().find(|x| x.id == "thuan_tien").unwrap();
+        let levels: Vec<&str> = q.options(convenience).iter().map(|l| l.vi.as_str()).collect();
+        assert_eq!(levels, ["Rất thuận tiện", "Thuận tiện", "Bình thường", "Không thuận tiện", "Rất không thuận tiện"]);
+        let indicator4 = q.questions.iter().find(|x| x.indicator == Some(4)).unwrap();
+        let answers: Vec<&str> = q.options(indicator4).iter().map(|l| l.vi.as_str()).collect();
+        assert!(
+            answers.iter().all(|a| !a.is_empty()) && answers[0].starts_with("Không") && answers[1].starts_with("Có"),
+            "{answers:?}"
+        );
     }
 }

@@ -259,6 +259,9 @@ pub struct Report {
     pub scope_name: String,
     /// The questionnaire versions that have rows, oldest first.
     pub versions: Vec<Arc<Questionnaire>>,
+    /// Per version of `versions`, the versions whose responses its rows include: those that
+    /// score alike (the same questions, values and weights, in other words), itself among them.
+    pub pooled: std::collections::BTreeMap<i64, Vec<i64>>,
     pub rows: Vec<Row>,
     /// Per questionnaire version (`id@version`), the funnel its rows were placed on.
     pub funnels: Vec<(String, Funnel)>,

@@ -24,6 +24,17 @@ pub fn fixed(x: f64, decimals: u32) -> String {
     format!("{:.*}", decimals as usize, round(x, decimals))
 }
 
+/// As [`fixed`], with the decimal comma Vietnamese readers write (70,8; 3,96): for the pages
+/// and printed sheets in Vietnamese. English pages and machine formats (CSV, JSON) keep the dot.
+pub fn fixed_vi(x: f64, decimals: u32) -> String {
+    fixed(x, decimals).replace('.', ",")
+}
+
+/// A p-value written with three significant digits and a decimal comma.
+pub fn p_value_text_vi(p: f64) -> String {
+    p_value_text(p).replace('.', ",")
+}
+
 /// A p-value to three significant digits (0.0456, 0.500, 1.00); below 1e-12, 0.
 pub fn p_value(p: f64) -> f64 {
     round(p, p_decimals(p))

@@ -2,9 +2,9 @@
 //! procedure fields.
 
 use super::{Backend, Store, StoreError, StoreResult};
-use crate::domain::clock;
 use crate::domain::org::Field;
 use crate::domain::questionnaire::Questionnaire;
+use crate::domain::{clock, text};
 
 impl Store {
     /// Records the shipped questionnaires and returns every stored version. A shipped definition
@@ -54,13 +54,13 @@ impl Store {
         rows.into_iter().map(|(json,)| Questionnaire::from_json(&json).map_err(StoreError::Config)).collect()
     }
 
-    /// The procedure field catalogue, by name (code-point order of the lower-cased name).
+    /// The procedure field catalogue, by name in Vietnamese alphabetical order.
     pub async fn fields(&self) -> StoreResult<Vec<Field>> {
         let mut rows: Vec<(i64, String, String)> = on_backend!(self, pool => {
             sqlx::query_as("SELECT id, code, name FROM fields").fetch_all(pool).await?
         });
         // Sorted here, not in SQL: the backends' collations order Vietnamese differently.
-        rows.sort_by(|a, b| a.2.to_lowercase().cmp(&b.2.to_lowercase()).then_with(|| a.1.cmp(&b.1)));
+        rows.sort_by(|a, b| text::compare(&a.2, &b.2).then_with(|| a.1.cmp(&b.1)));
         Ok(rows.into_iter().map(|(id, code, name)| Field { id, code, name }).collect())
     }
 }

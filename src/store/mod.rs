@@ -274,6 +274,20 @@ pub use org::{ImportSummary, KnownCodes, OrgBatch};
 pub use responses::{CommentsOf, WriteOutcome};
 
 impl Store {
+    /// As [`Store::open_capped`], but an SQLite file must already exist: for the commands that
+    /// read a database, so that a mistyped path is said as such instead of answered from a new,
+    /// empty database.
+    pub async fn open_existing(url: &str, max_connections: u32, sqlite_max_pages: Option<u32>) -> StoreResult<Self> {
+        if let Some(file) = sqlite::file_of(url)?.filter(|f| !f.exists()) {
+            return Err(StoreError::Config(format!(
+                "the database file {} does not exist (check --database-url or HAILONG_DATABASE_URL; \
+                 `hailong serve`, `hailong import` and `hailong demo` create one)",
+                file.display()
+            )));
+        }
+        Self::open_capped(url, max_connections, sqlite_max_pages).await
+    }
+
     /// Connects by URL scheme, creating an SQLite file if missing, and migrates.
     pub async fn open(url: &str, max_connections: u32) -> StoreResult<Self> {
         Self::open_capped(url, max_connections, None).await

@@ -241,7 +241,7 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
-        comments.sort();
+        comments.sort_by(|a, b| crate::domain::text::compare(a, b));
         Ok(comments)
     }
 

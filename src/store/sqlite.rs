@@ -21,6 +21,17 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "writer probe and guards", include_str!("../../migrations/sqlite/0007_writer_probe.sql")),
 ];
 
+/// The file an SQLite URL names; `None` for another backend or an in-memory database.
+pub(super) fn file_of(url: &str) -> StoreResult<Option<PathBuf>> {
+    if !url.starts_with("sqlite:") {
+        return Ok(None);
+    }
+    let options = SqliteConnectOptions::from_str(url)?;
+    let file = options.get_filename();
+    let memory = file.as_os_str() == ":memory:" || url.contains("mode=memory");
+    Ok((!memory).then(|| file.to_owned()))
+}
+
 /// Opens the read pool and the one-connection write pool, and notes which file they opened.
 /// `max_pages` caps the database at that many pages (`PRAGMA max_page_count`) on every
 /// connection: past it a commit fails as on a full disk.

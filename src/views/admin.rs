@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use maud::{Markup, html};
 
-use super::{Lang, layout};
+use super::{Lang, document, layout};
 use crate::domain::account::Caller;
 use crate::domain::account::Permission;
 use crate::domain::audit::{AuditEntry, AuditFilter};
@@ -32,13 +32,14 @@ fn nav(caller: &Caller) -> Markup {
     }
 }
 
+/// A management page: the menu in the top bar, the content as wide as the screen allows.
 pub(super) fn page(caller: &Caller, title: &str, body: Markup) -> Markup {
-    layout(
+    document(
         Lang::Vi,
         title,
-        html! {},
+        nav(caller),
+        Some("staff"),
         html! {
-            (nav(caller))
             h1 { (title) }
             p.small { "Tài khoản " strong { (caller.name) } " — " (caller.role.label_vi()) }
             (body)
@@ -142,10 +143,14 @@ pub fn dashboard(
         caller,
         "Tổng quan",
         html! {
-            (super::indices::overview_section(overview))
-            h2 { "Tổ chức" }
-            p { (units.len()) " đơn vị, " (desks.len()) " quầy, " (officers.len()) " cán bộ trong phạm vi của tài khoản." }
-            (branch(None, &children, &desks_of, &officers_of))
+            div.cols {
+                div { (super::indices::overview_section(overview)) }
+                section {
+                    h2 { "Tổ chức" }
+                    p { (units.len()) " đơn vị, " (desks.len()) " quầy, " (officers.len()) " cán bộ trong phạm vi của tài khoản." }
+                    (branch(None, &children, &desks_of, &officers_of))
+                }
+            }
         },
     )
 }
@@ -221,6 +226,44 @@ pub fn points(
     )
 }
 
+/// One field of an audit entry that changed: its value before and after (`None`: absent).
+#[derive(Debug, PartialEq, Eq)]
+struct Change {
+    field: String,
+    before: Option<String>,
+    after: Option<String>,
+}
+
+/// The fields an audit entry changed, read from its before and after (JSON objects as the
+/// store records them): each field whose value differs, by name.
+/// A value that is not a JSON object is one field, `giá trị`.
+fn changes(before: Option<&str>, after: Option<&str>) -> Vec<Change> {
+    fn fields(text: Option<&str>) -> Vec<(String, String)> {
+        let Some(text) = text.filter(|t| !t.is_empty()) else { return Vec::new() };
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(map)) => map.into_iter().map(|(k, v)| (k, shown(&v))).collect(),
+            Ok(value) => vec![("giá trị".to_owned(), shown(&value))],
+            Err(_) => vec![("giá trị".to_owned(), text.to_owned())],
+        }
+    }
+    fn shown(value: &serde_json::Value) -> String {
+        match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => "—".to_owned(),
+            other => other.to_string(),
+        }
+    }
+    let (before, after) = (fields(before), fields(after));
+    let mut names: Vec<&str> = before.iter().map(|(k, _)| k.as_str()).collect();
+    names.extend(after.iter().map(|(k, _)| k.as_str()).filter(|k| !before.iter().any(|(b, _)| b == k)));
+    let value = |list: &[(String, String)], name: &str| list.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    names
+        .into_iter()
+        .map(|name| Change { field: name.to_owned(), before: value(&before, name), after: value(&after, name) })
+        .filter(|c| c.before != c.after)
+        .collect()
+}
+
 /// The audit log, newest first, with filters.
 pub fn audit(caller: &Caller, filter: &AuditFilter, entries: &[AuditEntry]) -> Markup {
     let time = |ms: i64| {
@@ -232,24 +275,42 @@ pub fn audit(caller: &Caller, filter: &AuditFilter, entries: &[AuditEntry]) -> M
         caller,
         "Nhật ký thay đổi",
         html! {
-            form method="get" action="/admin/audit" {
-                label.block for="actor" { "Người thực hiện" }
-                input #actor type="text" name="actor" value=[filter.actor.as_deref()];
-                label.block for="action" { "Thao tác" }
-                input #action type="text" name="action" value=[filter.action.as_deref()];
-                label.block for="target" { "Đối tượng" }
-                input #target type="text" name="target" value=[filter.target.as_deref()];
-                p {}
+            form.filters method="get" action="/admin/audit" {
+                div.field {
+                    label.block for="actor" { "Người thực hiện" }
+                    input #actor type="text" name="actor" value=[filter.actor.as_deref()];
+                }
+                div.field {
+                    label.block for="action" { "Thao tác" }
+                    input #action type="text" name="action" value=[filter.action.as_deref()];
+                }
+                div.field {
+                    label.block for="target" { "Đối tượng" }
+                    input #target type="text" name="target" value=[filter.target.as_deref()];
+                }
                 button type="submit" { "Lọc" }
             }
             table.audit {
-                thead { tr { th { "Thời gian" } th { "Người thực hiện" } th { "Thao tác" } th { "Đối tượng" } th { "Trước" } th { "Sau" } } }
+                thead { tr { th { "Thời gian" } th { "Người thực hiện" } th { "Thao tác" } th { "Đối tượng" } th { "Thay đổi (trước → sau)" } } }
                 tbody {
                     @for e in entries {
                         tr {
                             td { (time(e.at)) } td { (e.actor) } td { (e.action) } td { (e.target) }
-                            td { code { (e.before.as_deref().unwrap_or("")) } }
-                            td { code { (e.after.as_deref().unwrap_or("")) } }
+                            td {
+                                @let list = changes(e.before.as_deref(), e.after.as_deref());
+                                @if !list.is_empty() {
+                                    ul.changes { @for c in &list {
+                                        li { strong { (c.field) } ": "
+                                            @match (&c.before, &c.after) {
+                                                (Some(b), Some(a)) => { del { (b) } " → " ins { (a) } },
+                                                (None, Some(a)) => { ins { (a) } },
+                                                (Some(b), None) => { del { (b) } " → (bỏ)" },
+                                                (None, None) => {},
+                                            }
+                                        }
+                                    } }
+                                }
+                            }
                         }
                     }
                 }
@@ -257,4 +318,30 @@ pub fn audit(caller: &Caller, filter: &AuditFilter, entries: &[AuditEntry]) -> M
             @if entries.is_empty() { p { "Không có mục nào." } }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_audit_entry_reads_as_the_fields_it_changed() {
+        let list = changes(
+            Some(r#"{"unit":"HL.A","desk":"Q1","valid_from":"2026-01-01"}"#),
+            Some(r#"{"unit":"HL.B","desk":null,"valid_from":"2026-01-01","valid_to":"2026-06-30"}"#),
+        );
+        let shown: Vec<(&str, Option<&str>, Option<&str>)> =
+            list.iter().map(|c| (c.field.as_str(), c.before.as_deref(), c.after.as_deref())).collect();
+        assert_eq!(
+            shown,
+            [
+                ("desk", Some("Q1"), Some("—")),
+                ("unit", Some("HL.A"), Some("HL.B")),
+                ("valid_to", None, Some("2026-06-30")),
+            ],
+            "the unchanged date is left out"
+        );
+        assert_eq!(changes(None, Some("đã thu hồi"))[0].after.as_deref(), Some("đã thu hồi"));
+        assert!(changes(None, None).is_empty());
+    }
 }

@@ -11,9 +11,14 @@ use crate::domain::stats::{Funnel, FunnelPosition};
 /// The width of every chart's drawing, in its own units; the page scales it to fit.
 const WIDTH: f64 = 400.0;
 
-/// A coordinate, or a figure in a chart's text, by the one rounding rule.
+/// A coordinate, by the one rounding rule.
 fn f(x: f64) -> String {
     crate::domain::rounding::fixed(x, 1)
+}
+
+/// A figure in a chart's text, as Vietnamese writes it (a decimal comma).
+fn vi(x: f64) -> String {
+    crate::domain::rounding::fixed_vi(x, 1)
 }
 
 /// One share to draw as a bar with its interval.
@@ -34,7 +39,7 @@ pub fn bars(id: &str, title: &str, bars: &[Bar]) -> Markup {
         svg.chart viewBox={ "0 0 " (WIDTH) " " (f(height)) } role="img" aria-labelledby={ (id) "-t " (id) "-d" } {
             title id={ (id) "-t" } { (title) }
             desc id={ (id) "-d" } {
-                @for b in bars { (b.label) ": " (f(b.share)) "%. " }
+                @for b in bars { (b.label) ": " (vi(b.share)) "%. " }
             }
             @for pct in [0.0, 50.0, 100.0] {
                 line.grid x1=(f(x(pct))) x2=(f(x(pct))) y1="0" y2=(f(height - 18.0)) {}
@@ -50,7 +55,7 @@ pub fn bars(id: &str, title: &str, bars: &[Bar]) -> Markup {
                     line.whisker x1=(f(x(lo))) x2=(f(x(lo))) y1=(f(mid - 7.0)) y2=(f(mid + 7.0)) {}
                     line.whisker x1=(f(x(hi))) x2=(f(x(hi))) y1=(f(mid - 7.0)) y2=(f(mid + 7.0)) {}
                 }
-                text.value x=(f(WIDTH - 4.0)) y=(f(top + 32.0)) text-anchor="end" { (f(b.share)) "%" }
+                text.value x=(f(WIDTH - 4.0)) y=(f(top + 32.0)) text-anchor="end" { (vi(b.share)) "%" }
             }
         }
     }
@@ -102,7 +107,7 @@ pub fn trend(id: &str, title: &str, points: &[TrendPoint]) -> Markup {
             desc id={ (id) "-d" } {
                 @for p in points {
                     (p.label) ": "
-                    @match p.value { Some((share, _)) => { (f(share)) "%. " }, None => "không có phiếu. " }
+                    @match p.value { Some((share, _)) => { (vi(share)) "%. " }, None => "không có phiếu. " }
                 }
             }
             @for g in &gridlines {
@@ -173,8 +178,8 @@ pub fn funnel(id: &str, title: &str, model: &Funnel, dots: &[FunnelDot]) -> Mark
         svg.chart viewBox={ "0 0 " (WIDTH) " " (height) } role="img" aria-labelledby={ (id) "-t " (id) "-d" } {
             title id={ (id) "-t" } { (title) }
             desc id={ (id) "-d" } {
-                "Tỷ lệ chung " (f(model.target * 100.0)) "%. "
-                @for d in dots { (d.label) ": " (f(d.k / d.n.max(1.0) * 100.0)) "% trên " (f(d.n)) " phiếu. " }
+                "Tỷ lệ chung " (vi(model.target * 100.0)) "%. "
+                @for d in dots { (d.label) ": " (vi(d.k / d.n.max(1.0) * 100.0)) "% trên " (crate::domain::rounding::fixed_vi(d.n, 0)) " phiếu. " }
             }
             @for g in (0..=10).map(|k| k as f64 * 10.0).filter(|g| *g >= floor) {
                 line.grid x1=(f(left)) x2=(f(WIDTH - right)) y1=(f(y(g))) y2=(f(y(g))) {}
@@ -226,7 +231,7 @@ mod tests {
         .into_string();
         assert_eq!(svg.matches("class=\"whisker\"").count(), 3, "one interval: a line and two caps");
         assert_eq!(svg.matches("class=\"bar\"").count(), 2);
-        assert!(svg.contains("A: 80.0%. B: 50.0%."), "{svg}");
+        assert!(svg.contains("A: 80,0%. B: 50,0%."), "the decimal comma of Vietnamese text: {svg}");
     }
 
     #[test]
@@ -261,6 +266,6 @@ mod tests {
         assert_eq!(svg.matches("class=\"below\"").count(), 1);
         assert_eq!(svg.matches("class=\"dot\"").count(), 1);
         assert_eq!(svg.matches("class=\"limit95\"").count(), 2);
-        assert!(svg.contains("Tỷ lệ chung 85.0%."));
+        assert!(svg.contains("Tỷ lệ chung 85,0%."));
     }
 }

@@ -5,6 +5,7 @@ use maud::{Markup, html};
 
 use super::admin::page;
 use super::charts;
+use crate::config::Letterhead;
 use crate::domain::account::Caller;
 use crate::domain::method::Fold;
 use crate::domain::org::Unit;
@@ -17,7 +18,7 @@ use crate::domain::stats::{Funnel, wilson};
 use crate::export::funnel_names;
 
 fn pct(x: Option<f64>) -> String {
-    x.map(|x| rounding::fixed(x, 1)).unwrap_or_else(|| "—".into())
+    x.map(|x| rounding::fixed_vi(x, 1)).unwrap_or_else(|| "—".into())
 }
 
 /// What the indicator points of a target at `level` are called: an officer's own, else the unit's.
@@ -30,11 +31,11 @@ fn points_label(level: Level) -> &'static str {
 
 /// A share with its percent sign, or "—" (no sign) when there is none.
 fn percent(x: Option<f64>) -> String {
-    x.map(|x| format!("{}%", rounding::fixed(x, 1))).unwrap_or_else(|| "—".into())
+    x.map(|x| format!("{}%", rounding::fixed_vi(x, 1))).unwrap_or_else(|| "—".into())
 }
 
 fn interval(x: Option<(f64, f64)>) -> String {
-    x.map(|(lo, hi)| format!("{}–{}", rounding::fixed(lo, 1), rounding::fixed(hi, 1))).unwrap_or_default()
+    x.map(|(lo, hi)| format!("{}–{}", rounding::fixed_vi(lo, 1), rounding::fixed_vi(hi, 1))).unwrap_or_default()
 }
 
 /// The report form as the caller filled it in (the query string of the page, the downloads and
@@ -59,6 +60,7 @@ fn row(report: &Report, r: &Row, params: &ReportForm) -> Markup {
                     a href=(detail_link(report.query.level, &r.target.code, params)) { (r.target.name) }
                 } @else { (r.target.name) }
             }
+            @if matches!(report.query.level, Level::Desk | Level::Officer) { td { (r.target.parent_code.as_deref().unwrap_or("")) } }
             td.num { (r.responses) }
             td.num { (pct(r.figures.overall)) br; span.small { (interval(r.figures.overall_interval)) } }
             @if r.sufficient {
@@ -103,32 +105,40 @@ pub fn page_of(
         caller,
         "Chỉ số hài lòng",
         html! {
-            form.stack method="get" action="/admin/indices" {
-                label.block for="period" { "Kỳ báo cáo" }
-                input #period type="text" name="period" value=(params.period.as_deref().unwrap_or_default())
-                    inputmode="numeric" aria-describedby="period-hint" required;
-                p #period-hint .small { "Năm 2026, 6 tháng 2026-H1, quý 2026-Q3, tháng 2026-07 hoặc khoảng 2026-01-01..2026-03-31" }
-                label.block for="level" { "Cấp" }
-                select #level name="level" {
-                    @for l in [Level::Unit, Level::Subtree, Level::Desk, Level::Officer, Level::Field, Level::Channel] {
-                        option value=(l.code()) selected[l.code() == level] { (l.vi()) }
+            form.stack.filters method="get" action="/admin/indices" {
+                div.field {
+                    label.block for="period" { "Kỳ báo cáo" }
+                    input #period type="text" name="period" value=(params.period.as_deref().unwrap_or_default())
+                        inputmode="numeric" aria-describedby="period-hint" required;
+                }
+                div.field {
+                    label.block for="level" { "Cấp" }
+                    select #level name="level" {
+                        @for l in [Level::Unit, Level::Subtree, Level::Desk, Level::Officer, Level::Field, Level::Channel] {
+                            option value=(l.code()) selected[l.code() == level] { (l.vi()) }
+                        }
                     }
                 }
-                label.block for="unit" { "Trong đơn vị" }
-                select #unit name="unit" {
-                    option value="" { "Toàn bộ phạm vi" }
-                    @for u in units {
-                        option value=(u.code) selected[u.code == unit] { (u.name) " (" (u.code) ")" }
+                div.field {
+                    label.block for="unit" { "Trong đơn vị" }
+                    select #unit name="unit" {
+                        option value="" { "Toàn bộ phạm vi" }
+                        @for u in units {
+                            option value=(u.code) selected[u.code == unit] { (u.name) " (" (u.code) ")" }
+                        }
                     }
                 }
-                label.block for="questionnaire" { "Phiếu" }
-                select #questionnaire name="questionnaire" {
-                    @for (id, title) in questionnaires {
-                        option value=(id) selected[id == questionnaire] { (title) }
+                div.field {
+                    label.block for="questionnaire" { "Phiếu" }
+                    select #questionnaire name="questionnaire" {
+                        @for (id, title) in questionnaires {
+                            option value=(id) selected[id == questionnaire] { (title) }
+                        }
                     }
                 }
                 button type="submit" { "Xem" }
             }
+            p #period-hint .small { "Kỳ: năm 2026, 6 tháng 2026-H1, quý 2026-Q3, tháng 2026-07 hoặc khoảng 2026-01-01..2026-03-31." }
             @match outcome {
                 Err(message) => div.alert role="alert" { p { (message) } },
                 Ok(report) => {
@@ -148,8 +158,10 @@ pub fn page_of(
                     } @else {
                         table.audit {
                             thead { tr {
-                                th { "Mã" } th { "Tên" } th { "Số phiếu" } th { "Hài lòng % (KTC 95%)" }
-                                th { "Hiệu chỉnh %" } th { "Hạng" } th { "Xếp loại" } th { "So với kỳ vọng" }
+                                th { "Mã" } th { "Tên" }
+                                @if matches!(report.query.level, Level::Desk | Level::Officer) { th { "Đơn vị" } }
+                                th.num { "Số phiếu" } th.num { "Hài lòng % (KTC 95%)" }
+                                th.num { "Hiệu chỉnh %" } th.num { "Hạng" } th { "Xếp loại" } th { "So với kỳ vọng" }
                                 @if report.query.level == Level::Officer { th { "Gợi ý NĐ 90 (" (report.suggestion.version) ")" } }
                             } }
                             tbody { @for r in &report.rows { (row(report, r, params)) } }
@@ -180,6 +192,14 @@ pub fn detail_link(level: Level, code: &str, params: &ReportForm) -> String {
     format!("/admin/indices/{}/{code}?{}", level.code(), keep(params, &[]))
 }
 
+/// The management page of a target, where it has one: an officer's assignments, a desk's unit.
+pub fn management_link(level: Level, code: &str) -> Option<String> {
+    match level {
+        Level::Officer => Some(format!("/admin/officers/{code}")),
+        _ => None,
+    }
+}
+
 /// The address of a target's printable year-end sheet.
 fn sheet_link(level: Level, code: &str, params: &ReportForm) -> String {
     format!("/admin/indices/{}/{code}/sheet?{}", level.code(), keep(params, &[]))
@@ -199,28 +219,28 @@ fn headline(detail: &Detail, row: &Row) -> Markup {
         dl.figures {
             (figure("Số phiếu", html! { (row.responses) }))
             (figure("Tỷ lệ hài lòng (KTC 95%)", html! { (percent(f.overall)) br; span.small { (interval(f.overall_interval)) } }))
-            (figure("Điểm trung bình (1–5)", html! { (f.overall_mean.map(|m| rounding::fixed(m, 2)).unwrap_or_else(|| "—".into())) }))
+            (figure("Điểm trung bình (1–5)", html! { (f.overall_mean.map(|m| rounding::fixed_vi(m, 2)).unwrap_or_else(|| "—".into())) }))
             @if f.rate_766.is_some() {
                 (figure("Tỷ lệ hài lòng QĐ 766", html! { (percent(f.rate_766)) }))
             }
             @if row.sufficient {
                 (figure("Hiệu chỉnh Bayes (KTC 95%)", html! { (percent(row.shrunk.map(|s| s.0))) br; span.small { (interval(row.shrunk.map(|s| s.1))) } }))
-                (figure("Hạng", html! { (row.rank.map(|r| r.to_string()).unwrap_or_default()) " / " (ranked) }))
+                (figure("Hạng", html! { (row.rank.map(|r| format!("{r}/{ranked}")).unwrap_or_default()) }))
                 (figure("Xếp loại", html! { (row.band.as_deref().unwrap_or("—")) }))
                 (figure("So với kỳ vọng", html! { (row.funnel.map(|p| funnel_names(p).1).unwrap_or("—")) }))
             } @else {
                 (figure("Đánh giá", html! { "Chưa đủ dữ liệu" br; span.small { "dưới " (report.min_sample) " phiếu: không xếp hạng, không xếp loại" } }))
             }
             @if let Some((points, most, share)) = f.points_of(report.query.level == Level::Officer) {
-                (figure(points_label(report.query.level), html! { (rounding::fixed(points, 2)) " / " (rounding::fixed(most, 0)) br; span.small { (rounding::fixed(share, 1)) "% tối đa" } }))
+                (figure(points_label(report.query.level), html! { (rounding::fixed_vi(points, 2)) " / " (rounding::fixed_vi(most, 0)) br; span.small { (rounding::fixed_vi(share, 1)) "% tối đa" } }))
             }
             @if let Some(s) = &row.suggestion {
                 (figure("Gợi ý mức NĐ 90/2020", html! { (s) br; span.small { "quy tắc " (report.suggestion.version) "; người đánh giá quyết định" } }))
             }
             @if let Some(c) = row.change {
                 (figure("Kỳ trước", html! {
-                    (rounding::fixed(c.previous_pct, 1)) "% (" (c.previous_responses) " phiếu)" br;
-                    span.small { "p = " (c.p_value.map(rounding::p_value_text).unwrap_or_else(|| "—".into()))
+                    (rounding::fixed_vi(c.previous_pct, 1)) "% (" (c.previous_responses) " phiếu)" br;
+                    span.small { "p = " (c.p_value.map(rounding::p_value_text_vi).unwrap_or_else(|| "—".into()))
                         @if c.p_value.is_some_and(|p| p < 0.05) { ", thay đổi có ý nghĩa" } @else { ", chưa đủ bằng chứng thay đổi" } }
                 }))
             }
@@ -250,7 +270,7 @@ fn elements(q: &Questionnaire, row: &Row, id: &str, min_sample: u64) -> Markup {
                     @if alpha { th.num { "Cronbach α (số phiếu đủ tiêu chí)" } } } }
                 tbody { @for (b, e) in bars.iter().zip(q.elements.iter().filter(|e| row.figures.elements.contains_key(&e.id))) {
                     tr { td { (b.label) } td.num { (pct(Some(b.share))) } td.num { (interval(b.interval)) }
-                         td.num { (rounding::fixed(row.figures.element_n.get(&e.id).copied().unwrap_or_default(), 0)) }
+                         td.num { (rounding::fixed_vi(row.figures.element_n.get(&e.id).copied().unwrap_or_default(), 0)) }
                          @if alpha { td.num { (alpha_text(row.figures.alpha.get(&e.id), min_sample)) } } }
                 } }
             }
@@ -265,7 +285,7 @@ fn elements(q: &Questionnaire, row: &Row, id: &str, min_sample: u64) -> Markup {
 /// widely to mean anything (it is unbounded below), so only that number is shown.
 fn alpha_text(alpha: Option<&(f64, u64)>, min_sample: u64) -> String {
     match alpha {
-        Some((a, n)) if *n >= min_sample => format!("{} ({n})", rounding::fixed(*a, 2)),
+        Some((a, n)) if *n >= min_sample => format!("{} ({n})", rounding::fixed_vi(*a, 2)),
         Some((_, n)) => format!("chưa đủ ({n})"),
         None => "—".into(),
     }
@@ -314,7 +334,7 @@ fn distribution(q: &Questionnaire, row: &Row, fold: Option<&Fold>, inline: bool)
                         @let answered: u64 = d.iter().map(|(_, c)| c).sum();
                         @let levels = q.options(question);
                         @let name_of = |v: i64| levels.iter().find(|l| l.value == v).map_or(String::new(), |l| l.vi.clone());
-                        @let shown: Vec<(String, u64)> = match fold.and_then(|f| f.apply(d)) {
+                        @let shown: Vec<(String, u64)> = match fold.filter(|f| speaks_for(f, levels)).and_then(|f| f.apply(d)) {
                             Some(folded) => folded.into_iter().map(|(n, c)| (n.to_owned(), c)).collect(),
                             None => d.iter().map(|(v, c)| (format!("{} ({v})", name_of(*v)), *c)).collect(),
                         };
@@ -323,7 +343,7 @@ fn distribution(q: &Questionnaire, row: &Row, fold: Option<&Fold>, inline: bool)
                             td { @for (i, (name, count)) in shown.iter().enumerate() {
                                 @if i > 0 { @if inline { "; " } @else { br; } }
                                 (name) ": " strong { (count) }
-                                @if answered > 0 { " (" (rounding::fixed(*count as f64 * 100.0 / answered as f64, 0)) "%)" }
+                                @if answered > 0 { " (" (rounding::fixed_vi(*count as f64 * 100.0 / answered as f64, 0)) "%)" }
                             } }
                             td.num { (answered) }
                             td.num { (row.responses.saturating_sub(answered)) }
@@ -335,6 +355,17 @@ fn distribution(q: &Questionnaire, row: &Row, fold: Option<&Fold>, inline: bool)
     }
 }
 
+/// Whether `fold`'s names speak for a question with these answer levels: each folded level that
+/// is one stored level bears that level's name. The default fold ("Rất hài lòng", "Hài lòng",
+/// "Không hài lòng") speaks for the satisfaction scale, not for the convenience one, whose
+/// answers are shown as they are.
+fn speaks_for(fold: &Fold, levels: &[crate::domain::questionnaire::Level]) -> bool {
+    fold.levels
+        .iter()
+        .filter(|f| f.values.len() == 1)
+        .all(|f| levels.iter().any(|l| l.value == f.values[0] && l.vi == f.name))
+}
+
 /// The distribution as a grid, a column per level of `fold`, for a printed sheet: one line per
 /// question. `None` unless every answered question folds (a questionnaire all on the 5-level
 /// scale, as SIPAS is).
@@ -343,6 +374,9 @@ fn distribution_grid(q: &Questionnaire, row: &Row, fold: &Fold) -> Option<Markup
     for question in &q.questions {
         if let Some(d) = row.figures.distributions.get(&question.id) {
             let answered: u64 = d.iter().map(|(_, c)| c).sum();
+            if !speaks_for(fold, q.options(question)) {
+                return None;
+            }
             let folded: Vec<u64> = fold.apply(d)?.into_iter().map(|(_, c)| c).collect();
             lines.push((question.vi.as_str(), folded, answered));
         }
@@ -397,13 +431,15 @@ fn officers(detail: &Detail, params: &ReportForm) -> Markup {
     let model = Funnel::fit(&dots.iter().map(|d| (d.k, d.n)).collect::<Vec<_>>());
     html! {
         h2 { "Cán bộ của đơn vị" }
+        div.cols { div {
         @if let Some(model) = model {
             (charts::funnel("funnel", "Biểu đồ phễu: tỷ lệ hài lòng của từng cán bộ theo số phiếu, giới hạn 95% và 99,8%", &model, &dots))
             p.small { "Đường đứt nét: tỷ lệ chung. Đường vàng: giới hạn 95%; đường đỏ: 99,8%"
-                @if model.widened() { " (đã nới theo độ phân tán φ = " (rounding::fixed(model.phi, 2)) ", kiểm định χ² p = " (model.dispersion_p.map(rounding::p_value_text).unwrap_or_default()) ")" }
-                @else { " (không nới: chênh lệch giữa các cán bộ không vượt mức ngẫu nhiên" @if let Some(p) = model.dispersion_p { ", kiểm định χ² p = " (rounding::p_value_text(p)) } ")" }
+                @if model.widened() { " (đã nới theo độ phân tán φ = " (rounding::fixed_vi(model.phi, 2)) ", kiểm định χ² p = " (model.dispersion_p.map(rounding::p_value_text_vi).unwrap_or_default()) ")" }
+                @else { " (không nới: chênh lệch giữa các cán bộ không vượt mức ngẫu nhiên" @if let Some(p) = model.dispersion_p { ", kiểm định χ² p = " (rounding::p_value_text_vi(p)) } ")" }
                 ". Tam giác hướng lên: trên kỳ vọng; hướng xuống: dưới kỳ vọng. Chỉ cán bộ có từ " (report.min_sample) " phiếu." }
         }
+        } div {
         @if report.rows.is_empty() {
             p { "Chưa có cán bộ nào được đánh giá trong kỳ." }
         } @else {
@@ -424,6 +460,7 @@ fn officers(detail: &Detail, params: &ReportForm) -> Markup {
                 } }
             }
         }
+        } }
     }
 }
 
@@ -437,10 +474,10 @@ fn comparison(detail: &Detail, row: &Row, params: &ReportForm) -> Markup {
             tbody {
                 tr { td { (detail.target.name) } td.num { (row.responses) }
                      td.num { (pct(row.figures.overall)) " " span.small { (interval(row.figures.overall_interval)) } }
-                     td.num { (row.figures.overall_mean.map(|m| rounding::fixed(m, 2)).unwrap_or_default()) } }
+                     td.num { (row.figures.overall_mean.map(|m| rounding::fixed_vi(m, 2)).unwrap_or_default()) } }
                 tr { td { a href=(detail_link(Level::Unit, &unit.target.code, params)) { (unit.target.name) } } td.num { (unit.responses) }
                      td.num { (pct(unit.figures.overall)) " " span.small { (interval(unit.figures.overall_interval)) } }
-                     td.num { (unit.figures.overall_mean.map(|m| rounding::fixed(m, 2)).unwrap_or_default()) } }
+                     td.num { (unit.figures.overall_mean.map(|m| rounding::fixed_vi(m, 2)).unwrap_or_default()) } }
             }
         }
     }
@@ -468,38 +505,48 @@ pub fn detail_of(
             @match outcome {
                 Err(message) => div.alert role="alert" { p { (message) } },
                 Ok(detail) => {
-                    form.stack method="get" {
-                        label.block for="period" { "Kỳ báo cáo" }
-                        input #period type="text" name="period" value=(detail.report.query.period) required;
+                    form.stack.filters method="get" {
+                        div.field {
+                            label.block for="period" { "Kỳ báo cáo" }
+                            input #period type="text" name="period" value=(detail.report.query.period) required;
+                        }
                         @if let Some(u) = &params.unit { input type="hidden" name="unit" value=(u); }
                         @if let Some(q) = &params.questionnaire { input type="hidden" name="questionnaire" value=(q); }
-                        label.opt { input type="checkbox" name="fold" value="3" checked[folded]; "Gộp thang 5 mức thành " (fold.levels.len()) " mức" }
+                        div.field { label.opt { input type="checkbox" name="fold" value="3" checked[folded]; "Gộp thang 5 mức thành " (fold.levels.len()) " mức" } }
                         button type="submit" { "Xem" }
                     }
                     p.small { (detail.target.code)
                         @if let Some(parent) = &detail.target.parent_code { " · đơn vị " (parent) }
                         " · kỳ " (detail.report.query.period) " · trong " (detail.report.scope_name) }
-                    p { a href=(sheet_link(level, &detail.target.code, params)) { "Phiếu tổng hợp cuối năm (in A4)" } }
+                    p {
+                        a href=(sheet_link(level, &detail.target.code, params)) { "Phiếu tổng hợp cuối năm (in A4)" }
+                        @if let Some(manage) = management_link(level, &detail.target.code) { " · " a href=(manage) { "Quản lý " (level.vi().to_lowercase()) " này" } }
+                    }
                     @match detail.row() {
                         None => p { "Chưa có phiếu đánh giá nào trong kỳ này." },
                         Some(row) => {
                             @if detail.rows.len() > 1 {
-                                p.small { "Có phiếu theo " (detail.rows.len()) " phiên bản của bảng hỏi; dưới đây là phiên bản " (row.questionnaire_version) "." }
+                                p.small { "Có phiếu theo " (detail.rows.len()) " phiên bản của bảng hỏi tính điểm khác nhau; dưới đây là phiên bản " (row.questionnaire_version) "." }
                             }
-                            (headline(detail, row))
-                            (comparison(detail, row, params))
-                            @if let Some(q) = detail.questionnaire(row) {
-                                (elements(q, row, "elements", detail.report.min_sample))
+                            div.cols {
+                                div { (headline(detail, row)) (comparison(detail, row, params)) }
+                                div { @if let Some(q) = detail.questionnaire(row) { (elements(q, row, "elements", detail.report.min_sample)) } }
                             }
                         }
                     }
-                    h2 { "Xu hướng 12 tháng" }
-                    (charts::trend("trend", "Tỷ lệ hài lòng theo tháng, với khoảng tin cậy 95%", &trend_points(&detail.months, month_label)))
-                    details { summary { "Bảng số liệu theo tháng" } (trend_table(&detail.months)) }
-                    @if let Some(row) = detail.row() {
-                        @if let Some(q) = detail.questionnaire(row) {
-                            h2 { "Phân bố câu trả lời" }
-                            (distribution(q, row, folded.then_some(fold), false))
+                    div.cols {
+                        div {
+                            h2 { "Xu hướng 12 tháng" }
+                            (charts::trend("trend", "Tỷ lệ hài lòng theo tháng, với khoảng tin cậy 95%", &trend_points(&detail.months, month_label)))
+                            details { summary { "Bảng số liệu theo tháng" } (trend_table(&detail.months)) }
+                        }
+                        div {
+                            @if let Some(row) = detail.row() {
+                                @if let Some(q) = detail.questionnaire(row) {
+                                    h2 { "Phân bố câu trả lời" }
+                                    (distribution(q, row, folded.then_some(fold), false))
+                                }
+                            }
                         }
                     }
                     (officers(detail, params))
@@ -510,14 +557,27 @@ pub fn detail_of(
     )
 }
 
-/// The printable year-end sheet of an officer or a unit (one A4 page on the one-stop form; the
-/// longer SIPAS form runs onto a second): the figures, their
-/// interval, the shrunk share, band and suggestion, the trend by quarter, the answer
-/// distribution and the comparison with the unit, and room for signatures.
+/// The printable year-end sheet of an officer or a unit, laid out as an administrative document
+/// (Decree 30/2020/NĐ-CP): the letterhead (governing body and issuer on the left, the national
+/// title and motto on the right), the place and date line, the title, then the figures, their
+/// interval, the shrunk share, rank, band and suggestion, the trend by quarter, the answer
+/// distribution and the comparison with the unit, the method, and the signature blocks. One A4
+/// page on either shipped questionnaire.
 ///
 /// One function because it is one printed page, written top to bottom as it prints.
-pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
+pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold, letterhead: &Letterhead) -> Markup {
     let report = &detail.report;
+    let made = crate::domain::clock::vietnam_date(report.generated_at_ms);
+    let unit_name = match level {
+        Level::Officer => detail.unit.as_ref().map(|u| u.target.name.clone()),
+        _ => Some(detail.target.name.clone()),
+    };
+    let issuer =
+        if letterhead.issuer.is_empty() { unit_name.clone().unwrap_or_default() } else { letterhead.issuer.clone() };
+    let place = if letterhead.place.is_empty() { "……………" } else { letterhead.place.as_str() };
+    let ranked = |row: &Row| {
+        report.rows.iter().filter(|r| r.rank.is_some() && r.questionnaire_version == row.questionnaire_version).count()
+    };
     html! {
         (maud::DOCTYPE)
         html lang="vi" {
@@ -529,15 +589,28 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
                 link rel="stylesheet" href=(crate::views::assets::stylesheet_path());
             }
             body {
-                main.wide { article.a4 {
-                    p.noprint { a href=(detail_link(level, &detail.target.code, &ReportForm { period: Some(report.query.period.to_string()), unit: report.query.unit.clone(), questionnaire: Some(report.query.questionnaire.to_string()), ..ReportForm::default() })) { "← Trang chỉ số" } " · In bằng lệnh In của trình duyệt (Ctrl+P), khổ A4." }
-                    h1 { "PHIẾU TỔNG HỢP KẾT QUẢ ĐÁNH GIÁ SỰ HÀI LÒNG" }
-                    p {
+                main.wide { article.a4.document {
+                    p.noprint { a href=(detail_link(level, &detail.target.code, &ReportForm { period: Some(report.query.period.to_string()), unit: report.query.unit.clone(), questionnaire: Some(report.query.questionnaire.to_string()), ..ReportForm::default() })) { "← Trang chỉ số" } " · In bằng lệnh In của trình duyệt (Ctrl+P), khổ A4, lề mặc định." }
+                    header.letterhead {
+                        div.issuer {
+                            @if !letterhead.authority.is_empty() { p.authority { (letterhead.authority.to_uppercase()) } }
+                            p.body { strong { (issuer.to_uppercase()) } }
+                            hr;
+                        }
+                        div.nation {
+                            p.title { strong { "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" } }
+                            p.motto { strong { "Độc lập - Tự do - Hạnh phúc" } }
+                            hr;
+                            p.date { em { (place) ", ngày " (format!("{:02}", made.day())) " tháng " (format!("{:02}", u8::from(made.month()))) " năm " (made.year()) } }
+                        }
+                    }
+                    h1 { "PHIẾU TỔNG HỢP" br; "KẾT QUẢ ĐÁNH GIÁ SỰ HÀI LÒNG" }
+                    p.subject {
                         strong { (level.vi()) ": " (detail.target.name) } " (" (detail.target.code) ")"
-                        @if let Some(parent) = &detail.target.parent_code { " — đơn vị " (parent) }
+                        @if level == Level::Officer { @if let Some(unit) = &unit_name { " — " (unit) } }
                         br;
-                        "Kỳ: " (report.query.period) " (" (crate::domain::clock::iso(report.query.period.first())) " – " (crate::domain::clock::iso(report.query.period.last())) ")"
-                        " · Phiếu: " (report.versions.last().map(|q| q.title_vi.as_str()).unwrap_or(report.query.questionnaire.as_str()))
+                        "Kỳ đánh giá: " (report.query.period) " (" (crate::domain::clock::iso(report.query.period.first())) " – " (crate::domain::clock::iso(report.query.period.last())) ")"
+                        " · " (report.versions.last().map(|q| q.title_vi.as_str()).unwrap_or(report.query.questionnaire.as_str()))
                     }
                     @match detail.row() {
                         None => p { "Không có phiếu đánh giá nào trong kỳ." },
@@ -547,15 +620,15 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
                             table {
                                 tbody {
                                     tr { th { "Số phiếu" } td { (row.responses) } th { "Tỷ lệ hài lòng (KTC 95%)" } td { (percent(f.overall)) " (" (interval(f.overall_interval)) ")" } }
-                                    tr { th { "Điểm trung bình" } td { (f.overall_mean.map(|m| rounding::fixed(m, 2)).unwrap_or_default()) } th { "Tỷ lệ QĐ 766" } td { (percent(f.rate_766)) } }
+                                    tr { th { "Điểm trung bình (1–5)" } td { (f.overall_mean.map(|m| rounding::fixed_vi(m, 2)).unwrap_or_default()) } th { "Tỷ lệ QĐ 766" } td { (percent(f.rate_766)) } }
                                     @if row.sufficient {
                                         tr { th { "Hiệu chỉnh Bayes (KTC 95%)" } td { (percent(row.shrunk.map(|s| s.0))) " (" (interval(row.shrunk.map(|s| s.1))) ")" }
-                                             th { "Hạng / Xếp loại" } td { (row.rank.map(|r| r.to_string()).unwrap_or_default()) " / " (row.band.as_deref().unwrap_or("")) } }
+                                             th { "Hạng · Xếp loại" } td { (row.rank.map(|r| format!("{r}/{}", ranked(row))).unwrap_or_default()) " · " (row.band.as_deref().unwrap_or("—")) } }
                                     } @else {
                                         tr { td colspan="4" { "Chưa đủ dữ liệu (dưới " (report.min_sample) " phiếu): không xếp hạng, không xếp loại." } }
                                     }
                                     @if let Some((points, most, share)) = f.points_of(level == Level::Officer) {
-                                        tr { th { (points_label(level)) } td { (rounding::fixed(points, 2)) " / " (rounding::fixed(most, 0)) " (" (rounding::fixed(share, 1)) "%)" }
+                                        tr { th { (points_label(level)) } td { (rounding::fixed_vi(points, 2)) " / " (rounding::fixed_vi(most, 0)) " (" (rounding::fixed_vi(share, 1)) "%)" }
                                              @if level == Level::Officer { th { "Gợi ý mức NĐ 90/2020" } td { (row.suggestion.as_deref().unwrap_or("—")) } } @else { td colspan="2" {} } }
                                     }
                                     @if let Some(unit) = &detail.unit {
@@ -563,21 +636,28 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
                                     }
                                 }
                             }
+                        }
+                    }
+                    div.pair {
+                        div { @if let Some(row) = detail.row() {
+                            @let f = &row.figures;
                             @if let Some(q) = detail.questionnaire(row) {
                                 h2 { "2. Chỉ số thành phần" }
                                 table {
                                     thead { tr { th { "Thành phần" } th { "Tỷ lệ hài lòng %" } th { "Số trả lời" }
                                         @if !f.alpha.is_empty() { th { "Cronbach α (số phiếu)" } } } }
                                     tbody { @for e in &q.elements { @if let Some(share) = f.elements.get(&e.id) {
-                                        tr { td { (e.vi) } td { (pct(Some(*share))) } td { (rounding::fixed(f.element_n.get(&e.id).copied().unwrap_or_default(), 0)) }
+                                        tr { td { (e.vi) } td { (pct(Some(*share))) } td { (rounding::fixed_vi(f.element_n.get(&e.id).copied().unwrap_or_default(), 0)) }
                                             @if !f.alpha.is_empty() { td { (alpha_text(f.alpha.get(&e.id), report.min_sample)) } } }
                                     } } }
                                 }
                             }
+                        } }
+                        div {
+                            h2 { "3. Theo quý năm " (report.query.period.last().year()) }
+                            (trend_table(&detail.quarters))
                         }
                     }
-                    h2 { "3. Theo quý năm " (report.query.period.last().year()) }
-                    (trend_table(&detail.quarters))
                     @if let Some(row) = detail.row() {
                         @if let Some(q) = detail.questionnaire(row) {
                             h2 { "4. Phân bố câu trả lời" }
@@ -587,15 +667,18 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold) -> Markup {
                             }
                         }
                     }
-                    p.small {
+                    p.method {
                         // The fold first: the table just above is read through it.
                         @if let Some(q) = detail.row().and_then(|row| detail.questionnaire(row)) { (fold_statement(q, fold)) " " }
                         "Phương pháp: hài lòng = trả lời mức 4–5 / số trả lời (bỏ trống không tính); tỷ lệ chung = trung bình có trọng số các thành phần; "
                         "KTC 95% Wilson, mỗi người trả lời tính một lần; hiệu chỉnh Bayes theo nhóm cùng kỳ, cùng phiếu; từ " (report.min_sample) " phiếu mới xếp hạng, "
                         "xếp loại (bảng " (report.bands.version) ", so đúng ngưỡng) và gợi ý (quy tắc " (report.suggestion.version) ", chỉ là gợi ý); làm tròn nửa lên. "
-                        "Lập lúc " (crate::domain::clock::format_vietnam(report.generated_at_ms)) "."
+                        "Số liệu lập lúc " (crate::domain::clock::format_vietnam(report.generated_at_ms)) "."
                     }
-                    div.signatures { p { strong { "Người lập biểu" } } p { strong { "Thủ trưởng đơn vị" } } }
+                    div.signatures {
+                        div { p { strong { "NGƯỜI LẬP BIỂU" } } p.sign { em { "(Ký, ghi rõ họ tên)" } } }
+                        div { p { strong { "THỦ TRƯỞNG ĐƠN VỊ" } } p.sign { em { "(Ký, ghi rõ họ tên, đóng dấu)" } } }
+                    }
                 } }
             }
         }
@@ -649,7 +732,7 @@ pub fn overview_section(overview: &Overview) -> Markup {
                         @if total.figures.rate_766.is_some() {
                             (figure("Tỷ lệ hài lòng QĐ 766", html! { (percent(total.figures.rate_766)) }))
                         }
-                        (figure("Điểm trung bình (1–5)", html! { (total.figures.overall_mean.map(|m| rounding::fixed(m, 2)).unwrap_or_else(|| "—".into())) }))
+                        (figure("Điểm trung bình (1–5)", html! { (total.figures.overall_mean.map(|m| rounding::fixed_vi(m, 2)).unwrap_or_else(|| "—".into())) }))
                     }
                     (charts::trend("overview-trend", "Tỷ lệ hài lòng theo tháng trong phạm vi, với khoảng tin cậy 95%", &trend_points(&overview.months, month_label)))
                     @if !bars.is_empty() {
@@ -679,8 +762,8 @@ mod tests {
 
     #[test]
     fn alpha_is_shown_only_on_the_minimum_sample() {
-        assert_eq!(alpha_text(Some(&(0.8123, 40)), 30), "0.81 (40)");
-        assert_eq!(alpha_text(Some(&(0.8123, 30)), 30), "0.81 (30)");
+        assert_eq!(alpha_text(Some(&(0.8123, 40)), 30), "0,81 (40)");
+        assert_eq!(alpha_text(Some(&(0.8123, 30)), 30), "0,81 (30)");
         assert_eq!(alpha_text(Some(&(-10.0, 3)), 30), "chưa đủ (3)", "a wild value on three responses is not shown");
         assert_eq!(alpha_text(None, 30), "—");
     }

@@ -67,6 +67,7 @@ pub fn officer(
         &officer.full_name,
         html! {
             (notice(message))
+            p { span.small { (officer.code) " · " } a href={ "/admin/indices/officer/" (officer.code) } { "Chỉ số hài lòng của cán bộ" } }
             h2 { "Quá trình phân công" }
             table.audit {
                 thead { tr { th { "Đơn vị" } th { "Quầy" } th { "Từ" } th { "Đến" } } }

@@ -54,6 +54,12 @@ impl Lang {
 
 /// The frame of every page.
 pub fn layout(lang: Lang, title: &str, header_extra: Markup, body: Markup) -> Markup {
+    document(lang, title, header_extra, None, body)
+}
+
+/// A page whose `main` has the class `width` (`staff`: the management pages, which use a wide
+/// screen; none: the narrow column of the citizen's pages).
+pub fn document(lang: Lang, title: &str, header_extra: Markup, width: Option<&str>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -70,7 +76,7 @@ pub fn layout(lang: Lang, title: &str, header_extra: Markup, body: Markup) -> Ma
                     strong { "hailong" }
                     (header_extra)
                 }
-                main { (body) }
+                main class=[width] { (body) }
             }
         }
     }

@@ -20,8 +20,14 @@ pub enum Styles {
     Linked,
 }
 
-/// An HTML document that prints all of a unit's posters at once.
-pub fn sheet(unit_name: &str, cards: &[Card<'_>], styles: Styles) -> Markup {
+/// The longest address that prints on one line of a card in the card's usual type; a longer
+/// one is set smaller, still on one line.
+const URL_CHARS_AT_USUAL_SIZE: usize = 48;
+
+/// An HTML document that prints all of a unit's posters at once. `local` is the public address
+/// when it is one phones cannot reach: the page then says so above the cards (not on paper).
+/// (The command line warns on its own standard error instead.)
+pub fn sheet(unit_name: &str, cards: &[Card<'_>], styles: Styles, local: Option<&str>) -> Markup {
     html! {
         (DOCTYPE)
         html lang="vi" {
@@ -36,6 +42,12 @@ pub fn sheet(unit_name: &str, cards: &[Card<'_>], styles: Styles) -> Markup {
             }
             body {
                 main.sheet {
+                    @if let Some(base) = local {
+                        div.alert.noprint role="alert" {
+                            p { strong { "Chưa in được: " } "các mã QR đang trỏ tới " code { (base) } ", địa chỉ mà điện thoại của người dân không mở được. "
+                                "Người quản trị máy chủ cần đặt địa chỉ công khai của dịch vụ (thiết lập " code { "public_base_url" } ") rồi mở lại trang này." }
+                        }
+                    }
                     p.noprint { "Bảng mã QR của " strong { (unit_name) } " — " (cards.len()) " thẻ. In khổ A4 (Ctrl+P)." }
                     @for card in cards {
                         section.card {
@@ -45,7 +57,7 @@ pub fn sheet(unit_name: &str, cards: &[Card<'_>], styles: Styles) -> Markup {
                             p { strong { (card.point.unit_name) } }
                             @if let Some(desk) = &card.point.desk_name { p { "Quầy: " (desk) } }
                             @if let Some(officer) = &card.point.officer_name { p { "Cán bộ: " (officer) } }
-                            p.url { (card.url) }
+                            p.url.long[card.url.chars().count() > URL_CHARS_AT_USUAL_SIZE] { (card.url) }
                         }
                     }
                 }

@@ -97,7 +97,8 @@ async fn posters(
         let svg = qr::svg(&url).map_err(anyhow::Error::msg)?;
         cards.push(views::poster::Card { point: p, url, svg });
     }
-    Ok(views::poster::sheet(&posters.unit_name, &cards, views::poster::Styles::Linked))
+    let local = state.app.settings.public_base_url_is_local().then_some(base.as_str());
+    Ok(views::poster::sheet(&posters.unit_name, &cards, views::poster::Styles::Linked, local))
 }
 
 #[derive(Debug, Deserialize)]

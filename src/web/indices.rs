@@ -203,7 +203,7 @@ async fn detail(
     let which = if sheet { Sheet::Sheet } else { Sheet::Page };
     let detail = state.app.target(&caller, &query, &code, which).await?;
     let markup = if sheet {
-        views::indices::sheet_of(&detail, level, &state.app.settings.fold)
+        views::indices::sheet_of(&detail, level, &state.app.settings.fold, &state.app.settings.letterhead)
     } else {
         views::indices::detail_of(&caller, &params, level, Ok(&detail), &state.app.settings.fold)
     };

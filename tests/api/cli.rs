@@ -139,3 +139,110 @@ async fn lists_written_as_csv_never_carry_a_formula() {
     }
     assert!(text.contains("'=HYPERLINK"), "the name is kept, defused: {text}");
 }
+
+#[tokio::test]
+async fn a_command_that_reads_a_database_refuses_a_file_that_is_not_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("tinhh.db");
+    let url = format!("sqlite://{}", missing.display());
+    for args in [
+        &["points", "list"][..],
+        &["qr", "AAAAAAAAAAAA", "--out", "-"],
+        &["posters", "--unit", "HL", "--out", "-"],
+        &["export", "--period", "2026", "--level", "unit", "--format", "csv", "--out", "-"],
+        &["verify"],
+        &["user", "list"],
+        &["apikey", "revoke", "hl_abcdef"],
+    ] {
+        let out = crate::helpers::cli(&url, args, &[]);
+        assert!(!out.status.success(), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains("tinhh.db") && err.contains("does not exist"), "{args:?}: {err}");
+        assert!(!missing.exists(), "{args:?} made no empty database");
+    }
+}
+
+#[tokio::test]
+async fn import_names_the_table_a_file_was_taken_for_and_reads_semicolons() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let desks = dir.path().join("quay.csv");
+    std::fs::write(&desks, "code,name,unit\nQ1,Quầy 1,HL\n").unwrap();
+    let out = hailong(&db, &["import", desks.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("read as a desks table") && err.contains("'unit' should be 'unit_code'"), "{err}");
+
+    // As Excel saves "CSV (semicolon)" where the decimal mark is a comma, with a BOM.
+    let units = dir.path().join("don-vi.csv");
+    std::fs::write(&units, "\u{feff}code;name;kind;valid_from\r\nT;Tỉnh Thử;tinh;01/07/2025\r\n").unwrap();
+    let out = hailong(&db, &["import", units.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("units: 1 new"), "{}", stdout(&out));
+}
+
+/// Reads a child's standard output until a line containing `end`, or panics after a while.
+fn read_until(reader: &mut impl std::io::BufRead, end: &str) -> String {
+    let mut text = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    while std::time::Instant::now() < deadline {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        text.push_str(&line);
+        if line.contains(end) {
+            return text;
+        }
+    }
+    panic!("no line with {end:?} in:\n{text}");
+}
+
+#[test]
+fn serve_demo_ends_its_start_up_with_one_block_and_plain_logs() {
+    use std::io::BufReader;
+    use std::process::Stdio;
+    if std::env::var("HAILONG_TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty()) {
+        return; // One backend is enough for what the terminal shows.
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_hailong"))
+            .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
+            .env("HAILONG_DATABASE_URL", &url)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = start();
+    let block = read_until(&mut BufReader::new(first.stdout.take().unwrap()), "Request logs follow");
+    first.kill().unwrap();
+    let output = first.wait_with_output().unwrap();
+    for line in [
+        "hailong is listening on http://127.0.0.1:",
+        "2000 synthetic rating(s) added",
+        "/admin/login",
+        "account         admin",
+        "password        ",
+        "authenticator app",
+        "/s/",
+    ] {
+        assert!(block.contains(line), "{line:?} in:\n{block}");
+    }
+    assert!(block.contains(&format!("points list --database-url {url}")), "a command that works as written:\n{block}");
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(!logs.contains('\u{1b}'), "no colour codes when the logs are not on a terminal:\n{logs}");
+    assert!(!logs.contains("repair") && !logs.contains("=0"), "no line about nothing done:\n{logs}");
+
+    let mut again = start();
+    let block = read_until(&mut BufReader::new(again.stdout.take().unwrap()), "Request logs follow");
+    again.kill().unwrap();
+    let _ = again.wait();
+    assert!(!block.contains("synthetic rating"), "seeded once:\n{block}");
+    assert!(
+        block.contains("password was shown at the first start") && block.contains("user password admin"),
+        "{block}"
+    );
+}

@@ -229,7 +229,10 @@ async fn the_api_reports_only_within_the_key_scope_and_records_each_answer() {
     let csv = get(&keys[0], &format!("period={period}&level=desk&format=csv")).await;
     assert_eq!(csv.status(), 200);
     assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
-    assert!(csv.text().await.unwrap().starts_with(&CSV_HEADER.join(",")));
+    assert!(
+        csv.text().await.unwrap().starts_with(&format!("\u{feff}{}", CSV_HEADER.join(","))),
+        "a BOM, then the header"
+    );
 
     let filter = AuditFilter { action: Some("indices.export".into()), limit: 10, ..AuditFilter::default() };
     let entries = app.store.audit_entries(&filter).await.unwrap();
@@ -289,11 +292,26 @@ async fn unit_and_officer_pages_draw_their_charts_and_the_officer_sheet_prints_a
     assert!(officer.contains("Điểm chỉ tiêu cán bộ") && !officer.contains("Điểm chỉ tiêu đơn vị"));
     assert!(officer.contains("Bình thường (3)"), "five levels unless folded");
     let (_, folded) = page(&app, &format!("/admin/indices/officer/CB001?period={period}&fold=3"), &manager).await;
-    assert!(!folded.contains("Bình thường (3)") && folded.contains("Không hài lòng: <strong>"), "{folded}");
+    assert!(folded.contains("Không hài lòng: <strong>"), "the satisfaction question folded: {folded}");
+    // The convenience question has its own levels, which the satisfaction fold's names do not
+    // speak for: shown as they are.
+    assert!(folded.contains("Rất thuận tiện (5)") && !folded.contains("Hài lòng (4)"), "{folded}");
 
     let (status, sheet) = page(&app, &format!("/admin/indices/officer/CB001/sheet?period={period}"), &manager).await;
     assert_eq!(status, 200);
-    assert!(sheet.contains("PHIẾU TỔNG HỢP KẾT QUẢ ĐÁNH GIÁ SỰ HÀI LÒNG") && sheet.contains("Người lập biểu"));
+    assert!(sheet.contains("PHIẾU TỔNG HỢP") && sheet.contains("KẾT QUẢ ĐÁNH GIÁ SỰ HÀI LÒNG"), "{sheet}");
+    // The layout of an administrative document (Decree 30/2020): national title and motto, the
+    // issuer (the officer's unit, no letterhead being set), the place and date line, signatures.
+    assert!(sheet.contains("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM") && sheet.contains("Độc lập - Tự do - Hạnh phúc"));
+    assert!(sheet.contains(", ngày ") && sheet.contains(" tháng ") && sheet.contains(" năm "), "the date line");
+    assert!(
+        sheet.contains("NGƯỜI LẬP BIỂU") && sheet.contains("THỦ TRƯỞNG ĐƠN VỊ") && sheet.contains("(Ký, ghi rõ họ tên")
+    );
+    let rank = crate::helpers::texts(&sheet, "table td").into_iter().find(|t| t.contains(" · ")).unwrap_or_default();
+    assert!(
+        rank.split(" · ").next().is_some_and(|r| r.is_empty() || r.split('/').count() == 2),
+        "rank as 14/25: {rank}"
+    );
     for q in 1..=4 {
         assert!(sheet.contains(&format!("{year}-Q{q}")), "the four quarters of {year}");
     }
@@ -349,8 +367,8 @@ async fn comments_are_listed_for_managers_only_from_five_responses_masked_and_un
     let listed = crate::helpers::texts(&html, "ul.comments li");
     assert_eq!(listed.len(), 5, "{html}");
     let mut sorted = listed.clone();
-    sorted.sort();
-    assert_eq!(listed, sorted, "in the order of their text, not of their time");
+    sorted.sort_by(|a, b| hailong::domain::text::compare(a, b));
+    assert_eq!(listed, sorted, "in Vietnamese alphabetical order of their text, not of their time");
     assert!(listed.iter().any(|c| c.contains("Cán bộ nhiệt tình") && !c.contains("345 678")), "{listed:?}");
     let (_, html) = page(&app, &path, &viewer).await;
     assert!(html.contains("chỉ hiển thị cho lãnh đạo đơn vị") && !html.contains("Chờ hơi lâu"));
@@ -388,4 +406,39 @@ async fn a_page_reads_its_target_alone_and_finds_what_the_whole_report_says_of_i
         }
         assert!(rated >= 8, "{level:?} {code}: most points have ratings ({rated})");
     }
+}
+
+#[tokio::test]
+async fn versions_that_score_alike_are_one_row_and_the_method_says_so() {
+    use hailong::domain::response::{Channel, IdempotencyKey, NewResponse};
+    let app = TestApp::spawn().await;
+    let point = app.officer_point().await;
+    let officer = point.officer_code.clone().unwrap();
+    let admin = app.staff("so.noi.vu", Role::Admin, None).await;
+    let now = clock::now_ms();
+    let response = |version: i64, overall: i64| NewResponse {
+        point_id: point.id,
+        questionnaire_id: "mot-cua".into(),
+        questionnaire_version: version,
+        answers: vec![("hai_long_chung".into(), overall), ("thuan_tien".into(), 4)],
+        field: None,
+        comment: None,
+        channel: Channel::Qr,
+        submitted_at_ms: now,
+        key: IdempotencyKey::generate(),
+    };
+    // Two answered version 1 before the wording changed, one version 2 after.
+    app.store.commit_group(&[response(1, 5), response(1, 4), response(2, 2)]).await.unwrap();
+
+    let year = clock::vietnam_date(now).year();
+    let json: serde_json::Value =
+        admin.api(&format!("/api/v1/indices?period={year}&level=officer")).await.json().await.unwrap();
+    let report = &json["reports"][0];
+    let rows: Vec<&serde_json::Value> =
+        report["rows"].as_array().unwrap().iter().filter(|r| r["code"] == officer.as_str()).collect();
+    assert_eq!(rows.len(), 1, "one row for the officer, not one per wording: {rows:?}");
+    assert_eq!(rows[0]["responses"], 3);
+    assert_eq!(rows[0]["version"], 2, "under the newest version");
+    let method = report["method"].to_string();
+    assert!(method.contains("mot-cua@2 (gồm phiếu các phiên bản 1, 2"), "{method}");
 }

@@ -28,17 +28,17 @@ async fn migrations_and_questionnaires_load_once() {
     let store = Store::open(&db.url, 2).await.unwrap();
     let again = Store::open(&db.url, 2).await.unwrap();
     let shipped: Vec<Questionnaire> = SHIPPED.iter().map(|t| Questionnaire::from_toml(t).unwrap()).collect();
-    assert_eq!(store.sync_questionnaires(&shipped).await.unwrap().len(), 2);
-    assert_eq!(again.sync_questionnaires(&shipped).await.unwrap().len(), 2, "loading twice adds nothing");
+    assert_eq!(store.sync_questionnaires(&shipped).await.unwrap().len(), 3, "mot-cua 1 and 2, sipas-2017 1");
+    assert_eq!(again.sync_questionnaires(&shipped).await.unwrap().len(), 3, "loading twice adds nothing");
 
     // Changed wording without a new version is refused; a new version sits beside the old.
     let mut changed = shipped[0].clone();
     changed.title_vi.push_str(" (sửa)");
     let refused = store.sync_questionnaires(std::slice::from_ref(&changed)).await.unwrap_err();
     assert!(refused.to_string().contains("new version"), "{refused}");
-    changed.version = 2;
+    changed.version = 3;
     let all = store.sync_questionnaires(&[changed]).await.unwrap();
-    assert_eq!(all.iter().filter(|q| q.id == "mot-cua").map(|q| q.version).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(all.iter().filter(|q| q.id == "mot-cua").map(|q| q.version).collect::<Vec<_>>(), vec![1, 2, 3]);
     store.close().await;
     again.close().await;
 }

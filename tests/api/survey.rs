@@ -345,7 +345,7 @@ async fn a_point_takes_only_its_own_questionnaire() {
     let response = post(officer_point.slug.as_str(), sipas(key.clone())).await.unwrap();
     assert_eq!(response.status(), 422);
     let html = response.text().await.unwrap();
-    assert_eq!(texts_attr(&html, "input[name=v]", "value"), "mot-cua@1");
+    assert_eq!(texts_attr(&html, "input[name=v]", "value"), "mot-cua@2");
     assert!(html.contains("đã thay đổi"));
     // An unknown version of the point's own questionnaire too. (The unit point's form is not
     // loaded, so that its point is not cached before it moves below.)
