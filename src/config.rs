@@ -50,6 +50,13 @@ pub struct Settings {
     /// Responses below which a figure is "chưa đủ dữ liệu": shown with its n and interval, but
     /// not ranked, banded or given a suggested level.
     pub min_sample: u64,
+    /// The secret the once-only rule of receipts is kept under (the receipt identities the
+    /// database stores are keyed hashes with it, so that the database alone cannot tell which
+    /// dossier rated). The same on every instance; at least 16 characters. Unset: receipts off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_secret: Option<String>,
+    /// Days after its issue date a receipt's token still rates.
+    pub receipt_valid_days: u32,
     /// The bands (xếp loại) by satisfied share: a province's table, the default is not law.
     pub bands: Bands,
     /// The rule that suggests an officer's Decree 90/2020 year-end level: a suggestion for the
@@ -97,6 +104,8 @@ impl Default for Settings {
             suggestion: Suggestion::default(),
             fold: Fold::default(),
             letterhead: Letterhead::default(),
+            receipt_secret: None,
+            receipt_valid_days: 30,
         }
     }
 }
@@ -114,7 +123,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The settings' names, as TOML keys and (upper-cased, after `HAILONG_`) variables.
-    pub const KEYS: [&'static str; 17] = [
+    pub const KEYS: [&'static str; 19] = [
         "database_url",
         "bind",
         "public_base_url",
@@ -132,6 +141,8 @@ impl Settings {
         "suggestion",
         "fold",
         "letterhead",
+        "receipt_secret",
+        "receipt_valid_days",
     ];
 
     /// Reads the layers in order. `file` is the TOML file, if any; a named file that does not
@@ -164,6 +175,10 @@ impl Settings {
         anyhow::ensure!((1..=600).contains(&self.submit_timeout_secs), "submit_timeout_secs must be between 1 and 600");
         anyhow::ensure!(self.db_max_connections >= 1, "db_max_connections must be at least 1");
         anyhow::ensure!(self.min_sample >= 1, "min_sample must be at least 1");
+        if let Some(secret) = &self.receipt_secret {
+            anyhow::ensure!(secret.chars().count() >= 16, "receipt_secret must have at least 16 characters");
+        }
+        anyhow::ensure!((1..=3650).contains(&self.receipt_valid_days), "receipt_valid_days must be between 1 and 3650");
         self.bands.validate().map_err(anyhow::Error::msg)?;
         self.suggestion.validate().map_err(anyhow::Error::msg)?;
         self.fold.validate().map_err(anyhow::Error::msg)?;
@@ -204,7 +219,10 @@ impl Settings {
              # The address citizens reach the service at, printed in QR codes (default: http://<bind>):\n\
              # public_base_url = \"https://danhgia.example.gov.vn\"\n\
              # SQLite only: cap the database file at this many 4 KiB pages (default: no cap):\n\
-             # sqlite_max_pages = 2621440\n{body}"
+             # sqlite_max_pages = 2621440\n\
+             # Receipts (one dossier, one rating) are off until this is set, the same on every\n\
+             # instance and kept out of the database (at least 16 characters):\n\
+             # receipt_secret = \"a long random text\"\n{body}"
         )
     }
 }
@@ -244,7 +262,8 @@ mod tests {
     fn keys_name_every_setting() {
         let example = Settings::example_toml()
             .replace("# public_base_url", "public_base_url")
-            .replace("# sqlite_max_pages", "sqlite_max_pages");
+            .replace("# sqlite_max_pages", "sqlite_max_pages")
+            .replace("# receipt_secret", "receipt_secret");
         let table: toml::Table = toml::from_str(&example).unwrap();
         let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
         let mut listed = Settings::KEYS.to_vec();

@@ -315,6 +315,7 @@ fn synthetic(
         submitted_at_ms,
         // Drawn as a form would have been, a little before the rating was sent.
         key: IdempotencyKey::generate_at(submitted_at_ms - 45_000),
+        receipt: None,
     })
 }
 

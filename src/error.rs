@@ -19,6 +19,9 @@ pub enum AppError {
     PointRevoked,
     #[error("too many submissions")]
     TooManyRequests,
+    /// A receipt's token that does not rate: why, for the citizen's page.
+    #[error("{0}")]
+    Receipt(ReceiptProblem),
     /// A change refused for a reason the caller can act on: each door words it.
     #[error("{0}")]
     Refused(crate::domain::refusal::Refusal),
@@ -27,6 +30,29 @@ pub enum AppError {
     Unavailable(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// Why a receipt's token does not open a form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReceiptProblem {
+    /// Not a token, or not one signed by a key this service knows (changed, made up).
+    #[error("the receipt token is not valid")]
+    Invalid,
+    /// Cut short: part of the address was lost.
+    #[error("the receipt token is cut short")]
+    Truncated,
+    /// Older than the setting `receipt_valid_days` allows.
+    #[error("the receipt token has expired")]
+    Expired,
+    /// Signed with a key that was revoked.
+    #[error("the receipt token's key was revoked")]
+    KeyRevoked,
+    /// The receipt has rated already.
+    #[error("this receipt has already been used to rate")]
+    Used,
+    /// The service has no `receipt_secret` setting: receipts are off.
+    #[error("receipts are not set up on this service (the setting receipt_secret)")]
+    NotConfigured,
 }
 
 impl From<StoreError> for AppError {

@@ -5,6 +5,7 @@
 //! a rule the rest of the program relies on.
 
 use hailong::domain::period::Period;
+use hailong::domain::receipt::{Key, Token};
 use hailong::domain::questionnaire::{Questionnaire, SHIPPED};
 use hailong::import::{self, Format};
 use hailong::store::KnownCodes;
@@ -46,4 +47,17 @@ pub fn period(data: &[u8]) {
 pub fn import(format: Format, data: &[u8]) {
     let Ok(tables) = import::read_bytes("fuzz", format, data) else { return };
     let _ = import::validate(&tables, &KnownCodes::default());
+}
+
+/// A receipt's token: reading never panics; what reads signs back to the same claims; and a tag
+/// checks only on the token exactly as signed (no second spelling of a token rates).
+pub fn receipt(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(token) = Token::parse(text) else { return };
+    let key = Key { id: token.claims.key_id, secret: [0x11; 32] };
+    let Ok(signed) = key.sign(&token.claims) else { return };
+    assert_eq!(Token::parse(&signed).map(|t| t.claims), Ok(token.claims.clone()), "the claims sign back");
+    if key.verify(&token).is_ok() {
+        assert_eq!(signed, text.trim(), "only the token as signed verifies");
+    }
 }

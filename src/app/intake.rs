@@ -15,6 +15,8 @@ pub enum Sent {
     Kept,
     /// Its point had closed (revoked, its unit merged, its officer unassigned): nothing stored.
     PointClosed,
+    /// Its receipt had rated already: nothing stored.
+    ReceiptUsed,
 }
 
 impl App {
@@ -25,6 +27,7 @@ impl App {
         let writer = self.writer()?;
         match writer.submit(response).await {
             Ok(WriteOutcome::Stored(_) | WriteOutcome::Duplicate(_)) => Ok(Sent::Kept),
+            Ok(WriteOutcome::ReceiptUsed) => Ok(Sent::ReceiptUsed),
             Ok(WriteOutcome::PointClosed) => {
                 // Another instance, or the command line, closed it: what is cached is stale.
                 self.forget_point(slug.as_str());

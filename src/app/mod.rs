@@ -17,6 +17,7 @@
 //! - [`intake`]: the citizen's send to the one writer, and readiness.
 //! - [`indices`]: reports, target pages and exports.
 //! - [`session`]: sign-in, one-time codes, sessions and API keys: who is calling.
+//! - [`receipts`]: receipt keys and tokens (one dossier, one rating), and the form a token opens.
 //! - [`reports`]: how a report is read from the store's counts (the read path).
 
 pub mod accounts;
@@ -25,6 +26,7 @@ pub mod indices;
 pub mod intake;
 pub mod org;
 pub mod points;
+pub mod receipts;
 pub mod reports;
 pub mod session;
 

@@ -42,6 +42,8 @@ pub enum Permission {
     ManageQuestionnaires,
     /// Accounts, API keys and the audit log.
     Administer,
+    /// Ask for receipt tokens (the one-stop software).
+    IssueReceipts,
 }
 
 impl Role {
@@ -81,7 +83,8 @@ impl Role {
             Self::Admin => true,
             Self::HomeAffairs => matches!(permission, Read | ManageQuestionnaires),
             Self::UnitManager => matches!(permission, Read | ManagePoints | ManageOrg | ReadComments),
-            Self::Viewer | Self::Integration => matches!(permission, Read),
+            Self::Viewer => matches!(permission, Read),
+            Self::Integration => matches!(permission, Read | IssueReceipts),
         }
     }
 

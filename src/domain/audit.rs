@@ -25,10 +25,14 @@ pub enum Action {
     IndicesExport,
     /// An officer's figures looked at on a page.
     IndicesView,
+    /// A receipt key made for the one-stop software.
+    ReceiptKeyCreate,
+    /// A receipt key ended: its tokens rate no more.
+    ReceiptKeyRevoke,
 }
 
 impl Action {
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 18] = [
         Self::DeskCreate,
         Self::OfficerMove,
         Self::OfficerEnd,
@@ -45,6 +49,8 @@ impl Action {
         Self::ApiKeyRevoke,
         Self::IndicesExport,
         Self::IndicesView,
+        Self::ReceiptKeyCreate,
+        Self::ReceiptKeyRevoke,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +71,8 @@ impl Action {
             Self::ApiKeyRevoke => "apikey.revoke",
             Self::IndicesExport => "indices.export",
             Self::IndicesView => "indices.view",
+            Self::ReceiptKeyCreate => "receipt-key.create",
+            Self::ReceiptKeyRevoke => "receipt-key.revoke",
         }
     }
 }
@@ -87,6 +95,8 @@ pub enum Target {
     Organisation,
     /// A report: what `domain::report` names it by (`unit:…`, `officer:…`, ...).
     Report(String),
+    /// A receipt key, by its id.
+    ReceiptKey(u32),
 }
 
 impl fmt::Display for Target {
@@ -99,6 +109,7 @@ impl fmt::Display for Target {
             Self::ApiKey(prefix) => write!(f, "apikey:{prefix}"),
             Self::Organisation => f.write_str("organisation"),
             Self::Report(text) => f.write_str(text),
+            Self::ReceiptKey(id) => write!(f, "receipt-key:{id}"),
         }
     }
 }

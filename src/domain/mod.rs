@@ -28,6 +28,7 @@ pub mod org;
 pub mod period;
 pub mod point;
 pub mod questionnaire;
+pub mod receipt;
 pub mod refusal;
 pub mod report;
 pub mod response;

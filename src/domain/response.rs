@@ -48,20 +48,23 @@ pub const RESPONSES_QUESTION: &str = "";
 /// How a response reached us.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Channel {
-    /// A QR code of a collection point (poster at the desk, or printed on the receipt).
+    /// The open QR code of a collection point (a poster at the desk): anyone may rate.
     Qr,
     /// Synthetic responses seeded by `hailong demo`.
     Demo,
+    /// The QR code on a dossier's receipt: one rating per dossier, by its token.
+    Receipt,
 }
 
 impl Channel {
-    pub const ALL: [Self; 2] = [Self::Qr, Self::Demo];
+    pub const ALL: [Self; 3] = [Self::Qr, Self::Demo, Self::Receipt];
 
     /// The code the database keeps and exports show.
     pub fn code(self) -> &'static str {
         match self {
             Self::Qr => "qr",
             Self::Demo => "demo",
+            Self::Receipt => "receipt",
         }
     }
 
@@ -72,8 +75,9 @@ impl Channel {
     /// Its Vietnamese name, as reports show it.
     pub fn name_vi(self) -> &'static str {
         match self {
-            Self::Qr => "Mã QR tại quầy hoặc trên giấy hẹn",
+            Self::Qr => "Mã QR tại quầy",
             Self::Demo => "Dữ liệu mẫu",
+            Self::Receipt => "Mã QR trên giấy hẹn (mỗi hồ sơ một lần)",
         }
     }
 }
@@ -91,6 +95,9 @@ pub struct NewResponse {
     pub channel: Channel,
     pub submitted_at_ms: i64,
     pub key: IdempotencyKey,
+    /// The receipt this rating uses ([`crate::domain::receipt::receipt_id`]): stored once in the
+    /// writer's transaction, a second use of it stores nothing.
+    pub receipt: Option<String>,
 }
 
 #[cfg(test)]

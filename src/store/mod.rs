@@ -267,10 +267,12 @@ mod listing;
 mod manage;
 mod org;
 mod points;
+mod receipts;
 mod responses;
 
 pub use counts::{AnswerCount, CountBy};
 pub use org::{ImportSummary, KnownCodes, OrgBatch};
+pub use receipts::{Issued, KeyPurpose, StoredKey};
 pub use responses::{CommentsOf, WriteOutcome};
 
 impl Store {

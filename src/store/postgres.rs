@@ -18,6 +18,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "comment index", include_str!("../../migrations/postgres/0005_comment_index.sql")),
     (6, "data fixes", include_str!("../../migrations/postgres/0006_data_fixes.sql")),
     (7, "writer probe and guards", include_str!("../../migrations/postgres/0007_writer_probe.sql")),
+    (8, "receipts", include_str!("../../migrations/postgres/0008_receipts.sql")),
 ];
 
 pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<PgPool> {

@@ -17,6 +17,8 @@ pub enum WriteOutcome {
     /// The collection point is closed (revoked, its unit closed, its officer unassigned) or
     /// never existed: nothing stored.
     PointClosed,
+    /// Its receipt rated before, under another form: nothing stored.
+    ReceiptUsed,
 }
 
 /// Whose comments [`Store::comments_of`] lists: the ratings given in any of `units` (all units
@@ -125,10 +127,43 @@ impl Store {
             .collect();
         let mut stored: HashMap<String, i64> = HashMap::with_capacity(unique.len());
         let mut earlier: HashMap<String, i64> = HashMap::new();
+        let mut receipt_used: std::collections::HashSet<String> = std::collections::HashSet::new();
         let style = self.placeholders();
+        let now = clock::now_ms();
         write_transaction!(self, tx => {
+            // A receipt rates once: its use is claimed first, by a unique key (concurrent groups,
+            // of this instance or another, wait on each other's row); a use claimed under another
+            // form's key means this one is not stored. The same form sent again is let through,
+            // and its one-time key finds the response it stored.
+            let mut claimed: Vec<&str> = Vec::new();
+            for r in unique.iter().filter(|r| r.receipt.is_some()) {
+                let receipt = r.receipt.as_deref().unwrap_or_default();
+                let won: Option<String> = sqlx::query_scalar(
+                    "INSERT INTO receipt_uses (receipt, idempotency_key, used_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (receipt) DO NOTHING RETURNING receipt",
+                )
+                .bind(receipt)
+                .bind(r.key.as_str())
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if won.is_some() {
+                    claimed.push(receipt);
+                    continue;
+                }
+                let holder: Option<String> =
+                    sqlx::query_scalar("SELECT idempotency_key FROM receipt_uses WHERE receipt = $1")
+                        .bind(receipt)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if holder.as_deref() != Some(r.key.as_str()) {
+                    receipt_used.insert(r.key.as_str().to_owned());
+                }
+            }
+            let insertable: Vec<&NewResponse> =
+                unique.iter().copied().filter(|r| !receipt_used.contains(r.key.as_str())).collect();
             let mut attributed: HashMap<String, Attribution> = HashMap::with_capacity(unique.len());
-            for (chunk, rows) in batch::split(&unique, batch::RESPONSES_MAX) {
+            for (chunk, rows) in batch::split(&insertable, batch::RESPONSES_MAX) {
                 let mut insert = sqlx::query_as::<_, InsertedRow>(batch::insert_responses(chunk.size, style));
                 for r in rows {
                     let day = clock::vietnam_date(r.submitted_at_ms);
@@ -153,6 +188,17 @@ impl Store {
                 }
             }
 
+            // A receipt claimed for a response that was not stored (its point closed) is not used.
+            for r in unique.iter().filter(|r| r.receipt.as_deref().is_some_and(|x| claimed.contains(&x))) {
+                if !stored.contains_key(r.key.as_str()) {
+                    sqlx::query("DELETE FROM receipt_uses WHERE receipt = $1 AND idempotency_key = $2")
+                        .bind(r.receipt.as_deref())
+                        .bind(r.key.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+
             let answers: Vec<(i64, &str, i64)> = unique
                 .iter()
                 .filter_map(|r| stored.get(r.key.as_str()).map(|id| (*id, r)))
@@ -164,7 +210,7 @@ impl Store {
             add_counts!(tx, counts, style);
 
             // Not inserted: a key stored before (a retry), or a point that is closed.
-            for r in unique.iter().filter(|r| !stored.contains_key(r.key.as_str())) {
+            for r in insertable.iter().filter(|r| !stored.contains_key(r.key.as_str())) {
                 let first: Option<i64> = sqlx::query_scalar("SELECT id FROM responses WHERE idempotency_key = $1")
                     .bind(r.key.as_str())
                     .fetch_optional(&mut *tx)
@@ -182,6 +228,7 @@ impl Store {
                 match (stored.get(key), earlier.get(key)) {
                     (Some(id), _) if first_of.get(key) == Some(&i) => WriteOutcome::Stored(*id),
                     (Some(id), _) | (None, Some(id)) => WriteOutcome::Duplicate(*id),
+                    (None, None) if receipt_used.contains(key) => WriteOutcome::ReceiptUsed,
                     (None, None) => WriteOutcome::PointClosed,
                 }
             })

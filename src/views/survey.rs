@@ -13,8 +13,12 @@ use crate::domain::questionnaire::{Draft, FormErrors, Question, Questionnaire};
 /// Everything the form shows.
 pub struct FormView<'a> {
     pub lang: Lang,
-    pub slug: &'a str,
+    /// Where the form is and posts to: `/s/SLUG` (a collection point's QR code) or `/r/TOKEN`
+    /// (a receipt's).
+    pub path: &'a str,
     pub point: &'a PointContext,
+    /// The procedure a receipt names, shown with the unit and officer.
+    pub procedure: Option<&'a str>,
     pub questionnaire: &'a Questionnaire,
     pub fields: &'a [Field],
     pub draft: &'a Draft,
@@ -24,10 +28,13 @@ pub struct FormView<'a> {
     pub key: &'a str,
 }
 
-fn who(lang: Lang, point: &PointContext) -> Markup {
+fn who(lang: Lang, point: &PointContext, procedure: Option<&str>) -> Markup {
     html! {
         div.who {
             p { (lang.pick("Đơn vị: ", "Unit: ")) strong { (point.unit_name) } }
+            @if let Some(procedure) = procedure {
+                p { (lang.pick("Thủ tục: ", "Procedure: ")) strong { (procedure) } }
+            }
             @if let Some(desk) = &point.desk_name {
                 p { (lang.pick("Quầy: ", "Desk: ")) strong { (desk) } }
             }
@@ -38,10 +45,10 @@ fn who(lang: Lang, point: &PointContext) -> Markup {
     }
 }
 
-fn language_switch(lang: Lang, slug: &str) -> Markup {
+fn language_switch(lang: Lang, path: &str) -> Markup {
     let other = lang.other();
     html! {
-        a href={ "/s/" (slug) "?lang=" (other.code()) } lang=(other.code()) hreflang=(other.code()) {
+        a href={ (path) "?lang=" (other.code()) } lang=(other.code()) hreflang=(other.code()) {
             (lang.pick("English", "Tiếng Việt"))
         }
     }
@@ -131,9 +138,9 @@ pub fn form(view: &FormView<'_>) -> Markup {
         e.questions.len() + usize::from(e.field.is_some()) + usize::from(e.comment.is_some()) + e.general.len()
     });
     html! {
-        (layout(lang, title, language_switch(lang, view.slug), html! {
+        (layout(lang, title, language_switch(lang, view.path), html! {
             h1 { (title) }
-            (who(lang, view.point))
+            (who(lang, view.point, view.procedure))
             @if let Some((vi, en)) = view.notice {
                 div.alert role="alert" { p { strong { (lang.pick(vi, en)) } } }
             }
@@ -166,7 +173,7 @@ pub fn form(view: &FormView<'_>) -> Markup {
             }
             p.small { (lang.pick("Các câu có dấu * là bắt buộc; các câu khác có thể bỏ qua.",
                                   "Questions marked * are required; you may skip the others.")) }
-            form method="post" action={ "/s/" (view.slug) } accept-charset="UTF-8" {
+            form method="post" action=(view.path) accept-charset="UTF-8" {
                 input type="hidden" name="key" value=(view.key);
                 input type="hidden" name="v" value={ (q.id) "@" (q.version) };
                 input type="hidden" name="lang" value=(lang.code());
@@ -222,7 +229,7 @@ pub fn thanks(lang: Lang, point: &PointContext) -> Markup {
                 h1 { (title) }
                 p { (lang.pick("Đánh giá của Ông/Bà đã được ghi nhận.", "Your rating has been recorded.")) }
             }
-            (who(lang, point))
+            (who(lang, point, None))
             p.small { (lang.pick("Ông/Bà có thể đóng trang này.", "You may close this page.")) }
         },
     )
@@ -232,7 +239,7 @@ pub fn thanks(lang: Lang, point: &PointContext) -> Markup {
 /// database did not answer even for the point): the citizen's answers come back as they were
 /// sent, in hidden fields, with one button to send them again (same one-time key, so a rating
 /// that was stored after all is not stored twice).
-pub fn resend(lang: Lang, slug: &str, pairs: &[(String, String)]) -> Markup {
+pub fn resend(lang: Lang, path: &str, pairs: &[(String, String)]) -> Markup {
     let title = lang.pick("Chưa lưu được đánh giá", "Your rating is not saved yet");
     layout(
         lang,
@@ -246,7 +253,7 @@ pub fn resend(lang: Lang, slug: &str, pairs: &[(String, String)]) -> Markup {
                     "The system is slow and your rating was not saved yet. Your answers are kept: please press Send again.",
                 )) } }
             }
-            form method="post" action={ "/s/" (slug) } accept-charset="UTF-8" {
+            form method="post" action=(path) accept-charset="UTF-8" {
                 @for (name, value) in pairs {
                     input type="hidden" name=(name) value=(value);
                 }

@@ -29,10 +29,70 @@ pub fn routes() -> Vec<StaffRoute> {
         StaffRoute::new(Method::GET, "/api/v1/officers/{code}", Api(Read), Param::Officer, get(officer)),
         StaffRoute::new(Method::GET, "/api/v1/points", Api(Read), Param::None, get(points)),
         StaffRoute::new(Method::GET, "/api/v1/points/{slug}", Api(Read), Param::Point, get(point)),
+        StaffRoute::new(
+            Method::POST,
+            "/api/v1/receipts",
+            Api(Permission::IssueReceipts),
+            Param::None,
+            axum::routing::post(create_receipt),
+        ),
     ]
 }
 
 type ApiResult = Result<Json<Value>, ApiError>;
+
+/// What the one-stop software sends for a receipt's token.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReceiptIn {
+    dossier_code: Option<String>,
+    unit_code: Option<String>,
+    officer_code: Option<String>,
+    desk_code: Option<String>,
+    field_code: Option<String>,
+    procedure: Option<String>,
+}
+
+/// `POST /api/v1/receipts`: the token (and its address and QR code) for a dossier's receipt.
+/// The same dossier asked for again gets the same token.
+async fn create_receipt(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: axum::body::Bytes,
+) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
+    use axum::http::StatusCode;
+    let bad = |message: String| ApiError(StatusCode::BAD_REQUEST, message.into());
+    let input: ReceiptIn =
+        serde_json::from_slice(&body).map_err(|e| bad(format!("the body is not a receipt request in JSON: {e}")))?;
+    let required = |value: Option<String>, name: &str| {
+        value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).ok_or_else(|| bad(format!("{name}: required")))
+    };
+    let blank_to_none = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let request = crate::app::receipts::ReceiptRequest {
+        dossier_code: required(input.dossier_code, "dossier_code")?,
+        unit_code: required(input.unit_code, "unit_code")?,
+        officer_code: required(input.officer_code, "officer_code")?,
+        desk_code: blank_to_none(input.desk_code),
+        field_code: blank_to_none(input.field_code),
+        procedure: blank_to_none(input.procedure),
+    };
+    let issued = match state.app.issue_receipt(&caller, &request).await? {
+        Ok(issued) => issued,
+        Err(field) => return Err(bad(format!("{}: {}", field.field, field.reason))),
+    };
+    let url = format!("{}/r/{}", state.app.settings.public_base_url(), issued.token);
+    let qr_svg =
+        crate::qr::svg(&url).map_err(|e| ApiError::from(crate::error::AppError::Internal(anyhow::anyhow!(e))))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "url": url,
+            "token": issued.token,
+            "expires_at": crate::domain::clock::iso(issued.last_day),
+            "qr_svg": qr_svg,
+        })),
+    ))
+}
 
 // The wire types: what the API promises, field by field, apart from how the store keeps
 // things. The OpenAPI description below lists the same fields.
@@ -240,6 +300,25 @@ async fn openapi() -> Json<Value> {
             "404": { "description": "A unit or questionnaire that does not exist, or outside the key's scope" }
         }
     }});
+    let receipts = json!({ "post": {
+        "summary": "The token of a dossier's receipt: one rating per dossier (integration keys); the same dossier gets the same token",
+        "security": [{ "apiKey": [] }],
+        "requestBody": { "required": true, "content": { "application/json": { "schema": {
+            "type": "object", "required": ["dossier_code", "unit_code", "officer_code"], "additionalProperties": false,
+            "properties": { "dossier_code": s("string"), "unit_code": s("string"), "officer_code": s("string"),
+                "desk_code": opt(), "field_code": opt(), "procedure": opt() } } } } },
+        "responses": {
+            "201": { "description": "The token, the address it opens, its last day and its QR code", "content": {
+                "application/json": { "schema": { "type": "object", "required": ["url", "token", "expires_at", "qr_svg"],
+                    "properties": { "url": s("string"), "token": s("string"),
+                        "expires_at": { "type": "string", "format": "date" }, "qr_svg": s("string") } } } } },
+            "400": { "description": "A field missing or wrong; the error names it" },
+            "401": { "$ref": "#/components/responses/Unauthorized" },
+            "403": { "description": "The key's role may not ask for receipts" },
+            "404": { "description": "The unit, desk or officer does not exist, or is outside the key's scope" },
+            "503": { "description": "Receipts are not set up (the setting receipt_secret), or the database cannot answer now" }
+        }
+    }});
     Json(json!({
         "openapi": "3.1.0",
         "info": { "title": "hailong API", "version": "1" },
@@ -258,6 +337,7 @@ async fn openapi() -> Json<Value> {
             "/api/v1/points": list("points", point.clone()),
             "/api/v1/points/{slug}": one("collection point", "slug", point),
             "/api/v1/indices": indices,
+            "/api/v1/receipts": receipts,
         }
     }))
 }

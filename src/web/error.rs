@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::AppError;
+use crate::error::{AppError, ReceiptProblem};
 use crate::views;
 
 /// The status of an error, by its meaning: what is not there (or not in the caller's scope)
@@ -23,6 +23,11 @@ pub fn status(error: &AppError) -> StatusCode {
         AppError::PointRevoked => StatusCode::GONE,
         AppError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Receipt(problem) => match problem {
+            ReceiptProblem::Invalid | ReceiptProblem::Truncated => StatusCode::NOT_FOUND,
+            ReceiptProblem::Expired | ReceiptProblem::KeyRevoked | ReceiptProblem::Used => StatusCode::GONE,
+            ReceiptProblem::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+        },
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -35,9 +40,53 @@ pub fn api_message(error: &AppError) -> String {
         AppError::PointRevoked => "this collection point is no longer in use".into(),
         AppError::Refused(refusal) => refusal.to_string(),
         AppError::TooManyRequests => "too many requests; try again later".into(),
+        AppError::Receipt(problem) => problem.to_string(),
         AppError::Unavailable(_) => "the service cannot answer now; try again".into(),
         AppError::Internal(_) => "internal error".into(),
     }
+}
+
+/// The page of a receipt's token that does not rate. A used receipt says only that.
+fn receipt_page(problem: ReceiptProblem) -> maud::Markup {
+    let (vi_title, vi, en_title, en) = match problem {
+        ReceiptProblem::Used => (
+            "Giấy hẹn này đã được dùng để đánh giá",
+            "Mã QR trên giấy hẹn này đã được dùng để đánh giá. Mỗi hồ sơ được đánh giá một lần. Cảm ơn Ông/Bà.",
+            "This receipt has already been used to rate",
+            "The QR code on this receipt has already been used to rate. Each dossier is rated once. Thank you.",
+        ),
+        ReceiptProblem::Expired => (
+            "Mã đánh giá trên giấy hẹn đã hết hạn",
+            "Đã quá thời hạn đánh giá bằng mã QR trên giấy hẹn này. Ông/Bà vẫn có thể đánh giá bằng mã QR dán tại quầy.",
+            "The rating code on this receipt has expired",
+            "The time to rate with the QR code on this receipt has passed. You may still rate with the QR code at the desk.",
+        ),
+        ReceiptProblem::KeyRevoked => (
+            "Mã đánh giá trên giấy hẹn không còn hiệu lực",
+            "Mã QR trên giấy hẹn này thuộc một khóa đã bị thu hồi nên không còn nhận đánh giá. Xin vui lòng đánh giá bằng mã QR dán tại quầy.",
+            "The rating code on this receipt is no longer valid",
+            "The QR code on this receipt was made with a key that has been withdrawn. Please rate with the QR code at the desk.",
+        ),
+        ReceiptProblem::Truncated => (
+            "Mã đánh giá bị thiếu",
+            "Địa chỉ mở ra bị cắt mất một phần. Xin vui lòng quét lại toàn bộ mã QR trên giấy hẹn.",
+            "The rating code is incomplete",
+            "Part of the address was lost. Please scan the whole QR code on the receipt again.",
+        ),
+        ReceiptProblem::Invalid => (
+            "Mã đánh giá không hợp lệ",
+            "Mã QR này không phải mã đánh giá do Bộ phận Một cửa cấp. Xin vui lòng quét lại mã trên giấy hẹn hoặc mã dán tại quầy.",
+            "The rating code is not valid",
+            "This QR code is not a rating code issued by the one-stop desk. Please scan the code on the receipt or at the desk again.",
+        ),
+        ReceiptProblem::NotConfigured => (
+            "Chưa nhận đánh giá qua giấy hẹn",
+            "Hệ thống chưa được thiết lập để nhận đánh giá bằng mã trên giấy hẹn. Xin vui lòng đánh giá bằng mã QR dán tại quầy.",
+            "Ratings from receipts are not set up",
+            "This service does not take ratings from receipts yet. Please rate with the QR code at the desk.",
+        ),
+    };
+    views::pages::error(vi_title, vi, en_title, en)
 }
 
 /// What the logging middleware finds on an error response.
@@ -70,6 +119,7 @@ impl IntoResponse for AppError {
                 let reason = views::manage::refusal(refusal);
                 views::pages::error("Không thực hiện được", &reason, "Not done", &refusal.to_string())
             }
+            Self::Receipt(problem) => receipt_page(*problem),
             Self::TooManyRequests => views::pages::error(
                 "Gửi quá nhiều phiếu",
                 "Thiết bị này đã gửi nhiều phiếu đánh giá trong thời gian ngắn. Xin vui lòng chờ một phút rồi gửi lại.",

@@ -1,5 +1,6 @@
 //! The citizen's form: `GET /s/{slug}` shows it, `POST /s/{slug}` validates and stores it, and
-//! `GET /s/{slug}/cam-on` thanks (Post/Redirect/Get).
+//! `GET /s/{slug}/cam-on` thanks (Post/Redirect/Get). `GET`/`POST /r/{token}` are the same form
+//! opened from a receipt's token: the officer's form, kept once per receipt.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,7 +28,10 @@ use crate::views::Lang;
 use crate::views::survey::{FormView, form, resend, thanks};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/s/{slug}", get(show).post(submit)).route("/s/{slug}/cam-on", get(thank))
+    Router::new()
+        .route("/s/{slug}", get(show).post(submit))
+        .route("/s/{slug}/cam-on", get(thank))
+        .route("/r/{token}", get(show_receipt).post(submit_receipt))
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,10 +59,12 @@ async fn show(
         None => {
             let questionnaire = state.app.questionnaire_of(&point)?;
             let fields = state.app.fields().await?;
+            let path = format!("/s/{slug}");
             let view = FormView {
                 lang,
-                slug: slug.as_str(),
+                path: &path,
                 point: &point,
+                procedure: None,
                 questionnaire: &questionnaire,
                 fields: &fields,
                 draft: &Draft::default(),
@@ -81,6 +87,28 @@ async fn show(
         return Ok(([html, vary, encoding], page.gzip(key.as_str())).into_response());
     }
     Ok(([html, vary], page.html(key.as_str())).into_response())
+}
+
+/// The form a receipt's token opens (not cached: it names the receipt's procedure).
+async fn show_receipt(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(query): Query<LangQuery>,
+) -> Result<Response, AppError> {
+    let opened = state.app.open_receipt(&token).await?;
+    let questionnaire = state.app.questionnaire_of(&opened.point)?;
+    let fields = state.app.fields().await?;
+    let path = format!("/r/{token}");
+    let ctx = FormContext {
+        path: &path,
+        point: &opened.point,
+        procedure: opened.procedure.as_deref(),
+        questionnaire: &questionnaire,
+        fields: &fields,
+    };
+    let draft = Draft { field: opened.field.clone().unwrap_or_default(), ..Draft::default() };
+    let lang = Lang::from_param(query.lang.as_deref());
+    Ok(ctx.render(StatusCode::OK, lang, &draft, None, None, &IdempotencyKey::generate()))
 }
 
 /// Stands for the one-time key in a cached form; URL-safe like a key, so escaping leaves it as is.
@@ -135,8 +163,10 @@ fn split_envelope(pairs: Vec<(String, String)>) -> Envelope {
 
 /// The parts of a form that stay the same while a citizen corrects it.
 struct FormContext<'a> {
-    slug: &'a Slug,
+    /// `/s/SLUG` or `/r/TOKEN`.
+    path: &'a str,
     point: &'a PointContext,
+    procedure: Option<&'a str>,
     questionnaire: &'a Questionnaire,
     fields: &'a [Field],
 }
@@ -153,8 +183,9 @@ impl FormContext<'_> {
     ) -> Response {
         let view = FormView {
             lang,
-            slug: self.slug.as_str(),
+            path: self.path,
             point: self.point,
+            procedure: self.procedure,
             questionnaire: self.questionnaire,
             fields: self.fields,
             draft,
@@ -177,15 +208,54 @@ async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
+    let slug = Slug::parse(&slug).map_err(|_| AppError::NotFound)?;
+    bounded(&state, Via::Point(slug), peer, &headers, &body).await
+}
+
+/// Stores a citizen's form opened from a receipt's token, as [`submit`] does.
+async fn submit_receipt(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    bounded(&state, Via::Receipt(token), peer, &headers, &body).await
+}
+
+/// How a form was reached: a collection point's open QR code, or a receipt's token.
+#[derive(Clone, Debug)]
+enum Via {
+    Point(Slug),
+    Receipt(String),
+}
+
+impl Via {
+    /// The form's address.
+    fn path(&self) -> String {
+        match self {
+            Self::Point(slug) => format!("/s/{slug}"),
+            Self::Receipt(token) => format!("/r/{token}"),
+        }
+    }
+}
+
+/// A send under its deadline; past it the answers come back as sent, to send again.
+async fn bounded(
+    state: &AppState,
+    via: Via,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, AppError> {
     let deadline = tokio::time::Instant::now() + state.app.settings.submit_timeout();
-    let received = receive(&state, &slug, peer, &headers, &body, deadline);
+    let received = receive(state, via.clone(), peer, headers, body, deadline);
     match tokio::time::timeout_at(deadline + LOOKUP_GRACE, received).await {
         Ok(answer) => answer,
         Err(_) => {
-            let pairs = decode_form(&body).unwrap_or_default();
+            let pairs = decode_form(body).unwrap_or_default();
             let lang = split_envelope(pairs.clone()).lang;
-            let slug = Slug::parse(&slug).map_err(|_| AppError::NotFound)?;
-            Ok((StatusCode::SERVICE_UNAVAILABLE, resend(lang, slug.as_str(), &pairs)).into_response())
+            Ok((StatusCode::SERVICE_UNAVAILABLE, resend(lang, &via.path(), &pairs)).into_response())
         }
     }
 }
@@ -198,13 +268,24 @@ const LOOKUP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 /// the body, the rate limit, the writer, and the answer for each outcome.
 async fn receive(
     state: &AppState,
-    slug: &str,
+    via: Via,
     peer: SocketAddr,
     headers: &HeaderMap,
     body: &[u8],
     deadline: tokio::time::Instant,
 ) -> Result<Response, AppError> {
-    let (slug, point) = state.app.open_point(slug).await?;
+    let path = via.path();
+    let (slug, point, receipt, procedure) = match via {
+        Via::Point(slug) => {
+            let (slug, point) = state.app.open_point(slug.as_str()).await?;
+            (slug, point, None, None)
+        }
+        Via::Receipt(token) => {
+            let opened = state.app.open_receipt(&token).await?;
+            (opened.slug, opened.point, Some(opened.receipt), opened.procedure)
+        }
+    };
+    let procedure = procedure.as_deref();
     let fields = state.app.fields().await?;
     let pairs = decode_form(body);
     let envelope = pairs.map(split_envelope);
@@ -219,7 +300,7 @@ async fn receive(
     });
     let questionnaire = drawn_from.clone().unwrap_or_else(|| current.clone());
     if let (Some(envelope), Some(_), None) = (&envelope, &named, &drawn_from) {
-        let ctx = FormContext { slug: &slug, point: &point, questionnaire: &current, fields: &fields };
+        let ctx = FormContext { path: &path, point: &point, procedure, questionnaire: &current, fields: &fields };
         let notice = (
             "Phiếu đánh giá tại quầy này đã thay đổi nên phiếu vừa gửi chưa được lưu. Xin vui lòng trả lời phiếu dưới đây.",
             "The rating form at this desk has changed, so the form you sent was not saved. Please answer the form below.",
@@ -228,7 +309,7 @@ async fn receive(
         let draft = Draft::default();
         return Ok(ctx.render(StatusCode::UNPROCESSABLE_ENTITY, envelope.lang, &draft, None, Some(notice), &key));
     }
-    let ctx = FormContext { slug: &slug, point: &point, questionnaire: &questionnaire, fields: &fields };
+    let ctx = FormContext { path: &path, point: &point, procedure, questionnaire: &questionnaire, fields: &fields };
 
     let Some(envelope) = envelope else {
         let notice = (
@@ -277,7 +358,8 @@ async fn receive(
 
     let now = clock::now_ms();
     let ip = client_ip(peer, headers, &state.app.settings.trusted_proxies);
-    if !state.limiter.allow_rating(ip, point.point_id, (now / 1000) as u64) {
+    // A receipt rates once whoever sends it: the per-address limit is for the open QR codes.
+    if receipt.is_none() && !state.limiter.allow_rating(ip, point.point_id, (now / 1000) as u64) {
         return Err(AppError::TooManyRequests);
     }
 
@@ -288,15 +370,17 @@ async fn receive(
         answers: answers.values,
         field: answers.field,
         comment: answers.comment,
-        channel: Channel::Qr,
+        channel: if receipt.is_some() { Channel::Receipt } else { Channel::Qr },
         submitted_at_ms: now,
         key: key.clone(),
+        receipt,
     };
     // Past the deadline the response may still be committed: the same key sent again finds it.
     let sent = tokio::time::timeout_at(deadline, state.app.send(&slug, response)).await;
     match sent.unwrap_or_else(|_| Err(AppError::Unavailable("no commit before the deadline".into()))) {
         Ok(Sent::Kept) => Ok(Redirect::to(&format!("/s/{slug}/cam-on?lang={}", lang.code())).into_response()),
         Ok(Sent::PointClosed) => Err(AppError::PointRevoked),
+        Ok(Sent::ReceiptUsed) => Err(AppError::Receipt(crate::error::ReceiptProblem::Used)),
         Err(AppError::Unavailable(reason)) => {
             // The writer logs why it cannot commit, once per change; here only the outcome.
             tracing::debug!(%reason, "response not stored; asking the citizen to send again");

@@ -86,8 +86,20 @@ impl TestApp {
     /// Starts the application with settings changed by `configure`.
     pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
         let db = TestDb::new().await;
+        let url = db.url.clone();
+        Self::spawn_on(url, Some(db), configure).await
+    }
+
+    /// A second instance of the service on this one's database, as a second `serve` behind
+    /// the same proxy is.
+    pub async fn beside(&self, configure: impl FnOnce(&mut Settings)) -> Self {
+        let url = self.db.as_ref().map(|d| d.url.clone()).expect("a test database");
+        Self::spawn_on(url, None, configure).await
+    }
+
+    async fn spawn_on(url: String, db: Option<TestDb>, configure: impl FnOnce(&mut Settings)) -> Self {
         let mut settings = Settings {
-            database_url: db.url.clone(),
+            database_url: url,
             bind: "127.0.0.1:0".parse().expect("address"),
             log: "warn".into(),
             ..Settings::default()
@@ -107,7 +119,7 @@ impl TestApp {
             .timeout(Duration::from_secs(20))
             .build()
             .expect("client");
-        Self { base: format!("http://{addr}"), client, store, db: Some(db), shutdown: Some(tx), server: Some(server) }
+        Self { base: format!("http://{addr}"), client, store, db, shutdown: Some(tx), server: Some(server) }
     }
 
     /// Seeds the demo organisation (no ratings) and returns its active points.

@@ -426,6 +426,7 @@ async fn versions_that_score_alike_are_one_row_and_the_method_says_so() {
         channel: Channel::Qr,
         submitted_at_ms: now,
         key: IdempotencyKey::generate(),
+        receipt: None,
     };
     // Two answered version 1 before the wording changed, one version 2 after.
     app.store.commit_group(&[response(1, 5), response(1, 4), response(2, 2)]).await.unwrap();

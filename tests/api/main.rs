@@ -10,6 +10,7 @@ mod faults;
 mod helpers;
 mod import;
 mod indices;
+mod receipts;
 mod store;
 mod survey;
 mod tenancy;

@@ -19,6 +19,7 @@ fn response(point_id: i64, at_ms: i64, overall: i64) -> NewResponse {
         channel: Channel::Qr,
         submitted_at_ms: at_ms,
         key: IdempotencyKey::generate(),
+        receipt: None,
     }
 }
 

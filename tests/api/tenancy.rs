@@ -36,6 +36,21 @@ fn body_unit(relation: Relation) -> (&'static str, &'static str) {
     }
 }
 
+/// An officer at the unit of [`body_unit`], with a collection point.
+fn body_officer(relation: Relation) -> &'static str {
+    match relation {
+        Relation::Own | Relation::Descendant => "CB018",
+        Relation::Sibling => "CB022",
+        Relation::Parent => "CB001",
+        Relation::OtherProvince => "XP01",
+    }
+}
+
+/// A world of its own, with receipts set up.
+async fn spawn() -> TestApp {
+    TestApp::spawn_with(|s| s.receipt_secret = Some("a receipt secret for the tests".into())).await
+}
+
 /// A valid form for each changing route, its unit and desk standing in `relation`.
 fn form(path: &str, relation: Relation) -> Vec<(&'static str, String)> {
     let (unit, desk) = body_unit(relation);
@@ -47,6 +62,11 @@ fn form(path: &str, relation: Relation) -> Vec<(&'static str, String)> {
         "/admin/desks" => vec![("code", "NEW.Q9".into()), ("name", "Quầy mới".into()), ("unit", unit.into())],
         "/admin/points" => vec![("unit", unit.into()), ("desk", desk.into()), ("questionnaire", "mot-cua".into())],
         "/admin/points/{slug}/questionnaire" => vec![("questionnaire", "sipas-2017".into())],
+        "/api/v1/receipts" => vec![
+            ("dossier_code", "000.00.01.H01-261124-0042".into()),
+            ("unit_code", unit.into()),
+            ("officer_code", body_officer(relation).into()),
+        ],
         "/admin/users" => vec![
             ("name", "new.user".into()),
             ("role", "viewer".into()),
@@ -60,7 +80,7 @@ fn form(path: &str, relation: Relation) -> Vec<(&'static str, String)> {
 /// Routes whose form names a unit: they are also tried with a unit from outside the scope.
 fn form_names_a_unit(route: &StaffRoute) -> bool {
     route.method == Method::POST
-        && matches!(route.path, "/admin/officers/{code}/move" | "/admin/desks" | "/admin/points")
+        && matches!(route.path, "/admin/officers/{code}/move" | "/admin/desks" | "/admin/points" | "/api/v1/receipts")
 }
 
 /// Lists that are not about the unit tree (and so hold nothing of a scope).
@@ -176,7 +196,16 @@ async fn send(
         };
     }
     if route.method != Method::GET {
-        request = request.header("origin", app.base.clone()).header("sec-fetch-site", "same-origin").form(body);
+        request = request.header("origin", app.base.clone()).header("sec-fetch-site", "same-origin");
+        request = match route.access {
+            // The API takes JSON.
+            Access::Api(_) => {
+                let object: serde_json::Map<String, serde_json::Value> =
+                    body.iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone()))).collect();
+                request.json(&object)
+            }
+            _ => request.form(body),
+        };
     }
     request.send().await.unwrap()
 }
@@ -205,7 +234,9 @@ fn expected(route: &StaffRoute, role: Option<Role>, in_scope: bool) -> StatusCod
         return StatusCode::NOT_FOUND;
     }
     // A new API key is shown on the page that made it, once.
-    if route.method == Method::GET || route.path == "/admin/users/{name}/apikeys" {
+    if route.path == "/api/v1/receipts" {
+        StatusCode::CREATED
+    } else if route.method == Method::GET || route.path == "/admin/users/{name}/apikeys" {
         StatusCode::OK
     } else {
         StatusCode::SEE_OTHER
@@ -229,7 +260,7 @@ async fn no_route_lets_anyone_past_their_role_or_scope() {
     let roles: Vec<Option<Role>> = std::iter::once(None).chain(Role::ALL.into_iter().map(Some)).collect();
     for role in roles {
         // Reads share one world per role; each change gets a world of its own.
-        let reads = TestApp::spawn().await;
+        let reads = spawn().await;
         world(&reads).await;
         let reads_who = match role {
             Some(r) => Some(credentials(&reads, r).await),
@@ -255,7 +286,7 @@ async fn no_route_lets_anyone_past_their_role_or_scope() {
                 for (path_relation, body_relation) in cases {
                     let owned;
                     let (app, who) = if changes {
-                        owned = TestApp::spawn().await;
+                        owned = spawn().await;
                         world(&owned).await;
                         let who = match role {
                             Some(r) => Some(credentials(&owned, r).await),

@@ -2,7 +2,7 @@
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(target), Some(file)) = (args.next(), args.next()) else {
-        eprintln!("usage: replay form|period|import_csv|import_xlsx FILE");
+        eprintln!("usage: replay form|period|import_csv|import_xlsx|receipt FILE");
         std::process::exit(2);
     };
     let data = match std::fs::read(&file) {
@@ -15,6 +15,7 @@ fn main() {
     match target.as_str() {
         "form" => hailong_fuzz::form(&data),
         "period" => hailong_fuzz::period(&data),
+        "receipt" => hailong_fuzz::receipt(&data),
         "import_csv" => hailong_fuzz::import(hailong::import::Format::Csv, &data),
         "import_xlsx" => hailong_fuzz::import(hailong::import::Format::Workbook, &data),
         other => {

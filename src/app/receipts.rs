@@ -1,0 +1,194 @@
+//! Receipts: one dossier, one rating. The one-stop software asks for a token (online) or signs
+//! one itself with a shared key (offline); the citizen's form opened from a token names the unit
+//! and officer, and the writer keeps a receipt's rating once (`store::responses`).
+
+use std::sync::Arc;
+
+use time::Date;
+
+use super::{App, AppError, AppResult, Caller};
+use crate::domain::clock;
+use crate::domain::point::{PointContext, Slug};
+use crate::domain::receipt::{self, Claims, Key, Token, TokenError};
+use crate::error::ReceiptProblem;
+use crate::store::{Issued, KeyPurpose};
+
+/// What the one-stop software asks a token for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReceiptRequest {
+    pub dossier_code: String,
+    pub unit_code: String,
+    pub officer_code: String,
+    pub desk_code: Option<String>,
+    pub field_code: Option<String>,
+    pub procedure: Option<String>,
+}
+
+/// A request that cannot make a token: the field and why, for a 400 naming it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadField {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+/// A token made for a receipt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuedReceipt {
+    pub token: String,
+    /// The last day it rates (Vietnam date).
+    pub last_day: Date,
+}
+
+/// The form a receipt's token opens.
+#[derive(Clone, Debug)]
+pub struct OpenReceipt {
+    /// The officer's collection point, whose questionnaire the form shows.
+    pub slug: Slug,
+    pub point: Arc<PointContext>,
+    /// The identity the once-only rule is kept on.
+    pub receipt: String,
+    /// The procedure and its field, named when the token was asked for online.
+    pub procedure: Option<String>,
+    pub field: Option<String>,
+}
+
+/// The longest procedure name kept.
+const PROCEDURE_MAX: usize = 300;
+
+impl App {
+    fn receipt_secret(&self) -> AppResult<&[u8]> {
+        self.settings
+            .receipt_secret
+            .as_deref()
+            .map(str::as_bytes)
+            .ok_or(AppError::Receipt(ReceiptProblem::NotConfigured))
+    }
+
+    /// A new key for the one-stop software (the console only): its id and secret, shown once.
+    pub async fn create_receipt_key(&self, caller: &Caller) -> AppResult<Key> {
+        Ok(self.store.create_receipt_key(KeyPurpose::Offline, &caller.actor()).await?)
+    }
+
+    /// Ends a receipt key. `NoSuchRecord` when there is no active key of that id.
+    pub async fn revoke_receipt_key(&self, caller: &Caller, id: u32) -> AppResult<()> {
+        match self.store.revoke_receipt_key(id, &caller.actor()).await? {
+            true => Ok(()),
+            false => Err(AppError::NoSuchRecord),
+        }
+    }
+
+    /// The token for a dossier, made online: the unit and officer (and desk) must be within the
+    /// caller's scope (else `NoSuchRecord`, 404), the officer at that unit and taking ratings.
+    /// The same dossier asked again gets the same token.
+    ///
+    /// One function because it is one check after another, then one token.
+    pub async fn issue_receipt(
+        &self,
+        caller: &Caller,
+        request: &ReceiptRequest,
+    ) -> AppResult<Result<IssuedReceipt, BadField>> {
+        let secret = self.receipt_secret()?.to_vec();
+        let bad = |field: &'static str, reason: String| Ok(Err(BadField { field, reason }));
+        if let Err(reason) = receipt::check_dossier_code(&request.dossier_code) {
+            return bad("dossier_code", reason);
+        }
+        let unit = self.unit(caller, &request.unit_code).await?;
+        let officer = self.officer(caller, &request.officer_code).await?;
+        if officer.unit_code != unit.code || officer.valid_to.is_some() {
+            return bad(
+                "officer_code",
+                format!("the officer {} has no current assignment at {}", officer.code, unit.code),
+            );
+        }
+        if let Some(desk) = &request.desk_code {
+            let desk = self.desk(caller, desk).await?;
+            if desk.unit_code != unit.code {
+                return bad("desk_code", format!("the desk {} is not at {}", desk.code, unit.code));
+            }
+        }
+        if let Some(field) = &request.field_code
+            && !self.fields().await?.iter().any(|f| &f.code == field)
+        {
+            return bad("field_code", format!("no procedure field has the code {field}"));
+        }
+        let procedure = request.procedure.as_deref().map(str::trim).filter(|p| !p.is_empty());
+        if procedure.is_some_and(|p| p.chars().count() > PROCEDURE_MAX || p.chars().any(char::is_control)) {
+            return bad("procedure", format!("a procedure name is at most {PROCEDURE_MAX} characters, on one line"));
+        }
+        if self.officer_point(&officer.code).await?.is_none() {
+            return bad("officer_code", format!("the officer {} has no collection point taking ratings", officer.code));
+        }
+
+        let key = self.store.online_receipt_key().await?;
+        let dossier = key.dossier_hash(&request.dossier_code);
+        let identity = receipt::receipt_id(&secret, key.id, &dossier);
+        let issued = match self.store.receipt_issue(&identity).await? {
+            Some(issued) => issued,
+            None => {
+                let mut nonce = [0u8; 4];
+                rand::RngCore::fill_bytes(&mut rand::rng(), &mut nonce);
+                let claims = Claims {
+                    key_id: key.id,
+                    issued: clock::vietnam_date(clock::now_ms()),
+                    nonce,
+                    dossier,
+                    unit: unit.code.clone(),
+                    officer: officer.code.clone(),
+                    desk: request.desk_code.clone(),
+                };
+                let token = key.sign(&claims).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+                let fresh =
+                    Issued { token, field_code: request.field_code.clone(), procedure: procedure.map(str::to_owned) };
+                self.store.record_receipt_issue(&identity, &fresh).await?
+            }
+        };
+        let read =
+            Token::parse(&issued.token).map_err(|e| AppError::Internal(anyhow::anyhow!("a stored token: {e}")))?;
+        Ok(Ok(IssuedReceipt {
+            last_day: receipt::last_day(read.claims.issued, self.settings.receipt_valid_days),
+            token: issued.token,
+        }))
+    }
+
+    /// The officer's active collection point, whose form a receipt opens.
+    async fn officer_point(&self, officer: &str) -> AppResult<Option<Slug>> {
+        let points = self.store.active_points().await?;
+        Ok(points.into_iter().find(|p| p.officer_code.as_deref() == Some(officer)).map(|p| p.slug))
+    }
+
+    /// The form a receipt's token opens, if it rates: read, its key known and not revoked, its
+    /// tag right (compared in constant time), not expired, not used, and its officer taking
+    /// ratings. Each failure is its own [`ReceiptProblem`].
+    pub async fn open_receipt(&self, token: &str) -> AppResult<OpenReceipt> {
+        let secret = self.receipt_secret()?.to_vec();
+        let read = Token::parse(token).map_err(|e| {
+            AppError::Receipt(match e {
+                TokenError::Truncated => ReceiptProblem::Truncated,
+                TokenError::Malformed | TokenError::Forged => ReceiptProblem::Invalid,
+            })
+        })?;
+        let claims = &read.claims;
+        let stored = self.store.receipt_key(claims.key_id).await?.ok_or(AppError::Receipt(ReceiptProblem::Invalid))?;
+        stored.key.verify(&read).map_err(|_| AppError::Receipt(ReceiptProblem::Invalid))?;
+        if stored.revoked {
+            return Err(AppError::Receipt(ReceiptProblem::KeyRevoked));
+        }
+        let today = clock::vietnam_date(clock::now_ms());
+        if claims.issued > today.next_day().unwrap_or(today) {
+            // Dated after tomorrow: not a receipt handed out yet.
+            return Err(AppError::Receipt(ReceiptProblem::Invalid));
+        }
+        if today > receipt::last_day(claims.issued, self.settings.receipt_valid_days) {
+            return Err(AppError::Receipt(ReceiptProblem::Expired));
+        }
+        let identity = receipt::receipt_id(&secret, claims.key_id, &claims.dossier);
+        if self.store.receipt_used(&identity).await? {
+            return Err(AppError::Receipt(ReceiptProblem::Used));
+        }
+        let slug = self.officer_point(&claims.officer).await?.ok_or(AppError::PointRevoked)?;
+        let (slug, point) = self.open_point(slug.as_str()).await?;
+        let issued = self.store.receipt_issue(&identity).await?;
+        let (procedure, field) = issued.map_or((None, None), |i| (i.procedure, i.field_code));
+        Ok(OpenReceipt { slug, point, receipt: identity, procedure, field })
+    }
+}

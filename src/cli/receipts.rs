@@ -1,0 +1,113 @@
+//! `hailong receipts`: the keys the one-stop software signs receipt tokens with, and the
+//! reference signer its vendors can check their own against.
+
+use clap::Subcommand;
+use time::Date;
+
+use super::{IfMissing, command_line, open_app, said};
+use crate::app::Caller;
+use crate::config::Settings;
+use crate::domain::clock;
+use crate::domain::receipt::{self, Claims, Key};
+
+#[derive(Debug, Subcommand)]
+pub(super) enum ReceiptsCommand {
+    /// Keys shared with the one-stop software.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Sign a receipt token as the one-stop software does offline (the reference signer) and
+    /// print its address on the last line.
+    Sign {
+        #[arg(long)]
+        key_id: u32,
+        /// The key's secret, as `receipts key create` printed it.
+        #[arg(long)]
+        secret: String,
+        #[arg(long)]
+        unit: String,
+        #[arg(long)]
+        officer: String,
+        #[arg(long)]
+        desk: Option<String>,
+        /// The dossier code (only its keyed hash goes into the token).
+        #[arg(long)]
+        dossier: String,
+        /// The issue date, YYYY-MM-DD (Vietnam); default today.
+        #[arg(long)]
+        date: Option<String>,
+        /// The address citizens reach the service at.
+        #[arg(long)]
+        base_url: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum KeyCommand {
+    /// Make a key: prints one line `KEY_ID SECRET` (the secret is shown once).
+    Create,
+    /// End a key: tokens it signed rate no more.
+    Revoke { key_id: u32 },
+    /// List the keys (ids, purpose, made, revoked; never the secrets) as CSV.
+    List,
+}
+
+pub(super) async fn run(settings: &Settings, cmd: ReceiptsCommand) -> anyhow::Result<()> {
+    match cmd {
+        ReceiptsCommand::Key(KeyCommand::Create) => {
+            let app = open_app(settings, IfMissing::Refuse).await?;
+            let key = app.create_receipt_key(&Caller::console()).await?;
+            println!("{} {}", key.id, key.secret_text());
+            eprintln!(
+                "receipt key {} made; give the line above to the one-stop software (the secret is shown once); \
+                 end it with `{}`",
+                key.id,
+                command_line(settings, &format!("receipts key revoke {}", key.id))
+            );
+            if settings.receipt_secret.is_none() {
+                eprintln!("note: the service takes ratings from receipts only once the setting receipt_secret is set");
+            }
+        }
+        ReceiptsCommand::Key(KeyCommand::Revoke { key_id }) => {
+            let app = open_app(settings, IfMissing::Refuse).await?;
+            app.revoke_receipt_key(&Caller::console(), key_id)
+                .await
+                .map_err(|e| said(e, || format!("no active receipt key has the id {key_id}")))?;
+            println!("receipt key {key_id} revoked");
+        }
+        ReceiptsCommand::Key(KeyCommand::List) => {
+            let app = open_app(settings, IfMissing::Refuse).await?;
+            let mut out = crate::export::CsvOut::new(std::io::stdout());
+            out.text_row(["key_id", "purpose", "created", "revoked"])?;
+            for (id, purpose, created, revoked) in app.store.receipt_keys().await? {
+                let created = clock::format_vietnam(created);
+                let revoked = revoked.map(clock::format_vietnam).unwrap_or_default();
+                out.text_row([id.to_string().as_str(), purpose.as_str(), created.as_str(), revoked.as_str()])?;
+            }
+            out.flush()?;
+        }
+        ReceiptsCommand::Sign { key_id, secret, unit, officer, desk, dossier, date, base_url } => {
+            receipt::check_dossier_code(&dossier).map_err(|e| anyhow::anyhow!("--dossier: {e}"))?;
+            let key = Key::from_text(key_id, &secret).map_err(|e| anyhow::anyhow!("--secret: {e}"))?;
+            let issued: Date = match date {
+                Some(text) => clock::parse_date(&text).map_err(|e| anyhow::anyhow!("--date: {e}"))?,
+                None => clock::vietnam_date(clock::now_ms()),
+            };
+            let mut nonce = [0u8; 4];
+            rand::RngCore::fill_bytes(&mut rand::rng(), &mut nonce);
+            let claims = Claims {
+                key_id,
+                issued,
+                nonce,
+                dossier: key.dossier_hash(&dossier),
+                unit,
+                officer,
+                desk: desk.filter(|d| !d.is_empty()),
+            };
+            let token = key.sign(&claims).map_err(anyhow::Error::msg)?;
+            let base = base_url.trim_end_matches('/');
+            println!("{token}");
+            println!("{base}/r/{token}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! Receipt keys, the tokens made online, and which receipts have rated. (A receipt's use is
+//! recorded by the writer in the group's transaction: `responses.rs`.)
+
+use super::{Backend, Store, StoreError, StoreResult};
+use crate::domain::audit::{Action, Target};
+use crate::domain::clock;
+use crate::domain::receipt::Key;
+
+/// What a receipt key is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyPurpose {
+    /// Shared with the one-stop software, which signs its own tokens.
+    Offline,
+    /// This server's own, for the tokens of `POST /api/v1/receipts`.
+    Online,
+}
+
+impl KeyPurpose {
+    fn code(self) -> &'static str {
+        match self {
+            Self::Offline => "offline",
+            Self::Online => "online",
+        }
+    }
+}
+
+/// A stored receipt key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredKey {
+    pub key: Key,
+    pub online: bool,
+    pub revoked: bool,
+}
+
+/// A token made online, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issued {
+    pub token: String,
+    pub field_code: Option<String>,
+    pub procedure: Option<String>,
+}
+
+fn key_of(id: i64, secret: &str) -> StoreResult<Key> {
+    let id = u32::try_from(id).map_err(|_| StoreError::Config(format!("receipt key id {id} out of range")))?;
+    Key::from_text(id, secret).map_err(|e| StoreError::Config(format!("receipt key {id}: {e}")))
+}
+
+impl Store {
+    /// Makes a receipt key with a random secret, recorded in the audit log under `actor`.
+    pub async fn create_receipt_key(&self, purpose: KeyPurpose, actor: &str) -> StoreResult<Key> {
+        let fresh = Key::generate(0);
+        let now = clock::now_ms();
+        on_backend!(write self, pool => {
+            let mut tx = pool.begin().await?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO receipt_keys (secret, purpose, created_at) VALUES ($1, $2, $3) RETURNING id",
+            )
+            .bind(fresh.secret_text())
+            .bind(purpose.code())
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            let key = key_of(id, &fresh.secret_text())?;
+            let after = serde_json::json!({ "purpose": purpose.code() }).to_string();
+            audit!(tx, now, actor, Action::ReceiptKeyCreate, Target::ReceiptKey(key.id), None::<String>, Some(after));
+            tx.commit().await?;
+            Ok(key)
+        })
+    }
+
+    /// Ends a receipt key: tokens it signed rate no more. False when there is no such active key.
+    pub async fn revoke_receipt_key(&self, id: u32, actor: &str) -> StoreResult<bool> {
+        let now = clock::now_ms();
+        on_backend!(write self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("UPDATE receipt_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                .bind(i64::from(id))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if done == 0 {
+                return Ok(false);
+            }
+            audit!(tx, now, actor, Action::ReceiptKeyRevoke, Target::ReceiptKey(id), None::<String>, None::<String>);
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// A receipt key by id, revoked or not.
+    pub async fn receipt_key(&self, id: u32) -> StoreResult<Option<StoredKey>> {
+        let row: Option<(i64, String, String, Option<i64>)> = on_backend!(self, pool => {
+            sqlx::query_as("SELECT id, secret, purpose, revoked_at FROM receipt_keys WHERE id = $1")
+                .bind(i64::from(id))
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(|(id, secret, purpose, revoked)| {
+            Ok(StoredKey { key: key_of(id, &secret)?, online: purpose == "online", revoked: revoked.is_some() })
+        })
+        .transpose()
+    }
+
+    /// Every receipt key: id, purpose, created, revoked (never the secrets).
+    pub async fn receipt_keys(&self) -> StoreResult<Vec<(u32, String, i64, Option<i64>)>> {
+        let rows: Vec<(i64, String, i64, Option<i64>)> = on_backend!(self, pool => {
+            sqlx::query_as("SELECT id, purpose, created_at, revoked_at FROM receipt_keys ORDER BY id")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().filter_map(|(id, p, c, r)| Some((u32::try_from(id).ok()?, p, c, r))).collect())
+    }
+
+    /// This server's online key: the oldest active one, made the first time it is needed.
+    /// (Two instances making one at once each make one; both sign validly.)
+    pub async fn online_receipt_key(&self) -> StoreResult<Key> {
+        let row: Option<(i64, String)> = on_backend!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, secret FROM receipt_keys WHERE purpose = 'online' AND revoked_at IS NULL ORDER BY id LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await?
+        });
+        match row {
+            Some((id, secret)) => key_of(id, &secret),
+            None => self.create_receipt_key(KeyPurpose::Online, "server").await,
+        }
+    }
+
+    /// The token made online for a receipt, if one was.
+    pub async fn receipt_issue(&self, receipt: &str) -> StoreResult<Option<Issued>> {
+        let row: Option<(String, Option<String>, Option<String>)> = on_backend!(self, pool => {
+            sqlx::query_as("SELECT token, field_code, procedure FROM receipt_issues WHERE receipt = $1")
+                .bind(receipt)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(token, field_code, procedure)| Issued { token, field_code, procedure }))
+    }
+
+    /// Records a token made online for a receipt and returns the one that stands: the first
+    /// made, when two requests for the same dossier race.
+    pub async fn record_receipt_issue(&self, receipt: &str, issued: &Issued) -> StoreResult<Issued> {
+        on_backend!(write self, pool => {
+            sqlx::query(
+                "INSERT INTO receipt_issues (receipt, token, field_code, procedure, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (receipt) DO NOTHING",
+            )
+            .bind(receipt)
+            .bind(&issued.token)
+            .bind(issued.field_code.as_deref())
+            .bind(issued.procedure.as_deref())
+            .bind(clock::now_ms())
+            .execute(pool)
+            .await?;
+        });
+        self.receipt_issue(receipt).await?.ok_or_else(|| StoreError::Config("a receipt issue vanished".into()))
+    }
+
+    /// Whether a receipt has rated.
+    pub async fn receipt_used(&self, receipt: &str) -> StoreResult<bool> {
+        let found: Option<String> = on_backend!(self, pool => {
+            sqlx::query_scalar("SELECT receipt FROM receipt_uses WHERE receipt = $1")
+                .bind(receipt)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(found.is_some())
+    }
+
+    /// The stored responses per channel (`qr`, `receipt`, `demo`), as counted from the responses.
+    pub async fn responses_per_channel(&self) -> StoreResult<Vec<(String, i64)>> {
+        Ok(on_backend!(self, pool => {
+            sqlx::query_as("SELECT channel, COUNT(*) FROM responses GROUP BY channel ORDER BY channel")
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+}

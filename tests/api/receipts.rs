@@ -1,0 +1,324 @@
+//! Receipts: tokens asked for online and signed offline, the citizen's form opened from one, and
+//! the promise that a receipt rates once, however many times and through however many
+//! instances it is sent.
+
+use std::collections::HashMap;
+
+use hailong::domain::account::Role;
+use hailong::domain::clock;
+use hailong::domain::point::Point;
+use hailong::domain::receipt::{Claims, Key, Token};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, texts};
+
+const SECRET: &str = "a receipt secret for the tests";
+
+async fn app() -> TestApp {
+    TestApp::spawn_with(|s| {
+        s.receipt_secret = Some(SECRET.into());
+        s.submit_limit_per_minute = 0;
+    })
+    .await
+}
+
+/// An officer's point at a desk, and its unit's code.
+async fn officer_point(app: &TestApp) -> Point {
+    app.seed().await.into_iter().find(|p| p.officer_code.is_some() && p.questionnaire_id == "mot-cua").unwrap()
+}
+
+async fn receipt_responses(app: &TestApp) -> u64 {
+    let per_channel = app.store.responses_per_channel().await.unwrap();
+    per_channel.iter().find(|(c, _)| c == "receipt").map_or(0, |(_, n)| *n as u64)
+}
+
+/// Signs a token offline with `key` for the point's officer, issued `days_ago`.
+fn offline_token(key: &Key, point: &Point, dossier: &str, days_ago: i64) -> String {
+    let today = clock::vietnam_date(clock::now_ms());
+    key.sign(&Claims {
+        key_id: key.id,
+        issued: today - time::Duration::days(days_ago),
+        nonce: [9, 9, 9, 9],
+        dossier: key.dossier_hash(dossier),
+        unit: point.unit_code.clone(),
+        officer: point.officer_code.clone().unwrap(),
+        desk: point.desk_code.clone(),
+    })
+    .unwrap()
+}
+
+/// Loads the form a token opens and returns its one-time key.
+async fn form_key(app: &TestApp, token: &str) -> String {
+    let html = app.client.get(format!("{}/r/{token}", app.base)).send().await.unwrap().text().await.unwrap();
+    let doc = scraper::Html::parse_document(&html);
+    let sel = scraper::Selector::parse("input[name=key]").unwrap();
+    doc.select(&sel).next().and_then(|e| e.value().attr("value")).unwrap_or_default().to_owned()
+}
+
+async fn send(app: &TestApp, token: &str, key: &str) -> reqwest::StatusCode {
+    let form = [("key", key), ("q_hai_long_chung", "5"), ("q_ct7_thai_do", "2")];
+    app.client.post(format!("{}/r/{token}", app.base)).form(&form).send().await.unwrap().status()
+}
+
+#[tokio::test]
+async fn the_one_stop_software_asks_for_a_token_and_gets_the_same_one_again() {
+    let app = app().await;
+    let point = officer_point(&app).await;
+    let integration = app.staff("motcua", Role::Integration, Some(&point.unit_code)).await;
+    let ask = |body: Value| {
+        app.client.post(format!("{}/api/v1/receipts", app.base)).bearer_auth(&integration.key).json(&body).send()
+    };
+    let body = json!({
+        "dossier_code": "000.00.01.H01-261124-0042",
+        "unit_code": point.unit_code,
+        "officer_code": point.officer_code,
+        "desk_code": point.desk_code,
+        "procedure": "Đăng ký khai sinh",
+    });
+    let first = ask(body.clone()).await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let token = first["token"].as_str().unwrap().to_owned();
+    assert!(first["url"].as_str().unwrap().ends_with(&format!("/r/{token}")), "{first}");
+    assert!(first["qr_svg"].as_str().unwrap().contains("<svg"));
+    let expires = clock::parse_date(first["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!(expires, clock::vietnam_date(clock::now_ms()) + time::Duration::days(30));
+
+    let again: Value = ask(body.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(again["token"], token, "the same dossier gets the same token");
+    let mut lower = body.clone();
+    lower["dossier_code"] = json!(" 000.00.01.h01-261124-0042 ");
+    let lowered: Value = ask(lower).await.unwrap().json().await.unwrap();
+    assert_eq!(lowered["token"], token, "the code is one dossier whatever its case and spaces");
+
+    // The form it opens names the unit, the officer and the procedure.
+    let html = app.client.get(format!("{}/r/{token}", app.base)).send().await.unwrap().text().await.unwrap();
+    let who = texts(&html, ".who").join(" ");
+    assert!(who.contains(&point.officer_name.clone().unwrap()) && who.contains("Đăng ký khai sinh"), "{who}");
+
+    // Bad input: 400 naming the field; nothing made.
+    for (change, field) in [
+        (json!({ "dossier_code": "hồ sơ" }), "dossier_code"),
+        (json!({ "dossier_code": null }), "dossier_code"),
+        (json!({ "officer_code": "" }), "officer_code"),
+        (json!({ "field_code": "KHONG-CO" }), "field_code"),
+        (json!({ "colour": "blue" }), "colour"),
+    ] {
+        let mut wrong = body.clone();
+        for (k, v) in change.as_object().unwrap() {
+            wrong[k] = v.clone();
+        }
+        let answer = ask(wrong).await.unwrap();
+        assert_eq!(answer.status(), 400, "{change}");
+        let message = answer.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
+        assert!(message.contains(field), "{change}: {message}");
+    }
+    // Outside the key's scope: 404, as if it did not exist.
+    let other = app.seed().await.into_iter().find(|p| p.officer_code.is_some() && p.unit_code != point.unit_code);
+    if let Some(other) = other {
+        let mut outside = body.clone();
+        outside["unit_code"] = json!(other.unit_code);
+        outside["officer_code"] = json!(other.officer_code);
+        outside["desk_code"] = json!(other.desk_code);
+        assert_eq!(ask(outside).await.unwrap().status(), 404);
+    }
+    // A key of another role may not ask.
+    let viewer = app.staff("xem", Role::Viewer, Some(&point.unit_code)).await;
+    let refused = app
+        .client
+        .post(format!("{}/api/v1/receipts", app.base))
+        .bearer_auth(&viewer.key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+}
+
+#[tokio::test]
+async fn a_receipt_rates_once_and_then_says_so() {
+    let app = app().await;
+    let point = officer_point(&app).await;
+    let key = app.store.create_receipt_key(hailong::store::KeyPurpose::Offline, "test").await.unwrap();
+    let token = offline_token(&key, &point, "H01-261124-0042", 0);
+
+    let first = form_key(&app, &token).await;
+    assert_eq!(send(&app, &token, &first).await, 303);
+    assert_eq!(receipt_responses(&app).await, 1);
+    // The same form sent again (a lost answer): kept once, no error.
+    let again = send(&app, &token, &first).await;
+    assert!(again == 303 || again == 410, "{again}");
+    // Another form of the same receipt: refused, with a page that says only that.
+    let page = app.client.get(format!("{}/r/{token}", app.base)).send().await.unwrap();
+    assert_eq!(page.status(), 410);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("đã được dùng để đánh giá"), "{html}");
+    assert!(!html.contains(&point.officer_name.clone().unwrap()), "nothing about whom it rated");
+    assert_eq!(send(&app, &token, hailong::domain::response::IdempotencyKey::generate().as_str()).await, 410);
+    assert_eq!(receipt_responses(&app).await, 1);
+}
+
+#[tokio::test]
+async fn fifty_concurrent_uses_of_one_token_through_two_instances_store_one() {
+    let app = app().await;
+    let second = app
+        .beside(|s| {
+            s.receipt_secret = Some(SECRET.into());
+            s.submit_limit_per_minute = 0;
+        })
+        .await;
+    let point = officer_point(&app).await;
+    let key = app.store.create_receipt_key(hailong::store::KeyPurpose::Offline, "test").await.unwrap();
+    for round in 0..3 {
+        let token = offline_token(&key, &point, &format!("H01-261124-{round:04}"), 1);
+        // Every citizen has drawn the form (each its own one-time key) before anyone sends.
+        let mut keys = Vec::new();
+        for i in 0..50 {
+            keys.push(form_key(if i % 2 == 0 { &app } else { &second }, &token).await);
+        }
+        let mut sends = tokio::task::JoinSet::new();
+        for (i, k) in keys.into_iter().enumerate() {
+            let instance = if i % 2 == 0 { &app } else { &second };
+            let (client, url) = (instance.client.clone(), format!("{}/r/{token}", instance.base));
+            sends.spawn(async move {
+                let form = [("key", k.as_str()), ("q_hai_long_chung", "5")];
+                client.post(url).form(&form).send().await.unwrap().status()
+            });
+        }
+        let statuses = sends.join_all().await;
+        let kept = statuses.iter().filter(|s| **s == 303).count();
+        assert_eq!(kept, 1, "round {round}: exactly one acknowledged: {statuses:?}");
+        assert!(statuses.iter().all(|s| *s == 303 || *s == 410), "round {round}: {statuses:?}");
+        assert_eq!(receipt_responses(&app).await, round + 1, "round {round}: exactly one stored");
+    }
+}
+
+#[tokio::test]
+async fn forged_cut_expired_and_revoked_tokens_each_get_their_page_and_store_nothing() {
+    let app = app().await;
+    let point = officer_point(&app).await;
+    let key = app.store.create_receipt_key(hailong::store::KeyPurpose::Offline, "test").await.unwrap();
+    let good = offline_token(&key, &point, "H01-261124-0099", 0);
+    let forger = Key { id: key.id, secret: [7; 32] };
+    let cases: Vec<(&str, String, u16, &str)> = vec![
+        ("forged", offline_token(&forger, &point, "H01-261124-0099", 0), 404, "không hợp lệ"),
+        ("cut", good[..good.len() - 30].to_owned(), 404, "bị thiếu"),
+        ("garbage", "không-phải-mã".to_owned(), 404, "không hợp lệ"),
+        ("expired", offline_token(&key, &point, "H01-261124-0098", 31), 410, "hết hạn"),
+        ("unknown key", offline_token(&Key { id: 999, secret: [1; 32] }, &point, "H01-1", 0), 404, "không hợp lệ"),
+    ];
+    for (name, token, status, words) in &cases {
+        let page = app.client.get(format!("{}/r/{token}", app.base)).send().await.unwrap();
+        assert_eq!(page.status(), *status, "{name}");
+        assert!(page.text().await.unwrap().contains(words), "{name}");
+        let form = [("key", "AAAAAAAAAAAAAAAAAAAAAA"), ("q_hai_long_chung", "5")];
+        let sent = app.client.post(format!("{}/r/{token}", app.base)).form(&form).send().await.unwrap();
+        assert_eq!(sent.status(), *status, "{name}: a post is refused alike");
+    }
+    // A revoked key: its tokens, good until now, rate no more.
+    let fresh = form_key(&app, &good).await;
+    assert!(app.store.revoke_receipt_key(key.id, "test").await.unwrap());
+    let page = app.client.get(format!("{}/r/{good}", app.base)).send().await.unwrap();
+    assert_eq!(page.status(), 410);
+    assert!(page.text().await.unwrap().contains("thu hồi"));
+    assert_eq!(send(&app, &good, &fresh).await, 410);
+    assert_eq!(receipt_responses(&app).await, 0, "nothing stored");
+}
+
+#[tokio::test]
+async fn without_the_setting_receipts_are_off_and_say_so() {
+    let app = TestApp::spawn().await;
+    let point = officer_point(&app).await;
+    let key = app.store.create_receipt_key(hailong::store::KeyPurpose::Offline, "test").await.unwrap();
+    let token = offline_token(&key, &point, "H01-261124-0042", 0);
+    let page = app.client.get(format!("{}/r/{token}", app.base)).send().await.unwrap();
+    assert_eq!(page.status(), 503);
+    assert!(page.text().await.unwrap().contains("Chưa nhận đánh giá qua giấy hẹn"));
+}
+
+/// The test vectors the README gives the vendors of one-stop software: each `key = value` line
+/// of a block under "Test vectors", a blank line between vectors.
+#[test]
+fn the_readme_test_vectors_hold() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme.split("#### Test vectors").nth(1).expect("a Test vectors section");
+    let block = section.split("```").nth(1).expect("a fenced block");
+    let vectors: Vec<HashMap<&str, &str>> = block
+        .split("\n\n")
+        .map(|v| v.lines().filter_map(|l| l.split_once(" = ")).map(|(k, v)| (k.trim(), v.trim())).collect())
+        .filter(|v: &HashMap<&str, &str>| !v.is_empty())
+        .collect();
+    assert!(vectors.len() >= 2, "{block}");
+    for v in vectors {
+        let key = Key::from_text(v["key_id"].parse().unwrap(), v["secret"]).unwrap();
+        let nonce: Vec<u8> = (0..4).map(|i| u8::from_str_radix(&v["nonce"][2 * i..2 * i + 2], 16).unwrap()).collect();
+        let dossier = key.dossier_hash(v["dossier_code"]);
+        let hex: String = dossier.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, v["dossier_hash"], "{v:?}");
+        let claims = Claims {
+            key_id: key.id,
+            issued: clock::parse_date(v["issued"]).unwrap(),
+            nonce: nonce.try_into().unwrap(),
+            dossier,
+            unit: v["unit"].to_owned(),
+            officer: v["officer"].to_owned(),
+            desk: v.get("desk").map(|d| (*d).to_owned()),
+        };
+        assert_eq!(key.sign(&claims).unwrap(), v["token"], "{v:?}");
+        let read = Token::parse(v["token"]).unwrap();
+        assert_eq!(read.claims, claims);
+        assert_eq!(key.verify(&read), Ok(()));
+    }
+}
+
+#[tokio::test]
+async fn the_command_line_makes_a_key_and_signs_a_token_that_rates() {
+    let app = app().await;
+    let point = officer_point(&app).await;
+    let url = app.db_url();
+    let out = crate::helpers::cli(&url, &["receipts", "key", "create"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let (id, secret) = line.split_once(' ').expect("KEY_ID SECRET");
+    assert_eq!(secret.len(), 43, "{line}");
+    let sign = |secret: &str| {
+        crate::helpers::cli(
+            &url,
+            &[
+                "receipts",
+                "sign",
+                "--key-id",
+                id,
+                "--secret",
+                secret,
+                "--unit",
+                &point.unit_code,
+                "--officer",
+                point.officer_code.as_deref().unwrap(),
+                "--dossier",
+                "H01-261124-0007",
+                "--base-url",
+                &app.base,
+            ],
+            &[],
+        )
+    };
+    let out = sign(secret);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let address = String::from_utf8_lossy(&out.stdout).lines().last().unwrap().to_owned();
+    assert!(address.starts_with(&format!("{}/r/", app.base)), "{address}");
+    let page = app.client.get(&address).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains(&point.officer_name.clone().unwrap()));
+
+    let wrong = sign("not a secret");
+    assert!(!wrong.status.success() && String::from_utf8_lossy(&wrong.stderr).contains("--secret"));
+    let listed = crate::helpers::cli(&url, &["receipts", "key", "list"], &[]);
+    assert!(String::from_utf8_lossy(&listed.stdout).starts_with("key_id,purpose,created,revoked"));
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains(secret), "never the secret");
+    let out = crate::helpers::cli(&url, &["receipts", "key", "revoke", id], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(app.client.get(&address).send().await.unwrap().status(), 410);
+    let again = crate::helpers::cli(&url, &["receipts", "key", "revoke", id], &[]);
+    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("no active receipt key"));
+}
