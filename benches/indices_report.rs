@@ -278,6 +278,7 @@ async fn measure(label: &str, url: &str, org: &Org, responses: u64) {
         level: Level::Officer,
         unit: None,
         questionnaire: "mot-cua".into(),
+        channel: None,
     };
     let report = || build(&store, &registry, &settings, &query, &Scope::All);
     let (unfolded, r) = best(1, || async { report().await.unwrap() }).await;

@@ -289,6 +289,7 @@ pub fn audit_detail(reports: &[Report], format: Format, rows: usize) -> (String,
         "period": first.query.period.to_string(),
         "unit": first.query.unit,
         "questionnaire": first.query.questionnaire,
+        "channel": first.query.channel.map(|c| c.code()),
         "format": format.extension(),
         "rows": rows,
     });
@@ -334,6 +335,10 @@ fn method_lines(report: &Report) -> Vec<(&'static str, String)> {
     vec![
         ("Kỳ báo cáo", format!("{} ({} – {}, giờ Việt Nam UTC+07:00)", report.query.period, clock::iso(report.query.period.first()), clock::iso(report.query.period.last()))),
         ("Phạm vi", report.scope_name.clone()),
+        ("Kênh", match report.query.channel {
+            Some(c) => format!("chỉ các phiếu qua {} ({})", c.name_vi(), c.code()),
+            None => "mọi kênh (mã QR tại quầy, mã QR trên giấy hẹn)".into(),
+        }),
         ("Phiếu và phiên bản", versions.join(", ")),
         ("Thời điểm lập", clock::format_vietnam(report.generated_at_ms)),
         ("Tỷ lệ hài lòng của một câu hỏi", "(số trả lời 4 và 5) / (số trả lời 1–5) × 100; bỏ trống và 'Không ý kiến' không tính vào mẫu số".into()),

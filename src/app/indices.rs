@@ -97,10 +97,11 @@ impl App {
 /// The file name a download of `report` is offered under.
 pub fn file_name(report: &Report, format: Format) -> String {
     format!(
-        "chi-so-{}-{}{}.{}",
+        "chi-so-{}-{}{}{}.{}",
         report.query.level.code(),
         report.query.period.to_string().replace("..", "_"),
         report.query.unit.as_deref().map(|u| format!("-{u}")).unwrap_or_default(),
+        report.query.channel.map(|c| format!("-{}", c.code())).unwrap_or_default(),
         format.extension()
     )
 }

@@ -164,6 +164,9 @@ async fn build_with(
             if key.questionnaire_id != query.questionnaire || !in_scope(key.unit_id) {
                 continue;
             }
+            if query.channel.is_some_and(|c| key.channel != Some(c)) {
+                continue;
+            }
             let count = u64::try_from(count).unwrap_or(0);
             for code in keys_of(key) {
                 let version = pooled.get(&key.questionnaire_version).copied().unwrap_or(key.questionnaire_version);
@@ -370,6 +373,16 @@ pub async fn detail(
         _ => None,
     };
 
+    // The target alone on each channel, as the trend reads it: its own figures by channel.
+    let mut channels = Vec::new();
+    if query.channel.is_none() {
+        for channel in [Channel::Receipt, Channel::Qr] {
+            let q = Query { channel: Some(channel), ..query.clone() };
+            let report = build_with(store, registry, settings, &q, scope, false, Some(code)).await?;
+            channels.push((channel, pick(&report, code)));
+        }
+    }
+
     let responses: u64 = rows.iter().map(|r| r.responses).sum();
     let comments = if !comments {
         Comments::NotForRole
@@ -379,7 +392,7 @@ pub async fn detail(
         let (from, to) = query.period.day_range();
         Comments::Listed(store.comments_of(&of, query.questionnaire.as_str(), from, to, COMMENTS_LIMIT).await?)
     };
-    Ok(Detail { report, target, rows, months, quarters, unit, officers, comments })
+    Ok(Detail { report, target, rows, months, quarters, unit, officers, channels, comments })
 }
 
 /// The row of `code` in the report of `query` for each of `periods`, without comparison.
@@ -411,7 +424,8 @@ pub async fn overview(
     period: Period,
     questionnaire: &str,
 ) -> Result<Overview, ReportError> {
-    let query = Query { period, level: Level::Questionnaire, unit: None, questionnaire: questionnaire.into() };
+    let query =
+        Query { period, level: Level::Questionnaire, unit: None, questionnaire: questionnaire.into(), channel: None };
     let total = pick(&build(store, registry, settings, &query, scope).await?, questionnaire);
     let months = series(store, registry, settings, &query, scope, questionnaire, period.months_to_end(12)).await?;
 

@@ -14,6 +14,7 @@ use crate::config::{Overrides, Settings};
 use crate::domain::account::{self, Role};
 use crate::domain::point::{Slug, form_url};
 use crate::domain::questionnaire::DEFAULT_ID;
+use crate::domain::response::Channel;
 use crate::export::CsvOut;
 use crate::startup::load_questionnaires;
 use crate::store::Store;
@@ -120,6 +121,10 @@ enum Command {
         /// The questionnaire whose answers are reported.
         #[arg(long, default_value = crate::domain::questionnaire::DEFAULT_ID)]
         questionnaire: String,
+        /// Only the responses that came by this channel: receipt (one per dossier) or qr (the
+        /// open QR codes at the desks).
+        #[arg(long)]
+        channel: Option<String>,
         #[arg(long, value_enum)]
         format: ExportFormat,
         /// Output file; `-` writes to standard output.
@@ -300,13 +305,29 @@ impl Cli {
             Command::User(cmd) => user(&settings, cmd).await,
             Command::Apikey(cmd) => apikey(&settings, cmd).await,
             Command::Receipts(cmd) => receipts::run(&settings, cmd).await,
-            Command::Export { period, level, unit, questionnaire, format, out } => {
+            Command::Export { period, level, unit, questionnaire, channel, format, out } => {
                 let format = match format {
                     ExportFormat::Csv => crate::export::Format::Csv,
                     ExportFormat::Xlsx => crate::export::Format::Xlsx,
                     ExportFormat::Json => crate::export::Format::Json,
                 };
-                export(&settings, &period, &level, unit, questionnaire, format, &out).await
+                let channel = channel
+                    .map(|code| {
+                        Channel::parse(code.trim()).ok_or_else(|| {
+                            let codes: Vec<&str> = Channel::ALL.iter().map(|c| c.code()).collect();
+                            anyhow::anyhow!("--channel: '{code}' is not a channel (one of {})", codes.join(", "))
+                        })
+                    })
+                    .transpose()?;
+                let what = crate::domain::report::Query {
+                    period: crate::domain::period::Period::parse(&period)
+                        .map_err(|e| anyhow::anyhow!("--period: {e}"))?,
+                    level: crate::domain::report::Level::Unit,
+                    unit,
+                    questionnaire: questionnaire.as_str().into(),
+                    channel,
+                };
+                export(&settings, &what, &level, format, &out).await
             }
             Command::Verify => verify(&settings).await,
             Command::Config => {
@@ -400,18 +421,15 @@ async fn apikey(settings: &Settings, cmd: ApikeyCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes the report of `what` (its level aside) at each of `levels`.
 async fn export(
     settings: &Settings,
-    period: &str,
+    what: &crate::domain::report::Query,
     levels: &[String],
-    unit: Option<String>,
-    questionnaire: String,
     format: crate::export::Format,
     out: &PathBuf,
 ) -> anyhow::Result<()> {
-    use crate::domain::period::Period;
     use crate::domain::report::Level;
-    let period = Period::parse(period).map_err(|e| anyhow::anyhow!("--period: {e}"))?;
     let levels: Vec<Level> = levels
         .iter()
         .map(|l| Level::parse(l.trim()))
@@ -421,12 +439,7 @@ async fn export(
     let console = Caller::console();
     let mut reports = Vec::with_capacity(levels.len());
     for level in levels {
-        let query = crate::domain::report::Query {
-            period,
-            level,
-            unit: unit.clone(),
-            questionnaire: questionnaire.as_str().into(),
-        };
+        let query = crate::domain::report::Query { level, ..what.clone() };
         let report = app.report(&console, &query).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         reports.push(report);
     }

@@ -249,6 +249,8 @@ pub struct Query {
     /// The root of the unit subtree; `None` for everything the caller sees.
     pub unit: Option<String>,
     pub questionnaire: QuestionnaireId,
+    /// Only the responses that came by this channel (a receipt, an open QR code); `None`: all.
+    pub channel: Option<crate::domain::response::Channel>,
 }
 
 /// A computed report.
@@ -311,6 +313,9 @@ pub struct Detail {
     pub unit: Option<Row>,
     /// For a unit or subtree: the report of the officers who were rated in it.
     pub officers: Option<Report>,
+    /// The target's row by channel (a receipt, an open QR code), when the page is not already
+    /// limited to one: the receipt-verified share beside the open one.
+    pub channels: Vec<(crate::domain::response::Channel, Option<Row>)>,
     pub comments: Comments,
 }
 

@@ -38,7 +38,7 @@ impl Grain {
 }
 
 /// One count of a grain: the unit at rating time, the target (desk, officer or field id; 0 on
-/// the unit grain and for "none"), the channel (unit grain only, else ''), the questionnaire
+/// the unit grain and for "none"), the channel, the questionnaire
 /// version, the question ('' with value 0 counts responses) and the value.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct GrainKey {
@@ -117,9 +117,9 @@ macro_rules! per_grain {
     ($sql:ident) => {
         |grain: Grain| match grain {
             Grain::Unit => $sql!("CAST(0 AS BIGINT)", "channel", "channel, "),
-            Grain::Desk => $sql!("desk_id", "''", "desk_id, "),
-            Grain::Officer => $sql!("officer_id", "''", "officer_id, "),
-            Grain::Field => $sql!("field_id", "''", "field_id, "),
+            Grain::Desk => $sql!("desk_id", "channel", "desk_id, channel, "),
+            Grain::Officer => $sql!("officer_id", "channel", "officer_id, channel, "),
+            Grain::Field => $sql!("field_id", "channel", "field_id, channel, "),
         }
     };
 }
@@ -131,12 +131,14 @@ macro_rules! per_grain_days {
         |grain: Grain, one: bool| match (grain, one) {
             (Grain::Unit, false) => days_sql!("CAST(0 AS BIGINT)", "channel", "channel, ", ""),
             (Grain::Unit, true) => days_sql!("CAST(0 AS BIGINT)", "channel", "channel, ", " AND unit_id = $3"),
-            (Grain::Desk, false) => days_sql!("desk_id", "''", "desk_id, ", ""),
-            (Grain::Desk, true) => days_sql!("desk_id", "''", "desk_id, ", " AND desk_id = $3"),
-            (Grain::Officer, false) => days_sql!("officer_id", "''", "officer_id, ", ""),
-            (Grain::Officer, true) => days_sql!("officer_id", "''", "officer_id, ", " AND officer_id = $3"),
-            (Grain::Field, false) => days_sql!("field_id", "''", "field_id, ", ""),
-            (Grain::Field, true) => days_sql!("field_id", "''", "field_id, ", " AND field_id = $3"),
+            (Grain::Desk, false) => days_sql!("desk_id", "channel", "desk_id, channel, ", ""),
+            (Grain::Desk, true) => days_sql!("desk_id", "channel", "desk_id, channel, ", " AND desk_id = $3"),
+            (Grain::Officer, false) => days_sql!("officer_id", "channel", "officer_id, channel, ", ""),
+            (Grain::Officer, true) => {
+                days_sql!("officer_id", "channel", "officer_id, channel, ", " AND officer_id = $3")
+            }
+            (Grain::Field, false) => days_sql!("field_id", "channel", "field_id, channel, ", ""),
+            (Grain::Field, true) => days_sql!("field_id", "channel", "field_id, channel, ", " AND field_id = $3"),
         }
     };
 }

@@ -19,6 +19,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "data fixes", include_str!("../../migrations/postgres/0006_data_fixes.sql")),
     (7, "writer probe and guards", include_str!("../../migrations/postgres/0007_writer_probe.sql")),
     (8, "receipts", include_str!("../../migrations/postgres/0008_receipts.sql")),
+    (9, "channel everywhere", include_str!("../../migrations/postgres/0009_channel_everywhere.sql")),
 ];
 
 pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<PgPool> {

@@ -20,6 +20,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "data fixes", include_str!("../../migrations/sqlite/0006_data_fixes.sql")),
     (7, "writer probe and guards", include_str!("../../migrations/sqlite/0007_writer_probe.sql")),
     (8, "receipts", include_str!("../../migrations/sqlite/0008_receipts.sql")),
+    (9, "channel everywhere", include_str!("../../migrations/sqlite/0009_channel_everywhere.sql")),
 ];
 
 /// The file an SQLite URL names; `None` for another backend or an in-memory database.

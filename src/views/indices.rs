@@ -13,6 +13,7 @@ use crate::domain::period::Period;
 use crate::domain::questionnaire::{QuestionKind, Questionnaire};
 use crate::domain::report::{COMMENTS_MIN_RESPONSES, Comments, Detail, Overview, PAGE_LEVELS, Report};
 use crate::domain::report::{Level, Row};
+use crate::domain::response::Channel;
 use crate::domain::rounding;
 use crate::domain::stats::{Funnel, wilson};
 use crate::export::funnel_names;
@@ -46,6 +47,8 @@ pub struct ReportForm {
     pub level: Option<String>,
     pub unit: Option<String>,
     pub questionnaire: Option<String>,
+    /// `receipt` or `qr`: only the responses that came by that channel.
+    pub channel: Option<String>,
     pub format: Option<String>,
     /// `3` folds the five-level scale on target pages.
     pub fold: Option<String>,
@@ -84,6 +87,7 @@ fn export_link(params: &ReportForm, format: &str) -> String {
         ("level", params.level.as_deref().unwrap_or_default()),
         ("unit", params.unit.as_deref().unwrap_or_default()),
         ("questionnaire", params.questionnaire.as_deref().unwrap_or_default()),
+        ("channel", params.channel.as_deref().unwrap_or_default()),
         ("format", format),
     ];
     let query = serde_urlencoded::to_string(pairs.iter().filter(|(_, v)| !v.is_empty()).collect::<Vec<_>>())
@@ -136,6 +140,15 @@ pub fn page_of(
                         }
                     }
                 }
+                div.field {
+                    label.block for="channel" { "Kênh" }
+                    select #channel name="channel" {
+                        option value="" { "Mọi kênh" }
+                        @for c in [Channel::Receipt, Channel::Qr] {
+                            option value=(c.code()) selected[params.channel.as_deref() == Some(c.code())] { (c.name_vi()) }
+                        }
+                    }
+                }
                 button type="submit" { "Xem" }
             }
             p #period-hint .small { "Kỳ: năm 2026, 6 tháng 2026-H1, quý 2026-Q3, tháng 2026-07 hoặc khoảng 2026-01-01..2026-03-31." }
@@ -143,7 +156,9 @@ pub fn page_of(
                 Err(message) => div.alert role="alert" { p { (message) } },
                 Ok(report) => {
                     p.small {
-                        (report.scope_name) " — kỳ " (report.query.period) " — " (report.rows.len()) " dòng. "
+                        (report.scope_name) " — kỳ " (report.query.period)
+                        @if let Some(c) = report.query.channel { " — chỉ kênh " (c.name_vi()) }
+                        " — " (report.rows.len()) " dòng. "
                         "Tỷ lệ hài lòng: (4 + 5) / (1..5); khoảng tin cậy 95% Wilson; hiệu chỉnh Bayes thực nghiệm trong nhóm; "
                         "xếp loại theo bảng " (report.bands.version) " (mặc định, có thể cấu hình)."
                     }
@@ -179,6 +194,7 @@ fn keep(params: &ReportForm, extra: &[(&str, &str)]) -> String {
         ("period", params.period.as_deref().unwrap_or_default()),
         ("unit", params.unit.as_deref().unwrap_or_default()),
         ("questionnaire", params.questionnaire.as_deref().unwrap_or_default()),
+        ("channel", params.channel.as_deref().unwrap_or_default()),
     ]
     .into_iter()
     .filter(|(_, v)| !v.is_empty())
@@ -245,6 +261,36 @@ fn headline(detail: &Detail, row: &Row) -> Markup {
                 }))
             }
         }
+    }
+}
+
+/// The target's figures by channel: the receipt-verified ones (one rating per dossier) beside
+/// the open QR code's, and the receipts' part of all responses.
+fn by_channel(detail: &Detail, row: &Row) -> Markup {
+    if detail.channels.is_empty() {
+        return html! {};
+    }
+    let all: u64 = detail.rows.iter().map(|r| r.responses).sum();
+    html! {
+        h2 { "Theo kênh đánh giá" }
+        table.audit {
+            thead { tr { th { "Kênh" } th.num { "Số phiếu" } th.num { "Phần của tổng" } th.num { "Hài lòng % (KTC 95%)" } } }
+            tbody { @for (channel, r) in &detail.channels {
+                tr {
+                    td { (channel.name_vi()) }
+                    @match r {
+                        Some(r) => {
+                            td.num { (r.responses) }
+                            td.num { @if all > 0 { (rounding::fixed_vi(r.responses as f64 * 100.0 / all as f64, 1)) "%" } }
+                            td.num { (pct(r.figures.overall)) br; span.small { (interval(r.figures.overall_interval)) } }
+                        },
+                        None => { td.num { "0" } td.num { "—" } td.num { "—" } },
+                    }
+                }
+            } }
+        }
+        p.small { "Phiếu qua giấy hẹn: mỗi hồ sơ một lần, do người nộp hồ sơ đánh giá; phiếu qua mã QR tại quầy: ai cũng có thể gửi. Tổng "
+            (all) " phiếu, phiên bản " (row.questionnaire_version) " của phiếu." }
     }
 }
 
@@ -529,7 +575,7 @@ pub fn detail_of(
                                 p.small { "Có phiếu theo " (detail.rows.len()) " phiên bản của bảng hỏi tính điểm khác nhau; dưới đây là phiên bản " (row.questionnaire_version) "." }
                             }
                             div.cols {
-                                div { (headline(detail, row)) (comparison(detail, row, params)) }
+                                div { (headline(detail, row)) (comparison(detail, row, params)) (by_channel(detail, row)) }
                                 div { @if let Some(q) = detail.questionnaire(row) { (elements(q, row, "elements", detail.report.min_sample)) } }
                             }
                         }

@@ -19,6 +19,7 @@ use crate::domain::period::Period;
 use crate::domain::questionnaire::DEFAULT_ID;
 use crate::domain::report::Level;
 use crate::domain::report::{Query, Report};
+use crate::domain::response::Channel;
 use crate::error::AppError;
 use crate::export::Format;
 use crate::views;
@@ -57,6 +58,7 @@ type Params = views::indices::ReportForm;
 enum ParamError {
     Period(String),
     Level(String),
+    Channel(String),
 }
 
 impl ParamError {
@@ -67,6 +69,7 @@ impl ParamError {
                 "Kỳ báo cáo không đúng: nhập 2026, 2026-H1, 2026-Q3, 2026-07 hoặc 2026-01-01..2026-03-31."
             }
             Self::Level(_) => "Cấp báo cáo không đúng: chọn đơn vị, quầy, cán bộ hoặc lĩnh vực.",
+            Self::Channel(_) => "Kênh đánh giá không đúng: chọn mã QR tại quầy, mã QR trên giấy hẹn hoặc mọi kênh.",
         }
     }
 
@@ -74,6 +77,7 @@ impl ParamError {
         match self {
             Self::Period(e) => format!("period: {e}"),
             Self::Level(e) => format!("level: {e}"),
+            Self::Channel(e) => format!("channel: {e}"),
         }
     }
 }
@@ -96,6 +100,13 @@ impl Params {
             level,
             unit: self.unit.clone().filter(|u| !u.trim().is_empty()),
             questionnaire: self.questionnaire.as_deref().filter(|q| !q.is_empty()).unwrap_or(DEFAULT_ID).into(),
+            channel: match self.channel.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+                None => None,
+                Some(code) => Some(Channel::parse(code).ok_or_else(|| {
+                    let codes: Vec<&str> = Channel::ALL.iter().map(|c| c.code()).collect();
+                    ParamError::Channel(format!("'{code}' is not a channel (one of {})", codes.join(", ")))
+                })?),
+            },
         })
     }
 

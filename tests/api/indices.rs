@@ -391,7 +391,7 @@ async fn a_page_reads_its_target_alone_and_finds_what_the_whole_report_says_of_i
     let settings = hailong::config::Settings::default();
     let period = Period::parse(&last_year()).unwrap();
     for (level, code) in [(Level::Unit, "HL.TTPVHCC"), (Level::Desk, "HL.TT.Q01"), (Level::Officer, "CB001")] {
-        let query = Query { period, level, unit: None, questionnaire: "mot-cua".into() };
+        let query = Query { period, level, unit: None, questionnaire: "mot-cua".into(), channel: None };
         let detail = reports::detail(&app.store, &registry, &settings, &query, code, &Scope::All, false).await.unwrap();
         let points: Vec<_> = detail.months.iter().chain(&detail.quarters).collect();
         assert_eq!(points.len(), 16);

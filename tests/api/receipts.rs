@@ -322,3 +322,49 @@ async fn the_command_line_makes_a_key_and_signs_a_token_that_rates() {
     let again = crate::helpers::cli(&url, &["receipts", "key", "revoke", id], &[]);
     assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("no active receipt key"));
 }
+
+#[tokio::test]
+async fn reports_can_be_limited_to_a_channel_and_pages_show_the_receipt_share() {
+    let app = app().await;
+    let point = officer_point(&app).await;
+    let officer = point.officer_code.clone().unwrap();
+    let key = app.store.create_receipt_key(hailong::store::KeyPurpose::Offline, "test").await.unwrap();
+    let token = offline_token(&key, &point, "H01-261124-0500", 0);
+    assert_eq!(send(&app, &token, &form_key(&app, &token).await).await, 303);
+    for _ in 0..3 {
+        let key = app.form_key(point.slug.as_str()).await;
+        let answered = app.post(point.slug.as_str(), &[("key", &key), ("q_hai_long_chung", "2")]).await;
+        assert_eq!(answered.status(), 303);
+    }
+    let admin = app.staff("so.noi.vu", Role::Admin, None).await;
+    let year = clock::vietnam_date(clock::now_ms()).year();
+    let (admin_ref, officer_ref) = (&admin, officer.as_str());
+    let responses = |channel: &'static str| {
+        let (admin, officer) = (admin_ref, officer_ref);
+        async move {
+            let json: Value = admin
+                .api(&format!("/api/v1/indices?period={year}&level=officer&channel={channel}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            let rows = json["reports"][0]["rows"].as_array().cloned().unwrap_or_default();
+            rows.iter().filter(|r| r["code"] == officer).map(|r| r["responses"].as_u64().unwrap()).sum::<u64>()
+        }
+    };
+    assert_eq!(responses("receipt").await, 1);
+    assert_eq!(responses("qr").await, 3);
+    assert_eq!(responses("").await, 4, "every channel when none is named");
+    // Folded into month sums, the channels stay apart.
+    let folded = app.store.fold_counts(clock::vietnam_date(clock::now_ms())).await.unwrap();
+    assert!(folded.rebuilt + folded.extended > 0, "{folded:?}");
+    assert_eq!((responses("receipt").await, responses("qr").await), (1, 3), "read from the month sums");
+    let bad = admin.api(&format!("/api/v1/indices?period={year}&level=officer&channel=fax")).await;
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("channel"));
+
+    let page = admin.get(&format!("/admin/indices/officer/{officer}?period={year}")).await.text().await.unwrap();
+    assert!(page.contains("Theo kênh đánh giá"), "{page}");
+    let rows = texts(&page, "table.audit tr");
+    assert!(rows.iter().any(|r| r.contains("giấy hẹn") && r.contains("25,0%")), "1 of 4 by receipt: {rows:?}");
+}
