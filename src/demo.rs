@@ -206,6 +206,7 @@ pub fn organisation() -> OrgBatch {
             })
             .collect(),
         fields: FIELDS.iter().map(|&(c, n)| NewField { code: code(c), name: name(n) }).collect(),
+        served: Vec::new(),
     }
 }
 

@@ -157,6 +157,9 @@ fn columns(report: &Report) -> Vec<Column> {
         column("suggested_level", "Mức xếp loại gợi ý (NĐ 90/2020)", Text),
         column("previous_pct", "Tỷ lệ hài lòng kỳ trước (%)", Number),
         column("change_p_value", "Giá trị p của thay đổi", PValue),
+        column("served", "Số hồ sơ đã giải quyết (phần mềm một cửa)", Count),
+        column("coverage_pct", "Tỷ lệ phiếu trên số hồ sơ (%)", Number),
+        column("coverage_flag", "Cảnh báo tỷ lệ phiếu", Text),
     ]);
     columns
 }
@@ -202,6 +205,12 @@ fn cells(report: &Report, columns: &[Column], row: &Row, vietnamese: bool) -> Ve
             "suggested_level" => row.suggestion.as_deref().map_or(Cell::Empty, text),
             "previous_pct" => number(row.change.map(|c| c.previous_pct)),
             "change_p_value" => row.change.and_then(|c| c.p_value).map_or(Cell::Empty, Cell::PValue),
+            "served" => row.coverage.map_or(Cell::Empty, |c| Cell::Count(c.served)),
+            "coverage_pct" => number(row.coverage.map(|c| c.pct)),
+            "coverage_flag" => row
+                .coverage
+                .and_then(|c| c.flag)
+                .map_or(Cell::Empty, |f| text(if vietnamese { f.vi() } else { f.code() })),
             key => {
                 if let Some(id) = key.strip_prefix("element_").and_then(|k| k.strip_suffix("_pct")) {
                     number(f.elements.get(id).copied())
@@ -351,6 +360,12 @@ fn method_lines(report: &Report) -> Vec<(&'static str, String)> {
         ("Biểu đồ phễu", format!("giới hạn 95% và 99,8% quanh tỷ lệ chung của nhóm, nhị thức chính xác (Spiegelhalter 2005); chỉ nới rộng theo hệ số phân tán φ khi kiểm định χ² (tổng bình phương z đã winsor hóa, I − 1 bậc tự do) bác bỏ giả thuyết chênh lệch do ngẫu nhiên ở mức {}%", rounding::fixed(OVERDISPERSION_LEVEL * 100.0, 0))),
         ("Giới hạn phễu của báo cáo này", funnel_lines(report)),
         ("Thay đổi so với kỳ trước", "kiểm định z hai tỷ lệ, giá trị p hai phía".into()),
+        ("Tỷ lệ phiếu trên số hồ sơ", format!(
+            "số phiếu của cán bộ (đơn vị) trong kỳ chia số hồ sơ phần mềm một cửa báo đã giải quyết trong kỳ, × 100; cảnh báo khi vượt 100%, \
+             hoặc (cán bộ) khi gấp từ {} lần trở lên hay chỉ bằng 1/{} trở xuống mức chung của các cán bộ cùng đơn vị trong báo cáo, \
+             khi cả hai có từ {} hồ sơ",
+            crate::domain::report::COVERAGE_FAR_FACTOR, crate::domain::report::COVERAGE_FAR_FACTOR, crate::domain::report::COVERAGE_MIN_SERVED
+        )),
         ("Làm tròn", "một quy tắc cho mọi đầu ra (trang, phiếu in, CSV, XLSX, JSON): làm tròn nửa lên (xa số 0) trên giá trị tính được; tỷ lệ, điểm trung bình và điểm tiêu chí 2 chữ số thập phân (trang web 1 chữ số), giá trị p 3 chữ số có nghĩa; Cronbach α chỉ ghi khi đủ cỡ mẫu tối thiểu".into()),
         ("Bảng xếp loại", format!("{} (bảng của tỉnh, có thể cấu hình; không phải quy định pháp luật): {}", report.bands.version, bands)),
         ("Quy tắc gợi ý mức xếp loại (NĐ 90/2020)", format!("{} — chỉ là gợi ý cho người đánh giá, không phải quyết định: {}", report.suggestion.version, rule)),

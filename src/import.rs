@@ -44,6 +44,8 @@ pub enum TableKind {
     Desks,
     Officers,
     Fields,
+    /// Dossiers served per officer and day, from the one-stop software.
+    Served,
 }
 
 impl TableKind {
@@ -53,6 +55,7 @@ impl TableKind {
             Self::Desks => (&["code", "name", "unit_code"], &[]),
             Self::Officers => (&["code", "full_name", "unit_code", "valid_from"], &["desk_code", "valid_to"]),
             Self::Fields => (&["code", "name"], &[]),
+            Self::Served => (&["date", "unit_code", "officer_code", "dossiers"], &[]),
         }
     }
 
@@ -62,10 +65,11 @@ impl TableKind {
             Self::Desks => "desks",
             Self::Officers => "officers",
             Self::Fields => "fields",
+            Self::Served => "served",
         }
     }
 
-    const ALL: [Self; 4] = [Self::Units, Self::Desks, Self::Officers, Self::Fields];
+    const ALL: [Self; 5] = [Self::Units, Self::Desks, Self::Officers, Self::Fields, Self::Served];
 
     /// Which table a header is: the kind whose columns it matches best (a column that names a
     /// missing one loosely, as `unit` for `unit_code`, counts half), then the one it completes.
@@ -83,7 +87,7 @@ impl TableKind {
         let kind = Self::ALL.into_iter().max_by_key(|k| score(*k)).unwrap_or(Self::Fields);
         if score(kind).0 < 2 * 2 {
             return Err(format!(
-                "the header ({}) is not one of the known tables: units, desks, officers, fields (see the README)",
+                "the header ({}) is not one of the known tables: units, desks, officers, fields, served (see the README)",
                 header.join(",")
             ));
         }
@@ -286,6 +290,7 @@ pub fn validate(tables: &[Table], known: &KnownCodes) -> Result<OrgBatch, Vec<Ro
     let mut desk_rows = Vec::new();
     let mut officer_rows = Vec::new();
     let mut field_rows = Vec::new();
+    let mut served_rows = Vec::new();
 
     for table in tables {
         let kind = match TableKind::classify(&table.header) {
@@ -316,6 +321,7 @@ pub fn validate(tables: &[Table], known: &KnownCodes) -> Result<OrgBatch, Vec<Ro
                 TableKind::Desks => desk_rows.push((table, *row, record)),
                 TableKind::Officers => officer_rows.push((table, *row, record)),
                 TableKind::Fields => field_rows.push((table, *row, record)),
+                TableKind::Served => served_rows.push((table, *row, record)),
             }
         }
     }
@@ -474,6 +480,49 @@ pub fn validate(tables: &[Table], known: &KnownCodes) -> Result<OrgBatch, Vec<Ro
         }
         if let (Some(code), Some(name)) = (code, name) {
             batch.fields.push(NewField { code, name });
+        }
+    }
+
+    let officer_codes: HashSet<String> = known.assignments.keys().chain(names.keys()).cloned().collect();
+    let mut seen_days = HashSet::new();
+    for (table, row, r) in &served_rows {
+        let mut cx = RowCx { errors: &mut errors, place: &table.place, row: *row };
+        let unit = cx.reference(r, "unit_code", &unit_codes, "unit").flatten();
+        let officer = cx.reference(r, "officer_code", &officer_codes, "officer").flatten();
+        let text = r.get("date").copied().unwrap_or_default();
+        let day = match parse_date(text) {
+            Ok(day) if day <= clock::vietnam_date(clock::now_ms()) => Some(day),
+            Ok(_) => {
+                cx.fail(Some("date"), format!("'{text}' has not come yet"));
+                None
+            }
+            Err(reason) => {
+                cx.fail(Some("date"), reason);
+                None
+            }
+        };
+        let count = r.get("dossiers").copied().unwrap_or_default();
+        let dossiers = match count.trim().parse::<u64>() {
+            Ok(n) if n <= crate::app::receipts::MAX_DOSSIERS_A_DAY => Some(n),
+            _ => {
+                cx.fail(
+                    Some("dossiers"),
+                    format!("'{count}' is not a count of dossiers (0 to {})", crate::app::receipts::MAX_DOSSIERS_A_DAY),
+                );
+                None
+            }
+        };
+        if let (Some(unit), Some(officer), Some(day), Some(dossiers)) = (unit, officer, day, dossiers) {
+            if !seen_days.insert((officer.as_str().to_owned(), day)) {
+                cx.fail(Some("date"), format!("officer {officer} has another row for {}", clock::iso(day)));
+                continue;
+            }
+            batch.served.push(crate::store::ServedEntry {
+                day,
+                unit: unit.as_str().to_owned(),
+                officer: officer.as_str().to_owned(),
+                dossiers,
+            });
         }
     }
 

@@ -11,7 +11,7 @@ use crate::domain::clock;
 use crate::domain::point::{PointContext, Slug};
 use crate::domain::receipt::{self, Claims, Key, Token, TokenError};
 use crate::error::ReceiptProblem;
-use crate::store::{Issued, KeyPurpose};
+use crate::store::{Issued, KeyPurpose, ServedEntry};
 
 /// What the one-stop software asks a token for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -191,4 +191,31 @@ impl App {
         let (procedure, field) = issued.map_or((None, None), |i| (i.procedure, i.field_code));
         Ok(OpenReceipt { slug, point, receipt: identity, procedure, field })
     }
+
+    /// Records dossiers served (the one-stop software's counts, for rated ÷ served): each unit
+    /// and officer within the caller's scope (else `NoSuchRecord`, 404), the officer at that
+    /// unit. All or nothing.
+    pub async fn record_served(&self, caller: &Caller, entries: &[ServedEntry]) -> AppResult<Result<u64, BadField>> {
+        let today = clock::vietnam_date(clock::now_ms());
+        for (i, e) in entries.iter().enumerate() {
+            let bad = |field: &'static str, reason: String| {
+                Ok(Err(BadField { field, reason: format!("entry {}: {reason}", i + 1) }))
+            };
+            if e.day > today || e.day.year() < 2000 {
+                return bad("date", format!("{} is not a day that has passed", clock::iso(e.day)));
+            }
+            if e.dossiers > MAX_DOSSIERS_A_DAY {
+                return bad("dossiers", format!("{} is more than {MAX_DOSSIERS_A_DAY} dossiers in a day", e.dossiers));
+            }
+            let unit = self.unit(caller, &e.unit).await?;
+            let officer = self.officer(caller, &e.officer).await?;
+            if officer.unit_code != unit.code {
+                return bad("officer_code", format!("the officer {} is not at {}", officer.code, unit.code));
+            }
+        }
+        Ok(Ok(self.store.record_served(entries).await?))
+    }
 }
+
+/// The most dossiers one officer may be reported to serve in a day.
+pub const MAX_DOSSIERS_A_DAY: u64 = 10_000;

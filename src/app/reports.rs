@@ -251,6 +251,27 @@ async fn build_with(
         all_rows.extend(version_rows);
         versions.push(Arc::clone(q));
     }
+    // Rated ÷ served, where the one-stop software reported the dossiers served.
+    let served_by = match query.level {
+        Level::Officer => Some(crate::store::ServedBy::Officer),
+        Level::Unit => Some(crate::store::ServedBy::Unit),
+        _ => None,
+    };
+    if let Some(by) = served_by {
+        let (from, to) = query.period.day_range();
+        let served = store.served_by(by, from, to).await?;
+        let by_code: HashMap<String, u64> = served
+            .into_iter()
+            .filter_map(|(id, n)| {
+                let code = match by {
+                    crate::store::ServedBy::Officer => names.get(&id).map(|(code, ..)| code.clone()),
+                    crate::store::ServedBy::Unit => unit_by_id.get(&id).map(|u| u.code.clone()),
+                }?;
+                Some((code, n))
+            })
+            .collect();
+        crate::domain::report::apply_coverage(query.level, &mut all_rows, &by_code);
+    }
     let mut pooled_into: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     let mut seen: Vec<i64> =
         now.keys().filter(|k| k.questionnaire_id == query.questionnaire).map(|k| k.questionnaire_version).collect();

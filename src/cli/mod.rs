@@ -624,7 +624,8 @@ async fn run_import(settings: &Settings, files: &[PathBuf], dry_run: bool) -> an
     bar.finish_and_clear();
     println!(
         "units: {} new, {} updated; desks: {} new, {} updated; officers: {} new, {} updated; \
-         assignments: {} new, {} updated; fields: {} new, {} updated; collection points created: {}",
+         assignments: {} new, {} updated; fields: {} new, {} updated; collection points created: {}; \
+         officer-days served: {}",
         s.units.0,
         s.units.1,
         s.desks.0,
@@ -635,7 +636,8 @@ async fn run_import(settings: &Settings, files: &[PathBuf], dry_run: bool) -> an
         s.assignments.1,
         s.fields.0,
         s.fields.1,
-        s.points_created
+        s.points_created,
+        s.served
     );
     if s.changed_nothing() {
         println!("nothing changed: everything was already as in the file(s)");

@@ -4,6 +4,7 @@
 //! that answered the same questionnaire version), the funnel-plot flag, the band, the suggested
 //! year-end level for officers, and the change since the previous period.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::indices::{Counts, Figures, figures};
@@ -122,6 +123,88 @@ pub struct Row {
     /// Officers only: the level the rule suggests.
     pub suggestion: Option<String>,
     pub change: Option<Change>,
+    /// Units and officers, where the one-stop software reported the dossiers served: the
+    /// responses per dossier served.
+    pub coverage: Option<Coverage>,
+}
+
+/// Rated ÷ served: the responses of a target against the dossiers the one-stop software says it
+/// served in the period.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Coverage {
+    pub served: u64,
+    /// Responses × 100 / served.
+    pub pct: f64,
+    pub flag: Option<CoverageFlag>,
+}
+
+/// Why a coverage is implausible (the rule is [`apply_coverage`]'s, printed in the method).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum CoverageFlag {
+    /// More responses than dossiers served.
+    Over100,
+    /// An officer's coverage at least [`COVERAGE_FAR_FACTOR`] times their unit's, or at most its
+    /// inverse.
+    FarFromUnit,
+}
+
+impl CoverageFlag {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Over100 => "over_100",
+            Self::FarFromUnit => "far_from_unit",
+        }
+    }
+
+    pub fn vi(self) -> &'static str {
+        match self {
+            Self::Over100 => "nhiều phiếu hơn số hồ sơ",
+            Self::FarFromUnit => "khác xa mức của đơn vị",
+        }
+    }
+}
+
+/// How far from its unit's coverage an officer's may be before it is flagged: this many times
+/// above, or this many times below.
+pub const COVERAGE_FAR_FACTOR: f64 = 2.0;
+/// The least dossiers served before a coverage is compared with the unit's (a few dossiers
+/// make any share).
+pub const COVERAGE_MIN_SERVED: u64 = 20;
+
+/// Sets each row's coverage from the dossiers served by its target (`served`, by code), and
+/// flags the implausible: over 100 %, or (for officers) at least [`COVERAGE_FAR_FACTOR`] times
+/// the coverage of their unit (all the unit's officers in the report together) or at most its
+/// inverse, once both have [`COVERAGE_MIN_SERVED`] dossiers.
+pub fn apply_coverage(level: Level, rows: &mut [Row], served: &HashMap<String, u64>) {
+    let mut per_unit: HashMap<String, (u64, u64)> = HashMap::new();
+    for row in rows.iter_mut() {
+        let Some(&dossiers) = served.get(&row.target.code).filter(|d| **d > 0) else { continue };
+        let pct = row.responses as f64 * 100.0 / dossiers as f64;
+        let flag = (row.responses > dossiers).then_some(CoverageFlag::Over100);
+        row.coverage = Some(Coverage { served: dossiers, pct, flag });
+        if let Some(unit) = &row.target.parent_code {
+            let entry = per_unit.entry(unit.clone()).or_default();
+            entry.0 += row.responses;
+            entry.1 += dossiers;
+        }
+    }
+    if level != Level::Officer {
+        return;
+    }
+    for row in rows.iter_mut() {
+        let Some(coverage) = row.coverage.as_mut().filter(|c| c.flag.is_none() && c.served >= COVERAGE_MIN_SERVED)
+        else {
+            continue;
+        };
+        let Some(&(rated, dossiers)) = row.target.parent_code.as_ref().and_then(|u| per_unit.get(u)) else { continue };
+        if dossiers < COVERAGE_MIN_SERVED || rated == 0 {
+            continue;
+        }
+        let ratio = coverage.pct / (rated as f64 * 100.0 / dossiers as f64);
+        if ratio >= COVERAGE_FAR_FACTOR || ratio <= 1.0 / COVERAGE_FAR_FACTOR {
+            coverage.flag = Some(CoverageFlag::FarFromUnit);
+        }
+    }
 }
 
 impl Row {
@@ -183,6 +266,7 @@ pub fn rows(level: Level, q: &Questionnaire, method: Method<'_>, targets: Vec<Ta
                 funnel: None,
                 suggestion: None,
                 change,
+                coverage: None,
             }
         })
         .collect();
@@ -372,6 +456,38 @@ mod tests {
 
     fn method<'a>(bands: &'a Bands, rule: &'a Suggestion) -> Method<'a> {
         Method { min_sample: 30, bands, suggestion: rule }
+    }
+
+    #[test]
+    fn coverage_is_rated_over_served_and_the_implausible_is_flagged() {
+        let q = Questionnaire::from_toml(SHIPPED[0]).unwrap();
+        let (bands, rule) = (Bands::default(), Suggestion::default());
+        let officer = |code: &str, n: u64| {
+            let mut t = target(code, n / 2, n);
+            t.target.parent_code = Some("DV".into());
+            t
+        };
+        // Four officers of one unit; served 100 dossiers each.
+        let targets = vec![officer("A", 40), officer("B", 45), officer("C", 150), officer("D", 8), officer("E", 30)];
+        let mut rows = rows(Level::Officer, &q, method(&bands, &rule), targets);
+        let served: HashMap<String, u64> = [("A", 100), ("B", 100), ("C", 100), ("D", 100), ("E", 10)]
+            .iter()
+            .map(|(c, n)| ((*c).to_owned(), *n))
+            .collect();
+        apply_coverage(Level::Officer, &mut rows, &served);
+        let of = |code: &str| rows.iter().find(|r| r.target.code == code).and_then(|r| r.coverage).unwrap();
+        assert_eq!(of("A").pct, 40.0);
+        assert_eq!(of("A").flag, None, "near the unit's (273 of 410 = 67 %)");
+        assert_eq!(of("C").flag, Some(CoverageFlag::Over100), "150 ratings of 100 dossiers");
+        assert_eq!(of("D").flag, Some(CoverageFlag::FarFromUnit), "8 % against the unit's 67 %");
+        assert_eq!(of("E").flag, Some(CoverageFlag::Over100), "30 of 10");
+        assert_eq!(of("E").served, 10);
+        let mut unserved = rows.clone();
+        for r in &mut unserved {
+            r.coverage = None;
+        }
+        apply_coverage(Level::Officer, &mut unserved, &HashMap::new());
+        assert!(unserved.iter().all(|r| r.coverage.is_none()), "no count, no coverage");
     }
 
     #[test]

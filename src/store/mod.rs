@@ -269,11 +269,13 @@ mod org;
 mod points;
 mod receipts;
 mod responses;
+mod served;
 
 pub use counts::{AnswerCount, CountBy};
 pub use org::{ImportSummary, KnownCodes, OrgBatch};
 pub use receipts::{Issued, KeyPurpose, StoredKey};
 pub use responses::{CommentsOf, WriteOutcome};
+pub use served::{ServedBy, ServedEntry};
 
 impl Store {
     /// As [`Store::open_capped`], but an SQLite file must already exist: for the commands that

@@ -16,6 +16,8 @@ pub struct OrgBatch {
     pub desks: Vec<NewDesk>,
     pub assignments: Vec<NewAssignment>,
     pub fields: Vec<NewField>,
+    /// Dossiers served per officer and day (a day given again replaces the earlier count).
+    pub served: Vec<super::ServedEntry>,
 }
 
 /// What an import or the demo changed, per kind: (new, updated).
@@ -27,6 +29,8 @@ pub struct ImportSummary {
     pub assignments: (u64, u64),
     pub fields: (u64, u64),
     pub points_created: u64,
+    /// Officer-days of dossiers served recorded.
+    pub served: u64,
 }
 
 impl ImportSummary {
@@ -44,6 +48,7 @@ impl ImportSummary {
             "assignments": pair(self.assignments),
             "fields": pair(self.fields),
             "points_created": self.points_created,
+            "served": self.served,
         })
         .to_string()
     }
@@ -251,6 +256,24 @@ impl Store {
                 .await?
                 .rows_affected();
                 count(&mut s.fields, existed.is_some(), n);
+                progress(1);
+            }
+
+            for e in &batch.served {
+                sqlx::query(
+                    "INSERT INTO served (local_day, unit_id, officer_id, dossiers, reported_at) \
+                     SELECT $1, u.id, o.id, $4, $5 FROM units u, officers o WHERE u.code = $2 AND o.code = $3 \
+                     ON CONFLICT (local_day, officer_id) DO UPDATE \
+                     SET unit_id = excluded.unit_id, dossiers = excluded.dossiers, reported_at = excluded.reported_at",
+                )
+                .bind(clock::date_bucket(e.day))
+                .bind(&e.unit)
+                .bind(&e.officer)
+                .bind(i64::try_from(e.dossiers).unwrap_or(i64::MAX))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                s.served += 1;
                 progress(1);
             }
 

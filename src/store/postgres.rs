@@ -20,6 +20,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "writer probe and guards", include_str!("../../migrations/postgres/0007_writer_probe.sql")),
     (8, "receipts", include_str!("../../migrations/postgres/0008_receipts.sql")),
     (9, "channel everywhere", include_str!("../../migrations/postgres/0009_channel_everywhere.sql")),
+    (10, "served", include_str!("../../migrations/postgres/0010_served.sql")),
 ];
 
 pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<PgPool> {

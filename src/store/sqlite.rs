@@ -21,6 +21,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "writer probe and guards", include_str!("../../migrations/sqlite/0007_writer_probe.sql")),
     (8, "receipts", include_str!("../../migrations/sqlite/0008_receipts.sql")),
     (9, "channel everywhere", include_str!("../../migrations/sqlite/0009_channel_everywhere.sql")),
+    (10, "served", include_str!("../../migrations/sqlite/0010_served.sql")),
 ];
 
 /// The file an SQLite URL names; `None` for another backend or an in-memory database.

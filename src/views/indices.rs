@@ -250,6 +250,11 @@ fn headline(detail: &Detail, row: &Row) -> Markup {
             @if let Some((points, most, share)) = f.points_of(report.query.level == Level::Officer) {
                 (figure(points_label(report.query.level), html! { (rounding::fixed_vi(points, 2)) " / " (rounding::fixed_vi(most, 0)) br; span.small { (rounding::fixed_vi(share, 1)) "% tối đa" } }))
             }
+            @if let Some(c) = &row.coverage {
+                (figure("Phiếu trên số hồ sơ", html! { (rounding::fixed_vi(c.pct, 1)) "%" br;
+                    span.small { (row.responses) " phiếu / " (c.served) " hồ sơ"
+                        @if let Some(flag) = c.flag { br; strong { "Cần xem lại: " (flag.vi()) } } } }))
+            }
             @if let Some(s) = &row.suggestion {
                 (figure("Gợi ý mức NĐ 90/2020", html! { (s) br; span.small { "quy tắc " (report.suggestion.version) "; người đánh giá quyết định" } }))
             }

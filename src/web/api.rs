@@ -31,6 +31,13 @@ pub fn routes() -> Vec<StaffRoute> {
         StaffRoute::new(Method::GET, "/api/v1/points/{slug}", Api(Read), Param::Point, get(point)),
         StaffRoute::new(
             Method::POST,
+            "/api/v1/served",
+            Api(Permission::IssueReceipts),
+            Param::None,
+            axum::routing::post(record_served),
+        ),
+        StaffRoute::new(
+            Method::POST,
             "/api/v1/receipts",
             Api(Permission::IssueReceipts),
             Param::None,
@@ -51,6 +58,48 @@ struct ReceiptIn {
     desk_code: Option<String>,
     field_code: Option<String>,
     procedure: Option<String>,
+}
+
+/// One day's dossiers served by an officer, as the one-stop software reports it.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServedIn {
+    date: String,
+    unit_code: String,
+    officer_code: String,
+    dossiers: u64,
+}
+
+/// `POST /api/v1/served`: dossiers served per officer and day (one object or a list), for
+/// rated ÷ served in the reports. A day reported again replaces the earlier count.
+async fn record_served(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    use axum::http::StatusCode;
+    let bad = |message: String| ApiError(StatusCode::BAD_REQUEST, message.into());
+    let value: Value = serde_json::from_slice(&body).map_err(|e| bad(format!("the body is not JSON: {e}")))?;
+    let list = match value {
+        Value::Array(items) => items,
+        one => vec![one],
+    };
+    let mut entries = Vec::with_capacity(list.len());
+    for (i, item) in list.into_iter().enumerate() {
+        let input: ServedIn = serde_json::from_value(item).map_err(|e| bad(format!("entry {}: {e}", i + 1)))?;
+        let day =
+            crate::domain::clock::parse_date(&input.date).map_err(|e| bad(format!("entry {}: date: {e}", i + 1)))?;
+        entries.push(crate::store::ServedEntry {
+            day,
+            unit: input.unit_code,
+            officer: input.officer_code,
+            dossiers: input.dossiers,
+        });
+    }
+    match state.app.record_served(&caller, &entries).await? {
+        Ok(n) => Ok(Json(json!({ "recorded": n }))),
+        Err(field) => Err(bad(format!("{}: {}", field.field, field.reason))),
+    }
 }
 
 /// `POST /api/v1/receipts`: the token (and its address and QR code) for a dossier's receipt.
@@ -300,6 +349,23 @@ async fn openapi() -> Json<Value> {
             "404": { "description": "A unit or questionnaire that does not exist, or outside the key's scope" }
         }
     }});
+    let served_entry = json!({ "type": "object", "required": ["date", "unit_code", "officer_code", "dossiers"],
+        "additionalProperties": false, "properties": { "date": { "type": "string", "format": "date" },
+            "unit_code": s("string"), "officer_code": s("string"), "dossiers": { "type": "integer", "minimum": 0 } } });
+    let served = json!({ "post": {
+        "summary": "Dossiers served per officer and Vietnam day (integration keys), for rated ÷ served; a day reported again replaces the earlier count",
+        "security": [{ "apiKey": [] }],
+        "requestBody": { "required": true, "content": { "application/json": { "schema": {
+            "oneOf": [served_entry.clone(), { "type": "array", "items": served_entry }] } } } },
+        "responses": {
+            "200": { "description": "How many were recorded", "content": { "application/json": { "schema": {
+                "type": "object", "required": ["recorded"], "properties": { "recorded": s("integer") } } } } },
+            "400": { "description": "An entry missing a field or wrong; the error names the entry and the field" },
+            "401": { "$ref": "#/components/responses/Unauthorized" },
+            "403": { "description": "The key's role may not report dossiers served" },
+            "404": { "description": "A unit or officer that does not exist, or is outside the key's scope" }
+        }
+    }});
     let receipts = json!({ "post": {
         "summary": "The token of a dossier's receipt: one rating per dossier (integration keys); the same dossier gets the same token",
         "security": [{ "apiKey": [] }],
@@ -338,6 +404,7 @@ async fn openapi() -> Json<Value> {
             "/api/v1/points/{slug}": one("collection point", "slug", point),
             "/api/v1/indices": indices,
             "/api/v1/receipts": receipts,
+            "/api/v1/served": served,
         }
     }))
 }

@@ -368,3 +368,85 @@ async fn reports_can_be_limited_to_a_channel_and_pages_show_the_receipt_share() 
     let rows = texts(&page, "table.audit tr");
     assert!(rows.iter().any(|r| r.contains("giấy hẹn") && r.contains("25,0%")), "1 of 4 by receipt: {rows:?}");
 }
+
+#[tokio::test]
+async fn the_one_stop_software_reports_dossiers_served_and_reports_set_ratings_against_them() {
+    let app = app().await;
+    let point = officer_point(&app).await;
+    let officer = point.officer_code.clone().unwrap();
+    let integration = app.staff("motcua", Role::Integration, Some(&point.unit_code)).await;
+    let post = |body: Value| {
+        app.client.post(format!("{}/api/v1/served", app.base)).bearer_auth(&integration.key).json(&body).send()
+    };
+    for _ in 0..3 {
+        let key = app.form_key(point.slug.as_str()).await;
+        assert_eq!(app.post(point.slug.as_str(), &[("key", &key), ("q_hai_long_chung", "4")]).await.status(), 303);
+    }
+    let today = clock::vietnam_date(clock::now_ms());
+    let day = |back: i64| clock::iso(today - time::Duration::days(back));
+    let entry = |back: i64, n: u64| json!({ "date": day(back), "unit_code": point.unit_code, "officer_code": officer, "dossiers": n });
+    let answer = post(json!([entry(0, 5), entry(1, 7)])).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.json::<Value>().await.unwrap()["recorded"], 2);
+    // A day reported again replaces the earlier count.
+    assert_eq!(post(entry(1, 1)).await.unwrap().status(), 200);
+
+    let admin = app.staff("so.noi.vu", Role::Admin, None).await;
+    let json: Value =
+        admin.api(&format!("/api/v1/indices?period={}..{}&level=officer", day(30), day(0))).await.json().await.unwrap();
+    let row = json["reports"][0]["rows"].as_array().unwrap().iter().find(|r| r["code"] == officer.as_str()).cloned();
+    let row = row.expect("the officer's row");
+    assert_eq!(row["served"], 6, "5 + 1 (the corrected day)");
+    assert_eq!(row["coverage_pct"], 50.0, "3 ratings of 6 dossiers");
+    assert!(row["coverage_flag"].is_null());
+    let method = json["reports"][0]["method"].to_string();
+    assert!(method.contains("Tỷ lệ phiếu trên số hồ sơ"), "the rule in the method: {method}");
+    let page = admin.get(&format!("/admin/indices/officer/{officer}?period={}..{}", day(30), day(0))).await;
+    assert!(page.text().await.unwrap().contains("3 phiếu / 6 hồ sơ"));
+
+    // Bad input names what is wrong; another unit's officer is out of scope; nothing recorded.
+    for (body, status, words) in [
+        (
+            json!({ "date": "hôm qua", "unit_code": point.unit_code, "officer_code": officer, "dossiers": 1 }),
+            400,
+            "date",
+        ),
+        (json!({ "date": day(-2), "unit_code": point.unit_code, "officer_code": officer, "dossiers": 1 }), 400, "date"),
+        (
+            json!({ "date": day(0), "unit_code": point.unit_code, "officer_code": officer, "dossiers": -1 }),
+            400,
+            "entry 1",
+        ),
+        (json!({ "date": day(0), "unit_code": point.unit_code, "officer_code": officer }), 400, "dossiers"),
+        (json!({ "date": day(0), "unit_code": "XP.TT", "officer_code": officer, "dossiers": 1 }), 404, "not found"),
+    ] {
+        let answer = post(body.clone()).await.unwrap();
+        assert_eq!(answer.status(), status, "{body}");
+        assert!(answer.text().await.unwrap().contains(words), "{body}");
+    }
+    let json: Value =
+        admin.api(&format!("/api/v1/indices?period={}..{}&level=officer", day(30), day(0))).await.json().await.unwrap();
+    let row = json["reports"][0]["rows"].as_array().unwrap().iter().find(|r| r["code"] == officer.as_str()).cloned();
+    assert_eq!(row.unwrap()["served"], 6, "the refused reports changed nothing");
+
+    // The same from an import table `served`.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ho-so.csv");
+    std::fs::write(
+        &file,
+        format!("date;unit_code;officer_code;dossiers\n{};{};{officer};9\n", day(2), point.unit_code),
+    )
+    .unwrap();
+    let out = crate::helpers::cli(&app.db_url(), &["import", file.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("officer-days served: 1"));
+    let bad = dir.path().join("sai.csv");
+    std::fs::write(
+        &bad,
+        format!("date,unit_code,officer_code,dossiers\n{},{},{officer},nhiều\n", day(2), point.unit_code),
+    )
+    .unwrap();
+    let out = crate::helpers::cli(&app.db_url(), &["import", bad.to_str().unwrap()], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("column dossiers"));
+}

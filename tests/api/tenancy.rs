@@ -62,6 +62,12 @@ fn form(path: &str, relation: Relation) -> Vec<(&'static str, String)> {
         "/admin/desks" => vec![("code", "NEW.Q9".into()), ("name", "Quầy mới".into()), ("unit", unit.into())],
         "/admin/points" => vec![("unit", unit.into()), ("desk", desk.into()), ("questionnaire", "mot-cua".into())],
         "/admin/points/{slug}/questionnaire" => vec![("questionnaire", "sipas-2017".into())],
+        "/api/v1/served" => vec![
+            ("date", format!("{}", tomorrow.previous_day().and_then(|d| d.previous_day()).unwrap())),
+            ("unit_code", unit.into()),
+            ("officer_code", body_officer(relation).into()),
+            ("dossiers", "12".into()),
+        ],
         "/api/v1/receipts" => vec![
             ("dossier_code", "000.00.01.H01-261124-0042".into()),
             ("unit_code", unit.into()),
@@ -80,7 +86,10 @@ fn form(path: &str, relation: Relation) -> Vec<(&'static str, String)> {
 /// Routes whose form names a unit: they are also tried with a unit from outside the scope.
 fn form_names_a_unit(route: &StaffRoute) -> bool {
     route.method == Method::POST
-        && matches!(route.path, "/admin/officers/{code}/move" | "/admin/desks" | "/admin/points" | "/api/v1/receipts")
+        && matches!(
+            route.path,
+            "/admin/officers/{code}/move" | "/admin/desks" | "/admin/points" | "/api/v1/receipts" | "/api/v1/served"
+        )
 }
 
 /// Lists that are not about the unit tree (and so hold nothing of a scope).
@@ -154,6 +163,7 @@ async fn world(app: &TestApp) {
             validity: since,
         }],
         fields: vec![],
+        served: vec![],
     };
     app.store.import_org(&batch, "mot-cua", "test", &|_| {}).await.unwrap();
     app.store.create_user("target.user", Role::Viewer, Some("HL"), Some("unused"), "test").await.unwrap();
@@ -200,8 +210,13 @@ async fn send(
         request = match route.access {
             // The API takes JSON.
             Access::Api(_) => {
+                // Counts as numbers, everything else as text.
+                let value = |v: &String| match v.parse::<u64>() {
+                    Ok(n) => serde_json::Value::from(n),
+                    Err(_) => serde_json::Value::String(v.clone()),
+                };
                 let object: serde_json::Map<String, serde_json::Value> =
-                    body.iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone()))).collect();
+                    body.iter().map(|(k, v)| ((*k).to_owned(), value(v))).collect();
                 request.json(&object)
             }
             _ => request.form(body),
@@ -236,7 +251,10 @@ fn expected(route: &StaffRoute, role: Option<Role>, in_scope: bool) -> StatusCod
     // A new API key is shown on the page that made it, once.
     if route.path == "/api/v1/receipts" {
         StatusCode::CREATED
-    } else if route.method == Method::GET || route.path == "/admin/users/{name}/apikeys" {
+    } else if route.method == Method::GET
+        || route.path == "/admin/users/{name}/apikeys"
+        || route.path == "/api/v1/served"
+    {
         StatusCode::OK
     } else {
         StatusCode::SEE_OTHER
