@@ -331,7 +331,7 @@ async fn number(b: &Client, script: &str) -> f64 {
 #[tokio::test]
 async fn every_page_at_a_phone_and_a_desktop_width() {
     use hailong::domain::account::Role;
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|s| s.receipt_secret = Some("a receipt secret for the tests".into())).await;
     let questionnaires = hailong::startup::load_questionnaires(&app.store).await.unwrap();
     hailong::demo::seed(&app.store, &questionnaires, 1500, 7, |_| {}).await.unwrap();
     let admin = app.staff("so.noi.vu", Role::Admin, None).await;
@@ -347,7 +347,22 @@ async fn every_page_at_a_phone_and_a_desktop_width() {
         hailong::domain::clock::iso(today - time::Duration::days(364)),
         hailong::domain::clock::iso(today)
     );
+    // A receipt's form, signed as the one-stop software signs it offline.
+    let key = app.store.create_receipt_key(hailong::store::KeyPurpose::Offline, "test").await.unwrap();
+    let receipt = key
+        .sign(&hailong::domain::receipt::Claims {
+            key_id: key.id,
+            issued: today,
+            nonce: [1, 2, 3, 4],
+            dossier: key.dossier_hash("000.00.01.H01-261124-0042"),
+            unit: officer.unit_code.clone(),
+            officer: officer.officer_code.clone().unwrap(),
+            desk: officer.desk_code.clone(),
+        })
+        .unwrap();
     let pages = [
+        ("receipt-form", format!("/r/{receipt}")),
+        ("receipt-invalid", "/r/AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_owned()),
         ("start", "/".to_owned()),
         ("form", format!("/s/{}", officer.slug)),
         ("form-sipas", format!("/s/{}", unit.slug)),

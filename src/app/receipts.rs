@@ -119,7 +119,7 @@ impl App {
             return bad("officer_code", format!("the officer {} has no collection point taking ratings", officer.code));
         }
 
-        let key = self.store.online_receipt_key().await?;
+        let key = self.store.online_receipt_key(&caller.actor()).await?;
         let dossier = key.dossier_hash(&request.dossier_code);
         let identity = receipt::receipt_id(&secret, key.id, &dossier);
         let issued = match self.store.receipt_issue(&identity).await? {

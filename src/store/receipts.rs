@@ -112,9 +112,10 @@ impl Store {
         Ok(rows.into_iter().filter_map(|(id, p, c, r)| Some((u32::try_from(id).ok()?, p, c, r))).collect())
     }
 
-    /// This server's online key: the oldest active one, made the first time it is needed.
-    /// (Two instances making one at once each make one; both sign validly.)
-    pub async fn online_receipt_key(&self) -> StoreResult<Key> {
+    /// This server's online key: the oldest active one, made (under `actor` in the audit log)
+    /// the first time it is needed. (Two instances making one at once each make one; both sign
+    /// validly.)
+    pub async fn online_receipt_key(&self, actor: &str) -> StoreResult<Key> {
         let row: Option<(i64, String)> = on_backend!(self, pool => {
             sqlx::query_as(
                 "SELECT id, secret FROM receipt_keys WHERE purpose = 'online' AND revoked_at IS NULL ORDER BY id LIMIT 1",
@@ -124,7 +125,7 @@ impl Store {
         });
         match row {
             Some((id, secret)) => key_of(id, &secret),
-            None => self.create_receipt_key(KeyPurpose::Online, "server").await,
+            None => self.create_receipt_key(KeyPurpose::Online, actor).await,
         }
     }
 
