@@ -21,6 +21,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "receipts", include_str!("../../migrations/postgres/0008_receipts.sql")),
     (9, "channel everywhere", include_str!("../../migrations/postgres/0009_channel_everywhere.sql")),
     (10, "served", include_str!("../../migrations/postgres/0010_served.sql")),
+    (11, "append-only responses", include_str!("../../migrations/postgres/0011_append_only.sql")),
 ];
 
 pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<PgPool> {

@@ -22,6 +22,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "receipts", include_str!("../../migrations/sqlite/0008_receipts.sql")),
     (9, "channel everywhere", include_str!("../../migrations/sqlite/0009_channel_everywhere.sql")),
     (10, "served", include_str!("../../migrations/sqlite/0010_served.sql")),
+    (11, "append-only responses", include_str!("../../migrations/sqlite/0011_append_only.sql")),
 ];
 
 /// The file an SQLite URL names; `None` for another backend or an in-memory database.
@@ -48,6 +49,8 @@ pub(super) async fn connect(
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
+        // A REPLACE that deletes a row on a unique key fires the delete guards (append-only).
+        .pragma("recursive_triggers", "ON")
         .busy_timeout(Duration::from_secs(5));
     if let Some(pages) = max_pages {
         options = options.pragma("max_page_count", pages.to_string());

@@ -252,6 +252,64 @@ async fn month_sums_and_day_counts_read_as_the_history_recounted() {
 }
 
 /// Runs statements straight on the database, as an older version of the service left it.
+/// Runs one statement with a connection of its own, as another tool would, and says whether the
+/// database took it.
+async fn try_sql(url: &str, sql: &str) -> Result<u64, String> {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        let done = sqlx::query(sql).execute(&pool).await.map(|r| r.rows_affected()).map_err(|e| e.to_string());
+        pool.close().await;
+        done
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        let done = sqlx::query(sql).execute(&pool).await.map(|r| r.rows_affected()).map_err(|e| e.to_string());
+        pool.close().await;
+        done
+    }
+}
+
+#[tokio::test]
+async fn responses_and_answers_are_append_only_but_a_comment_may_be_erased() {
+    let app = TestApp::spawn().await;
+    let point = app.officer_point().await;
+    let now = clock::now_ms();
+    let mut commented = response(point.id, now - 1000, 5);
+    commented.comment = hailong::domain::answer::Comment::parse("Cán bộ nhiệt tình").unwrap();
+    commented.answers.push(("ct7_thai_do".into(), 2));
+    let outcomes = app.store.commit_group(&[commented, response(point.id, now - 500, 2)]).await.unwrap();
+    assert!(outcomes.iter().all(|o| matches!(o, WriteOutcome::Stored(_))), "{outcomes:?}");
+    let url = app.db_url();
+    let mut attempts = vec![
+        "UPDATE responses SET channel = 'demo'",
+        "UPDATE responses SET comment = 'sửa lời góp ý' WHERE comment IS NOT NULL",
+        "UPDATE responses SET comment = NULL, officer_id = NULL WHERE comment IS NOT NULL",
+        "UPDATE responses SET local_day = local_day + 1",
+        "DELETE FROM responses",
+        "UPDATE answers SET value = 1",
+        "DELETE FROM answers",
+    ];
+    if url.starts_with("sqlite:") {
+        attempts.extend([
+            "INSERT OR REPLACE INTO responses SELECT * FROM responses LIMIT 1",
+            "REPLACE INTO answers (response_id, question_id, value) SELECT response_id, question_id, 1 FROM answers LIMIT 1",
+        ]);
+    } else {
+        attempts.extend(["TRUNCATE answers", "TRUNCATE responses CASCADE"]);
+    }
+    for sql in attempts {
+        let result = try_sql(&url, sql).await;
+        assert!(result.is_err(), "{sql} was taken: {result:?}");
+        assert!(result.unwrap_err().contains("append-only"), "{sql}: refused by the guard");
+    }
+    assert_eq!(app.responses().await, 2, "nothing changed");
+    // The retention purge is the one exception: it erases the comment, and only that.
+    assert_eq!(app.store.purge_comments(now + 1).await.unwrap(), 1);
+    assert_eq!(app.responses().await, 2);
+    let counts = app.store.answer_counts(CountBy::Unit, 0, 99_999_999).await.unwrap();
+    assert!(counts.iter().any(|c| c.question_id == "ct7_thai_do"), "answers kept");
+}
+
 async fn raw_sql(url: &str, statements: &[&str]) {
     if url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(url).await.unwrap();
@@ -303,9 +361,17 @@ async fn responses_stored_before_derived_answers_were_kept_get_them_once() {
     // counts, nor the record of this repair (which this app's start-up wrote on an empty one).
     let derived = "(question_id >= 'alpha.' AND question_id < 'alpha/') \
                    OR (question_id >= 'composite.' AND question_id < 'composite/')";
+    // Answers are append-only: an old database is made by lifting the guard first, as only
+    // someone with the owner's rights could.
+    let lift = if app.db_url().starts_with("sqlite:") {
+        "DROP TRIGGER answers_no_delete"
+    } else {
+        "ALTER TABLE answers DISABLE TRIGGER answers_no_change"
+    };
     raw_sql(
         &app.db_url(),
         &[
+            lift,
             &format!("DELETE FROM answers WHERE {derived}"),
             &format!("DELETE FROM answer_counts WHERE {derived}"),
             &format!("DELETE FROM count_months WHERE {derived}"),
