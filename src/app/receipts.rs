@@ -150,10 +150,11 @@ impl App {
         }))
     }
 
-    /// The officer's active collection point, whose form a receipt opens.
+    /// The officer's collection point, whose form a receipt opens, if it takes ratings today.
     async fn officer_point(&self, officer: &str) -> AppResult<Option<Slug>> {
-        let points = self.store.active_points().await?;
-        Ok(points.into_iter().find(|p| p.officer_code.as_deref() == Some(officer)).map(|p| p.slug))
+        let Some(slug) = self.store.officer_point(officer).await? else { return Ok(None) };
+        let (slug, point) = self.point_context(slug.as_str()).await?;
+        Ok((!point.closed).then_some(slug))
     }
 
     /// The form a receipt's token opens, if it rates: read, its key known and not revoked, its

@@ -123,6 +123,22 @@ impl Store {
         Ok(points)
     }
 
+    /// The slug of an officer's point that is not revoked (the newest, after a reissue): the
+    /// form a receipt for that officer opens. Whether it takes ratings today is the point
+    /// context's to say.
+    pub async fn officer_point(&self, officer_code: &str) -> StoreResult<Option<Slug>> {
+        let slug: Option<String> = on_backend!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT p.slug FROM collection_points p JOIN officers o ON o.id = p.officer_id \
+                 WHERE o.code = $1 AND p.revoked_at IS NULL ORDER BY p.id DESC LIMIT 1",
+            )
+            .bind(officer_code)
+            .fetch_optional(pool)
+            .await?
+        });
+        slug.map(|s| Slug::parse(&s).map_err(StoreError::Config)).transpose()
+    }
+
     /// The active point with this slug.
     pub async fn active_point(&self, slug: &Slug) -> StoreResult<Option<Point>> {
         Ok(self.active_points().await?.into_iter().find(|p| &p.slug == slug))
