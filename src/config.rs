@@ -57,6 +57,19 @@ pub struct Settings {
     pub receipt_secret: Option<String>,
     /// Days after its issue date a receipt's token still rates.
     pub receipt_valid_days: u32,
+    /// The file holding the service's Ed25519 signing key, which signs checkpoints of the hash
+    /// chain and export manifests; made on first use, readable by the service's user only.
+    /// Several instances must share one (a mounted secret). Unset: `hailong-signing.key` beside
+    /// the SQLite file (in the working folder on PostgreSQL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key_file: Option<PathBuf>,
+    /// The folder the service writes its signed checkpoints into, for Home Affairs to copy and
+    /// keep elsewhere. Unset: `checkpoints` beside the SQLite file (in the working folder on
+    /// PostgreSQL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Hours between the checkpoints the service makes by itself; 0: none.
+    pub checkpoint_interval_hours: u32,
     /// The bands (xếp loại) by satisfied share: a province's table, the default is not law.
     pub bands: Bands,
     /// The rule that suggests an officer's Decree 90/2020 year-end level: a suggestion for the
@@ -106,6 +119,9 @@ impl Default for Settings {
             letterhead: Letterhead::default(),
             receipt_secret: None,
             receipt_valid_days: 30,
+            signing_key_file: None,
+            checkpoint_dir: None,
+            checkpoint_interval_hours: 24,
         }
     }
 }
@@ -123,7 +139,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The settings' names, as TOML keys and (upper-cased, after `HAILONG_`) variables.
-    pub const KEYS: [&'static str; 19] = [
+    pub const KEYS: [&'static str; 22] = [
         "database_url",
         "bind",
         "public_base_url",
@@ -143,6 +159,9 @@ impl Settings {
         "letterhead",
         "receipt_secret",
         "receipt_valid_days",
+        "signing_key_file",
+        "checkpoint_dir",
+        "checkpoint_interval_hours",
     ];
 
     /// Reads the layers in order. `file` is the TOML file, if any; a named file that does not
@@ -222,7 +241,12 @@ impl Settings {
              # sqlite_max_pages = 2621440\n\
              # Receipts (one dossier, one rating) are off until this is set, the same on every\n\
              # instance and kept out of the database (at least 16 characters):\n\
-             # receipt_secret = \"a long random text\"\n{body}"
+             # receipt_secret = \"a long random text\"\n\
+             # The signing key of checkpoints and export manifests (default: hailong-signing.key\n\
+             # beside the SQLite file), and the folder of the service's checkpoints (default:\n\
+             # checkpoints beside the SQLite file):\n\
+             # signing_key_file = \"/var/lib/hailong/hailong-signing.key\"\n\
+             # checkpoint_dir = \"/var/lib/hailong/checkpoints\"\n{body}"
         )
     }
 }
@@ -263,7 +287,9 @@ mod tests {
         let example = Settings::example_toml()
             .replace("# public_base_url", "public_base_url")
             .replace("# sqlite_max_pages", "sqlite_max_pages")
-            .replace("# receipt_secret", "receipt_secret");
+            .replace("# receipt_secret", "receipt_secret")
+            .replace("# signing_key_file", "signing_key_file")
+            .replace("# checkpoint_dir", "checkpoint_dir");
         let table: toml::Table = toml::from_str(&example).unwrap();
         let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
         let mut listed = Settings::KEYS.to_vec();

@@ -66,6 +66,9 @@ impl Application {
                 "stored the derived answers of responses written before they were kept"
             );
         }
+        if let Some(linked) = store.link_unlinked().await?.filter(|n| *n > 0) {
+            tracing::info!(responses = linked, "linked the responses stored before the hash chain");
+        }
         let (writer, writer_task) = Writer::start(store.clone(), settings.writer_queue, settings.writer_batch_max);
         let listener = TcpListener::bind(settings.bind)
             .await
@@ -76,6 +79,10 @@ impl Application {
             app: App::new(store, questionnaires, Arc::new(settings)).with_writer(writer),
             fresh_forms: Arc::new(TtlCache::new(CACHE_TTL)),
         };
+        // The signing key of checkpoints and exports: read (or made) now, so that a key that
+        // cannot be read stops the start, not the first export.
+        let key = state.app.signing_key()?;
+        tracing::debug!(key_id = %key.id(), "signing key");
         Ok(Self { listener, state, writer_task })
     }
 
@@ -93,6 +100,7 @@ impl Application {
         let Self { listener, state, writer_task } = self;
         let store = state.app.store.clone();
         let housekeeping = tokio::spawn(housekeeping(store.clone(), state.app.settings.comment_retention_days));
+        let checkpoints = tokio::spawn(crate::app::trust::run_checkpoints(state.app.clone()));
         let tls = state.app.settings.public_base_url().starts_with("https://");
         let mut app = web::router(state)
             .layer(axum::middleware::from_fn(time_limit))
@@ -128,6 +136,7 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await?;
         housekeeping.abort();
+        checkpoints.abort();
         // The router (and with it every writer handle) is gone: the writer drains and stops.
         writer_task.await?;
         store.close().await;

@@ -75,23 +75,49 @@ impl App {
         caller: &Caller,
         reports: &[Report],
         format: Format,
+        file: &str,
         sink: &mut (dyn Write + Send),
         tick: &(dyn Fn(u64) + Sync),
-    ) -> AppResult<usize> {
+    ) -> AppResult<Exported> {
         let rows: usize = reports.iter().map(|r| r.rows.len()).sum();
+        let mut hashing = super::trust::Hashing::new(sink);
         match format {
-            Format::Csv => export::write_csv(reports, &mut *sink, tick).map_err(anyhow::Error::from)?,
-            Format::Json => export::write_json(reports, &mut *sink).map_err(anyhow::Error::from)?,
+            Format::Csv => export::write_csv(reports, &mut hashing, tick).map_err(anyhow::Error::from)?,
+            Format::Json => export::write_json(reports, &mut hashing).map_err(anyhow::Error::from)?,
             Format::Xlsx => {
                 let bytes = export::write_xlsx(reports, tick).map_err(anyhow::Error::from)?;
-                sink.write_all(&bytes).map_err(anyhow::Error::from)?;
+                hashing.write_all(&bytes).map_err(anyhow::Error::from)?;
             }
         }
-        sink.flush().map_err(anyhow::Error::from)?;
+        hashing.flush().map_err(anyhow::Error::from)?;
+        let (sha256, bytes) = hashing.finish();
         let (target, detail) = export::audit_detail(reports, format, rows);
         self.record_reading(caller, Action::IndicesExport, &Target::Report(target), &detail).await?;
-        Ok(rows)
+        let manifest = self.sign_export(file, &sha256, bytes, query_words(reports)).await?;
+        Ok(Exported { rows, manifest })
     }
+}
+
+/// What an export wrote: its rows, and the signed manifest of the file.
+#[derive(Clone, Debug)]
+pub struct Exported {
+    pub rows: usize,
+    pub manifest: crate::domain::chain::Manifest,
+}
+
+/// The query of an export in words, for its manifest: the levels, then what they share.
+fn query_words(reports: &[Report]) -> String {
+    let levels: Vec<&str> = reports.iter().map(|r| r.query.level.code()).collect();
+    let Some(first) = reports.first() else { return String::new() };
+    let q = &first.query;
+    format!(
+        "level={} period={} unit={} questionnaire={} channel={} format=v1",
+        levels.join(","),
+        q.period,
+        q.unit.as_deref().unwrap_or("*"),
+        q.questionnaire.as_str(),
+        q.channel.map_or("*", |c| c.code()),
+    )
 }
 
 /// The file name a download of `report` is offered under.

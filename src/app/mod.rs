@@ -18,6 +18,7 @@
 //! - [`indices`]: reports, target pages and exports.
 //! - [`session`]: sign-in, one-time codes, sessions and API keys: who is calling.
 //! - [`receipts`]: receipt keys and tokens (one dossier, one rating), and the form a token opens.
+//! - [`trust`]: the signing key, checkpoints of the hash chain, signed export manifests.
 //! - [`reports`]: how a report is read from the store's counts (the read path).
 
 pub mod accounts;
@@ -29,6 +30,7 @@ pub mod points;
 pub mod receipts;
 pub mod reports;
 pub mod session;
+pub mod trust;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +62,8 @@ pub struct App {
     fields: Arc<TtlCache<(), Arc<Vec<Field>>>>,
     /// The one writer of citizens' responses; none for the command line, which stores no rating.
     writer: Option<Writer>,
+    /// The signing key of checkpoints and export manifests, read on first use.
+    signing: Arc<std::sync::OnceLock<Arc<crate::domain::chain::Key>>>,
 }
 
 impl App {
@@ -71,6 +75,7 @@ impl App {
             points: Arc::new(PointCache::new(CACHE_TTL)),
             fields: Arc::new(TtlCache::new(CACHE_TTL)),
             writer: None,
+            signing: Arc::new(std::sync::OnceLock::new()),
         }
     }
 

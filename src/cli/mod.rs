@@ -22,6 +22,7 @@ use crate::{import, qr, telemetry, views};
 
 mod receipts;
 mod serve;
+mod trust;
 
 use serve::{run_demo, serve};
 
@@ -131,9 +132,32 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
-    /// Recount every answer from the stored responses and compare with the counts the reports
-    /// read; exits with an error if they differ anywhere.
-    Verify,
+    /// Check the database: recompute the hash chain over every response from the first link
+    /// (naming the first broken one), check it still extends each checkpoint given, and recount
+    /// every answer against the counts the reports read. Exits non-zero on anything wrong.
+    Verify {
+        /// Checkpoint files (from `hailong checkpoint` or the service's checkpoint folder) the
+        /// database must extend: one put back to an earlier copy, or rewritten, fails.
+        #[arg(long, value_name = "FILE", num_args = 1..)]
+        checkpoint: Vec<PathBuf>,
+    },
+    /// Write a checkpoint: the hash chain's head, its length and the time, signed with the
+    /// service's key, for Home Affairs to keep away from the server.
+    Checkpoint {
+        /// Output file; `-` writes to standard output.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// The signing key of checkpoints and export manifests.
+    #[command(subcommand)]
+    Keys(trust::KeysCommand),
+    /// Check an exported file against its signed manifest (FILE.manifest.json beside it, the one
+    /// named, or else the one the database kept): a file changed after export fails.
+    VerifyExport {
+        file: PathBuf,
+        #[arg(long, value_name = "MANIFEST")]
+        manifest: Option<PathBuf>,
+    },
     /// Print an example settings file holding every setting at its default.
     Config,
 }
@@ -329,7 +353,16 @@ impl Cli {
                 };
                 export(&settings, &what, &level, format, &out).await
             }
-            Command::Verify => verify(&settings).await,
+            Command::Verify { checkpoint } => {
+                let chain = trust::verify_chain(&settings, &checkpoint).await;
+                let counts = verify(&settings).await;
+                chain.and(counts)
+            }
+            Command::Checkpoint { out } => trust::checkpoint(&settings, &out).await,
+            Command::Keys(cmd) => trust::keys(&settings, cmd),
+            Command::VerifyExport { file, manifest } => {
+                trust::verify_export(&settings, &file, manifest.as_deref()).await
+            }
             Command::Config => {
                 print!("{}", Settings::example_toml());
                 Ok(())
@@ -456,10 +489,15 @@ async fn export(
         Some(f) => Box::new(std::io::BufWriter::new(f)),
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
-    app.export(&console, &reports, format, &mut *sink, &tick).await?;
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "-".to_owned());
+    let exported = app.export(&console, &reports, format, &name, &mut *sink, &tick).await?;
+    drop(sink);
     bar.finish_and_clear();
     if !to_stdout {
-        eprintln!("{rows} row(s) written to {}", out.display());
+        let manifest = trust::manifest_path(out);
+        std::fs::write(&manifest, exported.manifest.to_text())
+            .with_context(|| format!("cannot write {}", manifest.display()))?;
+        eprintln!("{rows} row(s) written to {}, its signed manifest to {}", out.display(), manifest.display());
     }
     Ok(())
 }

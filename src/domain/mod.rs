@@ -15,11 +15,13 @@
 //! - [`stats`]: intervals, shrinkage, funnel limits and tests over counts.
 //! - [`rounding`]: the one rounding rule of every figure shown or written.
 //! - [`exact`]: exact shares and thresholds, for the comparisons that band and suggest.
+//! - [`chain`]: the hash chain over what was collected, signed checkpoints and export manifests.
 //! - [`clock`]: Vietnam time (UTC+07:00, no daylight saving) and day buckets.
 
 pub mod account;
 pub mod answer;
 pub mod audit;
+pub mod chain;
 pub mod clock;
 pub mod exact;
 pub mod indices;

@@ -17,6 +17,8 @@ pub const RESPONSES_MAX: usize = 128;
 pub const ANSWERS_MAX: usize = 1024;
 /// Most answer-count rows in one upsert (11 parameters each).
 pub const COUNTS_MAX: usize = 256;
+/// Most chain links in one INSERT (5 parameters each).
+pub const LINKS_MAX: usize = 128;
 
 /// A statement's share of a group: `rows` real rows, padded with NULL rows to `size`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,6 +160,21 @@ pub fn upsert_counts(n: usize, style: Placeholders) -> &'static str {
         })
     });
     pick(&SQL, n, COUNTS_MAX, style)
+}
+
+/// Inserts `n` chain links from parameters in groups of five (seq, kind, record id, erasable
+/// hash, hash), skipping rows of NULLs.
+pub fn insert_links(n: usize, style: Placeholders) -> &'static str {
+    static SQL: LazyLock<Texts> = LazyLock::new(|| {
+        texts(LINKS_MAX, |n, style| {
+            format!(
+                "WITH v (s, k, r, e, h) AS (VALUES {}) \
+                 INSERT INTO chain_links (seq, kind, record_id, erasable, hash) SELECT s, k, r, e, h FROM v WHERE s IS NOT NULL",
+                rows(n, 5, style)
+            )
+        })
+    });
+    pick(&SQL, n, LINKS_MAX, style)
 }
 
 fn chunk_index(n: usize, max: usize) -> usize {

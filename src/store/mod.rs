@@ -39,6 +39,9 @@ pub enum StoreError {
     /// The SQLite database has reached its cap (`sqlite_max_pages`).
     #[error("the database has reached its size cap ({0} pages of sqlite_max_pages)")]
     Full(i64),
+    /// The hash chain's stored head cannot be read: the database was edited outside the service.
+    #[error("{0}")]
+    Chain(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -165,6 +168,42 @@ macro_rules! write_answers {
     };
 }
 
+/// Appends links to the hash chain in the transaction `$tx`: `$links` of `(kind, record id,
+/// canonical content, erasable hash)`, in order. The head is read with `$lock` (on PostgreSQL a
+/// row lock, so that writers of several instances make one sequence; SQLite's writer holds the
+/// file's write lock already), the links are hashed from it and inserted, and the head moves to
+/// the last. Evaluates to the new head `(seq, hash)`.
+macro_rules! append_links {
+    ($tx:expr, $lock:expr, $links:expr, $style:expr) => {{
+        let (mut seq, head): (i64, String) = sqlx::query_as($lock).fetch_one(&mut *$tx).await?;
+        let mut prev = chain::parse_hex(&head).ok_or_else(|| StoreError::Chain(format!("the chain head {head:?} is not a hash")))?;
+        let mut rows: Vec<(i64, &'static str, i64, String, String)> = Vec::with_capacity($links.len());
+        for (kind, record, content, erasable) in $links.iter() {
+            seq += 1;
+            prev = chain::link(&prev, seq, *kind, content, erasable);
+            rows.push((seq, kind.code(), *record, chain::hex(erasable), chain::hex(&prev)));
+        }
+        for (chunk, rows) in batch::split(&rows, batch::LINKS_MAX) {
+            let mut insert = sqlx::query(batch::insert_links(chunk.size, $style));
+            for (seq, kind, record, erasable, hash) in rows {
+                insert = insert.bind(*seq).bind(*kind).bind(*record).bind(erasable.as_str()).bind(hash.as_str());
+            }
+            for _ in 0..chunk.padding() {
+                insert = bind_nulls!(insert; i64, &str, i64, &str, &str);
+            }
+            insert.execute(&mut *$tx).await?;
+        }
+        if !rows.is_empty() {
+            sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
+                .bind(seq)
+                .bind(chain::hex(&prev))
+                .execute(&mut *$tx)
+                .await?;
+        }
+        (seq, prev)
+    }};
+}
+
 /// Adds `$counts` of `(CountKey, n)` to the day counts in the transaction `$tx`; a day already
 /// folded into its month's sums (a commit just after midnight, seeded history, a repair) sends
 /// that month back to be folded anew, in the same transaction.
@@ -261,6 +300,7 @@ pub(crate) use point_on_day;
 
 mod accounts;
 mod catalogue;
+mod chain;
 mod counts;
 mod derived;
 mod listing;
@@ -277,7 +317,29 @@ pub use receipts::{Issued, KeyPurpose, StoredKey};
 pub use responses::{CommentsOf, WriteOutcome};
 pub use served::{ServedBy, ServedEntry};
 
+/// The SQLite file a database URL names (none for PostgreSQL or an in-memory database).
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    sqlite::file_of(url).ok().flatten()
+}
+
 impl Store {
+    /// Writes a consistent copy of an SQLite database to `to` while the service runs
+    /// (`VACUUM INTO`: one read transaction, so the copy is the database at one moment, and it
+    /// is compact). PostgreSQL is copied with its own tools (`pg_dump`).
+    pub async fn backup_to(&self, to: &std::path::Path) -> StoreResult<()> {
+        match &self.backend {
+            Backend::Sqlite { read, .. } => {
+                let to =
+                    to.to_str().ok_or_else(|| StoreError::Config(format!("{} is not a UTF-8 path", to.display())))?;
+                sqlx::query("VACUUM INTO $1").bind(to).execute(read).await?;
+                Ok(())
+            }
+            Backend::Postgres(_) => Err(StoreError::Config(
+                "a PostgreSQL database is copied with pg_dump (see the README), not by hailong".to_owned(),
+            )),
+        }
+    }
+
     /// As [`Store::open_capped`], but an SQLite file must already exist: for the commands that
     /// read a database, so that a mistyped path is said as such instead of answered from a new,
     /// empty database.

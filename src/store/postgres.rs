@@ -22,6 +22,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "channel everywhere", include_str!("../../migrations/postgres/0009_channel_everywhere.sql")),
     (10, "served", include_str!("../../migrations/postgres/0010_served.sql")),
     (11, "append-only responses", include_str!("../../migrations/postgres/0011_append_only.sql")),
+    (12, "hash chain", include_str!("../../migrations/postgres/0012_chain.sql")),
 ];
 
 pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<PgPool> {

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::{Backend, PROBE_ROOM_PAGES, Store, StoreError, StoreResult, batch};
+use crate::domain::chain::{self, Hash, LinkKind};
 use crate::domain::clock;
 use crate::domain::response::{NewResponse, RESPONSES_QUESTION};
 
@@ -62,7 +63,7 @@ fn count_group<'a>(
 
 impl Store {
     /// Fails when the SQLite file at the configured path is no longer the one opened.
-    fn check_file(&self, after_commit: bool) -> StoreResult<()> {
+    pub(super) fn check_file(&self, after_commit: bool) -> StoreResult<()> {
         match &self.backend {
             Backend::Sqlite { file: Some(file), .. } => file.check(after_commit),
             _ => Ok(()),
@@ -70,7 +71,7 @@ impl Store {
     }
 
     /// The writer's BEGIN: on SQLite it takes the write lock at once.
-    fn begin_statement(&self) -> &'static str {
+    pub(super) fn begin_statement(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite { .. } => "BEGIN IMMEDIATE",
             Backend::Postgres(_) => "BEGIN",
@@ -129,6 +130,7 @@ impl Store {
         let mut earlier: HashMap<String, i64> = HashMap::new();
         let mut receipt_used: std::collections::HashSet<String> = std::collections::HashSet::new();
         let style = self.placeholders();
+        let lock = self.head_lock();
         let now = clock::now_ms();
         write_transaction!(self, tx => {
             // A receipt rates once: its use is claimed first, by a unique key (concurrent groups,
@@ -163,6 +165,8 @@ impl Store {
             let insertable: Vec<&NewResponse> =
                 unique.iter().copied().filter(|r| !receipt_used.contains(r.key.as_str())).collect();
             let mut attributed: HashMap<String, Attribution> = HashMap::with_capacity(unique.len());
+            // The chain's links of what is stored, in the order of the ids given.
+            let mut links: Vec<(LinkKind, i64, String, Hash)> = Vec::with_capacity(insertable.len());
             for (chunk, rows) in batch::split(&insertable, batch::RESPONSES_MAX) {
                 let mut insert = sqlx::query_as::<_, InsertedRow>(batch::insert_responses(chunk.size, style));
                 for r in rows {
@@ -182,7 +186,28 @@ impl Store {
                 for _ in 0..chunk.padding() {
                     insert = bind_nulls!(insert; &str, i64, &str, &str, i64, &str, i64, i64, &str, &str);
                 }
-                for (id, key, unit, desk, officer, field) in insert.fetch_all(&mut *tx).await? {
+                let mut inserted = insert.fetch_all(&mut *tx).await?;
+                inserted.sort_unstable_by_key(|row| row.0);
+                for (id, key, unit, desk, officer, field) in inserted {
+                    if let Some(r) = rows.iter().find(|r| r.key.as_str() == key) {
+                        let content = chain::ResponseContent {
+                            id,
+                            key: &key,
+                            point: r.point_id,
+                            unit,
+                            desk,
+                            officer,
+                            field,
+                            questionnaire: r.questionnaire_id.as_str(),
+                            version: r.questionnaire_version,
+                            channel: r.channel.code(),
+                            submitted_at: r.submitted_at_ms,
+                            local_day: clock::date_bucket(clock::vietnam_date(r.submitted_at_ms)),
+                            answers: r.answers.iter().map(|(q, v)| (q.as_str(), *v)).collect(),
+                        };
+                        let erasable = chain::erasable(r.comment.as_ref().map(|c| c.as_str()));
+                        links.push((LinkKind::Response, id, content.canonical(), erasable));
+                    }
                     stored.insert(key.clone(), id);
                     attributed.insert(key, (unit, desk.unwrap_or(0), officer.unwrap_or(0), field.unwrap_or(0)));
                 }
@@ -208,6 +233,8 @@ impl Store {
             // The group's answers, summed per count key, added to the counts in one go.
             let counts: Vec<(CountKey<'_>, i64)> = count_group(&unique, &attributed).into_iter().collect();
             add_counts!(tx, counts, style);
+            // Last, so that the head (locked on PostgreSQL) is held for as short a time as can be.
+            append_links!(tx, lock, links, style);
 
             // Not inserted: a key stored before (a retry), or a point that is closed.
             for r in insertable.iter().filter(|r| !stored.contains_key(r.key.as_str())) {

@@ -23,6 +23,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "channel everywhere", include_str!("../../migrations/sqlite/0009_channel_everywhere.sql")),
     (10, "served", include_str!("../../migrations/sqlite/0010_served.sql")),
     (11, "append-only responses", include_str!("../../migrations/sqlite/0011_append_only.sql")),
+    (12, "hash chain", include_str!("../../migrations/sqlite/0012_chain.sql")),
 ];
 
 /// The file an SQLite URL names; `None` for another backend or an in-memory database.

@@ -115,6 +115,9 @@ impl Params {
     }
 }
 
+/// The header that carries an export's SHA-256, the key of its signed manifest.
+const MANIFEST_SHA256: header::HeaderName = header::HeaderName::from_static("x-export-sha256");
+
 /// The file of a report, recorded in the audit log under the caller's name (by the app's
 /// export); a download (`attachment`) or the API's answer.
 async fn file(
@@ -126,13 +129,15 @@ async fn file(
 ) -> Result<Response, AppError> {
     let name = indices::file_name(&report, format);
     let mut bytes = Vec::new();
-    state.app.export(caller, &[report], format, &mut bytes, &|_| {}).await?;
-    let content_type = [(header::CONTENT_TYPE, format.content_type())];
+    let exported = state.app.export(caller, &[report], format, &name, &mut bytes, &|_| {}).await?;
+    // The file's SHA-256, by which `hailong verify-export` finds the export's signed manifest.
+    let headers =
+        [(header::CONTENT_TYPE, format.content_type().to_owned()), (MANIFEST_SHA256, exported.manifest.sha256)];
     if !attachment {
-        return Ok((content_type, bytes).into_response());
+        return Ok((headers, bytes).into_response());
     }
     let disposition = format!("attachment; filename=\"{}\"", name.replace(|c: char| !c.is_ascii_graphic(), "_"));
-    Ok((content_type, [(header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
+    Ok((headers, [(header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
 }
 
 async fn api(

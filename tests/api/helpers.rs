@@ -105,6 +105,12 @@ impl TestApp {
             ..Settings::default()
         };
         configure(&mut settings);
+        // On PostgreSQL there is no database file to keep the signing key and checkpoints
+        // beside: one folder for the test process, shared by its instances and commands.
+        if hailong::store::sqlite_file(&settings.database_url).is_none() {
+            settings.signing_key_file.get_or_insert_with(shared_signing_key);
+            settings.checkpoint_dir.get_or_insert_with(|| shared_signing_key().with_file_name("checkpoints"));
+        }
         let store = Store::open_capped(&settings.database_url, 4, settings.sqlite_max_pages)
             .await
             .expect("open the test database");
@@ -245,10 +251,20 @@ impl Staff {
 pub fn cli(url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hailong"));
     command.args(args).env("HAILONG_DATABASE_URL", url).env("HAILONG_LOG", "warn");
+    if hailong::store::sqlite_file(url).is_none() {
+        command.env("HAILONG_SIGNING_KEY_FILE", shared_signing_key());
+    }
     for (name, value) in env {
         command.env(name, value);
     }
     command.output().expect("run hailong")
+}
+
+/// The signing key of the test process's services on PostgreSQL (see `spawn_on`).
+pub fn shared_signing_key() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("hailong-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a folder for the signing key");
+    dir.join("signing.key")
 }
 
 /// Parses HTML and returns the texts of the elements matching `selector`.

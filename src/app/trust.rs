@@ -1,0 +1,189 @@
+//! Tamper evidence as the service and the command line use it: the signing key (outside the
+//! database), signed checkpoints of the hash chain (made on demand and periodically, kept as
+//! files for Home Affairs and as rows for the admin pages), and the signed manifests of exports.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+
+use super::{App, AppResult};
+use crate::config::Settings;
+use crate::domain::chain::{self, Checkpoint, Hash, Key, Manifest};
+use crate::domain::clock;
+
+/// Where the signing key is kept: the setting, else beside the SQLite file, else in the
+/// working folder.
+pub fn key_path(settings: &Settings) -> PathBuf {
+    settings.signing_key_file.clone().unwrap_or_else(|| beside_database(settings, "hailong-signing.key"))
+}
+
+/// Where the service writes its checkpoints.
+pub fn checkpoint_dir(settings: &Settings) -> PathBuf {
+    settings.checkpoint_dir.clone().unwrap_or_else(|| beside_database(settings, "checkpoints"))
+}
+
+fn beside_database(settings: &Settings, name: &str) -> PathBuf {
+    crate::store::sqlite_file(&settings.database_url)
+        .and_then(|file| file.parent().map(|dir| dir.join(name)))
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+/// Reads the key at `path`; when there is none and `create` is set, makes one there (readable
+/// by this user only; a key another process made meanwhile wins).
+pub fn load_key(path: &Path, create: bool) -> anyhow::Result<Key> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Key::from_text(&text).map_err(|e| anyhow::anyhow!("the signing key {}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+            let key = Key::generate();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            match options.open(path) {
+                Ok(mut file) => {
+                    file.write_all(key.to_text().as_bytes())
+                        .and_then(|()| file.sync_all())
+                        .with_context(|| format!("cannot write the signing key {}", path.display()))?;
+                    tracing::info!(path = %path.display(), key_id = %key.id(), "made a new signing key");
+                    Ok(key)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_key(path, false),
+                Err(e) => Err(e).with_context(|| format!("cannot make the signing key {}", path.display())),
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(
+            "there is no signing key at {} (set signing_key_file, or run `hailong keys public` to make one)",
+            path.display()
+        ),
+        Err(e) => Err(e).with_context(|| format!("cannot read the signing key {}", path.display())),
+    }
+}
+
+/// UTC, to the second, as RFC 3339.
+fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// A writer that passes bytes on and keeps their SHA-256 and number.
+pub struct Hashing<'a> {
+    inner: &'a mut (dyn Write + Send),
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<'a> Hashing<'a> {
+    pub fn new(inner: &'a mut (dyn Write + Send)) -> Self {
+        Self { inner, hasher: Sha256::new(), bytes: 0 }
+    }
+
+    pub fn finish(self) -> (Hash, u64) {
+        (self.hasher.finalize().into(), self.bytes)
+    }
+}
+
+impl Write for Hashing<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl App {
+    /// The service's signing key, read (or made) once.
+    pub fn signing_key(&self) -> AppResult<Arc<Key>> {
+        if let Some(key) = self.signing.get() {
+            return Ok(key.clone());
+        }
+        let key = Arc::new(load_key(&key_path(&self.settings), true)?);
+        Ok(self.signing.get_or_init(|| key).clone())
+    }
+
+    /// Signs the chain's head as it is now, keeps the checkpoint in the database and returns it.
+    pub async fn make_checkpoint(&self) -> AppResult<Checkpoint> {
+        let key = self.signing_key()?;
+        let (seq, head) = self.store.chain_head().await?;
+        let (responses, events) = self.store.chain_tally(seq).await?;
+        let now = clock::now_ms();
+        let checkpoint = Checkpoint::sign(&key, seq, &head, responses, events, rfc3339(now));
+        self.store.record_checkpoint(&checkpoint, now).await?;
+        Ok(checkpoint)
+    }
+
+    /// The newest checkpoint the service made, and when (Unix milliseconds).
+    pub async fn latest_checkpoint(&self) -> AppResult<Option<(Checkpoint, i64)>> {
+        Ok(self.store.latest_checkpoint().await?)
+    }
+
+    /// Signs and keeps the manifest of an exported file.
+    pub async fn sign_export(&self, file: &str, sha256: &Hash, bytes: u64, query: String) -> AppResult<Manifest> {
+        let key = self.signing_key()?;
+        let (seq, head) = self.store.chain_head().await?;
+        let now = clock::now_ms();
+        let manifest = Manifest::sign(&key, file, sha256, bytes, query, seq, &head, rfc3339(now));
+        self.store.record_manifest(&manifest, now).await?;
+        Ok(manifest)
+    }
+}
+
+/// Writes `checkpoint` into `dir` as `checkpoint-SEQ-TIME.json`, whole or not at all.
+pub fn write_checkpoint_file(dir: &Path, checkpoint: &Checkpoint) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot make the folder {}", dir.display()))?;
+    let stamp: String = checkpoint.made_at.chars().filter(char::is_ascii_alphanumeric).collect();
+    let path = dir.join(format!("checkpoint-{:010}-{stamp}.json", checkpoint.seq));
+    let partial = dir.join(format!(".checkpoint-{}.partial", std::process::id()));
+    let written = std::fs::File::create(&partial)
+        .and_then(|mut f| f.write_all(checkpoint.to_text().as_bytes()).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&partial, &path));
+    written.with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// The service's own checkpoints: when the newest kept is older than the interval (or there is
+/// none and something was collected), makes one and writes it into the checkpoint folder. Checks
+/// every ten minutes; with several instances, the first to see it due makes it.
+pub async fn run_checkpoints(app: App) {
+    let hours = app.settings.checkpoint_interval_hours;
+    if hours == 0 {
+        return;
+    }
+    let interval_ms = i64::from(hours) * 3_600_000;
+    let dir = checkpoint_dir(&app.settings);
+    loop {
+        let due = match app.latest_checkpoint().await {
+            Ok(Some((_, at))) => clock::now_ms() - at >= interval_ms,
+            Ok(None) => app.store.chain_head().await.is_ok_and(|(seq, _)| seq > 0),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the latest checkpoint");
+                false
+            }
+        };
+        if due {
+            match app.make_checkpoint().await.map_err(anyhow::Error::from).and_then(|c| {
+                let path = write_checkpoint_file(&dir, &c)?;
+                Ok((c, path))
+            }) {
+                Ok((c, path)) => tracing::info!(seq = c.seq, head = %c.head, path = %path.display(), "checkpoint made"),
+                Err(e) => tracing::warn!(error = %e, "cannot make the periodic checkpoint"),
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(600)).await;
+    }
+}
+
+/// The hex SHA-256 of a file's bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    chain::hex(&Sha256::digest(bytes))
+}

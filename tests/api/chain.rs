@@ -1,0 +1,425 @@
+//! Tamper evidence: the hash chain over the responses, checkpoints kept elsewhere, signed
+//! exports. The insider here edits the database file directly, with the guards dropped, the way
+//! a database administrator could; `hailong verify` must see every kind of edit.
+
+use std::path::{Path, PathBuf};
+
+use hailong::domain::chain::{self, LinkKind, ResponseContent};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection, SqliteConnection};
+
+use crate::helpers::{TestApp, cli};
+
+/// A database file as an insider opens it: no foreign keys, the append-only guards dropped.
+async fn insider(file: &Path) -> SqliteConnection {
+    let options = SqliteConnectOptions::new().filename(file).foreign_keys(false);
+    let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
+    let triggers: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetch_all(&mut conn).await.unwrap();
+    for name in triggers {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP TRIGGER {name}"))).execute(&mut conn).await.unwrap();
+    }
+    conn
+}
+
+async fn exec(conn: &mut SqliteConnection, sql: &str) {
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut *conn).await.unwrap();
+}
+
+async fn scalar(conn: &mut SqliteConnection, sql: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(&mut *conn).await.unwrap()
+}
+
+/// Recomputes every link from the records and moves the head: what an insider who knows the
+/// format does after an edit, so that the chain alone looks intact.
+async fn rechain(conn: &mut SqliteConnection) {
+    type Row =
+        (i64, String, i64, i64, Option<i64>, Option<i64>, Option<i64>, String, i64, String, i64, i64, Option<String>);
+    let links: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT seq, record_id FROM chain_links ORDER BY seq").fetch_all(&mut *conn).await.unwrap();
+    let mut prev = chain::GENESIS;
+    for (seq, record) in links {
+        let row: Row = sqlx::query_as(
+            "SELECT id, idempotency_key, point_id, unit_id, desk_id, officer_id, field_id, questionnaire_id, \
+             questionnaire_version, channel, submitted_at, local_day, comment FROM responses WHERE id = ?",
+        )
+        .bind(record)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        let answers: Vec<(String, i64)> =
+            sqlx::query_as("SELECT question_id, value FROM answers WHERE response_id = ?")
+                .bind(record)
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+        let content = ResponseContent {
+            id: row.0,
+            key: &row.1,
+            point: row.2,
+            unit: row.3,
+            desk: row.4,
+            officer: row.5,
+            field: row.6,
+            questionnaire: &row.7,
+            version: row.8,
+            channel: &row.9,
+            submitted_at: row.10,
+            local_day: row.11,
+            answers: answers.iter().map(|(q, v)| (q.as_str(), *v)).collect(),
+        };
+        let erasable = chain::erasable(row.12.as_deref());
+        prev = chain::link(&prev, seq, LinkKind::Response, &content.canonical(), &erasable);
+        sqlx::query("UPDATE chain_links SET hash = ?, erasable = ? WHERE seq = ?")
+            .bind(chain::hex(&prev))
+            .bind(chain::hex(&erasable))
+            .bind(seq)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE chain_head SET seq = ?, hash = ?")
+            .bind(seq)
+            .bind(chain::hex(&prev))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+}
+
+/// One kind of tampering, applied to a copy of the database.
+#[derive(Clone, Copy, Debug)]
+enum Tamper {
+    ChangedValue,
+    ChangedAttribution,
+    ChangedComment,
+    DeletedRow,
+    DeletedRowAndLink,
+    InsertedRow,
+    SwappedRows,
+    TruncatedTail,
+    RechainedAfterEdit,
+    Rollback,
+}
+
+const TAMPERS: [Tamper; 10] = [
+    Tamper::ChangedValue,
+    Tamper::ChangedAttribution,
+    Tamper::ChangedComment,
+    Tamper::DeletedRow,
+    Tamper::DeletedRowAndLink,
+    Tamper::InsertedRow,
+    Tamper::SwappedRows,
+    Tamper::TruncatedTail,
+    Tamper::RechainedAfterEdit,
+    Tamper::Rollback,
+];
+
+async fn apply(tamper: Tamper, file: &Path, early: &Path, rng: &mut StdRng) {
+    if let Tamper::Rollback = tamper {
+        std::fs::copy(early, file).unwrap();
+        return;
+    }
+    let mut conn = insider(file).await;
+    let links = scalar(&mut conn, "SELECT MAX(seq) FROM chain_links").await;
+    let pick = |rng: &mut StdRng| rng.random_range(1..=links);
+    let record = |seq: i64| format!("(SELECT record_id FROM chain_links WHERE seq = {seq})");
+    match tamper {
+        Tamper::ChangedValue => {
+            let r = record(pick(rng));
+            exec(
+                &mut conn,
+                &format!(
+                    "UPDATE answers SET value = CASE WHEN value = 1 THEN 2 ELSE value - 1 END \
+                     WHERE response_id = {r} AND question_id = (SELECT MIN(question_id) FROM answers WHERE response_id = {r})"
+                ),
+            )
+            .await;
+        }
+        Tamper::ChangedAttribution => {
+            let r = record(pick(rng));
+            exec(&mut conn, &format!("UPDATE responses SET submitted_at = submitted_at + 1 WHERE id = {r}")).await;
+        }
+        Tamper::ChangedComment => {
+            let r = record(pick(rng));
+            exec(&mut conn, &format!("UPDATE responses SET comment = 'Cán bộ rất tốt' WHERE id = {r}")).await;
+        }
+        Tamper::DeletedRow => {
+            let r = record(pick(rng));
+            exec(&mut conn, &format!("DELETE FROM answers WHERE response_id = {r}")).await;
+            exec(&mut conn, &format!("DELETE FROM responses WHERE id = {r}")).await;
+        }
+        Tamper::DeletedRowAndLink => {
+            let seq = pick(rng);
+            let r = record(seq);
+            exec(&mut conn, &format!("DELETE FROM answers WHERE response_id = {r}")).await;
+            exec(&mut conn, &format!("DELETE FROM responses WHERE id = {r}")).await;
+            exec(&mut conn, &format!("DELETE FROM chain_links WHERE seq = {seq}")).await;
+        }
+        Tamper::InsertedRow => {
+            let r = record(pick(rng));
+            exec(
+                &mut conn,
+                &format!(
+                    "INSERT INTO responses (idempotency_key, point_id, unit_id, desk_id, officer_id, field_id, \
+                     questionnaire_id, questionnaire_version, channel, submitted_at, local_day, comment) \
+                     SELECT 'inserted-by-insider-0001', point_id, unit_id, desk_id, officer_id, field_id, questionnaire_id, \
+                     questionnaire_version, channel, submitted_at, local_day, NULL FROM responses WHERE id = {r}"
+                ),
+            )
+            .await;
+        }
+        Tamper::SwappedRows => {
+            // Two responses of different officers trade their answers.
+            let (a, b) = loop {
+                let (a, b) = (pick(rng), pick(rng));
+                let differ = scalar(
+                    &mut conn,
+                    &format!(
+                        "SELECT COUNT(*) FROM (SELECT question_id, value FROM answers WHERE response_id = {} \
+                         EXCEPT SELECT question_id, value FROM answers WHERE response_id = {})",
+                        record(a),
+                        record(b)
+                    ),
+                )
+                .await;
+                if differ > 0 {
+                    break (record(a), record(b));
+                }
+            };
+            exec(&mut conn, &format!("UPDATE answers SET response_id = -1 WHERE response_id = {a}")).await;
+            exec(&mut conn, &format!("UPDATE answers SET response_id = {a} WHERE response_id = {b}")).await;
+            exec(&mut conn, &format!("UPDATE answers SET response_id = {b} WHERE response_id = -1")).await;
+        }
+        Tamper::TruncatedTail => {
+            // The newest links and their responses go, and the head is moved back to match:
+            // the chain alone is intact.
+            let keep = links - rng.random_range(1..=20);
+            exec(
+                &mut conn,
+                &format!(
+                    "DELETE FROM answers WHERE response_id IN (SELECT record_id FROM chain_links WHERE seq > {keep})"
+                ),
+            )
+            .await;
+            exec(
+                &mut conn,
+                &format!("DELETE FROM responses WHERE id IN (SELECT record_id FROM chain_links WHERE seq > {keep})"),
+            )
+            .await;
+            exec(&mut conn, &format!("DELETE FROM chain_links WHERE seq > {keep}")).await;
+            exec(
+                &mut conn,
+                &format!(
+                    "UPDATE chain_head SET seq = {keep}, hash = (SELECT hash FROM chain_links WHERE seq = {keep})"
+                ),
+            )
+            .await;
+        }
+        Tamper::RechainedAfterEdit => {
+            let r = record(pick(rng));
+            exec(&mut conn, &format!("UPDATE responses SET submitted_at = submitted_at + 1 WHERE id = {r}")).await;
+            rechain(&mut conn).await;
+        }
+        Tamper::Rollback => unreachable!(),
+    }
+    conn.close().await.unwrap();
+}
+
+fn verify(file: &Path, key: &Path, checkpoint: Option<&Path>) -> (bool, String) {
+    let url = format!("sqlite://{}", file.display());
+    let key = key.display().to_string();
+    let mut args = vec!["verify".to_owned()];
+    if let Some(c) = checkpoint {
+        args.extend(["--checkpoint".to_owned(), c.display().to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = cli(&url, &args, &[("HAILONG_SIGNING_KEY_FILE", &key)]);
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), said)
+}
+
+/// A copy of an SQLite database taken while the service runs.
+async fn copy_of(app: &TestApp, to: &Path) {
+    app.store.backup_to(to).await.unwrap();
+}
+
+#[tokio::test]
+async fn any_tampering_of_a_large_database_is_caught_against_a_checkpoint() {
+    if std::env::var("HAILONG_TEST_POSTGRES_URL").is_ok_and(|v| !v.is_empty()) {
+        // The insider's edits here are made to SQLite files; PostgreSQL has its own test below.
+        return;
+    }
+    let seed: u64 = std::env::var("HAILONG_TAMPER_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
+    eprintln!("tampering seed {seed} (HAILONG_TAMPER_SEED repeats it)");
+    let mut rng = StdRng::seed_from_u64(seed);
+
+    let app = TestApp::spawn().await;
+    let questionnaires = hailong::startup::load_questionnaires(&app.store).await.unwrap();
+    hailong::demo::seed(&app.store, &questionnaires, 2500, 11, |_| {}).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let early = dir.path().join("early.db");
+    copy_of(&app, &early).await;
+    hailong::demo::seed(&app.store, &questionnaires, 500, 12, |_| {}).await.unwrap();
+    let url = app.db_url();
+    let source = PathBuf::from(url.trim_start_matches("sqlite://"));
+    let key = source.with_file_name("hailong-signing.key");
+    let checkpoint = dir.path().join("checkpoint.json");
+    let made = cli(&url, &["checkpoint", "--out", checkpoint.to_str().unwrap()], &[]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let full = dir.path().join("full.db");
+    copy_of(&app, &full).await;
+
+    // The copy as it is passes, with and without the checkpoint: the test can tell.
+    let (ok, said) = verify(&full, &key, Some(&checkpoint));
+    assert!(ok, "{said}");
+    assert!(said.contains("3000 responses") && said.contains("the database extends it"), "{said}");
+    let (ok, said) = verify(&early, &key, None);
+    assert!(ok, "an earlier copy is intact as such: {said}");
+
+    for round in 0..2 {
+        for tamper in TAMPERS {
+            let file = dir.path().join(format!("tampered-{round}-{tamper:?}.db"));
+            std::fs::copy(&full, &file).unwrap();
+            apply(tamper, &file, &early, &mut rng).await;
+            let (ok, said) = verify(&file, &key, Some(&checkpoint));
+            assert!(!ok, "{tamper:?} (seed {seed}) went unseen: {said}");
+            assert!(
+                said.contains("chain: ") && !said.contains(": intact") || said.contains("checkpoint "),
+                "{tamper:?} (seed {seed}) must be seen by the chain or the checkpoint, not only by the recount: {said}"
+            );
+            if matches!(tamper, Tamper::RechainedAfterEdit | Tamper::Rollback | Tamper::TruncatedTail) {
+                assert!(said.contains(&format!("checkpoint {}", checkpoint.display())), "{tamper:?}: {said}");
+            }
+            std::fs::remove_file(&file).unwrap();
+        }
+    }
+
+    // An edited checkpoint is refused as such.
+    let edited = dir.path().join("edited.json");
+    let text = std::fs::read_to_string(&checkpoint).unwrap().replace("\"seq\": 3000", "\"seq\": 2500");
+    std::fs::write(&edited, text).unwrap();
+    let (ok, said) = verify(&full, &key, Some(&edited));
+    assert!(!ok && said.contains("signature"), "{said}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_make_one_chain() {
+    // Both backends; on PostgreSQL the two writers race for the head's row lock.
+    let first = TestApp::spawn_with(|s| s.submit_limit_per_minute = 0).await;
+    let points: Vec<_> = first.seed().await.into_iter().filter(|p| p.questionnaire_id == "mot-cua").collect();
+    let second = first.beside(|s| s.submit_limit_per_minute = 0).await;
+    let mut forms = Vec::new();
+    for i in 0..60 {
+        let app = if i % 2 == 0 { &first } else { &second };
+        let point = &points[i % points.len()];
+        forms.push((app, point.slug.to_string(), app.form_key(&point.slug.to_string()).await));
+    }
+    let sends: Vec<_> = forms
+        .iter()
+        .map(|(app, slug, key)| async move {
+            app.post(slug, &[("key", key.as_str()), ("q_hai_long_chung", "5")]).await.status().as_u16()
+        })
+        .collect();
+    let results = futures_join_all(sends).await;
+    assert!(results.iter().all(|s| *s == 303), "{results:?}");
+    let (seq, _) = first.store.chain_head().await.unwrap();
+    assert_eq!(seq, 60);
+    let check = first.store.check_chain(&[], &|_| {}).await.unwrap();
+    assert_eq!((check.broken, check.responses), (None, 60));
+    let out = cli(&first.db_url(), &["verify"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    drop(second);
+    first.stop().await;
+}
+
+async fn futures_join_all<F: std::future::Future<Output = u16>>(futures: Vec<F>) -> Vec<u16> {
+    let mut set = Vec::with_capacity(futures.len());
+    for f in futures {
+        set.push(f);
+    }
+    let mut out = Vec::with_capacity(set.len());
+    // Polled together: each on its own task would need 'static; a join of boxed futures does.
+    let mut boxed: Vec<std::pin::Pin<Box<F>>> = set.into_iter().map(Box::pin).collect();
+    let mut done: Vec<Option<u16>> = vec![None; boxed.len()];
+    std::future::poll_fn(|cx| {
+        for (i, f) in boxed.iter_mut().enumerate() {
+            if done[i].is_none()
+                && let std::task::Poll::Ready(v) = f.as_mut().poll(cx)
+            {
+                done[i] = Some(v);
+            }
+        }
+        if done.iter().all(Option::is_some) { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+    })
+    .await;
+    out.extend(done.into_iter().flatten());
+    out
+}
+
+#[tokio::test]
+async fn an_exported_file_is_checked_against_its_signed_manifest() {
+    let app = TestApp::spawn().await;
+    let questionnaires = hailong::startup::load_questionnaires(&app.store).await.unwrap();
+    hailong::demo::seed(&app.store, &questionnaires, 300, 3, |_| {}).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = app.db_url();
+    for format in ["csv", "xlsx", "json"] {
+        let file = dir.path().join(format!("chi-so.{format}"));
+        let out = cli(
+            &url,
+            &[
+                "export",
+                "--period",
+                &clock_year(),
+                "--level",
+                "officer",
+                "--format",
+                format,
+                "--out",
+                file.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let ok = cli(&url, &["verify-export", file.to_str().unwrap()], &[]);
+        assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+        assert!(String::from_utf8_lossy(&ok.stdout).contains("as exported"));
+        // One byte changed, as a spreadsheet edited after export.
+        let mut bytes = std::fs::read(&file).unwrap();
+        let at = bytes.len() / 2;
+        bytes[at] ^= 0x01;
+        std::fs::write(&file, &bytes).unwrap();
+        let bad = cli(&url, &["verify-export", file.to_str().unwrap()], &[]);
+        assert!(!bad.status.success());
+        assert!(
+            String::from_utf8_lossy(&bad.stderr).contains("changed after export"),
+            "{}",
+            String::from_utf8_lossy(&bad.stderr)
+        );
+        // Without the manifest beside it, the file is looked up by its content: not found.
+        std::fs::remove_file(dir.path().join(format!("chi-so.{format}.manifest.json"))).unwrap();
+        let bad = cli(&url, &["verify-export", file.to_str().unwrap()], &[]);
+        assert!(!bad.status.success());
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("no export with this content"));
+    }
+
+    // A download from the API carries its SHA-256; the kept manifest checks the file.
+    let staff = app.staff("so-noi-vu", hailong::domain::account::Role::Admin, None).await;
+    let response = staff.api(&format!("/api/v1/indices?level=unit&period={}&format=csv", clock_year())).await;
+    assert_eq!(response.status(), 200);
+    let sha = response.headers().get("x-export-sha256").unwrap().to_str().unwrap().to_owned();
+    let bytes = response.bytes().await.unwrap();
+    let file = dir.path().join("download.csv");
+    std::fs::write(&file, &bytes).unwrap();
+    assert_eq!(hailong::app::trust::sha256_hex(&bytes), sha);
+    let ok = cli(&url, &["verify-export", file.to_str().unwrap()], &[]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    app.stop().await;
+}
+
+fn clock_year() -> String {
+    hailong::domain::clock::vietnam_date(hailong::domain::clock::now_ms()).year().to_string()
+}
