@@ -279,6 +279,7 @@ async fn measure(label: &str, url: &str, org: &Org, responses: u64) {
         unit: None,
         questionnaire: "mot-cua".into(),
         channel: None,
+        without_flagged: false,
     };
     let report = || build(&store, &registry, &settings, &query, &Scope::All);
     let (unfolded, r) = best(1, || async { report().await.unwrap() }).await;

@@ -80,6 +80,8 @@ pub struct Settings {
     pub fold: Fold,
     /// Who issues the printed year-end sheets, as their letterhead says it.
     pub letterhead: Letterhead,
+    /// The stuffing flags' rules and thresholds, with their version (printed in the method).
+    pub flags: crate::domain::flags::Rules,
 }
 
 /// The letterhead of a printed year-end sheet (Decree 30/2020/NĐ-CP on administrative
@@ -117,6 +119,7 @@ impl Default for Settings {
             suggestion: Suggestion::default(),
             fold: Fold::default(),
             letterhead: Letterhead::default(),
+            flags: crate::domain::flags::Rules::default(),
             receipt_secret: None,
             receipt_valid_days: 30,
             signing_key_file: None,
@@ -139,7 +142,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The settings' names, as TOML keys and (upper-cased, after `HAILONG_`) variables.
-    pub const KEYS: [&'static str; 22] = [
+    pub const KEYS: [&'static str; 23] = [
         "database_url",
         "bind",
         "public_base_url",
@@ -162,6 +165,7 @@ impl Settings {
         "signing_key_file",
         "checkpoint_dir",
         "checkpoint_interval_hours",
+        "flags",
     ];
 
     /// Reads the layers in order. `file` is the TOML file, if any; a named file that does not
@@ -201,6 +205,7 @@ impl Settings {
         self.bands.validate().map_err(anyhow::Error::msg)?;
         self.suggestion.validate().map_err(anyhow::Error::msg)?;
         self.fold.validate().map_err(anyhow::Error::msg)?;
+        self.flags.validate().map_err(anyhow::Error::msg)?;
         Ok(())
     }
 

@@ -317,6 +317,7 @@ fn synthetic(
         // Drawn as a form would have been, a little before the rating was sent.
         key: IdempotencyKey::generate_at(submitted_at_ms - 45_000),
         receipt: None,
+        device: None,
     })
 }
 

@@ -160,7 +160,11 @@ fn columns(report: &Report) -> Vec<Column> {
         column("served", "Số hồ sơ đã giải quyết (phần mềm một cửa)", Count),
         column("coverage_pct", "Tỷ lệ phiếu trên số hồ sơ (%)", Number),
         column("coverage_flag", "Cảnh báo tỷ lệ phiếu", Text),
+        column("flagged", "Số phiếu gắn cờ", Count),
     ]);
+    for kind in crate::domain::flags::FlagKind::ALL {
+        columns.push(column(format!("flag_{}", kind.code()), format!("Cờ: {}", kind.vi()), Count));
+    }
     columns
 }
 
@@ -211,8 +215,11 @@ fn cells(report: &Report, columns: &[Column], row: &Row, vietnamese: bool) -> Ve
                 .coverage
                 .and_then(|c| c.flag)
                 .map_or(Cell::Empty, |f| text(if vietnamese { f.vi() } else { f.code() })),
+            "flagged" => Cell::Count(row.flagged.responses),
             key => {
-                if let Some(id) = key.strip_prefix("element_").and_then(|k| k.strip_suffix("_pct")) {
+                if let Some(kind) = key.strip_prefix("flag_").and_then(crate::domain::flags::FlagKind::parse) {
+                    Cell::Count(row.flagged.by_kind.get(&kind).copied().unwrap_or(0))
+                } else if let Some(id) = key.strip_prefix("element_").and_then(|k| k.strip_suffix("_pct")) {
                     number(f.elements.get(id).copied())
                 } else if let Some(n) = key.strip_prefix("points_").and_then(|n| n.parse::<u8>().ok()) {
                     number(f.indicator_points.get(&n).copied())
@@ -349,6 +356,15 @@ fn method_lines(report: &Report) -> Vec<(&'static str, String)> {
             None => "mọi kênh (mã QR tại quầy, mã QR trên giấy hẹn)".into(),
         }),
         ("Phiếu và phiên bản", versions.join(", ")),
+        ("Phiếu gắn cờ", format!(
+            "{}; quy tắc {}",
+            if report.query.without_flagged {
+                "báo cáo này KHÔNG tính các phiếu gắn cờ (số phiếu và mọi tỷ lệ chỉ trên phiếu không có cờ; cột flagged là số phiếu đã bỏ)"
+            } else {
+                "tính mọi phiếu không bị loại khi kiểm duyệt, kể cả phiếu gắn cờ (cột flagged: số phiếu có cờ trong số đó)"
+            },
+            report.flag_rules.words()
+        )),
         ("Thời điểm lập", clock::format_vietnam(report.generated_at_ms)),
         ("Tỷ lệ hài lòng của một câu hỏi", "(số trả lời 4 và 5) / (số trả lời 1–5) × 100; bỏ trống và 'Không ý kiến' không tính vào mẫu số".into()),
         ("Chỉ số thành phần", "tỷ lệ hài lòng của câu hỏi hài lòng của thành phần; nếu không có, trung bình tỷ lệ của các tiêu chí".into()),

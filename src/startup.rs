@@ -59,6 +59,7 @@ impl Application {
 
     /// Builds on an open store: questionnaires, the writer, the listener.
     pub async fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Self> {
+        let store = store.with_flag_rules(settings.flags.clone());
         let questionnaires = Arc::new(load_questionnaires(&store).await?);
         if let Some(completed) = store.derive_missing_answers(&questionnaires).await?.filter(|n| *n > 0) {
             tracing::info!(
@@ -154,7 +155,8 @@ fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Once at start and then hourly: erases comments past their retention, and folds the day
+/// Once at start and then hourly: erases comments past their retention, forgets the device
+/// hashes of past days (stuffing flags compare devices within a day), and folds the day
 /// counts up to yesterday (Vietnam) into month sums so that reports over long periods stay fast.
 async fn housekeeping(store: Store, retention_days: u32) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
@@ -169,6 +171,13 @@ async fn housekeeping(store: Store, retention_days: u32) {
             }
         }
         if let Some(yesterday) = clock::vietnam_date(clock::now_ms()).previous_day() {
+            // Devices are compared within a day: yesterday's hashes and salt are kept for a
+            // response sent just after midnight, older ones forgotten.
+            match store.forget_devices(clock::date_bucket(yesterday)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(hashes = n, "forgot the device hashes of past days"),
+                Err(error) => tracing::warn!(%error, "could not forget past days' device hashes"),
+            }
             match store.fold_counts(yesterday).await {
                 Ok(done) if done == Default::default() => {}
                 // Routine upkeep, said only at `debug`: it is not news to an operator.

@@ -111,23 +111,25 @@ fn query_words(reports: &[Report]) -> String {
     let Some(first) = reports.first() else { return String::new() };
     let q = &first.query;
     format!(
-        "level={} period={} unit={} questionnaire={} channel={} format=v1",
+        "level={} period={} unit={} questionnaire={} channel={} flagged={} format=v1",
         levels.join(","),
         q.period,
         q.unit.as_deref().unwrap_or("*"),
         q.questionnaire.as_str(),
         q.channel.map_or("*", |c| c.code()),
+        if q.without_flagged { "exclude" } else { "include" },
     )
 }
 
 /// The file name a download of `report` is offered under.
 pub fn file_name(report: &Report, format: Format) -> String {
     format!(
-        "chi-so-{}-{}{}{}.{}",
+        "chi-so-{}-{}{}{}{}.{}",
         report.query.level.code(),
         report.query.period.to_string().replace("..", "_"),
         report.query.unit.as_deref().map(|u| format!("-{u}")).unwrap_or_default(),
         report.query.channel.map(|c| format!("-{}", c.code())).unwrap_or_default(),
+        if report.query.without_flagged { "-khong-co-phieu-gan-co" } else { "" },
         format.extension()
     )
 }

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use crate::config::Settings;
 use crate::domain::account::Scope;
 use crate::domain::clock;
+use crate::domain::flags;
 use crate::domain::indices::Counts;
 use crate::domain::period::Period;
 use crate::domain::questionnaire::Registry;
 use crate::domain::report::{
-    COMMENTS_MIN_RESPONSES, Comments, Detail, Level, Method, Overview, PAGE_LEVELS, Query, Report, Row, Target,
-    TargetCounts, peer_funnel, rows,
+    COMMENTS_MIN_RESPONSES, Comments, Detail, Flagged, Level, Method, Overview, PAGE_LEVELS, Query, Report, Row,
+    Target, TargetCounts, peer_funnel, rows,
 };
 use crate::domain::response::{Channel, RESPONSES_QUESTION};
 use crate::store::{Grain, GrainCounts, Store, StoreError};
@@ -59,7 +60,33 @@ fn gatherers(links: &[(i64, Option<i64>, Option<i64>)]) -> HashMap<i64, Vec<i64>
         .collect()
 }
 
-type Grouped = BTreeMap<(String, i64), (u64, Counts)>;
+/// Per (target, version): responses, answer counts, and the flags' counts (`flag.*`,
+/// `flagged.*`) apart.
+type Grouped = BTreeMap<(String, i64), (u64, Counts, Counts)>;
+
+/// Splits the flags' counts of a target: how many responses carry a flag and of which kind; and,
+/// when the query leaves flagged responses out, takes their answers and their number out of
+/// `responses` and `counts`.
+fn settle_flags(query: &Query, responses: &mut u64, counts: &mut Counts, flag_counts: &Counts) -> Flagged {
+    let mut flagged = Flagged::default();
+    for ((question, value), n) in flag_counts {
+        if question == flags::ANY_FLAG {
+            flagged.responses += n;
+        } else if let Some(kind) = flags::kind_of(question) {
+            *flagged.by_kind.entry(kind).or_default() += n;
+        } else if let Some(answer) = question.strip_prefix(flags::FLAGGED_PREFIX)
+            && query.without_flagged
+            && let Some(count) = counts.get_mut(&(answer.to_owned(), *value))
+        {
+            *count = count.saturating_sub(*n);
+        }
+    }
+    if query.without_flagged {
+        *responses = responses.saturating_sub(flagged.responses);
+        counts.retain(|_, n| *n > 0);
+    }
+    flagged
+}
 
 /// Builds the report of `query` over what `scope` lets the caller see, with the change since the
 /// previous period.
@@ -176,6 +203,10 @@ async fn build_with(
                     if let Some(seen) = units_seen.as_deref_mut() {
                         *seen.entry(code).or_default().entry(key.unit_id).or_default() += count;
                     }
+                } else if key.question_id.starts_with("flag.") || key.question_id.starts_with(flags::FLAGGED_PREFIX) {
+                    // Stuffing flags and the copies of flagged responses' answers (which a
+                    // report without flagged responses takes out): apart from the answers.
+                    *entry.2.entry((key.question_id.clone(), key.value)).or_default() += count;
                 } else {
                     *entry.1.entry((key.question_id.clone(), key.value)).or_default() += count;
                 }
@@ -223,17 +254,22 @@ async fn build_with(
 
     let method = Method { min_sample: settings.min_sample, bands: &settings.bands, suggestion: &settings.suggestion };
     let mut by_version: BTreeMap<i64, Vec<TargetCounts>> = BTreeMap::new();
-    for ((code, version), (responses, counts)) in grouped_now {
+    for ((code, version), (mut responses, mut counts, flag_counts)) in grouped_now {
         if only.is_some_and(|only| only != code) {
             continue;
         }
-        let previous = grouped_before.remove(&(code.clone(), version));
+        let flagged = settle_flags(query, &mut responses, &mut counts, &flag_counts);
+        let previous = grouped_before.remove(&(code.clone(), version)).map(|(mut n, mut counts, flag_counts)| {
+            settle_flags(query, &mut n, &mut counts, &flag_counts);
+            (n, counts)
+        });
         by_version.entry(version).or_default().push(TargetCounts {
             target: target_of(&code),
             questionnaire_version: version,
             responses,
             counts,
             previous,
+            flagged,
         });
     }
     let mut versions = Vec::new();
@@ -293,6 +329,7 @@ async fn build_with(
         min_sample: settings.min_sample,
         bands: settings.bands.clone(),
         suggestion: settings.suggestion.clone(),
+        flag_rules: settings.flags.clone(),
         generated_at_ms: clock::now_ms(),
     })
 }
@@ -445,8 +482,14 @@ pub async fn overview(
     period: Period,
     questionnaire: &str,
 ) -> Result<Overview, ReportError> {
-    let query =
-        Query { period, level: Level::Questionnaire, unit: None, questionnaire: questionnaire.into(), channel: None };
+    let query = Query {
+        period,
+        level: Level::Questionnaire,
+        unit: None,
+        questionnaire: questionnaire.into(),
+        channel: None,
+        without_flagged: false,
+    };
     let total = pick(&build(store, registry, settings, &query, scope).await?, questionnaire);
     let months = series(store, registry, settings, &query, scope, questionnaire, period.months_to_end(12)).await?;
 

@@ -126,6 +126,10 @@ enum Command {
         /// open QR codes at the desks).
         #[arg(long)]
         channel: Option<String>,
+        /// Leave out the responses that carry a stuffing flag (said in the method and the
+        /// file name); by default every response no one excluded counts.
+        #[arg(long)]
+        without_flagged: bool,
         #[arg(long, value_enum)]
         format: ExportFormat,
         /// Output file; `-` writes to standard output.
@@ -329,7 +333,7 @@ impl Cli {
             Command::User(cmd) => user(&settings, cmd).await,
             Command::Apikey(cmd) => apikey(&settings, cmd).await,
             Command::Receipts(cmd) => receipts::run(&settings, cmd).await,
-            Command::Export { period, level, unit, questionnaire, channel, format, out } => {
+            Command::Export { period, level, unit, questionnaire, channel, without_flagged, format, out } => {
                 let format = match format {
                     ExportFormat::Csv => crate::export::Format::Csv,
                     ExportFormat::Xlsx => crate::export::Format::Xlsx,
@@ -350,6 +354,7 @@ impl Cli {
                     unit,
                     questionnaire: questionnaire.as_str().into(),
                     channel,
+                    without_flagged,
                 };
                 export(&settings, &what, &level, format, &out).await
             }

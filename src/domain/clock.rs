@@ -20,6 +20,13 @@ pub fn vietnam_date(ms: i64) -> Date {
     at.to_offset(VIETNAM).date()
 }
 
+/// An instant in Vietnam time.
+pub fn vietnam_time(ms: i64) -> OffsetDateTime {
+    let at =
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    at.to_offset(VIETNAM)
+}
+
 /// The day bucket of an instant: its Vietnam date as the integer `YYYYMMDD`, so that a month is
 /// `day / 100` and any date range is a plain integer range in SQL.
 pub fn day_bucket(ms: i64) -> i64 {

@@ -16,6 +16,7 @@
 //! - [`rounding`]: the one rounding rule of every figure shown or written.
 //! - [`exact`]: exact shares and thresholds, for the comparisons that band and suggest.
 //! - [`chain`]: the hash chain over what was collected, signed checkpoints and export manifests.
+//! - [`flags`]: stuffing flags: the rules, their settings, and which responses they flag.
 //! - [`clock`]: Vietnam time (UTC+07:00, no daylight saving) and day buckets.
 
 pub mod account;
@@ -24,6 +25,7 @@ pub mod audit;
 pub mod chain;
 pub mod clock;
 pub mod exact;
+pub mod flags;
 pub mod indices;
 pub mod method;
 pub mod org;

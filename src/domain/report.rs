@@ -4,7 +4,7 @@
 //! that answered the same questionnaire version), the funnel-plot flag, the band, the suggested
 //! year-end level for officers, and the change since the previous period.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::indices::{Counts, Figures, figures};
@@ -86,6 +86,17 @@ pub struct TargetCounts {
     pub responses: u64,
     pub counts: Counts,
     pub previous: Option<(u64, Counts)>,
+    /// Of the responses counted, those that carry a stuffing flag, and the flags by kind.
+    pub flagged: Flagged,
+}
+
+/// How many of a row's responses carry a stuffing flag, and how many carry each kind (a response
+/// may carry several). Counted over the responses the row counts: with `without_flagged`, over
+/// those left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Flagged {
+    pub responses: u64,
+    pub by_kind: BTreeMap<crate::domain::flags::FlagKind, u64>,
 }
 
 /// The change of the satisfied share since the previous period.
@@ -126,6 +137,8 @@ pub struct Row {
     /// Units and officers, where the one-stop software reported the dossiers served: the
     /// responses per dossier served.
     pub coverage: Option<Coverage>,
+    /// Its responses that carry a stuffing flag.
+    pub flagged: Flagged,
 }
 
 /// Rated ÷ served: the responses of a target against the dossiers the one-stop software says it
@@ -267,6 +280,7 @@ pub fn rows(level: Level, q: &Questionnaire, method: Method<'_>, targets: Vec<Ta
                 suggestion: None,
                 change,
                 coverage: None,
+                flagged: t.flagged,
             }
         })
         .collect();
@@ -335,6 +349,9 @@ pub struct Query {
     pub questionnaire: QuestionnaireId,
     /// Only the responses that came by this channel (a receipt, an open QR code); `None`: all.
     pub channel: Option<crate::domain::response::Channel>,
+    /// Leave out the responses that carry a stuffing flag (`domain::flags`); by default every
+    /// response no one excluded counts.
+    pub without_flagged: bool,
 }
 
 /// A computed report.
@@ -354,6 +371,8 @@ pub struct Report {
     pub min_sample: u64,
     pub bands: Bands,
     pub suggestion: Suggestion,
+    /// The stuffing flags' rules the flags were given under.
+    pub flag_rules: crate::domain::flags::Rules,
     pub generated_at_ms: i64,
 }
 
@@ -451,6 +470,7 @@ mod tests {
             responses: n,
             counts,
             previous: None,
+            flagged: Flagged::default(),
         }
     }
 

@@ -39,6 +39,16 @@ impl IdempotencyKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The millisecond the form was drawn, as the key says; `None` for a key not made by
+    /// [`IdempotencyKey::generate_at`] (its length or its time is wrong).
+    pub fn drawn_at_ms(&self) -> Option<i64> {
+        let bytes = URL_SAFE_NO_PAD.decode(&self.0).ok().filter(|b| b.len() == 16)?;
+        let mut time = [0u8; 8];
+        time[2..].copy_from_slice(&bytes[..6]);
+        let ms = i64::from_be_bytes(time);
+        (ms > 1_577_836_800_000).then_some(ms)
+    }
 }
 
 /// The question id under which the counts keep the number of responses (with value 0): one
@@ -98,6 +108,9 @@ pub struct NewResponse {
     /// The receipt this rating uses ([`crate::domain::receipt::receipt_id`]): stored once in the
     /// writer's transaction, a second use of it stores nothing.
     pub receipt: Option<String>,
+    /// The device it came from (its address: IPv4, or an IPv6 /64), for the stuffing flags;
+    /// stored only as a keyed hash under a salt kept for two days.
+    pub device: Option<String>,
 }
 
 #[cfg(test)]
@@ -122,6 +135,8 @@ mod tests {
         // The first 8 characters are the 48-bit millisecond.
         let decoded = URL_SAFE_NO_PAD.decode(&same_ms[0].as_str()[..8]).unwrap();
         assert_eq!(decoded, at.to_be_bytes()[2..].to_vec());
+        assert!(same_ms.iter().all(|k| k.drawn_at_ms() == Some(at)));
+        assert_eq!(IdempotencyKey::parse("AAAAAAAAAAAAAAAAAAAAAA").and_then(|k| k.drawn_at_ms()), None);
         let later = IdempotencyKey::generate_at(at + 50);
         assert_eq!(later.as_str()[..6], same_ms[0].as_str()[..6], "50 ms later: the same leading characters");
         assert_ne!(later.as_str()[..8], same_ms[0].as_str()[..8]);

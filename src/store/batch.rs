@@ -19,6 +19,8 @@ pub const ANSWERS_MAX: usize = 1024;
 pub const COUNTS_MAX: usize = 256;
 /// Most chain links in one INSERT (5 parameters each).
 pub const LINKS_MAX: usize = 128;
+/// Most device hashes in one INSERT (3 parameters each).
+pub const DEVICES_MAX: usize = 256;
 
 /// A statement's share of a group: `rows` real rows, padded with NULL rows to `size`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,6 +177,21 @@ pub fn insert_links(n: usize, style: Placeholders) -> &'static str {
         })
     });
     pick(&SQL, n, LINKS_MAX, style)
+}
+
+/// Inserts `n` device hashes from parameters in groups of three (response id, day, hash),
+/// skipping rows of NULLs.
+pub fn insert_devices(n: usize, style: Placeholders) -> &'static str {
+    static SQL: LazyLock<Texts> = LazyLock::new(|| {
+        texts(DEVICES_MAX, |n, style| {
+            format!(
+                "WITH v (r, d, h) AS (VALUES {}) \
+                 INSERT INTO response_devices (response_id, local_day, device) SELECT r, d, h FROM v WHERE r IS NOT NULL",
+                rows(n, 3, style)
+            )
+        })
+    });
+    pick(&SQL, n, DEVICES_MAX, style)
 }
 
 fn chunk_index(n: usize, max: usize) -> usize {

@@ -91,6 +91,8 @@ enum Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
+    /// The stuffing flags' rules the writer applies (`domain::flags`).
+    flag_rules: std::sync::Arc<crate::domain::flags::Rules>,
 }
 
 /// Runs `$body` with `$pool` bound to the read pool of the backend in use. The body is compiled
@@ -303,6 +305,8 @@ mod catalogue;
 mod chain;
 mod counts;
 mod derived;
+#[macro_use]
+mod flags;
 mod listing;
 mod manage;
 mod org;
@@ -323,6 +327,11 @@ pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
 }
 
 impl Store {
+    /// This store with the stuffing flags' rules its writer applies.
+    pub fn with_flag_rules(self, rules: crate::domain::flags::Rules) -> Self {
+        Self { flag_rules: std::sync::Arc::new(rules), ..self }
+    }
+
     /// Writes a consistent copy of an SQLite database to `to` while the service runs
     /// (`VACUUM INTO`: one read transaction, so the copy is the database at one moment, and it
     /// is compact). PostgreSQL is copied with its own tools (`pg_dump`).
@@ -373,7 +382,7 @@ impl Store {
                 crate::config::redact_url(url)
             )));
         };
-        let store = Self { backend };
+        let store = Self { backend, flag_rules: Default::default() };
         match &store.backend {
             Backend::Sqlite { write, .. } => {
                 migrator(sqlite::MIGRATIONS).run(write).await?;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{Backend, PROBE_ROOM_PAGES, Store, StoreError, StoreResult, batch};
+use super::{Backend, PROBE_ROOM_PAGES, Store, StoreError, StoreResult, batch, flags};
 use crate::domain::chain::{self, Hash, LinkKind};
 use crate::domain::clock;
 use crate::domain::response::{NewResponse, RESPONSES_QUESTION};
@@ -233,6 +233,17 @@ impl Store {
             // The group's answers, summed per count key, added to the counts in one go.
             let counts: Vec<(CountKey<'_>, i64)> = count_group(&unique, &attributed).into_iter().collect();
             add_counts!(tx, counts, style);
+            // Stuffing flags, over the open-QR responses just stored and those before them.
+            let fresh: Vec<flags::Fresh> = unique
+                .iter()
+                .filter(|r| r.channel == crate::domain::response::Channel::Qr)
+                .filter_map(|r| {
+                    let id = *stored.get(r.key.as_str())?;
+                    let officer = attributed.get(r.key.as_str()).map(|a| a.2).filter(|o| *o != 0);
+                    Some(flags::Fresh { id, point: r.point_id, officer, at_ms: r.submitted_at_ms, device: r.device.clone() })
+                })
+                .collect();
+            flag_group!(self, tx, fresh, style);
             // Last, so that the head (locked on PostgreSQL) is held for as short a time as can be.
             append_links!(tx, lock, links, style);
 

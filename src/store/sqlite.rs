@@ -24,6 +24,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "served", include_str!("../../migrations/sqlite/0010_served.sql")),
     (11, "append-only responses", include_str!("../../migrations/sqlite/0011_append_only.sql")),
     (12, "hash chain", include_str!("../../migrations/sqlite/0012_chain.sql")),
+    (13, "flags and moderation", include_str!("../../migrations/sqlite/0013_flags_moderation.sql")),
 ];
 
 /// The file an SQLite URL names; `None` for another backend or an in-memory database.

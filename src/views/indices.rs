@@ -52,6 +52,8 @@ pub struct ReportForm {
     pub format: Option<String>,
     /// `3` folds the five-level scale on target pages.
     pub fold: Option<String>,
+    /// `exclude`: leave out the responses that carry a stuffing flag.
+    pub flagged: Option<String>,
 }
 
 fn row(report: &Report, r: &Row, params: &ReportForm) -> Markup {
@@ -65,6 +67,7 @@ fn row(report: &Report, r: &Row, params: &ReportForm) -> Markup {
             }
             @if matches!(report.query.level, Level::Desk | Level::Officer) { td { (r.target.parent_code.as_deref().unwrap_or("")) } }
             td.num { (r.responses) }
+            td.num title=(flag_kinds(&r.flagged)) { (r.flagged.responses) }
             td.num { (pct(r.figures.overall)) br; span.small { (interval(r.figures.overall_interval)) } }
             @if r.sufficient {
                 td.num { (pct(r.shrunk.map(|s| s.0))) br; span.small { (interval(r.shrunk.map(|s| s.1))) } }
@@ -81,6 +84,11 @@ fn row(report: &Report, r: &Row, params: &ReportForm) -> Markup {
     }
 }
 
+/// The flags of a row by kind, in words: "dồn dập 12, gửi quá nhanh 3".
+pub fn flag_kinds(flagged: &crate::domain::report::Flagged) -> String {
+    flagged.by_kind.iter().map(|(k, n)| format!("{} {n}", k.vi())).collect::<Vec<_>>().join(", ")
+}
+
 fn export_link(params: &ReportForm, format: &str) -> String {
     let pairs = [
         ("period", params.period.as_deref().unwrap_or_default()),
@@ -88,6 +96,7 @@ fn export_link(params: &ReportForm, format: &str) -> String {
         ("unit", params.unit.as_deref().unwrap_or_default()),
         ("questionnaire", params.questionnaire.as_deref().unwrap_or_default()),
         ("channel", params.channel.as_deref().unwrap_or_default()),
+        ("flagged", params.flagged.as_deref().unwrap_or_default()),
         ("format", format),
     ];
     let query = serde_urlencoded::to_string(pairs.iter().filter(|(_, v)| !v.is_empty()).collect::<Vec<_>>())
@@ -149,6 +158,13 @@ pub fn page_of(
                         }
                     }
                 }
+                div.field {
+                    label.block for="flagged" { "Phiếu gắn cờ" }
+                    select #flagged name="flagged" {
+                        option value="" { "Tính cả phiếu gắn cờ" }
+                        option value="exclude" selected[params.flagged.as_deref() == Some("exclude")] { "Bỏ phiếu gắn cờ" }
+                    }
+                }
                 button type="submit" { "Xem" }
             }
             p #period-hint .small { "Kỳ: năm 2026, 6 tháng 2026-H1, quý 2026-Q3, tháng 2026-07 hoặc khoảng 2026-01-01..2026-03-31." }
@@ -158,6 +174,7 @@ pub fn page_of(
                     p.small {
                         (report.scope_name) " — kỳ " (report.query.period)
                         @if let Some(c) = report.query.channel { " — chỉ kênh " (c.name_vi()) }
+                        @if report.query.without_flagged { " — không tính phiếu gắn cờ" }
                         " — " (report.rows.len()) " dòng. "
                         "Tỷ lệ hài lòng: (4 + 5) / (1..5); khoảng tin cậy 95% Wilson; hiệu chỉnh Bayes thực nghiệm trong nhóm; "
                         "xếp loại theo bảng " (report.bands.version) " (mặc định, có thể cấu hình)."
@@ -175,7 +192,7 @@ pub fn page_of(
                             thead { tr {
                                 th { "Mã" } th { "Tên" }
                                 @if matches!(report.query.level, Level::Desk | Level::Officer) { th { "Đơn vị" } }
-                                th.num { "Số phiếu" } th.num { "Hài lòng % (KTC 95%)" }
+                                th.num { "Số phiếu" } th.num { "Gắn cờ" } th.num { "Hài lòng % (KTC 95%)" }
                                 th.num { "Hiệu chỉnh %" } th.num { "Hạng" } th { "Xếp loại" } th { "So với kỳ vọng" }
                                 @if report.query.level == Level::Officer { th { "Gợi ý NĐ 90 (" (report.suggestion.version) ")" } }
                             } }
@@ -195,6 +212,7 @@ fn keep(params: &ReportForm, extra: &[(&str, &str)]) -> String {
         ("unit", params.unit.as_deref().unwrap_or_default()),
         ("questionnaire", params.questionnaire.as_deref().unwrap_or_default()),
         ("channel", params.channel.as_deref().unwrap_or_default()),
+        ("flagged", params.flagged.as_deref().unwrap_or_default()),
     ]
     .into_iter()
     .filter(|(_, v)| !v.is_empty())
@@ -234,6 +252,12 @@ fn headline(detail: &Detail, row: &Row) -> Markup {
     html! {
         dl.figures {
             (figure("Số phiếu", html! { (row.responses) }))
+            @if row.flagged.responses > 0 || report.query.without_flagged {
+                (figure(
+                    if report.query.without_flagged { "Phiếu gắn cờ (đã bỏ)" } else { "Trong đó gắn cờ" },
+                    html! { (row.flagged.responses) br; span.small { (flag_kinds(&row.flagged)) } },
+                ))
+            }
             (figure("Tỷ lệ hài lòng (KTC 95%)", html! { (percent(f.overall)) br; span.small { (interval(f.overall_interval)) } }))
             (figure("Điểm trung bình (1–5)", html! { (f.overall_mean.map(|m| rounding::fixed_vi(m, 2)).unwrap_or_else(|| "—".into())) }))
             @if f.rate_766.is_some() {

@@ -49,6 +49,11 @@ fn device(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// A device as the stuffing flags see it (hashed by the writer, never stored as it is).
+pub fn device_of(ip: IpAddr) -> String {
+    device(ip).to_string()
+}
+
 /// A fixed-window counter per key: at most `limit` events per window of `window_secs`.
 /// Used for accepted ratings per (device, collection point) per minute, and sign-in attempts
 /// per device. Keys are kept as keyed hashes (key drawn at start-up), in memory only.

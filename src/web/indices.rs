@@ -59,6 +59,7 @@ enum ParamError {
     Period(String),
     Level(String),
     Channel(String),
+    Flagged(String),
 }
 
 impl ParamError {
@@ -70,6 +71,7 @@ impl ParamError {
             }
             Self::Level(_) => "Cấp báo cáo không đúng: chọn đơn vị, quầy, cán bộ hoặc lĩnh vực.",
             Self::Channel(_) => "Kênh đánh giá không đúng: chọn mã QR tại quầy, mã QR trên giấy hẹn hoặc mọi kênh.",
+            Self::Flagged(_) => "Lựa chọn phiếu gắn cờ không đúng: để trống (tính cả) hoặc chọn bỏ phiếu gắn cờ.",
         }
     }
 
@@ -78,6 +80,7 @@ impl ParamError {
             Self::Period(e) => format!("period: {e}"),
             Self::Level(e) => format!("level: {e}"),
             Self::Channel(e) => format!("channel: {e}"),
+            Self::Flagged(e) => format!("flagged: {e}"),
         }
     }
 }
@@ -106,6 +109,15 @@ impl Params {
                     let codes: Vec<&str> = Channel::ALL.iter().map(|c| c.code()).collect();
                     ParamError::Channel(format!("'{code}' is not a channel (one of {})", codes.join(", ")))
                 })?),
+            },
+            without_flagged: match self.flagged.as_deref().map(str::trim).unwrap_or_default() {
+                "" | "include" => false,
+                "exclude" => true,
+                other => {
+                    return Err(ParamError::Flagged(format!(
+                        "'{other}' is not a choice (include, the default, or exclude)"
+                    )));
+                }
             },
         })
     }

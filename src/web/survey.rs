@@ -373,6 +373,7 @@ async fn receive(
         channel: if receipt.is_some() { Channel::Receipt } else { Channel::Qr },
         submitted_at_ms: now,
         key: key.clone(),
+        device: receipt.is_none().then(|| super::client::device_of(ip)),
         receipt,
     };
     // Past the deadline the response may still be committed: the same key sent again finds it.

@@ -102,6 +102,9 @@ impl TestApp {
             database_url: url,
             bind: "127.0.0.1:0".parse().expect("address"),
             log: "warn".into(),
+            // The tests that count answers send forms at once and at any hour: the stuffing flags'
+            // own tests turn them on.
+            flags: hailong::domain::flags::Rules::off(),
             ..Settings::default()
         };
         configure(&mut settings);
@@ -113,7 +116,8 @@ impl TestApp {
         }
         let store = Store::open_capped(&settings.database_url, 4, settings.sqlite_max_pages)
             .await
-            .expect("open the test database");
+            .expect("open the test database")
+            .with_flag_rules(settings.flags.clone());
         let app = Application::build_with_store(settings, store.clone()).await.expect("build the app");
         let addr = app.local_addr().expect("bound address");
         let (tx, rx) = oneshot::channel::<()>();

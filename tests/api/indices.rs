@@ -391,7 +391,8 @@ async fn a_page_reads_its_target_alone_and_finds_what_the_whole_report_says_of_i
     let settings = hailong::config::Settings::default();
     let period = Period::parse(&last_year()).unwrap();
     for (level, code) in [(Level::Unit, "HL.TTPVHCC"), (Level::Desk, "HL.TT.Q01"), (Level::Officer, "CB001")] {
-        let query = Query { period, level, unit: None, questionnaire: "mot-cua".into(), channel: None };
+        let query =
+            Query { period, level, unit: None, questionnaire: "mot-cua".into(), channel: None, without_flagged: false };
         let detail = reports::detail(&app.store, &registry, &settings, &query, code, &Scope::All, false).await.unwrap();
         let points: Vec<_> = detail.months.iter().chain(&detail.quarters).collect();
         assert_eq!(points.len(), 16);
@@ -427,6 +428,7 @@ async fn versions_that_score_alike_are_one_row_and_the_method_says_so() {
         submitted_at_ms: now,
         key: IdempotencyKey::generate(),
         receipt: None,
+        device: None,
     };
     // Two answered version 1 before the wording changed, one version 2 after.
     app.store.commit_group(&[response(1, 5), response(1, 4), response(2, 2)]).await.unwrap();

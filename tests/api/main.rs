@@ -8,6 +8,7 @@ mod chain;
 mod cli;
 mod contracts;
 mod faults;
+mod flags;
 mod helpers;
 mod import;
 mod indices;

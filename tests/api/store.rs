@@ -20,6 +20,7 @@ fn response(point_id: i64, at_ms: i64, overall: i64) -> NewResponse {
         submitted_at_ms: at_ms,
         key: IdempotencyKey::generate(),
         receipt: None,
+        device: None,
     }
 }
 
@@ -344,7 +345,14 @@ async fn responses_stored_before_derived_answers_were_kept_get_them_once() {
     app.store.fold_counts(last.previous_day().unwrap()).await.unwrap();
     let settings = hailong::config::Settings::default();
     let period = Period::parse(&format!("{}..{}", clock::iso(first), clock::iso(last))).unwrap();
-    let query = Query { period, level: Level::Unit, unit: None, questionnaire: "sipas-2017".into(), channel: None };
+    let query = Query {
+        period,
+        level: Level::Unit,
+        unit: None,
+        questionnaire: "sipas-2017".into(),
+        channel: None,
+        without_flagged: false,
+    };
     let alpha = || async {
         let report = build(&app.store, &registry, &settings, &query, &Scope::All).await.unwrap();
         report.rows.into_iter().map(|r| (r.target.code, r.figures.alpha)).collect::<BTreeMap<_, _>>()

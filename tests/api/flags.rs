@@ -1,0 +1,222 @@
+//! Stuffing flags: each rule flags what it should and not what it should not, in the writer's
+//! transaction, earlier responses of a burst included; reports count them and can leave them out.
+
+use std::collections::HashMap;
+
+use hailong::domain::flags::Rules;
+use hailong::domain::point::Point;
+use hailong::domain::response::{Channel, IdempotencyKey, NewResponse};
+use hailong::store::CountBy;
+
+use crate::helpers::{TestApp, cli};
+
+/// Monday 30 November 2026, 09:00 in Vietnam.
+const MONDAY_9: i64 = 1_796_004_000_000;
+const MINUTE: i64 = 60_000;
+
+fn rules() -> Rules {
+    Rules {
+        burst_count: 4,
+        burst_minutes: 10,
+        device_count: 3,
+        min_seconds: 8,
+        identical_count: 4,
+        identical_minutes: 30,
+        ..Rules::default()
+    }
+}
+
+/// A rating at `point` sent at `at`, its form drawn `read_ms` before.
+fn rating(point: &Point, at: i64, read_ms: i64, answers: &[(&str, i64)], device: Option<&str>) -> NewResponse {
+    NewResponse {
+        point_id: point.id,
+        questionnaire_id: "mot-cua".into(),
+        questionnaire_version: 2,
+        answers: answers.iter().map(|(q, v)| ((*q).to_owned(), *v)).collect(),
+        field: None,
+        comment: None,
+        channel: Channel::Qr,
+        submitted_at_ms: at,
+        key: IdempotencyKey::generate_at(at - read_ms),
+        receipt: None,
+        device: device.map(str::to_owned),
+    }
+}
+
+/// The flags counted per officer code and kind on that Monday.
+async fn flags_by_officer(app: &TestApp) -> HashMap<(String, String), i64> {
+    let counts = app.store.answer_counts(CountBy::Officer, 20261130, 20261130).await.unwrap();
+    let mut out = HashMap::new();
+    for c in counts.into_iter().filter(|c| c.question_id.starts_with("flag.")) {
+        *out.entry((c.target_code, c.question_id)).or_insert(0) += c.count;
+    }
+    out
+}
+
+#[tokio::test]
+async fn each_rule_flags_what_it_should_and_nothing_else() {
+    let app = TestApp::spawn_with(|s| s.flags = rules()).await;
+    let points: Vec<Point> =
+        app.seed().await.into_iter().filter(|p| p.officer_code.is_some() && p.questionnaire_id == "mot-cua").collect();
+    let [burst, calm, device, devices, fast, hours, run, broken, ..] = &points[..] else { panic!("officer points") };
+    let code = |p: &Point| p.officer_code.clone().unwrap_or_default();
+    let five = [("hai_long_chung", 5)];
+    let slow = MINUTE;
+    let mut groups: Vec<Vec<NewResponse>> = Vec::new();
+    // A burst of four in four minutes, each its own commit: the last flags the first three too.
+    for i in 0..4 {
+        groups.push(vec![rating(burst, MONDAY_9 + i * MINUTE, slow, &[("hai_long_chung", 5 - i % 2)], None)]);
+    }
+    // Four spread over the morning: no burst.
+    groups.push(
+        (0..4)
+            .map(|i| rating(calm, MONDAY_9 + i * 40 * MINUTE, slow, &[("hai_long_chung", 4 + i % 2)], None))
+            .collect(),
+    );
+    // One address three times at a point in a day; and three addresses.
+    for i in 0..3 {
+        groups.push(vec![rating(
+            device,
+            MONDAY_9 + i * 60 * MINUTE,
+            slow,
+            &[("hai_long_chung", 3 + i)],
+            Some("203.0.113.7"),
+        )]);
+        let other = format!("198.51.100.{i}");
+        groups.push(vec![rating(
+            devices,
+            MONDAY_9 + i * 60 * MINUTE,
+            slow,
+            &[("hai_long_chung", 3 + i)],
+            Some(&other),
+        )]);
+    }
+    // Sent two seconds after the form was drawn; and after a minute.
+    groups.push(vec![
+        rating(fast, MONDAY_9, 2_000, &five, None),
+        rating(fast, MONDAY_9 + 90 * MINUTE, 60_000, &five, None),
+    ]);
+    // At 22:00, and at 18:00 (within the hour of grace after closing at 17:30).
+    groups.push(vec![rating(hours, MONDAY_9 + 13 * 60 * MINUTE, slow, &five, None)]);
+    groups.push(vec![rating(hours, MONDAY_9 + 9 * 60 * MINUTE, slow, &[("hai_long_chung", 4)], None)]);
+    // Four identical answers in a row, a quarter of an hour apart; and four with one different.
+    for i in 0..4 {
+        let answers = [("hai_long_chung", 5), ("ct7_thai_do", 2)];
+        groups.push(vec![rating(run, MONDAY_9 + i * 15 * MINUTE, slow, &answers, None)]);
+        let other = [("hai_long_chung", if i == 2 { 4 } else { 5 }), ("ct7_thai_do", 2)];
+        groups.push(vec![rating(broken, MONDAY_9 + i * 15 * MINUTE, slow, &other, None)]);
+    }
+    for group in &groups {
+        app.store.commit_group(group).await.unwrap();
+    }
+
+    let flags = flags_by_officer(&app).await;
+    let flagged = |p: &Point, kind: &str| flags.get(&(code(p), format!("flag.{kind}"))).copied().unwrap_or(0);
+    assert_eq!(flagged(burst, "burst"), 4, "every response of the burst, the earlier ones too: {flags:?}");
+    assert_eq!(flagged(calm, "burst"), 0);
+    assert_eq!(flagged(device, "device"), 3);
+    assert_eq!(flagged(devices, "device"), 0);
+    assert_eq!(flagged(fast, "fast"), 1);
+    assert_eq!(flagged(hours, "off_hours"), 1);
+    assert_eq!(flagged(run, "identical"), 4);
+    assert_eq!(flagged(broken, "identical"), 0);
+    // Nothing else was flagged: each officer's flags are the ones above.
+    let expected: i64 = 4 + 3 + 1 + 1 + 4;
+    let kinds: i64 = flags.iter().filter(|((_, q), _)| q != "flag.any").map(|(_, n)| n).sum();
+    assert_eq!(kinds, expected, "{flags:?}");
+    let any: i64 = flags.iter().filter(|((_, q), _)| q == "flag.any").map(|(_, n)| n).sum();
+    assert_eq!(any, expected, "one response, one flag here");
+
+    // What is kept is what the responses recount to, flags included; the chain is whole.
+    let out = cli(&app.db_url(), &["verify"], &[]);
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+
+    // The next day's housekeeping forgets that day's six device hashes and its salt.
+    assert_eq!(app.store.forget_devices(20261201).await.unwrap(), 6);
+    assert_eq!(app.store.forget_devices(20261201).await.unwrap(), 0);
+    app.stop().await;
+}
+
+/// The rows of a CSV export by code: column name → cell.
+fn csv_rows(bytes: &[u8]) -> HashMap<String, HashMap<String, String>> {
+    let text = String::from_utf8_lossy(bytes).trim_start_matches('\u{feff}').to_owned();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let row: HashMap<String, String> = header.iter().cloned().zip(r.iter().map(str::to_owned)).collect();
+            (row["code"].clone(), row)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_burst_from_one_client_is_flagged_in_the_exports_and_can_be_left_out() {
+    let rules = Rules {
+        burst_count: 5,
+        device_count: 6,
+        min_seconds: 0,
+        identical_count: 0,
+        off_hours: false,
+        ..Rules::default()
+    };
+    let app = TestApp::spawn_with(|s| {
+        s.flags = rules;
+        s.submit_limit_per_minute = 0;
+    })
+    .await;
+    let points: Vec<Point> =
+        app.seed().await.into_iter().filter(|p| p.officer_code.is_some() && p.questionnaire_id == "mot-cua").collect();
+    let (stuffed, honest) = (&points[0], &points[1]);
+    for i in 0..6 {
+        let key = app.form_key(stuffed.slug.as_str()).await;
+        let value = (5 - i % 2).to_string();
+        let sent =
+            app.post(stuffed.slug.as_str(), &[("key", key.as_str()), ("q_hai_long_chung", value.as_str())]).await;
+        assert_eq!(sent.status(), 303);
+    }
+    let key = app.form_key(honest.slug.as_str()).await;
+    assert_eq!(app.post(honest.slug.as_str(), &[("key", key.as_str()), ("q_hai_long_chung", "4")]).await.status(), 303);
+
+    let year = hailong::domain::clock::vietnam_date(hailong::domain::clock::now_ms()).year().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let export = |name: &str, extra: &[&str]| {
+        let file = dir.path().join(name);
+        let mut args = vec!["export", "--period", &year, "--level", "officer", "--format", "csv", "--out"];
+        let path = file.to_str().unwrap().to_owned();
+        let mut owned: Vec<String> = args.drain(..).map(str::to_owned).collect();
+        owned.push(path);
+        owned.extend(extra.iter().map(|s| (*s).to_owned()));
+        let owned: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let out = cli(&app.db_url(), &owned, &[]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::read(file).unwrap()
+    };
+    let all = csv_rows(&export("all.csv", &[]));
+    let (s, h) = (stuffed.officer_code.clone().unwrap(), honest.officer_code.clone().unwrap());
+    assert_eq!((all[&s]["responses"].as_str(), all[&s]["flagged"].as_str()), ("6", "6"), "{:?}", all[&s]);
+    assert_eq!((all[&s]["flag_burst"].as_str(), all[&s]["flag_device"].as_str()), ("6", "6"));
+    assert_eq!(all[&s]["flag_fast"], "0");
+    assert_eq!((all[&h]["responses"].as_str(), all[&h]["flagged"].as_str()), ("1", "0"));
+
+    let without = csv_rows(&export("without.csv", &["--without-flagged"]));
+    assert!(without.get(&s).is_none_or(|r| r["responses"] == "0"), "{:?}", without.get(&s));
+    assert_eq!(without[&h]["responses"], "1");
+
+    // The same from the pages' download: the file name and the method say it.
+    let staff = app.staff("so-noi-vu", hailong::domain::account::Role::Admin, None).await;
+    let response = staff.api(&format!("/api/v1/indices?level=officer&period={year}&format=json&flagged=exclude")).await;
+    assert_eq!(response.status(), 200);
+    let json: serde_json::Value = response.json().await.unwrap();
+    let method = json["reports"][0]["method"]["Phiếu gắn cờ"].as_str().unwrap();
+    assert!(method.contains("KHÔNG tính") && method.contains("dồn dập: từ 5 phiếu"), "{method}");
+    let page =
+        staff.get(&format!("/admin/indices/export?level=officer&period={year}&format=csv&flagged=exclude")).await;
+    let disposition = page.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert!(disposition.contains("khong-co-phieu-gan-co"), "{disposition}");
+    let bad = staff.api(&format!("/api/v1/indices?level=officer&period={year}&flagged=maybe")).await;
+    assert_eq!(bad.status(), 400);
+    app.stop().await;
+}
