@@ -18,6 +18,7 @@
 //! - [`indices`]: reports, target pages and exports.
 //! - [`session`]: sign-in, one-time codes, sessions and API keys: who is calling.
 //! - [`receipts`]: receipt keys and tokens (one dossier, one rating), and the form a token opens.
+//! - [`moderation`]: the responses a moderator reviews, and excluding or restoring them.
 //! - [`trust`]: the signing key, checkpoints of the hash chain, signed export manifests.
 //! - [`reports`]: how a report is read from the store's counts (the read path).
 
@@ -25,6 +26,7 @@ pub mod accounts;
 pub mod cache;
 pub mod indices;
 pub mod intake;
+pub mod moderation;
 pub mod org;
 pub mod points;
 pub mod receipts;

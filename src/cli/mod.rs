@@ -155,6 +155,10 @@ enum Command {
     /// The signing key of checkpoints and export manifests.
     #[command(subcommand)]
     Keys(trust::KeysCommand),
+    /// Moderation: list an officer's or a unit's responses with their stuffing flags, and
+    /// exclude them from the indices or restore them, with a reason.
+    #[command(subcommand)]
+    Responses(trust::ResponsesCommand),
     /// Check an exported file against its signed manifest (FILE.manifest.json beside it, the one
     /// named, or else the one the database kept): a file changed after export fails.
     VerifyExport {
@@ -365,6 +369,7 @@ impl Cli {
             }
             Command::Checkpoint { out } => trust::checkpoint(&settings, &out).await,
             Command::Keys(cmd) => trust::keys(&settings, cmd),
+            Command::Responses(cmd) => trust::responses(&settings, cmd).await,
             Command::VerifyExport { file, manifest } => {
                 trust::verify_export(&settings, &file, manifest.as_deref()).await
             }

@@ -12,6 +12,93 @@ use crate::config::Settings;
 use crate::domain::chain::{self, Checkpoint, Manifest};
 
 #[derive(Debug, Subcommand)]
+pub enum ResponsesCommand {
+    /// List an officer's or a unit's responses in a period as CSV (id, time, unit, desk,
+    /// officer, channel, flags, excluded), newest first; never who gave them.
+    List {
+        #[arg(long, value_name = "CODE", conflicts_with = "unit", required_unless_present = "unit")]
+        officer: Option<String>,
+        #[arg(long, value_name = "CODE")]
+        unit: Option<String>,
+        /// 2026, 2026-H1, 2026-Q3, 2026-07 or 2026-01-01..2026-03-31.
+        #[arg(long)]
+        period: String,
+        /// Only those that carry a stuffing flag or were excluded.
+        #[arg(long)]
+        flagged: bool,
+    },
+    /// Leave responses out of the indices, with a reason (an event in the audit log and the
+    /// hash chain; the responses themselves are kept).
+    Exclude {
+        #[arg(long)]
+        reason: String,
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Count excluded responses again, with a reason.
+    Restore {
+        #[arg(long)]
+        reason: String,
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+}
+
+pub async fn responses(settings: &Settings, cmd: ResponsesCommand) -> anyhow::Result<()> {
+    use crate::app::moderation::Reviewed;
+    use crate::domain::moderation::Action;
+    let app = open_app(settings, IfMissing::Refuse).await?;
+    let console = crate::app::Caller::console();
+    let (ids, action, reason) = match cmd {
+        ResponsesCommand::List { officer, unit, period, flagged } => {
+            let period = crate::domain::period::Period::parse(&period).map_err(|e| anyhow::anyhow!("--period: {e}"))?;
+            let of = match (&officer, &unit) {
+                (Some(code), _) => Reviewed::Officer(code),
+                (None, Some(code)) => Reviewed::Unit(code),
+                (None, None) => bail!("name --officer CODE or --unit CODE"),
+            };
+            let listed = app.review(&console, of, &period, flagged).await.map_err(|e| match e {
+                crate::app::AppError::NoSuchRecord => match of {
+                    Reviewed::Officer(code) => anyhow::anyhow!("no officer with code {code}"),
+                    Reviewed::Unit(code) => anyhow::anyhow!("no unit with code {code}"),
+                },
+                other => other.into(),
+            })?;
+            let mut out = crate::export::CsvOut::new(std::io::stdout().lock());
+            out.text_row(["id", "at", "unit_code", "desk_code", "officer_code", "channel", "flags", "excluded"])?;
+            for l in &listed {
+                let flags: Vec<&str> = l.flags.iter().map(|k| k.code()).collect();
+                out.text_row([
+                    l.id.to_string().as_str(),
+                    crate::domain::clock::format_vietnam(l.at_ms).as_str(),
+                    &l.unit_code,
+                    l.desk_code.as_deref().unwrap_or_default(),
+                    l.officer_code.as_deref().unwrap_or_default(),
+                    &l.channel,
+                    &flags.join(" "),
+                    if l.excluded { "true" } else { "false" },
+                ])?;
+            }
+            out.flush()?;
+            return Ok(());
+        }
+        ResponsesCommand::Exclude { reason, ids } => (ids, Action::Exclude, reason),
+        ResponsesCommand::Restore { reason, ids } => (ids, Action::Restore, reason),
+    };
+    let done = app.moderate(&console, &ids, action, &reason).await.map_err(|e| match e {
+        crate::app::AppError::NoSuchRecord => anyhow::anyhow!("not every id names a stored response"),
+        other => other.into(),
+    })?;
+    for id in &done.changed {
+        println!("{} {id}", action.code());
+    }
+    for id in &done.unchanged {
+        eprintln!("response {id} was already {}", if action == Action::Exclude { "excluded" } else { "counted" });
+    }
+    Ok(())
+}
+
+#[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Print the public key (`KEY_ID BASE64`) that checks checkpoints and export manifests;
     /// makes the key first if there is none.
@@ -83,6 +170,10 @@ pub async fn verify_chain(settings: &Settings, files: &[PathBuf]) -> anyhow::Res
             chain::hex(&check.head)
         ),
         Some(broken) => problems.push(format!("chain: {broken}")),
+    }
+    match store.check_moderation().await? {
+        None => println!("moderation: the excluded responses are those the {} event(s) leave excluded", check.events),
+        Some(problem) => problems.push(format!("moderation: {problem}")),
     }
     for (file, checkpoint) in &checkpoints {
         let name = format!("checkpoint {} (link {}, made {})", file.display(), checkpoint.seq, checkpoint.made_at);

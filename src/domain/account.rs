@@ -44,6 +44,8 @@ pub enum Permission {
     Administer,
     /// Ask for receipt tokens (the one-stop software).
     IssueReceipts,
+    /// Exclude responses from the indices and restore them (moderation), and take checkpoints.
+    Moderate,
 }
 
 impl Role {
@@ -81,7 +83,7 @@ impl Role {
         use Permission::*;
         match self {
             Self::Admin => true,
-            Self::HomeAffairs => matches!(permission, Read | ManageQuestionnaires),
+            Self::HomeAffairs => matches!(permission, Read | ManageQuestionnaires | Moderate),
             Self::UnitManager => matches!(permission, Read | ManagePoints | ManageOrg | ReadComments),
             Self::Viewer => matches!(permission, Read),
             Self::Integration => matches!(permission, Read | IssueReceipts),

@@ -29,10 +29,14 @@ pub enum Action {
     ReceiptKeyCreate,
     /// A receipt key ended: its tokens rate no more.
     ReceiptKeyRevoke,
+    /// A response left out of the indices, with a reason (a moderation event).
+    ResponseExclude,
+    /// An excluded response counted again.
+    ResponseRestore,
 }
 
 impl Action {
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 20] = [
         Self::DeskCreate,
         Self::OfficerMove,
         Self::OfficerEnd,
@@ -51,6 +55,8 @@ impl Action {
         Self::IndicesView,
         Self::ReceiptKeyCreate,
         Self::ReceiptKeyRevoke,
+        Self::ResponseExclude,
+        Self::ResponseRestore,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +79,8 @@ impl Action {
             Self::IndicesView => "indices.view",
             Self::ReceiptKeyCreate => "receipt-key.create",
             Self::ReceiptKeyRevoke => "receipt-key.revoke",
+            Self::ResponseExclude => "response.exclude",
+            Self::ResponseRestore => "response.restore",
         }
     }
 }
@@ -97,6 +105,8 @@ pub enum Target {
     Report(String),
     /// A receipt key, by its id.
     ReceiptKey(u32),
+    /// A stored response, by its id.
+    Response(i64),
 }
 
 impl fmt::Display for Target {
@@ -110,6 +120,7 @@ impl fmt::Display for Target {
             Self::Organisation => f.write_str("organisation"),
             Self::Report(text) => f.write_str(text),
             Self::ReceiptKey(id) => write!(f, "receipt-key:{id}"),
+            Self::Response(id) => write!(f, "response:{id}"),
         }
     }
 }

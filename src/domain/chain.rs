@@ -121,6 +121,35 @@ impl ResponseContent<'_> {
     }
 }
 
+/// A moderation event as the chain covers it: all of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventContent<'a> {
+    pub id: i64,
+    pub response: i64,
+    /// `exclude` or `restore`.
+    pub action: &'a str,
+    pub reason: &'a str,
+    pub actor: &'a str,
+    pub at: i64,
+}
+
+impl EventContent<'_> {
+    /// One line: the fields in a fixed order after the word `event`, separated by a unit
+    /// separator (the reason is checked to hold none).
+    pub fn canonical(&self) -> String {
+        [
+            "event",
+            &self.id.to_string(),
+            &self.response.to_string(),
+            self.action,
+            self.reason,
+            self.actor,
+            &self.at.to_string(),
+        ]
+        .join("\u{1f}")
+    }
+}
+
 /// The hash of what the retention purge may erase from a response: its comment, or that it has
 /// none.
 pub fn erasable(comment: Option<&str>) -> Hash {

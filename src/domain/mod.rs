@@ -10,6 +10,7 @@
 //! - [`refusal`]: why a change was refused, typed; each door words it.
 //! - [`period`]: reporting periods (year, half, quarter, month, range) in Vietnam time.
 //! - [`indices`]: the figures of a target (shares, elements, overall, 766 rate, points) from counts.
+//! - [`moderation`]: excluding a response from the indices and restoring it, with a reason.
 //! - [`method`]: the province-chosen parameters: minimum sample, bands, the Decree 90 suggestion rule.
 //! - [`report`]: rows of a report: figures, fair ranking, funnel flags, bands, change.
 //! - [`stats`]: intervals, shrinkage, funnel limits and tests over counts.
@@ -28,6 +29,7 @@ pub mod exact;
 pub mod flags;
 pub mod indices;
 pub mod method;
+pub mod moderation;
 pub mod org;
 pub mod period;
 pub mod point;

@@ -40,6 +40,10 @@ pub enum Refusal {
     BadCode(String),
     /// A name that breaks the rule of names (from `org::Name::parse`).
     BadName(String),
+    /// A moderation's reason that breaks the rule of reasons (from `moderation::check_reason`).
+    BadReason(String),
+    /// A moderation that names no response.
+    NothingChosen,
 }
 
 /// English, for the command line, the API and the logs.
@@ -60,6 +64,8 @@ impl fmt::Display for Refusal {
             Self::DateOutOfRange => f.write_str("the date is out of range"),
             Self::BadCode(why) => write!(f, "code: {why}"),
             Self::BadName(why) => write!(f, "name: {why}"),
+            Self::BadReason(why) => write!(f, "reason: {why}"),
+            Self::NothingChosen => f.write_str("no response was named"),
             Self::DateUnreadable => f.write_str("the date cannot be read: write it as YYYY-MM-DD"),
         }
     }

@@ -158,6 +158,8 @@ impl Store {
             }
             let ids: Vec<i64> = links.iter().filter(|l| l.1 == LinkKind::Response.code()).map(|l| l.2).collect();
             let (rows, answers) = self.responses_by_id(&ids).await?;
+            let event_ids: Vec<i64> = links.iter().filter(|l| l.1 == LinkKind::Event.code()).map(|l| l.2).collect();
+            let events = self.events_by_id(&event_ids).await?;
             for (seq, kind, record, erasable, hash) in &links {
                 after = *seq;
                 let here = format!("link {seq} ({kind} {record})");
@@ -189,12 +191,24 @@ impl Store {
                         check.responses += 1;
                         content_of(row, answers.get(record).map(Vec::as_slice).unwrap_or_default()).canonical()
                     }
-                    Some(LinkKind::Event) | None => {
+                    Some(LinkKind::Event) => {
+                        let Some((response, action, reason, actor, at)) = events.get(record) else {
+                            check.broken = Some(format!(
+                                "{here}: moderation event {record} is not in the database: it was removed"
+                            ));
+                            break 'walk;
+                        };
+                        check.events += 1;
+                        chain::EventContent { id: *record, response: *response, action, reason, actor, at: *at }
+                            .canonical()
+                    }
+                    None => {
                         check.broken = Some(format!("{here}: this program cannot read links of kind {kind:?}"));
                         break 'walk;
                     }
                 };
-                let computed = chain::link(&check.head, *seq, LinkKind::Response, &content, &stored_erasable);
+                let kind = LinkKind::parse(kind).unwrap_or(LinkKind::Response);
+                let computed = chain::link(&check.head, *seq, kind, &content, &stored_erasable);
                 if chain::parse_hex(hash) != Some(computed) {
                     check.broken = Some(format!(
                         "{here} does not match its record and the link before it: the record, or the chain, was changed"
@@ -234,6 +248,20 @@ impl Store {
                     "response {first} is in no link of the chain{}: it was added outside the service",
                     if unlinked.len() > 1 { " (nor are others after it)" } else { "" }
                 ));
+            }
+        }
+        if check.broken.is_none() {
+            let unlinked: Option<i64> = on_backend!(self, pool => {
+                sqlx::query_scalar(
+                    "SELECT id FROM moderation_events m WHERE NOT EXISTS \
+                     (SELECT 1 FROM chain_links l WHERE l.kind = 'event' AND l.record_id = m.id) ORDER BY id LIMIT 1",
+                )
+                .fetch_optional(pool)
+                .await?
+            });
+            if let Some(id) = unlinked {
+                check.broken =
+                    Some(format!("moderation event {id} is in no link of the chain: it was added outside the service"));
             }
         }
         if places.contains(&0) {

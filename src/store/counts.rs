@@ -194,10 +194,12 @@ macro_rules! recount_sql {
                           r.questionnaire_version, a.question_id, a.value \
                    FROM responses r JOIN answers a ON a.response_id = r.id \
                    WHERE r.local_day BETWEEN $1 AND $2 \
+                     AND NOT EXISTS (SELECT 1 FROM excluded_responses ex WHERE ex.response_id = r.id) \
                    UNION ALL \
                    SELECT r.unit_id, COALESCE(r.desk_id, 0), COALESCE(r.officer_id, 0), COALESCE(r.field_id, 0), \
                           r.channel, r.questionnaire_id, r.questionnaire_version, '', 0 \
-                   FROM responses r WHERE r.local_day BETWEEN $1 AND $2) x \
+                   FROM responses r WHERE r.local_day BETWEEN $1 AND $2 \
+                     AND NOT EXISTS (SELECT 1 FROM excluded_responses ex WHERE ex.response_id = r.id)) x \
              GROUP BY unit_id, ",
             $group,
             "questionnaire_id, questionnaire_version, question_id, value"
@@ -291,6 +293,8 @@ impl Store {
                 add_rows(&mut counts, query.fetch_all(pool).await?)?;
             }
         });
+        // A count that excluded responses brought back to nothing is no count.
+        counts.retain(|_, n| *n != 0);
         Ok(counts)
     }
 
@@ -435,7 +439,8 @@ impl Store {
                             CAST(SUM(c.count) AS BIGINT) FROM answer_counts c JOIN ",
                     $target,
                     " WHERE c.local_day BETWEEN $1 AND $2 AND c.question_id <> '' \
-                     GROUP BY t.code, c.local_day, c.questionnaire_id, c.questionnaire_version, c.question_id, c.value"
+                     GROUP BY t.code, c.local_day, c.questionnaire_id, c.questionnaire_version, c.question_id, c.value \
+                     HAVING SUM(c.count) <> 0"
                 )
             };
         }
@@ -457,6 +462,7 @@ impl Store {
                             COUNT(*) FROM responses r JOIN answers a ON a.response_id = r.id JOIN ",
                     $target,
                     " WHERE r.local_day BETWEEN $1 AND $2 \
+                     AND NOT EXISTS (SELECT 1 FROM excluded_responses ex WHERE ex.response_id = r.id) \
                      GROUP BY t.code, r.local_day, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value"
                 )
             };

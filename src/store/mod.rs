@@ -309,6 +309,7 @@ mod derived;
 mod flags;
 mod listing;
 mod manage;
+mod moderation;
 mod org;
 mod points;
 mod receipts;
@@ -316,6 +317,7 @@ mod responses;
 mod served;
 
 pub use counts::{AnswerCount, CountBy};
+pub use moderation::{ListOf, Listed, Moderated};
 pub use org::{ImportSummary, KnownCodes, OrgBatch};
 pub use receipts::{Issued, KeyPurpose, StoredKey};
 pub use responses::{CommentsOf, WriteOutcome};

@@ -99,12 +99,14 @@ pub fn second_factor(next: &str, enrol: Option<(&str, &str)>, error: Option<&str
 }
 
 /// The caller's units as a tree, with their desks and officers.
+/// `checkpoint`: for those who moderate, the latest checkpoint (if any).
 pub fn dashboard(
     caller: &Caller,
     overview: &crate::domain::report::Overview,
     units: &[Unit],
     desks: &[Desk],
     officers: &[Officer],
+    checkpoint: Option<Option<(crate::domain::chain::Checkpoint, i64)>>,
 ) -> Markup {
     let codes: std::collections::HashSet<&str> = units.iter().map(|u| u.code.as_str()).collect();
     let mut children: HashMap<Option<&str>, Vec<&Unit>> = HashMap::new();
@@ -144,7 +146,10 @@ pub fn dashboard(
         "Tổng quan",
         html! {
             div.cols {
-                div { (super::indices::overview_section(overview)) }
+                div {
+                    (super::indices::overview_section(overview))
+                    @if let Some(latest) = checkpoint { (checkpoint_section(latest.as_ref())) }
+                }
                 section {
                     h2 { "Tổ chức" }
                     p { (units.len()) " đơn vị, " (desks.len()) " quầy, " (officers.len()) " cán bộ trong phạm vi của tài khoản." }
@@ -316,6 +321,107 @@ pub fn audit(caller: &Caller, filter: &AuditFilter, entries: &[AuditEntry]) -> M
                 }
             }
             @if entries.is_empty() { p { "Không có mục nào." } }
+        },
+    )
+}
+
+/// The latest checkpoint of the hash chain, for those who moderate, with a button that makes
+/// and downloads a new one.
+pub fn checkpoint_section(latest: Option<&(crate::domain::chain::Checkpoint, i64)>) -> Markup {
+    html! {
+        section #checkpoint {
+            h2 { "Điểm kiểm tra toàn vẹn" }
+            @match latest {
+                Some((c, at)) => p {
+                    "Gần nhất: " (clock::format_vietnam(*at)) " — mắt xích thứ " (c.seq) " ("
+                    (c.responses) " phiếu, " (c.events) " sự kiện kiểm duyệt), mã băm đầu chuỗi "
+                    code.url { (c.head.get(..16).unwrap_or(&c.head)) "…" } ", khóa " code { (c.key_id) } "."
+                },
+                None => p { "Chưa có điểm kiểm tra nào (dịch vụ tự lập khi đã có phiếu, mỗi ngày một lần)." },
+            }
+            p.small {
+                "Sở Nội vụ lưu các tệp điểm kiểm tra ngoài máy chủ; lệnh "
+                code { "hailong verify --checkpoint TỆP" }
+                " cho biết cơ sở dữ liệu có còn nguyên như lúc lập điểm kiểm tra hay không."
+            }
+            form method="post" action="/admin/checkpoint" {
+                button type="submit" { "Lập và tải điểm kiểm tra mới" }
+            }
+        }
+    }
+}
+
+/// What a moderator reviews: the responses of an officer or a unit in a period, when they came
+/// and how they were flagged (never who gave them), with the form that excludes or restores
+/// the ones ticked, with a reason.
+#[allow(clippy::too_many_arguments)]
+pub fn review(
+    caller: &Caller,
+    whose: &str,
+    path: &str,
+    period: &str,
+    all: bool,
+    listed: &[crate::store::Listed],
+    message: Option<&str>,
+) -> Markup {
+    let flags = |l: &crate::store::Listed| l.flags.iter().map(|k| k.vi()).collect::<Vec<_>>().join(", ");
+    page(
+        caller,
+        &format!("Kiểm soát phiếu — {whose}"),
+        html! {
+            form.filters method="get" action=(path) {
+                div.field {
+                    label.block for="period" { "Kỳ" }
+                    input #period type="text" name="period" value=(period) aria-describedby="period-hint";
+                }
+                div.field {
+                    label.block for="all" { "Phiếu" }
+                    select #all name="all" {
+                        option value="" { "Chỉ phiếu gắn cờ hoặc đã loại" }
+                        option value="1" selected[all] { "Mọi phiếu" }
+                    }
+                }
+                button type="submit" { "Xem" }
+            }
+            p #period-hint .small { "Kỳ: năm 2026, quý 2026-Q3, tháng 2026-07 hoặc khoảng 2026-01-01..2026-03-31. Trang không cho biết ai đã đánh giá." }
+            @if let Some(m) = message { div.alert role="alert" { p { (m) } } }
+            @if listed.is_empty() {
+                p { "Không có phiếu nào." }
+            } @else {
+                form method="post" action=(path) {
+                    input type="hidden" name="period" value=(period);
+                    @if all { input type="hidden" name="all" value="1"; }
+                    table.audit {
+                        thead { tr { th { "Chọn" } th.num { "Số phiếu" } th { "Thời điểm" } th { "Đơn vị" } th { "Quầy" } th { "Cán bộ" } th { "Kênh" } th { "Cờ" } th { "Trạng thái" } } }
+                        tbody {
+                            @for l in listed {
+                                tr {
+                                    td { input type="checkbox" name=(format!("r{}", l.id)) value="on" aria-label=(format!("Chọn phiếu {}", l.id)); }
+                                    td.num { (l.id) }
+                                    td { (clock::format_vietnam(l.at_ms)) }
+                                    td { (l.unit_code) }
+                                    td { (l.desk_code.as_deref().unwrap_or("")) }
+                                    td { (l.officer_code.as_deref().unwrap_or("")) }
+                                    td { (crate::domain::response::Channel::parse(&l.channel).map_or(l.channel.as_str(), |c| c.name_vi())) }
+                                    td { (flags(l)) }
+                                    td { @if l.excluded { strong { "Đã loại khỏi chỉ số" } } @else { "Được tính" } }
+                                }
+                            }
+                        }
+                    }
+                    div.field {
+                        label.block for="reason" { "Lý do (bắt buộc, ghi vào nhật ký)" }
+                        input #reason type="text" name="reason" maxlength="500" required;
+                    }
+                    p {
+                        button type="submit" name="action" value="exclude" { "Loại các phiếu đã chọn khỏi chỉ số" } " "
+                        button type="submit" name="action" value="restore" { "Tính lại các phiếu đã chọn" }
+                    }
+                    @if listed.len() as i64 >= crate::app::moderation::REVIEW_LIMIT {
+                        p.small { "Chỉ hiện " (listed.len()) " phiếu mới nhất; thu hẹp kỳ để xem các phiếu khác." }
+                    }
+                }
+            }
         },
     )
 }

@@ -596,6 +596,9 @@ pub fn detail_of(
                     p {
                         a href=(sheet_link(level, &detail.target.code, params)) { "Phiếu tổng hợp cuối năm (in A4)" }
                         @if let Some(manage) = management_link(level, &detail.target.code) { " · " a href=(manage) { "Quản lý " (level.vi().to_lowercase()) " này" } }
+                        @if caller.allows(crate::domain::account::Permission::Moderate) && matches!(level, Level::Officer | Level::Unit) {
+                            " · " a href=(format!("/admin/{}s/{}/responses?period={}", level.code(), detail.target.code, detail.report.query.period)) { "Kiểm soát phiếu (gắn cờ, loại khỏi chỉ số)" }
+                        }
                     }
                     @match detail.row() {
                         None => p { "Chưa có phiếu đánh giá nào trong kỳ này." },

@@ -268,6 +268,8 @@ pub fn refusal(refusal: &Refusal) -> String {
         Refusal::DateOutOfRange => "Ngày không hợp lệ.".to_owned(),
         Refusal::BadCode(why) => format!("Mã: {why}"),
         Refusal::BadName(why) => format!("Tên: {why}"),
+        Refusal::BadReason(_) => "Lý do: nhập từ 5 đến 500 ký tự, không xuống dòng.".to_owned(),
+        Refusal::NothingChosen => "Chưa chọn phiếu nào.".to_owned(),
         Refusal::DateUnreadable => "Ngày không hợp lệ: nhập theo dạng năm-tháng-ngày, ví dụ 2026-07-01.".to_owned(),
     }
 }

@@ -220,3 +220,126 @@ async fn a_burst_from_one_client_is_flagged_in_the_exports_and_can_be_left_out()
     assert_eq!(bad.status(), 400);
     app.stop().await;
 }
+
+fn as_pairs(form: &[(String, String)]) -> Vec<(&str, &str)> {
+    form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// The ids of the responses a review page lists (its checkboxes `r{ID}`).
+fn listed_ids(html: &str) -> Vec<i64> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse("input[type=checkbox]").unwrap();
+    doc.select(&sel).filter_map(|e| e.value().attr("name")?.strip_prefix('r')?.parse().ok()).collect()
+}
+
+#[tokio::test]
+async fn a_moderator_excludes_a_burst_and_restores_part_of_it_as_events_that_verify_replays() {
+    let rules = Rules { burst_count: 5, min_seconds: 0, identical_count: 0, off_hours: false, ..Rules::default() };
+    let app = TestApp::spawn_with(|s| s.flags = rules).await;
+    let points: Vec<Point> =
+        app.seed().await.into_iter().filter(|p| p.officer_code.is_some() && p.questionnaire_id == "mot-cua").collect();
+    let point = &points[0];
+    let officer = point.officer_code.clone().unwrap();
+    let now = hailong::domain::clock::now_ms();
+    // Six in six minutes (a burst), and two an hour apart before them.
+    let mut group: Vec<NewResponse> =
+        (0..6).map(|i| rating(point, now - (6 - i) * MINUTE, MINUTE, &[("hai_long_chung", 5)], None)).collect();
+    group.push(rating(point, now - 180 * MINUTE, MINUTE, &[("hai_long_chung", 2)], None));
+    group.push(rating(point, now - 120 * MINUTE, MINUTE, &[("hai_long_chung", 3)], None));
+    app.store.commit_group(&group).await.unwrap();
+
+    let staff = app.staff("noi-vu", hailong::domain::account::Role::HomeAffairs, Some("HL")).await;
+    let year = hailong::domain::clock::vietnam_date(now).year().to_string();
+    let page = staff.get(&format!("/admin/officers/{officer}/responses?period={year}")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let burst = listed_ids(&html);
+    assert_eq!(burst.len(), 6, "the flagged ones only: {html}");
+    assert!(html.contains("dồn dập"));
+    let everything = listed_ids(
+        &staff.get(&format!("/admin/officers/{officer}/responses?period={year}&all=1")).await.text().await.unwrap(),
+    );
+    assert_eq!(everything.len(), 8);
+
+    let responses_of_officer = || async {
+        let api = staff.api(&format!("/api/v1/indices?level=officer&period={year}")).await;
+        let json: serde_json::Value = api.json().await.unwrap();
+        json["reports"][0]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["code"] == officer.as_str())
+            .map(|r| r["responses"].as_i64().unwrap())
+    };
+    assert_eq!(responses_of_officer().await, Some(8));
+
+    // A reason too short changes nothing, and says why in Vietnamese.
+    let mut form: Vec<(String, String)> = burst.iter().map(|id| (format!("r{id}"), "on".to_owned())).collect();
+    form.push(("period".into(), year.clone()));
+    form.push(("action".into(), "exclude".into()));
+    form.push(("reason".into(), "x".into()));
+    let refused = staff.post(&format!("/admin/officers/{officer}/responses"), &as_pairs(&form)).await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("Lý do"));
+    assert_eq!(responses_of_officer().await, Some(8));
+
+    form.pop();
+    form.push(("reason".into(), "Sáu phiếu trong sáu phút tại quầy, cùng lúc vắng khách".into()));
+    let done = staff.post(&format!("/admin/officers/{officer}/responses"), &as_pairs(&form)).await;
+    assert_eq!(done.status(), 303);
+    let back = done.headers()["location"].to_str().unwrap().to_owned();
+    assert!(staff.get(&back).await.text().await.unwrap().contains("Đã loại khỏi chỉ số 6 phiếu"));
+    assert_eq!(responses_of_officer().await, Some(2), "the indices follow the events");
+
+    // Restoring two of them counts them again; the same exclusion twice changes nothing more.
+    let restore: Vec<String> = burst[..2].iter().map(|id| id.to_string()).collect();
+    let mut args = vec!["responses", "restore", "--reason", "Hai phiếu xác minh là của người dân"];
+    args.extend(restore.iter().map(String::as_str));
+    let out = cli(&app.db_url(), &args, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(responses_of_officer().await, Some(4));
+    let again = staff.post(&format!("/admin/officers/{officer}/responses"), &as_pairs(&form)).await;
+    assert_eq!(again.status(), 303);
+    assert_eq!(responses_of_officer().await, Some(2));
+
+    // Each change is in the audit log, with its reason.
+    let audit = app.staff("quan-tri", hailong::domain::account::Role::Admin, None).await;
+    let log = audit.get("/admin/audit?action=response.exclude").await.text().await.unwrap();
+    assert_eq!(log.matches("response:").count(), 8, "six, then two again");
+
+    // A response outside the moderator's units does not exist for them.
+    let other = app.staff("noi-vu-xa", hailong::domain::account::Role::HomeAffairs, Some("HL.TAN-LOC")).await;
+    let outside = other.post(&format!("/admin/officers/{officer}/responses"), &as_pairs(&form)).await;
+    assert_eq!(outside.status(), 404);
+
+    // verify replays the events and recounts without the excluded; a checkpoint taken from
+    // the page covers the events too.
+    let checkpoint = staff.post("/admin/checkpoint", &[]).await;
+    assert_eq!(checkpoint.status(), 200);
+    let body = checkpoint.text().await.unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((parsed["responses"].as_i64(), parsed["events"].as_i64()), (Some(8), Some(10)));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("checkpoint.json");
+    std::fs::write(&file, body).unwrap();
+    let out = cli(&app.db_url(), &["verify", "--checkpoint", file.to_str().unwrap()], &[]);
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && said.contains("10 events") && said.contains("the database extends it"), "{said}");
+
+    // An insider who quietly restores one behind the events' back is named.
+    if let Some(file) = hailong::store::sqlite_file(&app.db_url()) {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display())).await.unwrap();
+        sqlx::query(
+            "DELETE FROM excluded_responses WHERE response_id = (SELECT MAX(response_id) FROM excluded_responses)",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+        let out = cli(&app.db_url(), &["verify"], &[]);
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success() && said.contains("moderation: response"), "{said}");
+    }
+    app.stop().await;
+}
