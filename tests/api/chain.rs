@@ -423,3 +423,41 @@ async fn an_exported_file_is_checked_against_its_signed_manifest() {
 fn clock_year() -> String {
     hailong::domain::clock::vietnam_date(hailong::domain::clock::now_ms()).year().to_string()
 }
+
+#[tokio::test]
+async fn the_service_writes_its_own_checkpoint_and_the_comment_purge_leaves_the_chain_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("checkpoints");
+    let first = TestApp::spawn_with(|s| s.submit_limit_per_minute = 0).await;
+    let point = first.officer_point().await;
+    let key = first.form_key(point.slug.as_str()).await;
+    let form = [("key", key.as_str()), ("q_hai_long_chung", "5"), ("comment", "Cán bộ hướng dẫn tận tình")];
+    assert_eq!(first.post(point.slug.as_str(), &form).await.status(), 303);
+
+    // An instance that starts with something collected and no checkpoint makes one at once.
+    let folder_for = folder.clone();
+    let second = first.beside(move |s| s.checkpoint_dir = Some(folder_for)).await;
+    let mut files = Vec::new();
+    for _ in 0..100 {
+        files = std::fs::read_dir(&folder)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        if !files.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(files.len(), 1, "one checkpoint file in {}", folder.display());
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(text.contains("\"seq\": 1"), "{text}");
+    let (latest, _) = first.store.latest_checkpoint().await.unwrap().expect("kept in the database too");
+    assert_eq!(latest.seq, 1);
+    drop(second);
+
+    // The retention purge erases the comment; the chain still verifies, against the checkpoint.
+    let erased = first.store.purge_comments(hailong::domain::clock::now_ms() + 1).await.unwrap();
+    assert_eq!(erased, 1);
+    let out = cli(&first.db_url(), &["verify", "--checkpoint", files[0].to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    first.stop().await;
+}
