@@ -47,6 +47,12 @@ pub struct Settings {
     pub comment_retention_days: u32,
     /// Tracing filter, e.g. `info` or `hailong=debug,tower_http=info`.
     pub log: String,
+    /// `text` (one line per event) or `json` (one object per line, for a log collector).
+    pub log_format: crate::telemetry::LogFormat,
+    /// Where `/metrics` is served on its own (e.g. `127.0.0.1:9100`, for a scraper on a private
+    /// network). Unset: on the main address, beside `/healthz`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_bind: Option<SocketAddr>,
     /// Responses below which a figure is "chưa đủ dữ liệu": shown with its n and interval, but
     /// not ranked, banded or given a suggested level.
     pub min_sample: u64,
@@ -114,6 +120,8 @@ impl Default for Settings {
             db_max_connections: 8,
             comment_retention_days: 730,
             log: "info".into(),
+            log_format: crate::telemetry::LogFormat::Text,
+            metrics_bind: None,
             min_sample: 30,
             bands: Bands::default(),
             suggestion: Suggestion::default(),
@@ -142,7 +150,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The settings' names, as TOML keys and (upper-cased, after `HAILONG_`) variables.
-    pub const KEYS: [&'static str; 23] = [
+    pub const KEYS: [&'static str; 25] = [
         "database_url",
         "bind",
         "public_base_url",
@@ -155,6 +163,8 @@ impl Settings {
         "db_max_connections",
         "comment_retention_days",
         "log",
+        "log_format",
+        "metrics_bind",
         "min_sample",
         "bands",
         "suggestion",
@@ -251,7 +261,9 @@ impl Settings {
              # beside the SQLite file), and the folder of the service's checkpoints (default:\n\
              # checkpoints beside the SQLite file):\n\
              # signing_key_file = \"/var/lib/hailong/hailong-signing.key\"\n\
-             # checkpoint_dir = \"/var/lib/hailong/checkpoints\"\n{body}"
+             # checkpoint_dir = \"/var/lib/hailong/checkpoints\"\n\
+             # /metrics on an address of its own (default: on the main address):\n\
+             # metrics_bind = \"127.0.0.1:9100\"\n{body}"
         )
     }
 }
@@ -294,7 +306,8 @@ mod tests {
             .replace("# sqlite_max_pages", "sqlite_max_pages")
             .replace("# receipt_secret", "receipt_secret")
             .replace("# signing_key_file", "signing_key_file")
-            .replace("# checkpoint_dir", "checkpoint_dir");
+            .replace("# checkpoint_dir", "checkpoint_dir")
+            .replace("# metrics_bind", "metrics_bind");
         let table: toml::Table = toml::from_str(&example).unwrap();
         let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
         let mut listed = Settings::KEYS.to_vec();

@@ -47,6 +47,8 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     writer_task: JoinHandle<()>,
+    /// `/metrics` on an address of its own (`metrics_bind`).
+    metrics_listener: Option<TcpListener>,
 }
 
 impl Application {
@@ -84,7 +86,16 @@ impl Application {
         // cannot be read stops the start, not the first export.
         let key = state.app.signing_key()?;
         tracing::debug!(key_id = %key.id(), "signing key");
-        Ok(Self { listener, state, writer_task })
+        crate::telemetry::metrics();
+        let metrics_listener = match state.app.settings.metrics_bind {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot listen for /metrics on {addr}: {e}"))?,
+            ),
+            None => None,
+        };
+        Ok(Self { listener, state, writer_task, metrics_listener })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -98,11 +109,12 @@ impl Application {
     /// Serves until `shutdown` completes, then lets in-flight requests finish and waits for the
     /// writer to commit everything it was handed.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { listener, state, writer_task } = self;
+        let Self { listener, state, writer_task, metrics_listener } = self;
         let store = state.app.store.clone();
         let housekeeping = tokio::spawn(housekeeping(store.clone(), state.app.settings.comment_retention_days));
         let checkpoints = tokio::spawn(crate::app::trust::run_checkpoints(state.app.clone()));
         let tls = state.app.settings.public_base_url().starts_with("https://");
+        let metrics_app = web::metrics_only();
         let mut app = web::router(state)
             .layer(axum::middleware::from_fn(time_limit))
             .layer(axum::middleware::from_fn(log_errors));
@@ -120,8 +132,10 @@ impl Application {
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(|request: &axum::http::Request<_>| {
+                        let id = request.extensions().get::<web::request_id::RequestId>().map_or("", |r| r.0.as_str());
                         tracing::info_span!(
                             "request",
+                            id = %id,
                             method = %request.method(),
                             path = %logged_path(request.uri().path()),
                         )
@@ -132,10 +146,24 @@ impl Application {
                     // not each 503 it causes).
                     .on_failure(()),
             )
+            // Outside the trace layer, so that the request's span carries its id.
+            .layer(axum::middleware::from_fn(web::request_id::identify))
             .layer(CatchPanicLayer::new());
+        // /metrics on an address of its own, when one is set.
+        // Its router holds no writer handle: the writer stops when the main router is gone.
+        let metrics_server = metrics_listener.map(|listener| {
+            tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, metrics_app).await {
+                    tracing::warn!(%error, "the metrics listener stopped");
+                }
+            })
+        });
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await?;
+        if let Some(server) = metrics_server {
+            server.abort();
+        }
         housekeeping.abort();
         checkpoints.abort();
         // The router (and with it every writer handle) is gone: the writer drains and stops.

@@ -34,7 +34,11 @@ pub enum Sheet {
 impl App {
     /// The report of `query` over the caller's scope.
     pub async fn report(&self, caller: &Caller, query: &Query) -> Result<Report, ReportError> {
-        reports::build(&self.store, &self.questionnaires, &self.settings, query, &caller.scope).await
+        let started = std::time::Instant::now();
+        let report = reports::build(&self.store, &self.questionnaires, &self.settings, query, &caller.scope).await;
+        metrics::histogram!(crate::telemetry::names::REPORT_SECONDS, "level" => query.level.code())
+            .record(started.elapsed().as_secs_f64());
+        report
     }
 
     /// The page of the target `code` at `query.level`; an officer's page is recorded.

@@ -25,7 +25,18 @@ impl App {
     /// and the same key keeps it once.
     pub async fn send(&self, slug: &Slug, response: NewResponse) -> AppResult<Sent> {
         let writer = self.writer()?;
-        match writer.submit(response).await {
+        let channel = response.channel.code();
+        let outcome = writer.submit(response).await;
+        let said = match &outcome {
+            Ok(WriteOutcome::Stored(_)) => "stored",
+            Ok(WriteOutcome::Duplicate(_)) => "duplicate",
+            Ok(WriteOutcome::ReceiptUsed) => "receipt_used",
+            Ok(WriteOutcome::PointClosed) => "point_closed",
+            Err(crate::store::writer::SubmitError::Busy) => "busy",
+            Err(crate::store::writer::SubmitError::Unavailable) => "unavailable",
+        };
+        count_submission(said, channel);
+        match outcome {
             Ok(WriteOutcome::Stored(_) | WriteOutcome::Duplicate(_)) => Ok(Sent::Kept),
             Ok(WriteOutcome::ReceiptUsed) => Ok(Sent::ReceiptUsed),
             Ok(WriteOutcome::PointClosed) => {
@@ -44,5 +55,14 @@ impl App {
 
     fn writer(&self) -> AppResult<&crate::store::writer::Writer> {
         self.writer.as_ref().ok_or_else(|| AppError::Internal(anyhow::anyhow!("this instance has no writer")))
+    }
+}
+
+/// Counts a citizen's send by what became of it (and, when it was not kept, as a refusal).
+pub fn count_submission(outcome: &'static str, channel: &'static str) {
+    use crate::telemetry::names;
+    metrics::counter!(names::SUBMISSIONS, "outcome" => outcome, "channel" => channel).increment(1);
+    if !matches!(outcome, "stored" | "duplicate") {
+        metrics::counter!(names::REFUSALS, "reason" => outcome).increment(1);
     }
 }

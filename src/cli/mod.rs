@@ -166,6 +166,12 @@ enum Command {
         #[arg(long, value_name = "MANIFEST")]
         manifest: Option<PathBuf>,
     },
+    /// Write a consistent copy of the SQLite database to FILE while the service runs (a new file;
+    /// `hailong verify` on it checks it). PostgreSQL is copied with pg_dump (see the README).
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Print an example settings file holding every setting at its default.
     Config,
 }
@@ -279,7 +285,7 @@ impl Cli {
             public_base_url,
         };
         let settings = Settings::load(self.config.as_ref(), &overrides)?;
-        telemetry::init(&settings.log);
+        telemetry::init(&settings.log, settings.log_format);
         match self.command {
             Command::Serve(args) => serve(settings, args.demo).await,
             Command::Demo { responses, seed } => {
@@ -373,6 +379,7 @@ impl Cli {
             Command::VerifyExport { file, manifest } => {
                 trust::verify_export(&settings, &file, manifest.as_deref()).await
             }
+            Command::Backup { out } => backup(&settings, &out).await,
             Command::Config => {
                 print!("{}", Settings::example_toml());
                 Ok(())
@@ -553,6 +560,32 @@ async fn verify(settings: &Settings) -> anyhow::Result<()> {
     if differences > 0 {
         bail!("{differences} count row(s) differ from the responses");
     }
+    Ok(())
+}
+
+async fn backup(settings: &Settings, out: &std::path::Path) -> anyhow::Result<()> {
+    if crate::store::sqlite_file(&settings.database_url).is_none() {
+        bail!(
+            "hailong backup copies an SQLite database; copy PostgreSQL with its own tools, e.g. \
+             `pg_dump --format=custom --file=hailong.dump DATABASE_URL` (restore with pg_restore)"
+        );
+    }
+    if out.exists() {
+        bail!("{} exists already: name a new file", out.display());
+    }
+    let store = open(settings, IfMissing::Refuse).await?;
+    let started = std::time::Instant::now();
+    store.backup_to(out).await.with_context(|| format!("cannot write the copy to {}", out.display()))?;
+    let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+    let (links, _) = store.chain_head().await?;
+    eprintln!(
+        "copied to {} ({} MB in {:.1} s; the chain had {links} links when it began); check it with: \
+         hailong --database-url sqlite://{} verify",
+        out.display(),
+        bytes / 1_000_000,
+        started.elapsed().as_secs_f64(),
+        out.display()
+    );
     Ok(())
 }
 

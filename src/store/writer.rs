@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 
 use super::{Store, StoreError, WriteOutcome};
 use crate::domain::response::NewResponse;
+use crate::telemetry::names;
 
 /// Why a response was not stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -111,6 +112,7 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
     let mut health = Health::default();
     let mut jobs = Vec::with_capacity(batch_max);
     while rx.recv_many(&mut jobs, batch_max).await > 0 {
+        metrics::gauge!(names::QUEUE_DEPTH).set(rx.len() as f64);
         let mut responses = Vec::with_capacity(jobs.len());
         let mut replies = Vec::with_capacity(jobs.len());
         let mut probes = Vec::new();
@@ -124,12 +126,23 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
             }
         }
         let batch_size = responses.len();
+        let started = Instant::now();
         let committed =
             if responses.is_empty() { store.probe_write().await } else { commit(&store, responses, replies).await };
         match &committed {
-            Ok(()) => health.committed(),
-            Err(error) => health.failed(error, batch_size),
+            Ok(()) => {
+                health.committed();
+                if batch_size > 0 {
+                    metrics::histogram!(names::GROUP_SIZE).record(batch_size as f64);
+                    metrics::histogram!(names::COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
+                }
+            }
+            Err(error) => {
+                metrics::counter!(names::COMMIT_FAILURES).increment(1);
+                health.failed(error, batch_size);
+            }
         }
+        metrics::gauge!(names::QUEUE_DEPTH).set(rx.len() as f64);
         let answer = committed.map_err(|e| e.to_string());
         for reply in probes {
             let _ = reply.send(answer.clone());

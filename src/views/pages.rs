@@ -56,7 +56,9 @@ pub fn privacy_notice(lang: Lang) -> Markup {
 }
 
 /// A page for a request that cannot be served, in Vietnamese with English beneath.
-pub fn error(title_vi: &str, text_vi: &str, title_en: &str, text_en: &str) -> Markup {
+/// `request`: the request's id, shown so that a citizen or an officer can quote it and the
+/// operator find the request's log lines.
+pub fn error(title_vi: &str, text_vi: &str, title_en: &str, text_en: &str, request: Option<&str>) -> Markup {
     layout(
         Lang::Vi,
         title_vi,
@@ -67,6 +69,9 @@ pub fn error(title_vi: &str, text_vi: &str, title_en: &str, text_en: &str) -> Ma
             div lang="en" class="small" {
                 h2 { (title_en) }
                 p { (text_en) }
+            }
+            @if let Some(id) = request {
+                div.small.request-id { "Mã yêu cầu (request id): " code { (id) } }
             }
         },
     )

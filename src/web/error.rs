@@ -86,7 +86,7 @@ fn receipt_page(problem: ReceiptProblem) -> maud::Markup {
             "This service does not take ratings from receipts yet. Please rate with the QR code at the desk.",
         ),
     };
-    views::pages::error(vi_title, vi, en_title, en)
+    views::pages::error(vi_title, vi, en_title, en, super::request_id::current().as_deref())
 }
 
 /// What the logging middleware finds on an error response.
@@ -102,22 +102,31 @@ impl IntoResponse for AppError {
                 "Mã QR hoặc đường dẫn này không đúng. Xin vui lòng quét lại mã QR tại quầy.",
                 "Page not found",
                 "This QR code or link is not valid. Please scan the code at the desk again.",
+                super::request_id::current().as_deref(),
             ),
             Self::NoSuchRecord => views::pages::error(
                 "Không tìm thấy",
                 "Không có mã đơn vị, quầy, cán bộ hoặc phiếu này, hoặc mã nằm ngoài phạm vi của tài khoản. Xin kiểm tra lại mã trong danh mục.",
                 "Not found",
                 "No unit, desk, officer or questionnaire has this code within your account's scope. Please check the code in the lists.",
+                super::request_id::current().as_deref(),
             ),
             Self::PointRevoked => views::pages::error(
                 "Mã QR này đã ngừng sử dụng",
                 "Mã QR này không còn nhận đánh giá. Xin vui lòng quét mã QR đang dán tại quầy hoặc hỏi cán bộ.",
                 "This QR code is no longer in use",
                 "It no longer takes ratings. Please scan the code now displayed at the desk, or ask the officer.",
+                super::request_id::current().as_deref(),
             ),
             Self::Refused(refusal) => {
                 let reason = views::manage::refusal(refusal);
-                views::pages::error("Không thực hiện được", &reason, "Not done", &refusal.to_string())
+                views::pages::error(
+                    "Không thực hiện được",
+                    &reason,
+                    "Not done",
+                    &refusal.to_string(),
+                    super::request_id::current().as_deref(),
+                )
             }
             Self::Receipt(problem) => receipt_page(*problem),
             Self::TooManyRequests => views::pages::error(
@@ -125,12 +134,14 @@ impl IntoResponse for AppError {
                 "Thiết bị này đã gửi nhiều phiếu đánh giá trong thời gian ngắn. Xin vui lòng chờ một phút rồi gửi lại.",
                 "Too many ratings",
                 "This device has sent many ratings in a short time. Please wait a minute and try again.",
+                super::request_id::current().as_deref(),
             ),
             Self::Unavailable(_) | Self::Internal(_) => views::pages::error(
                 "Hệ thống tạm thời gián đoạn",
                 "Xin lỗi, hệ thống chưa xử lý được yêu cầu. Xin vui lòng thử lại sau ít phút.",
                 "Temporarily unavailable",
                 "Sorry, we could not handle this request. Please try again in a few minutes.",
+                super::request_id::current().as_deref(),
             ),
         };
         let mut response = (status, page).into_response();

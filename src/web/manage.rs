@@ -225,7 +225,13 @@ async fn create_point(
         Ok(_) => Ok(Redirect::to("/admin/points").into_response()),
         Err(error) => {
             let page = |reason: String| async move {
-                Ok(views::pages::error("Không mở được điểm đánh giá", &reason, "Not opened", &reason))
+                Ok(views::pages::error(
+                    "Không mở được điểm đánh giá",
+                    &reason,
+                    "Not opened",
+                    &reason,
+                    super::request_id::current().as_deref(),
+                ))
             };
             refused(error, page).await
         }

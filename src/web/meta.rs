@@ -21,6 +21,17 @@ pub fn router() -> Router<AppState> {
         .route("/static/{file}", get(asset))
 }
 
+/// `/metrics` alone, for a listener of its own (`metrics_bind`) or the main one.
+pub fn metrics_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new().route("/metrics", get(metrics))
+}
+
+/// The metrics in the Prometheus text format: counts and durations, never who or what was rated.
+async fn metrics() -> Response {
+    let text = crate::telemetry::metrics().render();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
 async fn start() -> Markup {
     views::pages::start()
 }

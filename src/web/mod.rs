@@ -14,6 +14,7 @@ pub mod indices;
 pub mod manage;
 pub mod meta;
 pub mod policy;
+pub mod request_id;
 pub mod slotted;
 pub mod survey;
 
@@ -48,11 +49,21 @@ pub fn staff_routes() -> Vec<policy::StaffRoute> {
 }
 
 /// The whole application's routes.
+/// The router of a separate metrics listener (`metrics_bind`). It holds no state (and so no
+/// handle of the writer, which stops when the main router is gone).
+pub fn metrics_only() -> Router {
+    meta::metrics_router()
+}
+
 pub fn router(state: AppState) -> Router {
     let mut staff = Router::new();
     for route in staff_routes() {
         let guard = axum::middleware::from_fn_with_state((state.clone(), route.access), policy::enforce);
         staff = staff.route(route.path, route.handler.route_layer(guard));
     }
-    Router::new().merge(meta::router()).merge(survey::router()).merge(staff).with_state(state)
+    let mut router = Router::new().merge(meta::router()).merge(survey::router()).merge(staff);
+    if state.app.settings.metrics_bind.is_none() {
+        router = router.merge(meta::metrics_router());
+    }
+    router.with_state(state)
 }

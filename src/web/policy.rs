@@ -170,6 +170,7 @@ fn forbidden_page() -> Response {
             "Tài khoản của bạn không được phép thực hiện thao tác này.",
             "Forbidden",
             "Your account may not do this.",
+            super::request_id::current().as_deref(),
         ),
     )
         .into_response();

@@ -352,6 +352,7 @@ async fn receive(
     let answers = match answers {
         Ok(answers) => answers,
         Err(errors) => {
+            crate::app::intake::count_submission("invalid", if receipt.is_some() { "receipt" } else { "qr" });
             return Ok(ctx.render(StatusCode::UNPROCESSABLE_ENTITY, lang, &draft, Some(&errors), None, &key));
         }
     };
@@ -359,7 +360,9 @@ async fn receive(
     let now = clock::now_ms();
     let ip = client_ip(peer, headers, &state.app.settings.trusted_proxies);
     // A receipt rates once whoever sends it: the per-address limit is for the open QR codes.
+    let channel = if receipt.is_some() { Channel::Receipt } else { Channel::Qr };
     if receipt.is_none() && !state.limiter.allow_rating(ip, point.point_id, (now / 1000) as u64) {
+        crate::app::intake::count_submission("rate_limited", channel.code());
         return Err(AppError::TooManyRequests);
     }
 
@@ -370,15 +373,18 @@ async fn receive(
         answers: answers.values,
         field: answers.field,
         comment: answers.comment,
-        channel: if receipt.is_some() { Channel::Receipt } else { Channel::Qr },
+        channel,
         submitted_at_ms: now,
         key: key.clone(),
         device: receipt.is_none().then(|| super::client::device_of(ip)),
         receipt,
     };
     // Past the deadline the response may still be committed: the same key sent again finds it.
-    let sent = tokio::time::timeout_at(deadline, state.app.send(&slug, response)).await;
-    match sent.unwrap_or_else(|_| Err(AppError::Unavailable("no commit before the deadline".into()))) {
+    let sent = tokio::time::timeout_at(deadline, state.app.send(&slug, response)).await.unwrap_or_else(|_| {
+        crate::app::intake::count_submission("timeout", channel.code());
+        Err(AppError::Unavailable("no commit before the deadline".into()))
+    });
+    match sent {
         Ok(Sent::Kept) => Ok(Redirect::to(&format!("/s/{slug}/cam-on?lang={}", lang.code())).into_response()),
         Ok(Sent::PointClosed) => Err(AppError::PointRevoked),
         Ok(Sent::ReceiptUsed) => Err(AppError::Receipt(crate::error::ReceiptProblem::Used)),

@@ -461,3 +461,59 @@ async fn the_service_writes_its_own_checkpoint_and_the_comment_purge_leaves_the_
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     first.stop().await;
 }
+
+#[tokio::test]
+async fn an_online_backup_taken_while_ratings_arrive_restores_and_verifies() {
+    let Some(_) = hailong::store::sqlite_file(&TestApp::spawn().await.db_url()) else {
+        // PostgreSQL is copied with pg_dump; hailong backup says so (tested below).
+        let app = TestApp::spawn().await;
+        let out = cli(&app.db_url(), &["backup", "--out", "/nonexistent/x.db"], &[]);
+        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
+        return;
+    };
+    let app = TestApp::spawn_with(|s| s.submit_limit_per_minute = 0).await;
+    let points: Vec<_> = app.seed().await.into_iter().filter(|p| p.questionnaire_id == "mot-cua").collect();
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut senders = Vec::new();
+    for point in points.iter().take(4) {
+        let (client, base, slug) = (app.client.clone(), app.base.clone(), point.slug.to_string());
+        let (sent, stop) = (sent.clone(), stop.clone());
+        senders.push(tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let key = hailong::domain::response::IdempotencyKey::generate();
+                let form = [("key", key.as_str()), ("q_hai_long_chung", "4")];
+                let r = client.post(format!("{base}/s/{slug}")).form(&form).send().await.unwrap();
+                if r.status() == 303 {
+                    sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = sent.load(std::sync::atomic::Ordering::Relaxed);
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.db");
+    let out = cli(&app.db_url(), &["backup", "--out", copy.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for s in senders {
+        s.await.unwrap();
+    }
+    // Refused: a file that exists is not overwritten.
+    let again = cli(&app.db_url(), &["backup", "--out", copy.to_str().unwrap()], &[]);
+    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("exists already"));
+
+    // Restored elsewhere, the copy verifies, and holds at least what was acknowledged before it.
+    let restored = dir.path().join("restored.db");
+    std::fs::copy(&copy, &restored).unwrap();
+    let url = format!("sqlite://{}", restored.display());
+    let key = hailong::store::sqlite_file(&app.db_url()).unwrap().with_file_name("hailong-signing.key");
+    let out = cli(&url, &["verify"], &[("HAILONG_SIGNING_KEY_FILE", key.to_str().unwrap())]);
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let store = hailong::store::Store::open_existing(&url, 1, None).await.unwrap();
+    let kept = store.response_count().await.unwrap();
+    assert!(kept as usize >= before && before > 0, "{kept} kept, {before} acknowledged before the backup");
+    app.stop().await;
+}
