@@ -151,16 +151,26 @@ struct Server {
 
 impl Server {
     async fn start(db: &Db, log_dir: &Path) -> Self {
+        Self::start_with(db, log_dir, &[]).await
+    }
+
+    /// As [`Server::start`], with settings of `env` (`HAILONG_*`) over the tests' own.
+    async fn start_with(db: &Db, log_dir: &Path, env: &[(&str, &str)]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let log = log_dir.join(format!("server-{port}.log"));
         let out = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        command
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .env("HAILONG_DATABASE_URL", &db.url)
             .env("HAILONG_SUBMIT_LIMIT_PER_MINUTE", "0")
             .env("HAILONG_SUBMIT_TIMEOUT_SECS", "5")
             .env("HAILONG_LOG", "warn")
-            .env("NO_COLOR", "1")
+            .env("NO_COLOR", "1");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("log file"))
             .stderr(out)
@@ -627,4 +637,212 @@ async fn postgres_connections_cut_and_commits_failed() {
     acknowledged.extend(resend(&server, &outcomes.in_doubt()).await);
     drop(server);
     check_kept(&db, &acknowledged).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two instances behind a TLS reverse proxy (Caddy) on one PostgreSQL database: the topology of
+// deploy/compose, run for real on loopback.
+
+/// One request through the proxy with curl, from the loopback address `from` (each is a client
+/// of its own): the status and the body. `form` is sent url-encoded (a POST); `jar` keeps cookies.
+fn curl(from: &str, url: &str, form: &[(&str, &str)], headers: &[&str], jar: Option<&Path>) -> (u16, String) {
+    let mut command = Command::new("curl");
+    command.args(["-sk", "--max-time", "20", "--interface", from, "-o", "-", "-w", "\n%{http_code}"]);
+    for (name, value) in form {
+        command.args(["--data-urlencode", &format!("{name}={value}")]);
+    }
+    for header in headers {
+        command.args(["-H", header]);
+    }
+    if let Some(jar) = jar {
+        command.args(["-b", &jar.display().to_string(), "-c", &jar.display().to_string()]);
+    }
+    let out = command.arg(url).output().expect("run curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (status.trim().parse().unwrap_or(0), body.to_owned())
+}
+
+fn key_in(html: &str) -> String {
+    let start = html.find("name=\"key\" value=\"").expect("a form with a key") + "name=\"key\" value=\"".len();
+    html[start..].split('"').next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_behind_caddy_on_one_postgres_database_behave_as_one_service() {
+    assert!(Command::new("caddy").arg("version").output().is_ok_and(|o| o.status.success()), "caddy is needed");
+    let db = Db::postgres().await;
+    let slugs = db.seed();
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("hailong-signing.key");
+    let key_text = key_file.display().to_string();
+    let env = [
+        ("HAILONG_SUBMIT_LIMIT_PER_MINUTE", "3"),
+        ("HAILONG_TRUSTED_PROXIES", "[\"127.0.0.1\"]"),
+        ("HAILONG_RECEIPT_SECRET", "the receipt secret of both instances"),
+        ("HAILONG_SIGNING_KEY_FILE", key_text.as_str()),
+        ("HAILONG_LOG", "info"),
+    ];
+    let a = Server::start_with(&db, dir.path(), &env).await;
+    let b = Server::start_with(&db, dir.path(), &env).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let caddyfile = dir.path().join("Caddyfile");
+    let upstreams = format!("{} {}", a.base.trim_start_matches("http://"), b.base.trim_start_matches("http://"));
+    std::fs::write(
+        &caddyfile,
+        format!(
+            "{{\n  admin off\n  skip_install_trust\n  auto_https disable_redirects\n  storage file_system {}\n}}\n\
+             https://127.0.0.1:{port} {{\n  tls internal\n  reverse_proxy {upstreams} {{\n    lb_policy ip_hash\n    \
+             health_uri /readyz\n    health_interval 2s\n  }}\n}}\n",
+            dir.path().join("caddy").display()
+        ),
+    )
+    .unwrap();
+    let mut caddy = Command::new("caddy")
+        .args(["run", "--config", caddyfile.to_str().unwrap(), "--adapter", "caddyfile"])
+        .env("XDG_DATA_HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("caddy.log")).unwrap())
+        .spawn()
+        .expect("start caddy");
+    let proxy = format!("https://127.0.0.1:{port}");
+    let started = Instant::now();
+    while curl("127.0.0.1", &format!("{proxy}/readyz"), &[], &[], None).0 != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "caddy did not come up: {}",
+            std::fs::read_to_string(dir.path().join("caddy.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Citizens from 40 addresses, spread over both instances by the proxy: each rating is kept once.
+    let mut keys = Vec::new();
+    let mut threads = Vec::new();
+    for i in 0..40 {
+        let (proxy, slug) = (proxy.clone(), slugs[i % slugs.len()].clone());
+        threads.push(std::thread::spawn(move || {
+            let from = format!("127.0.0.{}", 10 + i);
+            let (status, html) = curl(&from, &format!("{proxy}/s/{slug}"), &[], &[], None);
+            assert_eq!(status, 200);
+            let key = key_in(&html);
+            let form = [("key", key.as_str()), ("q_hai_long_chung", "4")];
+            let (status, _) = curl(&from, &format!("{proxy}/s/{slug}"), &form, &[], None);
+            (key, status, slug)
+        }));
+    }
+    for t in threads {
+        let (key, status, slug) = t.join().unwrap();
+        assert_eq!(status, 303, "stored and thanked");
+        keys.push((key, slug));
+    }
+    // The same forms sent again straight to the other instance: kept once.
+    for (key, slug) in keys.iter().take(5) {
+        let (status, _) = post(&client(), &b.base, slug, key).await;
+        assert_eq!(status, 303);
+    }
+    let stored = db.stored_keys().await;
+    assert_eq!(stored.len(), 40);
+    assert!(stored.values().all(|n| *n == 1));
+    let served = |s: &Server| s.log().matches("/s/").count();
+    assert!(served(&a) > 0 && served(&b) > 0, "both instances served citizens");
+
+    // A session begun through one instance is good on the other.
+    let password = "một mật khẩu đủ dài cho kiểm thử";
+    let mut add = Command::new(BIN)
+        .args(["user", "add", "quan-ly", "--role", "unit-manager", "--unit", "HL"])
+        .env("HAILONG_DATABASE_URL", &db.url)
+        .env("HAILONG_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut add.stdin.take().unwrap(), format!("{password}\n").as_bytes()).unwrap();
+    assert!(add.wait().unwrap().success());
+    let jar = dir.path().join("cookies");
+    let origin = format!("Origin: {proxy}");
+    let (status, _) = curl(
+        "127.0.0.100",
+        &format!("{proxy}/admin/login"),
+        &[("name", "quan-ly"), ("password", password)],
+        &[&origin],
+        Some(&jar),
+    );
+    assert_eq!(status, 303, "signed in");
+    for i in 0..10 {
+        // The cookie from other addresses, which the proxy sends to either instance.
+        let (status, page) = curl(&format!("127.0.0.{}", 110 + i), &format!("{proxy}/admin"), &[], &[], Some(&jar));
+        assert_eq!(status, 200, "{page}");
+    }
+    let (status, _) = curl("127.0.0.100", &format!("{proxy}/admin"), &[], &[], None);
+    assert_eq!(status, 303, "without the cookie: to the sign-in page");
+
+    // A receipt's token rates once, whichever instance each of twelve sends reaches.
+    let created = db.hailong(&["receipts", "key", "create"]);
+    let mut parts = created.split_whitespace();
+    let (id, secret) = (parts.next().unwrap().to_owned(), parts.next().unwrap().to_owned());
+    let list = db.hailong(&["points", "list"]);
+    let row: Vec<&str> =
+        list.lines().skip(1).map(|l| l.split(',').collect::<Vec<_>>()).find(|r| !r[4].is_empty()).unwrap();
+    let (unit, officer) = (row[2].to_owned(), row[4].to_owned());
+    let signed = db.hailong(&[
+        "receipts",
+        "sign",
+        "--key-id",
+        &id,
+        "--secret",
+        &secret,
+        "--unit",
+        &unit,
+        "--officer",
+        &officer,
+        "--dossier",
+        "000.00.01.H01-261201-0007",
+        "--base-url",
+        &proxy,
+    ]);
+    let url = signed.lines().last().unwrap().trim().to_owned();
+    let (status, html) = curl("127.0.0.150", &url, &[], &[], None);
+    assert_eq!(status, 200, "{html}");
+    let mut threads = Vec::new();
+    for i in 0..12 {
+        let url = url.clone();
+        let key = hailong::domain::response::IdempotencyKey::generate();
+        threads.push(std::thread::spawn(move || {
+            let form = [("key", key.as_str()), ("q_hai_long_chung", "5")];
+            curl(&format!("127.0.0.{}", 160 + i), &url, &form, &[], None).0
+        }));
+    }
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 303).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 303 || *s == 410), "{statuses:?}");
+
+    // The rate limit sees the client's address as the proxy passes it: three a minute from one
+    // citizen at one point, a fourth refused even with a forged X-Forwarded-For; another citizen
+    // is not held back.
+    let slug = &slugs[0];
+    for n in 0..4 {
+        let (_, html) = curl("127.0.0.200", &format!("{proxy}/s/{slug}"), &[], &[], None);
+        let key = key_in(&html);
+        let form = [("key", key.as_str()), ("q_hai_long_chung", "3")];
+        let forged = format!("X-Forwarded-For: 10.0.0.{n}");
+        let (status, _) = curl("127.0.0.200", &format!("{proxy}/s/{slug}"), &form, &[&forged], None);
+        assert_eq!(status, if n < 3 { 303 } else { 429 }, "rating {n}");
+    }
+    let (_, html) = curl("127.0.0.201", &format!("{proxy}/s/{slug}"), &[], &[], None);
+    let key = key_in(&html);
+    let (status, _) = curl(
+        "127.0.0.201",
+        &format!("{proxy}/s/{slug}"),
+        &[("key", key.as_str()), ("q_hai_long_chung", "3")],
+        &[],
+        None,
+    );
+    assert_eq!(status, 303);
+
+    // The whole database checks out: chain, moderation, counts.
+    db.hailong(&["verify"]);
+    let _ = caddy.kill();
+    let _ = caddy.wait();
 }

@@ -172,6 +172,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Exit 0 when URL (http://HOST:PORT/PATH, e.g. http://127.0.0.1:8080/readyz) answers 200
+    /// within 5 seconds: the container image's health check, which has no other HTTP client.
+    Probe { url: String },
     /// Print an example settings file holding every setting at its default.
     Config,
 }
@@ -380,6 +383,7 @@ impl Cli {
                 trust::verify_export(&settings, &file, manifest.as_deref()).await
             }
             Command::Backup { out } => backup(&settings, &out).await,
+            Command::Probe { url } => probe(&url).await,
             Command::Config => {
                 print!("{}", Settings::example_toml());
                 Ok(())
@@ -560,6 +564,32 @@ async fn verify(settings: &Settings) -> anyhow::Result<()> {
     if differences > 0 {
         bail!("{differences} count row(s) differ from the responses");
     }
+    Ok(())
+}
+
+/// One `GET` over plain HTTP/1.1, for health checks on the same machine or pod.
+async fn probe(url: &str) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").context("the probe takes an http:// URL")?;
+    let (authority, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        let mut stream = tokio::net::TcpStream::connect(authority).await?;
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nUser-Agent: hailong-probe\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await?;
+        let mut head = vec![0u8; 64];
+        let n = stream.read(&mut head).await?;
+        Ok::<_, std::io::Error>(String::from_utf8_lossy(&head[..n]).into_owned())
+    })
+    .await
+    .with_context(|| format!("{url}: no answer within 5 s"))?
+    .with_context(|| format!("{url}: cannot connect"))?;
+    let status = answer.split_whitespace().nth(1).unwrap_or_default();
+    if status != "200" {
+        bail!("{url} answered {status:?}, not 200");
+    }
+    println!("{url}: 200");
     Ok(())
 }
 
