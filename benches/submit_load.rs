@@ -4,7 +4,7 @@
 //! SQLite with group commit. Both servers run as separate processes; the load generator is this
 //! process. Results go to standard output as a Markdown table (see BENCHMARKS.md).
 //!
-//!     cargo bench --bench submit_load -- --seconds 10 --clients 8,32 [--also LABEL=PATH]
+//!     cargo bench --bench submit_load -- --seconds 10 --clients 8,32 [--also LABEL=PATH] [--config LABEL=FILE]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
@@ -25,6 +25,17 @@ struct Args {
     /// Another hailong binary to measure in the same run, as LABEL=PATH (e.g. an older build).
     #[arg(long, value_name = "LABEL=PATH")]
     also: Vec<String>,
+    /// A settings file for this build's server only (e.g. `[flags]` turned off), as LABEL=FILE:
+    /// this build is measured a second time under LABEL with it.
+    #[arg(long, value_name = "LABEL=FILE")]
+    config: Vec<String>,
+    /// After the closed-loop runs: offer this many times the rate hailong reached (at the last
+    /// client count) as arrivals at a fixed rate, for `--overload-seconds`, then half the rate
+    /// for 30 s; report each 5 s window and check that every acknowledged rating is stored once.
+    #[arg(long)]
+    overload: Option<f64>,
+    #[arg(long, default_value_t = 120)]
+    overload_seconds: u64,
     /// Internal: run the baseline server on this SQLite file and address.
     #[arg(long, hide = true, num_args = 2, value_names = ["DB", "ADDR"])]
     baseline_server: Option<Vec<String>>,
@@ -73,7 +84,12 @@ async fn wait_ready(base: &str) {
 
 /// Starts a hailong binary on a fresh SQLite file seeded with the demo organisation (through
 /// the binary's own commands, so that an older build uses its own schema).
-async fn start_hailong(binary: &std::path::Path, dir: &std::path::Path, label: &str) -> Server {
+async fn start_hailong(
+    binary: &std::path::Path,
+    dir: &std::path::Path,
+    label: &str,
+    config: Option<&std::path::Path>,
+) -> Server {
     let url = format!("sqlite://{}", dir.join(format!("{label}.db")).display());
     let run = |args: &[&str]| {
         let out = Command::new(binary).args(args).env("HAILONG_DATABASE_URL", &url).output().unwrap();
@@ -91,14 +107,16 @@ async fn start_hailong(binary: &std::path::Path, dir: &std::path::Path, label: &
         })
         .collect();
     let port = free_port();
-    let child = Command::new(binary)
+    let mut command = Command::new(binary);
+    command
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("HAILONG_DATABASE_URL", &url)
         .env("HAILONG_SUBMIT_LIMIT_PER_MINUTE", "0")
-        .env("HAILONG_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+        .env("HAILONG_LOG", "warn");
+    if let Some(config) = config {
+        command.env("HAILONG_CONFIG", config);
+    }
+    let child = command.stdout(Stdio::null()).spawn().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&base).await;
     Server { child, base, slugs }
@@ -253,10 +271,14 @@ async fn run(args: Args) {
         let run_dir = dir.path().join(format!("c{clients}"));
         std::fs::create_dir_all(&run_dir).unwrap();
         let baseline = start_baseline(&run_dir).await;
-        let hailong = start_hailong(&this, &run_dir, "hailong").await;
+        let hailong = start_hailong(&this, &run_dir, "hailong", None).await;
         let mut servers = vec![("baseline".to_owned(), baseline), ("hailong".to_owned(), hailong)];
         for (label, path) in &others {
-            servers.push((label.clone(), start_hailong(path, &run_dir, label).await));
+            servers.push((label.clone(), start_hailong(path, &run_dir, label, None).await));
+        }
+        for (label, file) in args.config.iter().filter_map(|c| c.split_once('=')) {
+            let config = std::path::Path::new(file);
+            servers.push((label.to_owned(), start_hailong(&this, &run_dir, label, Some(config)).await));
         }
         for (name, server) in servers.iter().map(|(n, s)| (n.as_str(), s)) {
             let cpu_before = cpu_seconds(server.child.id());
@@ -280,6 +302,14 @@ async fn run(args: Args) {
             eprintln!("first visit (form + stylesheet + icon), compressed: {bytes} bytes");
         }
     }
+    if let Some(factor) = args.overload {
+        let clients = *args.clients.last().unwrap();
+        let capacity = rates.iter().find(|r| r.0 == "hailong" && r.1 == clients).map_or(100.0, |r| r.2);
+        let run_dir = dir.path().join("overload");
+        std::fs::create_dir_all(&run_dir).unwrap();
+        let server = start_hailong(&this, &run_dir, "overload", None).await;
+        overload(&server, &run_dir.join("overload.db"), capacity, factor, args.overload_seconds).await;
+    }
     println!();
     for clients in &args.clients {
         let of = |n: &str| rates.iter().find(|r| r.0 == n && r.1 == *clients).map_or(f64::NAN, |r| r.2);
@@ -287,7 +317,109 @@ async fn run(args: Args) {
         for (label, _) in &others {
             println!("{clients} clients: hailong / {label} = {:.2}", of("hailong") / of(label));
         }
+        for (label, _) in args.config.iter().filter_map(|c| c.split_once('=')) {
+            println!("{clients} clients: hailong / {label} = {:.2}", of("hailong") / of(label));
+        }
     }
+}
+
+/// What one arrival of the open-loop load became.
+struct Arrival {
+    started: Duration,
+    finished: Duration,
+    /// The POST's status; 0 when the form could not be had or no answer came.
+    status: u16,
+    key: Option<String>,
+}
+
+/// Open-loop load: arrivals at `rate` per second for `seconds`, each a complete rating started
+/// whether or not the earlier ones are done (at most 20,000 in flight).
+async fn arrivals(server: &Server, rate: f64, seconds: f64, t0: Instant) -> Vec<Arrival> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(512)
+        .build()
+        .unwrap();
+    let slugs = Arc::new(server.slugs.clone());
+    let begin = Instant::now();
+    let total = (rate * seconds) as usize;
+    let mut tasks = Vec::with_capacity(total);
+    let inflight = Arc::new(tokio::sync::Semaphore::new(20_000));
+    for n in 0..total {
+        let due = begin + Duration::from_secs_f64(n as f64 / rate);
+        tokio::time::sleep_until(due.into()).await;
+        let (client, base, slugs, inflight) = (client.clone(), server.base.clone(), slugs.clone(), inflight.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = inflight.acquire_owned().await.unwrap();
+            let started = t0.elapsed();
+            let slug = &slugs[n % slugs.len()];
+            let mut arrival = Arrival { started, finished: started, status: 0, key: None };
+            if let Ok(page) = client.get(format!("{base}/s/{slug}")).send().await
+                && let Ok(html) = page.text().await
+                && let Some(key) = html.split("name=\"key\" value=\"").nth(1).and_then(|s| s.split('"').next())
+            {
+                let overall = (n % 5 + 1).to_string();
+                let form = [("key", key), ("q_hai_long_chung", overall.as_str())];
+                if let Ok(r) = client.post(format!("{base}/s/{slug}")).form(&form).send().await {
+                    arrival.status = r.status().as_u16();
+                }
+                arrival.key = Some(key.to_owned());
+            }
+            arrival.finished = t0.elapsed();
+            arrival
+        }));
+    }
+    let mut out = Vec::with_capacity(total);
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+/// Offers `factor` × `capacity` ratings a second for `seconds`, then half the capacity for 30 s,
+/// and prints what each 5 s window of arrivals became; then checks the acknowledged are stored.
+async fn overload(server: &Server, db: &std::path::Path, capacity: f64, factor: f64, seconds: u64) {
+    let t0 = Instant::now();
+    let mut all = arrivals(server, capacity * factor, seconds as f64, t0).await;
+    all.extend(arrivals(server, capacity * 0.5, 30.0, t0).await);
+    println!();
+    println!(
+        "overload: {factor}× the measured {capacity:.0} ratings/s for {seconds} s, then 0.5× for 30 s (arrivals at a fixed rate)"
+    );
+    println!();
+    println!("| window s | offered/s | stored (303)/s | refused 503 | refused 429 | failed | p50 ms | p99 ms |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let end = all.iter().map(|a| a.started.as_secs()).max().unwrap_or(0);
+    let mut w = 0;
+    while w <= end {
+        let mut window: Vec<&Arrival> = all.iter().filter(|a| (w..w + 5).contains(&a.started.as_secs())).collect();
+        window.sort_by_key(|a| a.finished - a.started);
+        let count = |s: u16| window.iter().filter(|a| a.status == s).count();
+        let mut lat: Vec<Duration> =
+            window.iter().filter(|a| a.status == 303).map(|a| a.finished - a.started).collect();
+        lat.sort_unstable();
+        println!(
+            "| {w}–{} | {:.0} | {:.0} | {} | {} | {} | {:.0} | {:.0} |",
+            w + 5,
+            window.len() as f64 / 5.0,
+            count(303) as f64 / 5.0,
+            count(503),
+            count(429),
+            window.iter().filter(|a| !matches!(a.status, 303 | 503 | 429)).count(),
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99),
+        );
+        w += 5;
+    }
+    let acknowledged: Vec<&str> = all.iter().filter(|a| a.status == 303).filter_map(|a| a.key.as_deref()).collect();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT idempotency_key FROM responses").fetch_all(&pool).await.unwrap();
+    let stored: std::collections::HashSet<String> = stored.into_iter().collect();
+    let lost = acknowledged.iter().filter(|k| !stored.contains(**k)).count();
+    println!();
+    println!("acknowledged {}, stored {}, acknowledged but not stored: {lost}", acknowledged.len(), stored.len());
 }
 
 /// The bare baseline: parse the form, append one row with group commit, redirect.

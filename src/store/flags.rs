@@ -160,6 +160,61 @@ pub(super) fn plan(
     writes
 }
 
+/// The look back as one statement: per point, the newest `max(burst_count, identical_count)`
+/// responses since the look back began (plus the group's own there); per officer the newest
+/// `burst_count` within the burst window; per device that day the newest `device_count`.
+/// Every number in it is the writer's own (ids, instants, counts) and the device hashes are its
+/// own hexadecimal: written into the text.
+pub(super) fn look_back_sql(fresh: &[Fresh], devices: &[(i64, i64, String)], rules: &Rules) -> String {
+    let first = fresh.iter().map(|f| f.at_ms).min().unwrap_or(0);
+    let (lo_point, lo_officer) = (first - rules.point_lookback_ms(), first - rules.officer_lookback_ms());
+    let mut per_point: BTreeMap<i64, usize> = BTreeMap::new();
+    let mut per_officer: BTreeMap<i64, usize> = BTreeMap::new();
+    for f in fresh {
+        *per_point.entry(f.point).or_default() += 1;
+        if let Some(o) = f.officer {
+            *per_officer.entry(o).or_default() += 1;
+        }
+    }
+    let point_cap = rules.burst_count.max(rules.identical_count) as usize;
+    let mut parts: Vec<String> =
+        vec![format!("SELECT id FROM responses WHERE id IN ({})", id_list(fresh.iter().map(|f| f.id)))];
+    if point_cap > 0 {
+        for (point, n) in &per_point {
+            parts.push(format!(
+                "SELECT id FROM (SELECT id FROM responses WHERE point_id = {point} AND submitted_at >= {lo_point} \
+                 ORDER BY submitted_at DESC LIMIT {}) p{point}",
+                point_cap + n
+            ));
+        }
+    }
+    if rules.burst_count > 0 {
+        for (officer, n) in &per_officer {
+            parts.push(format!(
+                "SELECT id FROM (SELECT id FROM responses WHERE officer_id = {officer} AND submitted_at >= {lo_officer} \
+                 ORDER BY submitted_at DESC LIMIT {}) o{officer}",
+                rules.burst_count as usize + n
+            ));
+        }
+    }
+    if rules.device_count > 0 {
+        let point_of: HashMap<i64, i64> = fresh.iter().map(|f| (f.id, f.point)).collect();
+        let mut seen: BTreeMap<(i64, &str, i64), usize> = BTreeMap::new();
+        for (id, day, hash) in devices {
+            *seen.entry((*day, hash.as_str(), point_of.get(id).copied().unwrap_or(0))).or_default() += 1;
+        }
+        for (i, ((day, hash, point), n)) in seen.iter().enumerate() {
+            parts.push(format!(
+                "SELECT response_id FROM (SELECT d.response_id FROM response_devices d JOIN responses r ON r.id = d.response_id \
+                 WHERE d.local_day = {day} AND d.device = '{hash}' AND r.point_id = {point} \
+                 ORDER BY d.response_id DESC LIMIT {}) d{i}",
+                rules.device_count as usize + n
+            ));
+        }
+    }
+    parts.join(" UNION ")
+}
+
 /// The Vietnam day a device hash belongs to.
 pub(super) fn day_of(at_ms: i64) -> i64 {
     clock::day_bucket(at_ms)
@@ -202,26 +257,11 @@ macro_rules! flag_group {
                 insert.execute(&mut *$tx).await?;
             }
 
-            // The look back: the same points and officers, and the same devices that day.
-            let first = $fresh.iter().map(|f| f.at_ms).min().unwrap_or(0);
-            let (lo_point, lo_officer) = (first - rules.point_lookback_ms(), first - rules.officer_lookback_ms());
-            let points = flags::id_list($fresh.iter().map(|f| f.point).collect::<std::collections::BTreeSet<_>>());
-            let officers = flags::id_list($fresh.iter().filter_map(|f| f.officer).collect::<std::collections::BTreeSet<_>>());
-            let mut sql = format!("SELECT id FROM responses WHERE point_id IN ({points}) AND submitted_at >= {lo_point}");
-            if !officers.is_empty() {
-                sql.push_str(&format!(
-                    " UNION SELECT id FROM responses WHERE officer_id IN ({officers}) AND submitted_at >= {lo_officer}"
-                ));
-            }
-            if !devices.is_empty() {
-                // Hashes are this writer's own hexadecimal: written into the text.
-                let days = flags::id_list(devices.iter().map(|d| d.1).collect::<std::collections::BTreeSet<_>>());
-                let hashes: Vec<String> = devices.iter().map(|d| format!("'{}'", d.2)).collect();
-                sql.push_str(&format!(
-                    " UNION SELECT response_id FROM response_devices WHERE local_day IN ({days}) AND device IN ({})",
-                    hashes.join(", ")
-                ));
-            }
+            // The look back: the newest responses at the same points and for the same officers,
+            // and from the same devices that day, each bounded in time and in number (a burst is
+            // seen in its last `burst_count`; earlier ones were flagged when they came), so that a
+            // flood at one point costs each group no more than a few index seeks.
+            let sql = flags::look_back_sql(&$fresh, &devices, rules);
             let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).persistent(false).fetch_all(&mut *$tx).await?;
             let list = flags::id_list(ids.iter().copied());
             let sql = format!(
