@@ -182,6 +182,15 @@ impl Rules {
         }
     }
 
+    /// Whether any rule applies: none, and the writer skips the flag pass altogether.
+    pub fn any(&self) -> bool {
+        self.burst_count > 0
+            || self.device_count > 0
+            || self.min_seconds > 0
+            || self.identical_count > 0
+            || self.off_hours
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         if self.version.trim().is_empty() {
             return Err("flags.version must name the rules' version".into());

@@ -224,11 +224,12 @@ pub(super) fn day_of(at_ms: i64) -> i64 {
 macro_rules! flag_group {
     ($store:expr, $tx:expr, $fresh:expr, $style:expr) => {{
         let rules = &*$store.flag_rules;
-        if !$fresh.is_empty() {
+        if !$fresh.is_empty() && rules.any() {
             // The devices, under their day's salt (made by the first writer to need it).
             let mut salts: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
             let mut devices: Vec<(i64, i64, String)> = Vec::new();
-            for f in $fresh.iter() {
+            // Devices are kept only for their rule.
+            for f in $fresh.iter().filter(|_| rules.device_count > 0) {
                 let Some(device) = f.device.as_deref() else { continue };
                 let day = flags::day_of(f.at_ms);
                 if !salts.contains_key(&day) {
