@@ -276,6 +276,9 @@ pub struct Seen {
     pub drawn_ms: Option<i64>,
     /// The keyed hash of its device, where known.
     pub device: Option<String>,
+    /// Whether it is among the newest at its point, with none missing between it and the new
+    /// ones (the look back's part per point): only those make a run of identical answers.
+    pub in_a_row: bool,
     /// Its own answers in one canonical text.
     pub answers: String,
 }
@@ -344,7 +347,7 @@ pub fn assess(seen: &[Seen], new: &HashSet<i64>, rules: &Rules) -> BTreeMap<i64,
     if rules.identical_count > 0 {
         let gap = i64::from(rules.identical_minutes) * 60_000;
         let mut by_point: HashMap<i64, Vec<&Seen>> = HashMap::new();
-        for s in &ordered {
+        for s in ordered.iter().filter(|s| s.in_a_row) {
             by_point.entry(s.point).or_default().push(s);
         }
         for list in by_point.values() {
@@ -406,6 +409,7 @@ mod tests {
             at_ms: MONDAY_9 + minute * 60_000,
             drawn_ms: Some(MONDAY_9 + minute * 60_000 - 60_000),
             device: None,
+            in_a_row: true,
             answers: format!("a={}", id % 5),
         }
     }

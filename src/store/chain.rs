@@ -71,6 +71,18 @@ impl Store {
         }
     }
 
+    /// On PostgreSQL, the statement every writing transaction of the chain's tables begins with:
+    /// the head's row lock, taken first so that the writers of several instances (and a
+    /// moderation) follow each other from their first read (the flags' look back, the state of
+    /// an exclusion) to their commit, and never wait on each other in a cycle. SQLite's writer
+    /// holds the file's write lock from `BEGIN IMMEDIATE`: nothing to add.
+    pub(super) fn lock_first(&self) -> Option<&'static str> {
+        match self.backend {
+            Backend::Sqlite { .. } => None,
+            Backend::Postgres(_) => Some("SELECT seq FROM chain_head WHERE id = 1 FOR UPDATE"),
+        }
+    }
+
     /// The chain's head as stored: its place and hash.
     pub async fn chain_head(&self) -> StoreResult<(i64, Hash)> {
         let (seq, hash): (i64, String) = on_backend!(self, pool => {
@@ -90,7 +102,11 @@ impl Store {
         let style = self.placeholders();
         let lock = self.head_lock();
         let mut linked: Option<u64> = None;
+        let first = self.lock_first();
         write_transaction!(self, tx => {
+            if let Some(sql) = first {
+                sqlx::query(sql).execute(&mut *tx).await?;
+            }
             let claimed = sqlx::query("INSERT INTO data_fixes (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
                 .bind(CHAIN_FIX)
                 .bind(crate::domain::clock::now_ms())
@@ -143,6 +159,7 @@ impl Store {
         let mut check =
             ChainCheck { links: 0, responses: 0, events: 0, head: chain::GENESIS, broken: None, at: HashMap::new() };
         let mut after = 0i64;
+        let mut caught_up_at: Option<i64> = None;
         'walk: loop {
             let links: Vec<(i64, String, i64, String, String)> = on_backend!(self, pool => {
                 sqlx::query_as(
@@ -154,6 +171,14 @@ impl Store {
                 .await?
             });
             if links.is_empty() {
+                // A running service may have appended since the walk began: walk on to its head
+                // as it is now, once (a head ahead of the links that stays so is for the check
+                // after the walk to name).
+                let (seq, _) = self.chain_head().await?;
+                if seq > check.links && caught_up_at != Some(check.links) {
+                    caught_up_at = Some(check.links);
+                    continue;
+                }
                 break;
             }
             let ids: Vec<i64> = links.iter().filter(|l| l.1 == LinkKind::Response.code()).map(|l| l.2).collect();

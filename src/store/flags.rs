@@ -96,6 +96,7 @@ pub(super) fn plan(
     answers: &[(i64, String, i64)],
     excluded: &HashSet<i64>,
     fresh: &HashSet<i64>,
+    contiguous: &std::collections::BTreeSet<i64>,
     rules: &Rules,
 ) -> FlagWrites {
     let mut by_response: HashMap<i64, Vec<(&str, i64)>> = HashMap::new();
@@ -120,6 +121,7 @@ pub(super) fn plan(
                 at_ms: l.4,
                 drawn_ms: drawn,
                 device: l.6.clone(),
+                in_a_row: contiguous.contains(&l.0),
                 answers: own.iter().map(|(q, v)| format!("{q}={v}")).collect::<Vec<_>>().join(","),
             }
         })
@@ -160,12 +162,21 @@ pub(super) fn plan(
     writes
 }
 
-/// The look back as one statement: per point, the newest `max(burst_count, identical_count)`
-/// responses since the look back began (plus the group's own there); per officer the newest
-/// `burst_count` within the burst window; per device that day the newest `device_count`.
-/// Every number in it is the writer's own (ids, instants, counts) and the device hashes are its
-/// own hexadecimal: written into the text.
-pub(super) fn look_back_sql(fresh: &[Fresh], devices: &[(i64, i64, String)], rules: &Rules) -> String {
+/// Most parts of one look-back statement (SQLite takes at most 500 terms in a compound SELECT).
+const LOOK_BACK_PARTS: usize = 200;
+
+/// The look back as statements of index seeks, each a `UNION` of at most [`LOOK_BACK_PARTS`]
+/// parts: first those at the group's points (per point the newest
+/// `max(burst_count, identical_count)` since the look back began, plus the group's own: the
+/// responses in a row there), then those for its officers (the newest `burst_count` within the
+/// burst window) and devices (per device at a point that day, the newest `device_count`). Every
+/// number in them is the writer's own (ids, instants, counts) and the device hashes are its own
+/// hexadecimal: written into the text.
+pub(super) fn look_back_sql(
+    fresh: &[Fresh],
+    devices: &[(i64, i64, String)],
+    rules: &Rules,
+) -> (Vec<String>, Vec<String>) {
     let first = fresh.iter().map(|f| f.at_ms).min().unwrap_or(0);
     let (lo_point, lo_officer) = (first - rules.point_lookback_ms(), first - rules.officer_lookback_ms());
     let mut per_point: BTreeMap<i64, usize> = BTreeMap::new();
@@ -177,20 +188,21 @@ pub(super) fn look_back_sql(fresh: &[Fresh], devices: &[(i64, i64, String)], rul
         }
     }
     let point_cap = rules.burst_count.max(rules.identical_count) as usize;
-    let mut parts: Vec<String> =
+    let mut in_a_row: Vec<String> =
         vec![format!("SELECT id FROM responses WHERE id IN ({})", id_list(fresh.iter().map(|f| f.id)))];
     if point_cap > 0 {
         for (point, n) in &per_point {
-            parts.push(format!(
+            in_a_row.push(format!(
                 "SELECT id FROM (SELECT id FROM responses WHERE point_id = {point} AND submitted_at >= {lo_point} \
                  ORDER BY submitted_at DESC LIMIT {}) p{point}",
                 point_cap + n
             ));
         }
     }
+    let mut others: Vec<String> = Vec::new();
     if rules.burst_count > 0 {
         for (officer, n) in &per_officer {
-            parts.push(format!(
+            others.push(format!(
                 "SELECT id FROM (SELECT id FROM responses WHERE officer_id = {officer} AND submitted_at >= {lo_officer} \
                  ORDER BY submitted_at DESC LIMIT {}) o{officer}",
                 rules.burst_count as usize + n
@@ -204,7 +216,7 @@ pub(super) fn look_back_sql(fresh: &[Fresh], devices: &[(i64, i64, String)], rul
             *seen.entry((*day, hash.as_str(), point_of.get(id).copied().unwrap_or(0))).or_default() += 1;
         }
         for (i, ((day, hash, point), n)) in seen.iter().enumerate() {
-            parts.push(format!(
+            others.push(format!(
                 "SELECT response_id FROM (SELECT d.response_id FROM response_devices d JOIN responses r ON r.id = d.response_id \
                  WHERE d.local_day = {day} AND d.device = '{hash}' AND r.point_id = {point} \
                  ORDER BY d.response_id DESC LIMIT {}) d{i}",
@@ -212,7 +224,8 @@ pub(super) fn look_back_sql(fresh: &[Fresh], devices: &[(i64, i64, String)], rul
             ));
         }
     }
-    parts.join(" UNION ")
+    let statements = |parts: Vec<String>| parts.chunks(LOOK_BACK_PARTS).map(|c| c.join(" UNION ")).collect::<Vec<_>>();
+    (statements(in_a_row), statements(others))
 }
 
 /// The Vietnam day a device hash belongs to.
@@ -262,8 +275,17 @@ macro_rules! flag_group {
             // and from the same devices that day, each bounded in time and in number (a burst is
             // seen in its last `burst_count`; earlier ones were flagged when they came), so that a
             // flood at one point costs each group no more than a few index seeks.
-            let sql = flags::look_back_sql(&$fresh, &devices, rules);
-            let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).persistent(false).fetch_all(&mut *$tx).await?;
+            let (in_a_row, others) = flags::look_back_sql(&$fresh, &devices, rules);
+            let mut contiguous: std::collections::BTreeSet<i64> = std::collections::BTreeSet::new();
+            for sql in in_a_row {
+                let found: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).persistent(false).fetch_all(&mut *$tx).await?;
+                contiguous.extend(found);
+            }
+            let mut ids = contiguous.clone();
+            for sql in others {
+                let found: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).persistent(false).fetch_all(&mut *$tx).await?;
+                ids.extend(found);
+            }
             let list = flags::id_list(ids.iter().copied());
             let sql = format!(
                 "SELECT {} FROM responses r JOIN units u ON u.id = r.unit_id \
@@ -278,7 +300,7 @@ macro_rules! flag_group {
             let sql = format!("SELECT response_id FROM excluded_responses WHERE response_id IN ({list})");
             let excluded: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).persistent(false).fetch_all(&mut *$tx).await?;
             let fresh_ids: std::collections::HashSet<i64> = $fresh.iter().map(|f| f.id).collect();
-            let writes = flags::plan(&looked, &answers, &excluded.into_iter().collect(), &fresh_ids, rules);
+            let writes = flags::plan(&looked, &answers, &excluded.into_iter().collect(), &fresh_ids, &contiguous, rules);
             let rows: Vec<(i64, &str, i64)> = writes.answers.iter().map(|(id, q, v)| (*id, q.as_str(), *v)).collect();
             write_answers!($tx, rows, $style);
             let counts = writes.count_rows();

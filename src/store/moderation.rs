@@ -79,7 +79,13 @@ impl Store {
         if wanted.is_empty() {
             return Ok(done);
         }
+        let first = self.lock_first();
         write_transaction!(self, tx => {
+            // The state is read under the head's lock (PostgreSQL): a moderation and a writer's
+            // flag pass, or two moderations, follow each other.
+            if let Some(sql) = first {
+                sqlx::query(sql).execute(&mut *tx).await?;
+            }
             let sql = format!(
                 "SELECT id, unit_id, desk_id, officer_id, field_id, channel, questionnaire_id, questionnaire_version, local_day \
                  FROM responses WHERE id IN ({list})"

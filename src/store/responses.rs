@@ -131,8 +131,12 @@ impl Store {
         let mut receipt_used: std::collections::HashSet<String> = std::collections::HashSet::new();
         let style = self.placeholders();
         let lock = self.head_lock();
+        let first = self.lock_first();
         let now = clock::now_ms();
         write_transaction!(self, tx => {
+            if let Some(sql) = first {
+                sqlx::query(sql).execute(&mut *tx).await?;
+            }
             // A receipt rates once: its use is claimed first, by a unique key (concurrent groups,
             // of this instance or another, wait on each other's row); a use claimed under another
             // form's key means this one is not stored. The same form sent again is let through,
@@ -244,7 +248,7 @@ impl Store {
                 })
                 .collect();
             flag_group!(self, tx, fresh, style);
-            // Last, so that the head (locked on PostgreSQL) is held for as short a time as can be.
+            // Last: the links of what was stored (the head, locked from the start on PostgreSQL).
             append_links!(tx, lock, links, style);
 
             // Not inserted: a key stored before (a retry), or a point that is closed.
@@ -314,6 +318,7 @@ impl Store {
         let sql = format!(
             "SELECT comment FROM responses \
              WHERE comment IS NOT NULL AND local_day BETWEEN $1 AND $2 AND questionnaire_id = $3 AND {target} \
+               AND NOT EXISTS (SELECT 1 FROM excluded_responses ex WHERE ex.response_id = responses.id) \
              ORDER BY id DESC LIMIT $4"
         );
         let mut comments: Vec<String> = on_backend!(self, pool => {

@@ -343,3 +343,88 @@ async fn a_moderator_excludes_a_burst_and_restores_part_of_it_as_events_that_ver
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_group_over_hundreds_of_points_officers_and_devices_is_flagged_in_one_commit() {
+    use hailong::domain::org::{Code, Name, NewAssignment, NewUnit, UnitKind, Validity};
+    // SQLite takes at most 500 terms in one compound SELECT: the look back over 300 points, 300
+    // officers and 300 devices must still be one commit that succeeds.
+    let app = TestApp::spawn_with(|s| s.flags = rules()).await;
+    let code = |c: &str| Code::parse(c).unwrap();
+    let name = |n: &str| Name::parse(n).unwrap();
+    let since = Validity::new(time::macros::date!(2025 - 07 - 01), None).unwrap();
+    let batch = hailong::store::OrgBatch {
+        units: vec![NewUnit {
+            code: code("BIG"),
+            name: name("Trung tâm lớn"),
+            kind: UnitKind::ServiceCentre,
+            parent: None,
+            validity: since,
+            successor: None,
+        }],
+        desks: vec![hailong::domain::org::NewDesk { code: code("BIG.Q1"), name: name("Quầy 1"), unit: code("BIG") }],
+        assignments: (0..300)
+            .map(|i| NewAssignment {
+                officer: code(&format!("BIG{i:03}")),
+                full_name: name(&format!("Cán bộ {i}")),
+                unit: code("BIG"),
+                desk: Some(code("BIG.Q1")),
+                validity: since,
+            })
+            .collect(),
+        fields: vec![],
+        served: vec![],
+    };
+    app.store.import_org(&batch, "mot-cua", "test", &|_| {}).await.unwrap();
+    let points: Vec<Point> =
+        app.store.active_points().await.unwrap().into_iter().filter(|p| p.officer_code.is_some()).collect();
+    assert!(points.len() >= 300, "{}", points.len());
+    let group: Vec<NewResponse> = points
+        .iter()
+        .take(300)
+        .enumerate()
+        .map(|(i, p)| {
+            rating(p, MONDAY_9, MINUTE, &[("hai_long_chung", 5)], Some(&format!("203.0.{}.{}", i / 200, i % 200)))
+        })
+        .collect();
+    let outcomes = app.store.commit_group(&group).await.unwrap();
+    assert_eq!(outcomes.len(), 300);
+    assert!(outcomes.iter().all(|o| matches!(o, hailong::store::WriteOutcome::Stored(_))));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn two_moderators_restoring_the_same_response_at_once_count_it_once() {
+    use hailong::domain::moderation::Action;
+    let app = TestApp::spawn().await;
+    let point = app.officer_point().await;
+    let now = hailong::domain::clock::now_ms();
+    let group: Vec<NewResponse> =
+        (0..3).map(|i| rating(&point, now - i * MINUTE, MINUTE, &[("hai_long_chung", 4)], None)).collect();
+    let ids: Vec<i64> = app
+        .store
+        .commit_group(&group)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|o| match o {
+            hailong::store::WriteOutcome::Stored(id) => Some(id),
+            _ => None,
+        })
+        .collect();
+    app.store.moderate(&ids, Action::Exclude, "Kiểm tra đồng thời", "a").await.unwrap();
+    let second = app.beside(|_| {}).await;
+    for _ in 0..3 {
+        let (a, b) = tokio::join!(
+            app.store.moderate(&ids, Action::Restore, "Người thứ nhất khôi phục", "a"),
+            second.store.moderate(&ids, Action::Restore, "Người thứ hai khôi phục", "b"),
+        );
+        let changed = a.unwrap().changed.len() + b.unwrap().changed.len();
+        assert_eq!(changed, 3, "each response restored by one of them");
+        app.store.moderate(&ids, Action::Exclude, "Loại lại để thử lần nữa", "a").await.unwrap();
+    }
+    drop(second);
+    let out = cli(&app.db_url(), &["verify"], &[]);
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    app.stop().await;
+}
