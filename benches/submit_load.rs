@@ -5,6 +5,7 @@
 //! process. Results go to standard output as a Markdown table (see BENCHMARKS.md).
 //!
 //!     cargo bench --bench submit_load -- --seconds 10 --clients 8,32 [--also LABEL=PATH] [--config LABEL=FILE]
+//!         [--postgres URL] [--overload FACTOR]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
@@ -36,6 +37,14 @@ struct Args {
     overload: Option<f64>,
     #[arg(long, default_value_t = 120)]
     overload_seconds: u64,
+    /// A PostgreSQL server (e.g. postgres://postgres@127.0.0.1:5432/postgres) where the run makes
+    /// a database per client count and measures this build there with one and with two
+    /// instances, beside the SQLite rows of the same run.
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
+    /// A settings file for the PostgreSQL instances (e.g. the flags off).
+    #[arg(long, value_name = "FILE")]
+    postgres_config: Option<std::path::PathBuf>,
     /// Internal: run the baseline server on this SQLite file and address.
     #[arg(long, hide = true, num_args = 2, value_names = ["DB", "ADDR"])]
     baseline_server: Option<Vec<String>>,
@@ -91,8 +100,14 @@ async fn start_hailong(
     config: Option<&std::path::Path>,
 ) -> Server {
     let url = format!("sqlite://{}", dir.join(format!("{label}.db")).display());
+    seed_and_serve(binary, &url, config).await
+}
+
+/// Seeds the demo organisation into `url` (through the binary's own commands, so that an older
+/// build uses its own schema) and starts `serve` on it.
+async fn seed_and_serve(binary: &std::path::Path, url: &str, config: Option<&std::path::Path>) -> Server {
     let run = |args: &[&str]| {
-        let out = Command::new(binary).args(args).env("HAILONG_DATABASE_URL", &url).output().unwrap();
+        let out = Command::new(binary).args(args).env("HAILONG_DATABASE_URL", url).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
@@ -106,11 +121,18 @@ async fn start_hailong(
             (cells.len() > 3 && !cells[3].is_empty()).then(|| cells[0].to_owned())
         })
         .collect();
+    let mut server = serve(binary, url, config).await;
+    server.slugs = slugs;
+    server
+}
+
+/// Starts `serve` on a database that is ready.
+async fn serve(binary: &std::path::Path, url: &str, config: Option<&std::path::Path>) -> Server {
     let port = free_port();
     let mut command = Command::new(binary);
     command
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("HAILONG_DATABASE_URL", &url)
+        .env("HAILONG_DATABASE_URL", url)
         .env("HAILONG_SUBMIT_LIMIT_PER_MINUTE", "0")
         .env("HAILONG_LOG", "warn");
     if let Some(config) = config {
@@ -119,7 +141,7 @@ async fn start_hailong(
     let child = command.stdout(Stdio::null()).spawn().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&base).await;
-    Server { child, base, slugs }
+    Server { child, base, slugs: Vec::new() }
 }
 
 async fn start_baseline(dir: &std::path::Path) -> Server {
@@ -168,13 +190,18 @@ struct Outcome {
 
 /// `clients` loops of GET form + POST answers, for `seconds` after a one-second warm-up.
 async fn load(server: &Server, clients: usize, seconds: u64) -> Outcome {
-    let slugs = Arc::new(server.slugs.clone());
+    load_on(&[server.base.clone()], &server.slugs, clients, seconds).await
+}
+
+/// As [`load`], the clients taking the servers at `bases` in turn (instances on one database).
+async fn load_on(bases: &[String], slugs: &[String], clients: usize, seconds: u64) -> Outcome {
+    let slugs = Arc::new(slugs.to_vec());
     let start = Instant::now();
     let warm = start + Duration::from_secs(1);
     let end = warm + Duration::from_secs(seconds);
     let tasks: Vec<_> = (0..clients)
         .map(|c| {
-            let base = server.base.clone();
+            let base = bases[c % bases.len()].clone();
             let slugs = slugs.clone();
             tokio::spawn(async move {
                 let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
@@ -300,6 +327,42 @@ async fn run(args: Args) {
         if *clients == args.clients[0] {
             let bytes = first_visit_bytes(&servers[1].1).await;
             eprintln!("first visit (form + stylesheet + icon), compressed: {bytes} bytes");
+        }
+    }
+    if let Some(server_url) = &args.postgres {
+        let admin = hailong::store::Store::admin_postgres(server_url).await.unwrap();
+        let base_url = server_url.rsplit_once('/').map_or(server_url.as_str(), |(b, _)| b).to_owned();
+        for clients in &args.clients {
+            let name = format!("hailong_bench_{:08x}", rand::random::<u32>());
+            admin.create_database(&name).await.unwrap();
+            let url = format!("{base_url}/{name}");
+            let config = args.postgres_config.as_deref();
+            let one = seed_and_serve(&this, &url, config).await;
+            for instances in [1usize, 2] {
+                let extra = if instances == 2 { Some(serve(&this, &url, config).await) } else { None };
+                let mut bases = vec![one.base.clone()];
+                bases.extend(extra.iter().map(|s| s.base.clone()));
+                let pids: Vec<u32> =
+                    std::iter::once(one.child.id()).chain(extra.iter().map(|s| s.child.id())).collect();
+                let cpu_before: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
+                let o = load_on(&bases, &one.slugs, *clients, args.seconds).await;
+                let cpu = pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>() - cpu_before;
+                let (rss, peak) = memory(one.child.id());
+                let rate = o.ratings as f64 / o.elapsed.as_secs_f64();
+                let label = format!("postgres ×{instances}");
+                rates.push((label.clone(), *clients, rate));
+                println!(
+                    "| {label} | {clients} | {rate:.0} | {:.2} | {:.2} | {} | {:.0} | {rss:.1} | {peak:.1} |",
+                    percentile(&o.latencies, 0.50),
+                    percentile(&o.latencies, 0.99),
+                    o.errors,
+                    cpu * 1e6 / o.ratings.max(1) as f64,
+                );
+                std::io::stdout().flush().unwrap();
+            }
+            drop(one);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let _ = admin.drop_database(&name).await;
         }
     }
     if let Some(factor) = args.overload {
