@@ -190,7 +190,7 @@ struct Outcome {
 
 /// `clients` loops of GET form + POST answers, for `seconds` after a one-second warm-up.
 async fn load(server: &Server, clients: usize, seconds: u64) -> Outcome {
-    load_on(&[server.base.clone()], &server.slugs, clients, seconds).await
+    load_on(std::slice::from_ref(&server.base), &server.slugs, clients, seconds).await
 }
 
 /// As [`load`], the clients taking the servers at `bases` in turn (instances on one database).
