@@ -71,11 +71,13 @@ impl Store {
         }
     }
 
-    /// On PostgreSQL, the statement every writing transaction of the chain's tables begins with:
-    /// the head's row lock, taken first so that the writers of several instances (and a
-    /// moderation) follow each other from their first read (the flags' look back, the state of
-    /// an exclusion) to their commit, and never wait on each other in a cycle. SQLite's writer
-    /// holds the file's write lock from `BEGIN IMMEDIATE`: nothing to add.
+    /// On PostgreSQL, the head's row lock, taken by every transaction that writes the chain's
+    /// tables before its first read of what others share (the flags' look back, the state of an
+    /// exclusion) and before it adds to shared rows (the counts): so the writers of several
+    /// instances and the moderators follow each other from there to their commit, and never
+    /// wait on each other in a cycle. A writer takes it after storing its group's own new rows
+    /// (those need no order), a moderation and the one-off linking at their start. SQLite's
+    /// writer holds the file's write lock from `BEGIN IMMEDIATE`: nothing to add.
     pub(super) fn lock_first(&self) -> Option<&'static str> {
         match self.backend {
             Backend::Sqlite { .. } => None,

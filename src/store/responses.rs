@@ -134,9 +134,6 @@ impl Store {
         let first = self.lock_first();
         let now = clock::now_ms();
         write_transaction!(self, tx => {
-            if let Some(sql) = first {
-                sqlx::query(sql).execute(&mut *tx).await?;
-            }
             // A receipt rates once: its use is claimed first, by a unique key (concurrent groups,
             // of this instance or another, wait on each other's row); a use claimed under another
             // form's key means this one is not stored. The same form sent again is let through,
@@ -234,6 +231,15 @@ impl Store {
                 .flat_map(|(id, r)| r.answers.iter().map(move |(q, v)| (id, q.as_str(), *v)))
                 .collect();
             write_answers!(tx, answers, style);
+            // On PostgreSQL the rest follows the other writers and the moderators under the head's
+            // row lock: everything so far touches only this group's own new rows (or waits on a
+            // unique key), and what comes next reads what others committed (the flags' look back)
+            // or adds to rows they share (the counts, the flags, the chain). Taken before the
+            // counts, so a moderation (which locks the head first, then adjusts counts) never
+            // waits on a writer that waits on it.
+            if let Some(sql) = first {
+                sqlx::query(sql).execute(&mut *tx).await?;
+            }
             // The group's answers, summed per count key, added to the counts in one go.
             let counts: Vec<(CountKey<'_>, i64)> = count_group(&unique, &attributed).into_iter().collect();
             add_counts!(tx, counts, style);

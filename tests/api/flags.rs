@@ -428,3 +428,49 @@ async fn two_moderators_restoring_the_same_response_at_once_count_it_once() {
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn two_writers_flag_a_burst_split_between_them_once_while_a_moderator_works_between_them() {
+    use hailong::domain::moderation::Action;
+    use hailong::store::WriteOutcome;
+    // Both backends; on PostgreSQL the two writers store their groups side by side and follow
+    // each other from the flags' look back to the commit, with a moderator among them.
+    let app = TestApp::spawn_with(|s| s.flags = rules()).await;
+    let point = app.officer_point().await;
+    let second = app.beside(|s| s.flags = rules()).await;
+    let at = |i: i64| MONDAY_9 + i * 20_000;
+    let answers = |i: i64| [("hai_long_chung", 1 + i % 5), ("ct7_thai_do", 1 + (i / 5) % 5)];
+    let stored = |outcomes: Vec<WriteOutcome>| -> Vec<i64> {
+        outcomes
+            .into_iter()
+            .map(|o| match o {
+                WriteOutcome::Stored(id) => id,
+                other => panic!("not stored: {other:?}"),
+            })
+            .collect()
+    };
+    let mut ids = stored(app.store.commit_group(&[rating(&point, at(0), MINUTE, &answers(0), None)]).await.unwrap());
+    for round in 1..=10 {
+        let a = vec![rating(&point, at(2 * round - 1), MINUTE, &answers(2 * round - 1), None)];
+        let b = vec![rating(&point, at(2 * round), MINUTE, &answers(2 * round), None)];
+        let action = if round % 2 == 1 { Action::Exclude } else { Action::Restore };
+        let (a, b, m) = tokio::join!(
+            app.store.commit_group(&a),
+            second.store.commit_group(&b),
+            app.store.moderate(&ids[..1], action, "Kiểm tra khi đang ghi", "a"),
+        );
+        ids.extend(stored(a.unwrap()));
+        ids.extend(stored(b.unwrap()));
+        assert_eq!(m.unwrap().changed, ids[..1].to_vec(), "round {round}: the moderation changed its response");
+    }
+    let flags = flags_by_officer(&app).await;
+    let officer = point.officer_code.clone().unwrap_or_default();
+    let count = |kind: &str| flags.get(&(officer.clone(), kind.to_owned())).copied().unwrap_or(0);
+    assert_eq!(ids.len(), 21);
+    assert_eq!((count("flag.burst"), count("flag.any")), (21, 21), "every one once: {flags:?}");
+    assert_eq!(flags.len(), 2, "no other flag: {flags:?}");
+    let out = cli(&app.db_url(), &["verify"], &[]);
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    drop(second);
+    app.stop().await;
+}
