@@ -24,11 +24,7 @@ use crate::domain::questionnaire::{Questionnaire, Registry, SHIPPED};
 use crate::store::Store;
 use crate::store::writer::Writer;
 use crate::web::error::{log_errors, time_limit};
-use crate::web::{self, AppState, client::Limiter};
-
-/// Sign-in attempts one device may make per window, whatever the accounts.
-const SIGN_IN_ATTEMPTS_PER_WINDOW: u32 = 30;
-const SIGN_IN_WINDOW_SECS: u64 = 15 * 60;
+use crate::web::{self, AppState};
 
 /// Largest request body accepted (a form with a 1,000-character comment is far smaller).
 const BODY_LIMIT: usize = 64 * 1024;
@@ -77,8 +73,6 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let state = AppState {
-            limiter: Arc::new(Limiter::new(settings.submit_limit_per_minute, 60)),
-            sign_in_limiter: Arc::new(Limiter::new(SIGN_IN_ATTEMPTS_PER_WINDOW, SIGN_IN_WINDOW_SECS)),
             app: App::new(store, questionnaires, Arc::new(settings)).with_writer(writer),
             fresh_forms: Arc::new(TtlCache::new(CACHE_TTL)),
         };
@@ -184,7 +178,8 @@ fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Once at start and then hourly: erases comments past their retention, forgets the device
-/// hashes of past days (stuffing flags compare devices within a day), and folds the day
+/// hashes of past days (stuffing flags compare devices within a day) and the abuse limits'
+/// past windows, and folds the day
 /// counts up to yesterday (Vietnam) into month sums so that reports over long periods stay fast.
 async fn housekeeping(store: Store, retention_days: u32) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
@@ -196,6 +191,13 @@ async fn housekeeping(store: Store, retention_days: u32) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(comments = n, "erased comments past their retention"),
                 Err(error) => tracing::warn!(%error, "could not erase old comments"),
+            }
+        }
+        if store.is_shared() {
+            // The abuse limits' windows last at most a quarter of an hour.
+            match store.forget_windows(clock::now_ms() / 1000 - 3600).await {
+                Ok(n) => tracing::debug!(windows = n, "forgot the abuse limits' past windows"),
+                Err(error) => tracing::warn!(%error, "could not forget the abuse limits' past windows"),
             }
         }
         if let Some(yesterday) = clock::vietnam_date(clock::now_ms()).previous_day() {

@@ -692,7 +692,7 @@ async fn two_instances_behind_caddy_on_one_postgres_database_behave_as_one_servi
         &caddyfile,
         format!(
             "{{\n  admin off\n  skip_install_trust\n  auto_https disable_redirects\n  storage file_system {}\n}}\n\
-             https://127.0.0.1:{port} {{\n  tls internal\n  reverse_proxy {upstreams} {{\n    lb_policy ip_hash\n    \
+             https://127.0.0.1:{port} {{\n  tls internal\n  reverse_proxy {upstreams} {{\n    lb_policy round_robin\n    \
              health_uri /readyz\n    health_interval 2s\n  }}\n}}\n",
             dir.path().join("caddy").display()
         ),
@@ -818,18 +818,31 @@ async fn two_instances_behind_caddy_on_one_postgres_database_behave_as_one_servi
     assert_eq!(statuses.iter().filter(|s| **s == 303).count(), 1, "{statuses:?}");
     assert!(statuses.iter().all(|s| *s == 303 || *s == 410), "{statuses:?}");
 
-    // The rate limit sees the client's address as the proxy passes it: three a minute from one
-    // citizen at one point, a fourth refused even with a forged X-Forwarded-For; another citizen
-    // is not held back.
+    // The rate limit sees the client's address as the proxy passes it, whichever instance the
+    // proxy sends each rating to (round robin): three a minute from one citizen at one point, a
+    // fourth refused even with a forged X-Forwarded-For; another citizen is not held back.
     let slug = &slugs[0];
+    // What each instance counted of open-QR sends, by outcome, from its own /metrics.
+    let sends = |server: &Server| -> f64 {
+        let (_, text) = curl("127.0.0.1", &format!("{}/metrics", server.base), &[], &[], None);
+        text.lines()
+            .filter(|l| l.starts_with("hailong_submissions_total{") && l.contains("channel=\"qr\""))
+            .filter(|l| l.contains("outcome=\"stored\"") || l.contains("outcome=\"rate_limited\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let before = (sends(&a), sends(&b));
     for n in 0..4 {
-        let (_, html) = curl("127.0.0.200", &format!("{proxy}/s/{slug}"), &[], &[], None);
-        let key = key_in(&html);
+        // The one-time key made here, so that the four sends follow each other at the proxy and
+        // its round robin gives them to the instances in turn.
+        let key = hailong::domain::response::IdempotencyKey::generate();
         let form = [("key", key.as_str()), ("q_hai_long_chung", "3")];
         let forged = format!("X-Forwarded-For: 10.0.0.{n}");
         let (status, _) = curl("127.0.0.200", &format!("{proxy}/s/{slug}"), &form, &[&forged], None);
         assert_eq!(status, if n < 3 { 303 } else { 429 }, "rating {n}");
     }
+    let after = (sends(&a), sends(&b));
+    assert_eq!((after.0 - before.0, after.1 - before.1), (2.0, 2.0), "each instance took two of the four");
     let (_, html) = curl("127.0.0.201", &format!("{proxy}/s/{slug}"), &[], &[], None);
     let key = key_in(&html);
     let (status, _) = curl(

@@ -15,6 +15,8 @@
 //! - [`points`]: collection points, their posters, and the point behind a citizen's form.
 //! - [`accounts`]: accounts, API keys and the audit log, for administrators.
 //! - [`intake`]: the citizen's send to the one writer, and readiness.
+//! - [`limits`]: the abuse limits (ratings per device and point, sign-in attempts), in memory
+//!   on one server, in the database when instances share it.
 //! - [`indices`]: reports, target pages and exports.
 //! - [`session`]: sign-in, one-time codes, sessions and API keys: who is calling.
 //! - [`receipts`]: receipt keys and tokens (one dossier, one rating), and the form a token opens.
@@ -26,6 +28,7 @@ pub mod accounts;
 pub mod cache;
 pub mod indices;
 pub mod intake;
+pub mod limits;
 pub mod moderation;
 pub mod org;
 pub mod points;
@@ -66,11 +69,15 @@ pub struct App {
     writer: Option<Writer>,
     /// The signing key of checkpoints and export manifests, read on first use.
     signing: Arc<std::sync::OnceLock<Arc<crate::domain::chain::Key>>>,
+    /// The abuse limits, counted where every instance of the deployment sees them.
+    limits: Arc<limits::Limits>,
 }
 
 impl App {
     pub fn new(store: Store, questionnaires: Arc<Registry>, settings: Arc<Settings>) -> Self {
+        let limits = Arc::new(limits::Limits::for_store(&store, settings.submit_limit_per_minute));
         Self {
+            limits,
             store,
             questionnaires,
             settings,

@@ -10,7 +10,19 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+/// A keyed hash of `text` under a day's salt (16 hex digits): of a device, for the stuffing
+/// flags, or of a device and a point, for the abuse limits. Enough to tell one day's devices
+/// apart; nothing to tell which address it was once the salt is gone.
+pub fn keyed_hash(salt: &str, text: &str) -> String {
+    // HMAC takes a key of any length: this never fails.
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(salt.as_bytes()) else { return String::new() };
+    mac.update(text.as_bytes());
+    super::chain::hex(&mac.finalize().into_bytes()[..8])
+}
 
 /// Why a response is flagged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

@@ -5,9 +5,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
 use super::Backend;
 use super::responses::CountKey;
 use crate::domain::flags::{self, FlagKind, Rules, Seen};
@@ -49,15 +46,6 @@ pub(super) const LOOKED_COLUMNS: &str = "r.id, r.point_id, r.officer_id, u.code,
 /// A new day's salt: 32 random bytes in hexadecimal.
 pub(super) fn new_salt() -> String {
     chain::hex(&rand::random::<[u8; 32]>())
-}
-
-/// A device's keyed hash under a day's salt (16 hex digits: enough to tell devices of one day
-/// apart, nothing to tell which address it was once the salt is gone).
-pub(super) fn device_hash(salt: &str, device: &str) -> String {
-    // HMAC takes a key of any length: this never fails.
-    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(salt.as_bytes()) else { return String::new() };
-    mac.update(device.as_bytes());
-    chain::hex(&mac.finalize().into_bytes()[..8])
 }
 
 /// `ids` as an SQL list (ids come from the database, never from input).
@@ -257,7 +245,7 @@ macro_rules! flag_group {
                         .await?;
                     salts.insert(day, salt);
                 }
-                let hash = flags::device_hash(salts.get(&day).map(String::as_str).unwrap_or_default(), device);
+                let hash = crate::domain::flags::keyed_hash(salts.get(&day).map(String::as_str).unwrap_or_default(), device);
                 devices.push((f.id, day, hash));
             }
             for (chunk, rows) in batch::split(&devices, batch::DEVICES_MAX) {

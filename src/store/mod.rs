@@ -307,6 +307,7 @@ mod counts;
 mod derived;
 #[macro_use]
 mod flags;
+mod limits;
 mod listing;
 mod manage;
 mod moderation;

@@ -24,6 +24,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "append-only responses", include_str!("../../migrations/postgres/0011_append_only.sql")),
     (12, "hash chain", include_str!("../../migrations/postgres/0012_chain.sql")),
     (13, "flags and moderation", include_str!("../../migrations/postgres/0013_flags_moderation.sql")),
+    (14, "rate windows", include_str!("../../migrations/postgres/0014_rate_windows.sql")),
 ];
 
 pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<PgPool> {

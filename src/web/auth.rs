@@ -16,7 +16,6 @@ pub use crate::app::session::{ABSOLUTE_MS, IDLE_MS};
 use crate::app::session::{SECOND_FACTOR_MS, SignIn};
 use crate::domain::account;
 pub use crate::domain::account::Caller;
-use crate::domain::clock;
 use crate::error::AppError;
 use crate::store::PendingSecondFactor;
 use crate::views;
@@ -115,7 +114,7 @@ pub async fn login(
         (status, views::admin::login(&next, Some(message))).into_response()
     };
     let ip = client_ip(peer, &headers, &state.app.settings.trusted_proxies);
-    if !state.sign_in_limiter.allow_sign_in(ip, (clock::now_ms() / 1000) as u64) {
+    if !state.app.allow_sign_in(&super::client::device_of(ip)).await {
         return Ok(failed(StatusCode::TOO_MANY_REQUESTS));
     }
     match state.app.sign_in(&form.name, form.password).await? {

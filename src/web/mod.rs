@@ -34,8 +34,6 @@ pub struct AppState {
     /// Fresh forms rendered and compressed once per point and language, with a slot for the
     /// one-time key.
     pub fresh_forms: Arc<FreshForms>,
-    pub limiter: Arc<client::Limiter>,
-    pub sign_in_limiter: Arc<client::Limiter>,
 }
 
 /// Fresh forms by slug, language and questionnaire, with a slot for the one-time key, each with

@@ -361,7 +361,8 @@ async fn receive(
     let ip = client_ip(peer, headers, &state.app.settings.trusted_proxies);
     // A receipt rates once whoever sends it: the per-address limit is for the open QR codes.
     let channel = if receipt.is_some() { Channel::Receipt } else { Channel::Qr };
-    if receipt.is_none() && !state.limiter.allow_rating(ip, point.point_id, (now / 1000) as u64) {
+    let device = super::client::device_of(ip);
+    if receipt.is_none() && !state.app.allow_rating(&device, point.point_id).await {
         crate::app::intake::count_submission("rate_limited", channel.code());
         return Err(AppError::TooManyRequests);
     }
@@ -376,7 +377,7 @@ async fn receive(
         channel,
         submitted_at_ms: now,
         key: key.clone(),
-        device: receipt.is_none().then(|| super::client::device_of(ip)),
+        device: receipt.is_none().then_some(device),
         receipt,
     };
     // Past the deadline the response may still be committed: the same key sent again finds it.

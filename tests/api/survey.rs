@@ -200,6 +200,47 @@ async fn one_device_cannot_flood_a_point_but_other_points_stay_open() {
 }
 
 #[tokio::test]
+async fn instances_sharing_a_database_keep_one_limit_for_a_device() {
+    // Two instances behind a proxy that sends one citizen's requests to either of them.
+    let app = TestApp::spawn_with(|s| s.submit_limit_per_minute = 2).await;
+    let point = app.officer_point().await;
+    let second = app.beside(|s| s.submit_limit_per_minute = 2).await;
+    let slug = point.slug.as_str();
+    let mut ratings = Vec::new();
+    for i in 0..4 {
+        let instance = if i % 2 == 0 { &app } else { &second };
+        let key = instance.form_key(slug).await;
+        ratings.push(instance.post(slug, &[("key", &key), ("q_hai_long_chung", "5")]).await.status().as_u16());
+    }
+    let sign_in = |instance: &TestApp| {
+        instance
+            .client
+            .post(format!("{}/admin/login", instance.base))
+            .header("origin", instance.base.clone())
+            .form(&[("name", "nobody"), ("password", "not the password"), ("next", "/admin")])
+            .send()
+    };
+    let mut sign_ins = Vec::new();
+    for i in 0..32 {
+        let instance = if i % 2 == 0 { &app } else { &second };
+        sign_ins.push(sign_in(instance).await.unwrap().status().as_u16());
+    }
+    let refused = sign_ins.iter().filter(|s| **s == 429).count();
+    if app.store.is_shared() {
+        // PostgreSQL: the limits are counted in the database, whichever instance is asked.
+        assert_eq!(ratings, [303, 303, 429, 429]);
+        assert_eq!(app.responses().await, 2);
+        assert_eq!(refused, 2, "thirty attempts in all, then refused: {sign_ins:?}");
+    } else {
+        // A single SQLite server counts in memory: a second process on the file has its own.
+        assert_eq!(ratings, [303, 303, 303, 303]);
+        assert_eq!(refused, 0, "{sign_ins:?}");
+    }
+    drop(second);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_database_that_cannot_commit_gets_try_again_never_thanks() {
     let app = TestApp::spawn().await;
     let point = app.officer_point().await;
