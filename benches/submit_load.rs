@@ -5,7 +5,7 @@
 //! process. Results go to standard output as a Markdown table (see BENCHMARKS.md).
 //!
 //!     cargo bench --bench submit_load -- --seconds 10 --clients 8,32 [--also LABEL=PATH] [--config LABEL=FILE]
-//!         [--postgres URL] [--overload FACTOR]
+//!         [--postgres URL [--postgres-config FILE] [--postgres-limit N]] [--overload FACTOR]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
@@ -42,6 +42,11 @@ struct Args {
     /// instances, beside the SQLite rows of the same run.
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
+    /// With `--postgres`: this build is measured once more with this rate limit (ratings per
+    /// minute per address and point, counted in the database), high enough to refuse nothing,
+    /// to show what counting it costs. The other runs turn the limit off.
+    #[arg(long, value_name = "N")]
+    postgres_limit: Option<u32>,
     /// A settings file for the PostgreSQL instances (e.g. the flags off).
     #[arg(long, value_name = "FILE")]
     postgres_config: Option<std::path::PathBuf>,
@@ -106,6 +111,16 @@ async fn start_hailong(
 /// Seeds the demo organisation into `url` (through the binary's own commands, so that an older
 /// build uses its own schema) and starts `serve` on it.
 async fn seed_and_serve(binary: &std::path::Path, url: &str, config: Option<&std::path::Path>) -> Server {
+    seed_and_serve_limited(binary, url, config, 0).await
+}
+
+/// As [`seed_and_serve`], with `limit` ratings a minute per address and point.
+async fn seed_and_serve_limited(
+    binary: &std::path::Path,
+    url: &str,
+    config: Option<&std::path::Path>,
+    limit: u32,
+) -> Server {
     let run = |args: &[&str]| {
         let out = Command::new(binary).args(args).env("HAILONG_DATABASE_URL", url).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -121,19 +136,20 @@ async fn seed_and_serve(binary: &std::path::Path, url: &str, config: Option<&std
             (cells.len() > 3 && !cells[3].is_empty()).then(|| cells[0].to_owned())
         })
         .collect();
-    let mut server = serve(binary, url, config).await;
+    let mut server = serve(binary, url, config, limit).await;
     server.slugs = slugs;
     server
 }
 
-/// Starts `serve` on a database that is ready.
-async fn serve(binary: &std::path::Path, url: &str, config: Option<&std::path::Path>) -> Server {
+/// Starts `serve` on a database that is ready, with `limit` ratings a minute per address and
+/// point (0: none).
+async fn serve(binary: &std::path::Path, url: &str, config: Option<&std::path::Path>, limit: u32) -> Server {
     let port = free_port();
     let mut command = Command::new(binary);
     command
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("HAILONG_DATABASE_URL", url)
-        .env("HAILONG_SUBMIT_LIMIT_PER_MINUTE", "0")
+        .env("HAILONG_SUBMIT_LIMIT_PER_MINUTE", limit.to_string())
         .env("HAILONG_LOG", "warn");
     if let Some(config) = config {
         command.env("HAILONG_CONFIG", config);
@@ -332,37 +348,47 @@ async fn run(args: Args) {
     if let Some(server_url) = &args.postgres {
         let admin = hailong::store::Store::admin_postgres(server_url).await.unwrap();
         let base_url = server_url.rsplit_once('/').map_or(server_url.as_str(), |(b, _)| b).to_owned();
+        // This build, the other builds (each on a database it made itself), and this build with
+        // the rate limit counted in the database.
+        let mut builds: Vec<(String, std::path::PathBuf, u32)> = vec![("postgres".to_owned(), this.clone(), 0)];
+        builds.extend(others.iter().map(|(label, path)| (format!("{label} postgres"), path.clone(), 0)));
+        if let Some(limit) = args.postgres_limit {
+            builds.push((format!("postgres limit {limit}"), this.clone(), limit));
+        }
         for clients in &args.clients {
-            let name = format!("hailong_bench_{:08x}", rand::random::<u32>());
-            admin.create_database(&name).await.unwrap();
-            let url = format!("{base_url}/{name}");
-            let config = args.postgres_config.as_deref();
-            let one = seed_and_serve(&this, &url, config).await;
-            for instances in [1usize, 2] {
-                let extra = if instances == 2 { Some(serve(&this, &url, config).await) } else { None };
-                let mut bases = vec![one.base.clone()];
-                bases.extend(extra.iter().map(|s| s.base.clone()));
-                let pids: Vec<u32> =
-                    std::iter::once(one.child.id()).chain(extra.iter().map(|s| s.child.id())).collect();
-                let cpu_before: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
-                let o = load_on(&bases, &one.slugs, *clients, args.seconds).await;
-                let cpu = pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>() - cpu_before;
-                let (rss, peak) = memory(one.child.id());
-                let rate = o.ratings as f64 / o.elapsed.as_secs_f64();
-                let label = format!("postgres ×{instances}");
-                rates.push((label.clone(), *clients, rate));
-                println!(
-                    "| {label} | {clients} | {rate:.0} | {:.2} | {:.2} | {} | {:.0} | {rss:.1} | {peak:.1} |",
-                    percentile(&o.latencies, 0.50),
-                    percentile(&o.latencies, 0.99),
-                    o.errors,
-                    cpu * 1e6 / o.ratings.max(1) as f64,
-                );
-                std::io::stdout().flush().unwrap();
+            for (build, binary, limit) in &builds {
+                let name = format!("hailong_bench_{:08x}", rand::random::<u32>());
+                admin.create_database(&name).await.unwrap();
+                let url = format!("{base_url}/{name}");
+                let config = args.postgres_config.as_deref();
+                let one = seed_and_serve_limited(binary, &url, config, *limit).await;
+                for instances in [1usize, 2] {
+                    let extra =
+                        if instances == 2 { Some(serve(binary, &url, config, *limit).await) } else { None };
+                    let mut bases = vec![one.base.clone()];
+                    bases.extend(extra.iter().map(|s| s.base.clone()));
+                    let pids: Vec<u32> =
+                        std::iter::once(one.child.id()).chain(extra.iter().map(|s| s.child.id())).collect();
+                    let cpu_before: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
+                    let o = load_on(&bases, &one.slugs, *clients, args.seconds).await;
+                    let cpu = pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>() - cpu_before;
+                    let (rss, peak) = memory(one.child.id());
+                    let rate = o.ratings as f64 / o.elapsed.as_secs_f64();
+                    let label = format!("{build} ×{instances}");
+                    rates.push((label.clone(), *clients, rate));
+                    println!(
+                        "| {label} | {clients} | {rate:.0} | {:.2} | {:.2} | {} | {:.0} | {rss:.1} | {peak:.1} |",
+                        percentile(&o.latencies, 0.50),
+                        percentile(&o.latencies, 0.99),
+                        o.errors,
+                        cpu * 1e6 / o.ratings.max(1) as f64,
+                    );
+                    std::io::stdout().flush().unwrap();
+                }
+                drop(one);
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let _ = admin.drop_database(&name).await;
             }
-            drop(one);
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            let _ = admin.drop_database(&name).await;
         }
     }
     if let Some(factor) = args.overload {
