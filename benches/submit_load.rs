@@ -363,8 +363,7 @@ async fn run(args: Args) {
                 let config = args.postgres_config.as_deref();
                 let one = seed_and_serve_limited(binary, &url, config, *limit).await;
                 for instances in [1usize, 2] {
-                    let extra =
-                        if instances == 2 { Some(serve(binary, &url, config, *limit).await) } else { None };
+                    let extra = if instances == 2 { Some(serve(binary, &url, config, *limit).await) } else { None };
                     let mut bases = vec![one.base.clone()];
                     bases.extend(extra.iter().map(|s| s.base.clone()));
                     let pids: Vec<u32> =

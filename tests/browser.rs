@@ -376,6 +376,9 @@ async fn every_page_at_a_phone_and_a_desktop_width() {
         ("posters", "/admin/units/HL.TTPVHCC/posters".to_owned()),
         ("officers", "/admin/officers".to_owned()),
         ("officer", "/admin/officers/CB001".to_owned()),
+        ("responses-officer", "/admin/officers/CB001/responses".to_owned()),
+        ("responses-unit", "/admin/units/HL.TTPVHCC/responses".to_owned()),
+        ("responses-all", "/admin/officers/CB001/responses?all=1".to_owned()),
         ("desks", "/admin/desks".to_owned()),
         ("questionnaires", "/admin/questionnaires".to_owned()),
         ("users", "/admin/users".to_owned()),
@@ -431,4 +434,86 @@ async fn every_page_at_a_phone_and_a_desktop_width() {
         }
         b.close().await.unwrap();
     }
+}
+
+/// A moderator of Home Affairs, on a phone, reviews an officer's flagged ratings, ticks two of
+/// a burst and excludes them with a reason; the page shows what a moderator decides on without
+/// scrolling the table sideways.
+#[tokio::test]
+async fn a_moderator_excludes_two_ratings_of_a_burst_on_a_phone() {
+    use hailong::domain::account::Role;
+    use hailong::domain::response::{Channel, IdempotencyKey, NewResponse};
+    let app = TestApp::spawn_with(|s| s.flags = hailong::domain::flags::Rules::default()).await;
+    let point = app.officer_point().await;
+    let now = hailong::domain::clock::now_ms();
+    // Twelve ratings half a minute apart, each read for a minute: a burst (ten in ten minutes).
+    let group: Vec<NewResponse> = (1..=12)
+        .map(|i| {
+            let at = now - (13 - i) * 30_000;
+            NewResponse {
+                point_id: point.id,
+                questionnaire_id: "mot-cua".into(),
+                questionnaire_version: 2,
+                answers: vec![("hai_long_chung".to_owned(), 1 + i % 5)],
+                field: None,
+                comment: None,
+                channel: Channel::Qr,
+                submitted_at_ms: at,
+                key: IdempotencyKey::generate_at(at - 60_000),
+                receipt: None,
+                device: None,
+            }
+        })
+        .collect();
+    app.store.commit_group(&group).await.unwrap();
+    let moderator = app.staff("so.noi.vu", Role::HomeAffairs, Some("HL")).await;
+    let b = browser(360).await;
+    b.goto(&format!("{}/healthz", app.base)).await.unwrap();
+    let token = moderator.cookie.trim_start_matches("hl_session=").to_owned();
+    // The session of an account signed in with its second factor, as the browser keeps it.
+    b.execute(&format!("document.cookie = 'hl_session={token}; path=/';"), vec![]).await.unwrap();
+    let officer = point.officer_code.clone().unwrap();
+    b.goto(&format!("{}/admin/officers/{officer}/responses", app.base)).await.unwrap();
+    let rows = b.find_all(Locator::Css("table.audit tbody tr")).await.unwrap();
+    let shown = b.find(Locator::Css("body")).await.unwrap().text().await.unwrap_or_default();
+    assert_eq!(rows.len(), 12, "the burst is listed at {officer}: {shown}");
+    let (fits, widths) = fits(&b).await;
+    assert!(fits, "no sideways scrolling of the page ({widths})");
+    // The tick box, the time, the flags and the state are on the screen.
+    let right = number(
+        &b,
+        "return document.querySelector('table.audit tbody tr td:nth-child(4)').getBoundingClientRect().right;",
+    )
+    .await;
+    assert!(right <= 360.0, "the state column on the screen: its right edge at {right} px");
+    let first = rows[0].text().await.unwrap();
+    assert!(first.contains("dồn dập") && first.contains("Được tính"), "{first}");
+    screenshot("moderation-review-360.png", &b.screenshot().await.unwrap());
+
+    let boxes = b.find_all(Locator::Css("table.audit input[type=checkbox]")).await.unwrap();
+    boxes[0].click().await.unwrap();
+    boxes[1].click().await.unwrap();
+    b.find(Locator::Css("#reason"))
+        .await
+        .unwrap()
+        .send_keys("Hai phiếu gửi từ máy của quầy, đã xác minh")
+        .await
+        .unwrap();
+    b.find(Locator::Css("button[value=exclude]")).await.unwrap().click().await.unwrap();
+    let mut excluded = 0;
+    for _ in 0..50 {
+        let text = b.find(Locator::Css("main")).await.unwrap().text().await.unwrap_or_default();
+        excluded =
+            b.find_all(Locator::XPath("//tbody//td[strong[contains(., 'Đã loại khỏi chỉ số')]]")).await.unwrap().len();
+        let said = text.contains("Đã loại khỏi chỉ số 2 phiếu.");
+        if excluded == 2 && said {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    screenshot("moderation-excluded-360.png", &b.screenshot().await.unwrap());
+    assert_eq!(excluded, 2, "two ratings excluded through the page");
+    b.close().await.unwrap();
+    let (responses, events) = app.store.chain_tally(i64::MAX).await.unwrap();
+    assert_eq!((responses, events), (12, 2), "each exclusion is an event of the chain");
 }

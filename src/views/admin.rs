@@ -351,6 +351,13 @@ pub fn checkpoint_section(latest: Option<&(crate::domain::chain::Checkpoint, i64
     }
 }
 
+/// What a page says about the form just sent: what was done, or why nothing was.
+#[derive(Clone, Copy, Debug)]
+pub enum Said<'a> {
+    Done(&'a str),
+    Problem(&'a str),
+}
+
 /// What a moderator reviews: the responses of an officer or a unit in a period, when they came
 /// and how they were flagged (never who gave them), with the form that excludes or restores
 /// the ones ticked, with a reason.
@@ -362,7 +369,7 @@ pub fn review(
     period: &str,
     all: bool,
     listed: &[crate::store::Listed],
-    message: Option<&str>,
+    said: Option<Said<'_>>,
 ) -> Markup {
     let flags = |l: &crate::store::Listed| l.flags.iter().map(|k| k.vi()).collect::<Vec<_>>().join(", ");
     page(
@@ -384,7 +391,11 @@ pub fn review(
                 button type="submit" { "Xem" }
             }
             p #period-hint .small { "Kỳ: năm 2026, quý 2026-Q3, tháng 2026-07 hoặc khoảng 2026-01-01..2026-03-31. Trang không cho biết ai đã đánh giá." }
-            @if let Some(m) = message { div.alert role="alert" { p { (m) } } }
+            @match said {
+                Some(Said::Problem(m)) => div.alert role="alert" { p { (m) } },
+                Some(Said::Done(m)) => div.ok role="status" { p { (m) } },
+                None => {},
+            }
             @if listed.is_empty() {
                 p { "Không có phiếu nào." }
             } @else {
@@ -392,19 +403,21 @@ pub fn review(
                     input type="hidden" name="period" value=(period);
                     @if all { input type="hidden" name="all" value="1"; }
                     table.audit {
-                        thead { tr { th { "Chọn" } th.num { "Số phiếu" } th { "Thời điểm" } th { "Đơn vị" } th { "Quầy" } th { "Cán bộ" } th { "Kênh" } th { "Cờ" } th { "Trạng thái" } } }
+                        // What a moderator decides on comes first, so that a phone shows it
+                        // without scrolling the table sideways.
+                        thead { tr { th { "Chọn" } th { "Thời điểm" } th { "Cờ" } th { "Trạng thái" } th { "Kênh" } th { "Đơn vị" } th { "Quầy" } th { "Cán bộ" } th.num { "Số phiếu" } } }
                         tbody {
                             @for l in listed {
                                 tr {
                                     td { input type="checkbox" name=(format!("r{}", l.id)) value="on" aria-label=(format!("Chọn phiếu {}", l.id)); }
-                                    td.num { (l.id) }
                                     td { (clock::format_vietnam(l.at_ms)) }
+                                    td { (flags(l)) }
+                                    td { @if l.excluded { strong { "Đã loại khỏi chỉ số" } } @else { "Được tính" } }
+                                    td { (crate::domain::response::Channel::parse(&l.channel).map_or(l.channel.as_str(), |c| c.name_vi())) }
                                     td { (l.unit_code) }
                                     td { (l.desk_code.as_deref().unwrap_or("")) }
                                     td { (l.officer_code.as_deref().unwrap_or("")) }
-                                    td { (crate::domain::response::Channel::parse(&l.channel).map_or(l.channel.as_str(), |c| c.name_vi())) }
-                                    td { (flags(l)) }
-                                    td { @if l.excluded { strong { "Đã loại khỏi chỉ số" } } @else { "Được tính" } }
+                                    td.num { (l.id) }
                                 }
                             }
                         }

@@ -124,10 +124,12 @@ async fn review_page(
         }
     };
     let (typed, period, all) = query.read();
-    let message = message.or_else(|| {
-        let action = crate::domain::moderation::Action::parse(query.did.as_deref()?)?;
-        Some(format!("Đã {} {} phiếu.", action.vi(), query.done.unwrap_or(0)))
-    });
+    // A refusal says why nothing was done; after a change, the page says what was.
+    let done = query
+        .did
+        .as_deref()
+        .and_then(crate::domain::moderation::Action::parse)
+        .map(|action| format!("Đã {} {} phiếu.", action.vi(), query.done.unwrap_or(0)));
     let (listed, message) = match period {
         Ok(period) => (state.app.review(caller, of, &period, !all).await?, message),
         Err(_) => (
@@ -135,7 +137,12 @@ async fn review_page(
             Some("Kỳ không đúng: nhập 2026, 2026-H1, 2026-Q3, 2026-07 hoặc 2026-01-01..2026-03-31.".to_owned()),
         ),
     };
-    Ok(views::admin::review(caller, &whose, &path, &typed, all, &listed, message.as_deref()))
+    let said = match (&message, &done) {
+        (Some(problem), _) => Some(views::admin::Said::Problem(problem)),
+        (None, Some(done)) => Some(views::admin::Said::Done(done)),
+        (None, None) => None,
+    };
+    Ok(views::admin::review(caller, &whose, &path, &typed, all, &listed, said))
 }
 
 async fn review_officer(
@@ -197,10 +204,6 @@ async fn moderate(
     ])
     .unwrap_or_default();
     let ids: Vec<i64> = form.keys().filter_map(|k| k.strip_prefix('r').and_then(|id| id.parse().ok())).collect();
-    if ids.is_empty() {
-        // Nothing ticked: nothing to do, and the page says so.
-        return Ok(Redirect::to(&format!("{path}?{keep}")).into_response());
-    }
     let Some(action) = form.get("action").and_then(|a| Action::parse(a)) else {
         let page =
             review_page(state, caller, of, &query, Some("Chọn loại khỏi chỉ số hoặc tính lại.".to_owned())).await?;

@@ -273,6 +273,13 @@ async fn a_moderator_excludes_a_burst_and_restores_part_of_it_as_events_that_ver
     };
     assert_eq!(responses_of_officer().await, Some(8));
 
+    // Nothing ticked: nothing changes, and the page says so.
+    let reason = "Sáu phiếu trong sáu phút tại quầy, cùng lúc vắng khách";
+    let none = [("period", year.as_str()), ("action", "exclude"), ("reason", reason)];
+    let refused = staff.post(&format!("/admin/officers/{officer}/responses"), &none).await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("Chưa chọn phiếu nào"));
+
     // A reason too short changes nothing, and says why in Vietnamese.
     let mut form: Vec<(String, String)> = burst.iter().map(|id| (format!("r{id}"), "on".to_owned())).collect();
     form.push(("period".into(), year.clone()));
