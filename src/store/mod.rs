@@ -42,6 +42,13 @@ pub enum StoreError {
     /// The hash chain's stored head cannot be read: the database was edited outside the service.
     #[error("{0}")]
     Chain(String),
+    /// A newer version of hailong has migrated the database (during a rolling upgrade, say):
+    /// this build does not know what the newer one expects of each write, so it writes nothing.
+    #[error(
+        "the database's schema is version {applied}, newer than this build of hailong knows ({known}): \
+         a newer version has migrated it; this instance writes nothing, so replace it with the newer version"
+    )]
+    Newer { applied: i64, known: i64 },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -51,7 +58,7 @@ impl StoreError {
     /// opposed to a mistake: the caller is told to try again, not that something broke.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            Self::FileGone(_) | Self::Full(_) => true,
+            Self::FileGone(_) | Self::Full(_) | Self::Newer { .. } => true,
             Self::Db(e) => matches!(
                 e,
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed
@@ -131,6 +138,15 @@ macro_rules! write_transaction {
             let mut conn = pool.acquire().await?;
             let written: StoreResult<()> = async {
                 let mut $tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
+                // Nothing is written into a schema a newer version made (a rolling upgrade):
+                // checked in the transaction, so no write of this build follows the migration.
+                let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+                    .fetch_one(&mut *$tx)
+                    .await?;
+                let known = $store.known_schema();
+                if let Some(applied) = applied.filter(|v| *v > known) {
+                    return Err(StoreError::Newer { applied, known });
+                }
                 $body
                 $tx.commit().await?;
                 Ok(())
@@ -386,6 +402,16 @@ impl Store {
             )));
         };
         let store = Self { backend, flag_rules: Default::default() };
+        // A database a newer version migrated is said as such, not as a migration "missing".
+        let applied: Result<Option<i64>, sqlx::Error> = on_backend!(write store, pool => {
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations").fetch_one(pool).await
+        });
+        let known = store.known_schema();
+        if let Ok(Some(applied)) = applied
+            && applied > known
+        {
+            return Err(StoreError::Newer { applied, known });
+        }
         match &store.backend {
             Backend::Sqlite { write, .. } => {
                 migrator(sqlite::MIGRATIONS).run(write).await?;
@@ -399,6 +425,15 @@ impl Store {
     /// A connection to a PostgreSQL server for creating and dropping databases.
     pub async fn admin_postgres(url: &str) -> StoreResult<postgres::PgAdmin> {
         postgres::PgAdmin::connect(url).await
+    }
+
+    /// The newest schema version (migration) this build knows.
+    pub fn known_schema(&self) -> i64 {
+        let migrations = match self.backend {
+            Backend::Sqlite { .. } => sqlite::MIGRATIONS,
+            Backend::Postgres(_) => postgres::MIGRATIONS,
+        };
+        migrations.iter().map(|m| m.0).max().unwrap_or(0)
     }
 
     pub fn backend_name(&self) -> &'static str {

@@ -411,3 +411,46 @@ async fn responses_stored_before_derived_answers_were_kept_get_them_once() {
     }
     assert_eq!(app.store.derive_missing_answers(&registry).await.unwrap(), None, "done once per database");
 }
+
+/// Records a migration this build does not know, as a newer version of hailong would.
+async fn migrate_as_a_newer_version(url: &str) {
+    use sqlx::Connection;
+    let sql = "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+               VALUES (999, 'a newer version', TRUE, $1, 0)";
+    if hailong::store::sqlite_file(url).is_some() {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query(sql).bind(vec![0u8; 48]).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query(sql).bind(vec![0u8; 48]).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_instance_writes_nothing_once_a_newer_version_has_migrated_the_database() {
+    // A rolling upgrade: the new version migrates the database while an old one still serves.
+    let app = TestApp::spawn().await;
+    let point = app.officer_point().await;
+    let slug = point.slug.as_str();
+    let key = app.form_key(slug).await;
+    assert_eq!(app.post(slug, &[("key", &key), ("q_hai_long_chung", "4")]).await.status(), 303);
+    assert_eq!(app.get("/readyz").await.status(), 200);
+
+    migrate_as_a_newer_version(&app.db_url()).await;
+    let key = app.form_key(slug).await;
+    let refused = app.post(slug, &[("key", &key), ("q_hai_long_chung", "5")]).await;
+    assert_eq!(refused.status(), 503, "send again, to an instance of the newer version");
+    assert!(refused.text().await.unwrap().contains("chưa lưu được"));
+    assert_eq!(app.get("/readyz").await.status(), 503, "out of the proxy's rotation");
+    assert_eq!(app.responses().await, 1, "nothing written into the newer schema");
+
+    // Started on it, this build says why it cannot, in words an operator can act on.
+    let err = Store::open(&app.db_url(), 1).await.expect_err("refused").to_string();
+    assert!(err.contains("version 999") && err.contains("newer"), "{err}");
+    let out = crate::helpers::cli(&app.db_url(), &["verify"], &[]);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success() && said.contains("newer version"), "{said}");
+    app.stop().await;
+}
