@@ -171,6 +171,21 @@ pub async fn verify_chain(settings: &Settings, files: &[PathBuf]) -> anyhow::Res
         ),
         Some(broken) => problems.push(format!("chain: {broken}")),
     }
+    // Comments are erased by the retention purge only, and only past the retention.
+    let days = settings.comment_retention_days;
+    let since = (days > 0).then(|| crate::domain::clock::now_ms() - i64::from(days) * 86_400_000);
+    let erased = if check.broken.is_none() { store.erased_comments(since).await? } else { Vec::new() };
+    match (erased.first(), days) {
+        (None, 0) => println!("comments: none erased (comment_retention_days = 0 keeps them)"),
+        (None, _) => println!("comments: none erased before their retention of {days} days"),
+        (Some((id, at)), _) => problems.push(format!(
+            "comments: the comment of response {id} (rated {}) was erased{}{}, not by the retention purge \
+             (if comment_retention_days was longer when the purge ran, set it as it was for this check)",
+            crate::domain::clock::format_vietnam(*at),
+            if days > 0 { format!(" before its retention of {days} days") } else { String::new() },
+            if erased.len() > 1 { " (and others after it)" } else { "" },
+        )),
+    }
     match store.check_moderation().await? {
         None => println!("moderation: the excluded responses are those the {} event(s) leave excluded", check.events),
         Some(problem) => problems.push(format!("moderation: {problem}")),

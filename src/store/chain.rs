@@ -297,6 +297,25 @@ impl Store {
         Ok(check)
     }
 
+    /// Responses whose comment is gone though their link says they had one, rated at or after
+    /// `since` (Unix ms; every one when `None`): id and instant, the first five by id. The
+    /// retention purge erases comments older than the retention only, so these were erased by
+    /// something else. (The link's record of the comment is checked by the walk of the chain.)
+    pub async fn erased_comments(&self, since: Option<i64>) -> StoreResult<Vec<(i64, i64)>> {
+        let none = chain::hex(&chain::erasable(None));
+        Ok(on_backend!(self, pool => {
+            sqlx::query_as(
+                "SELECT r.id, r.submitted_at FROM responses r \
+                 JOIN chain_links l ON l.kind = 'response' AND l.record_id = r.id \
+                 WHERE r.comment IS NULL AND l.erasable <> $1 AND r.submitted_at >= $2 ORDER BY r.id LIMIT 5",
+            )
+            .bind(none)
+            .bind(since.unwrap_or(i64::MIN))
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     /// The responses with these ids and their answers, by id.
     async fn responses_by_id(
         &self,

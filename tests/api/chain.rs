@@ -454,11 +454,36 @@ async fn the_service_writes_its_own_checkpoint_and_the_comment_purge_leaves_the_
     assert_eq!(latest.seq, 1);
     drop(second);
 
-    // The retention purge erases the comment; the chain still verifies, against the checkpoint.
-    let erased = first.store.purge_comments(hailong::domain::clock::now_ms() + 1).await.unwrap();
-    assert_eq!(erased, 1);
-    let out = cli(&first.db_url(), &["verify", "--checkpoint", files[0].to_str().unwrap()], &[]);
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    // The retention purge (30 days here) erases the comment of a rating from 40 days ago; the
+    // chain still verifies, against the checkpoint.
+    let now = hailong::domain::clock::now_ms();
+    let day = 86_400_000;
+    let old = hailong::domain::response::NewResponse {
+        point_id: point.id,
+        questionnaire_id: "mot-cua".into(),
+        questionnaire_version: 2,
+        answers: vec![("hai_long_chung".into(), 2)],
+        field: None,
+        comment: hailong::domain::answer::Comment::parse("Phải chờ lâu").unwrap(),
+        channel: hailong::domain::response::Channel::Qr,
+        submitted_at_ms: now - 40 * day,
+        key: hailong::domain::response::IdempotencyKey::generate_at(now - 40 * day - 60_000),
+        receipt: None,
+        device: None,
+    };
+    let stored = first.store.commit_group(&[old]).await.unwrap();
+    assert!(matches!(stored[0], hailong::store::WriteOutcome::Stored(_)), "{stored:?}");
+    let retention = [("HAILONG_COMMENT_RETENTION_DAYS", "30")];
+    assert_eq!(first.store.purge_comments(now - 30 * day).await.unwrap(), 1);
+    let out = cli(&first.db_url(), &["verify", "--checkpoint", files[0].to_str().unwrap()], &retention);
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && said.contains("none erased before their retention of 30 days"), "{said}");
+
+    // A comment erased before its time (a manager quietly removing a complaint) is named.
+    assert_eq!(first.store.purge_comments(now + 1).await.unwrap(), 1);
+    let out = cli(&first.db_url(), &["verify"], &retention);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success() && said.contains("was erased before its retention of 30 days"), "{said}");
     first.stop().await;
 }
 

@@ -248,10 +248,13 @@ fn expected(route: &StaffRoute, role: Option<Role>, in_scope: bool) -> StatusCod
     if !in_scope {
         return StatusCode::NOT_FOUND;
     }
-    // A new API key is shown on the page that made it, once.
     if route.path == "/api/v1/receipts" {
         StatusCode::CREATED
+    } else if route.method == Method::POST && route.path.ends_with("/responses") {
+        // The form ticks no response: refused, and the page says so.
+        StatusCode::UNPROCESSABLE_ENTITY
     } else if route.method == Method::GET
+        // A new API key is shown on the page that made it, once.
         || route.path == "/admin/users/{name}/apikeys"
         || route.path == "/api/v1/served"
         // A checkpoint is made and handed over as a file.
