@@ -28,8 +28,9 @@ pub struct Settings {
     pub public_base_url: Option<String>,
     /// Accepted ratings per minute from one client address at one collection point; 0 = no limit.
     pub submit_limit_per_minute: u32,
-    /// Reverse proxies whose `X-Forwarded-For` header is believed. Empty: the socket address is used.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Reverse proxies whose `X-Forwarded-For` header is believed: addresses, or networks
+    /// written as ADDRESS/PREFIX (an ingress on a pod network). Empty: the socket address is used.
+    pub trusted_proxies: Vec<ProxyNet>,
     /// Most responses the writer commits in one transaction.
     pub writer_batch_max: usize,
     /// Responses that may wait for the writer before new ones are told to try again (503).
@@ -137,6 +138,38 @@ impl Default for Settings {
     }
 }
 
+/// A trusted proxy: one address (`10.0.0.2`), or a network (`10.0.0.0/8`, `fd00::/8`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ProxyNet(ipnet::IpNet);
+
+impl ProxyNet {
+    /// Whether `ip` is this proxy, or in this network.
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        self.0.contains(ip)
+    }
+}
+
+impl TryFrom<String> for ProxyNet {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let text = text.trim();
+        if let Ok(net) = text.parse::<ipnet::IpNet>() {
+            return Ok(Self(net.trunc()));
+        }
+        text.parse::<IpAddr>()
+            .map(|ip| Self(ip.to_canonical().into()))
+            .map_err(|_| format!("trusted proxy '{text}' is neither an address (10.0.0.2) nor a network (10.0.0.0/8)"))
+    }
+}
+
+impl From<ProxyNet> for String {
+    fn from(net: ProxyNet) -> Self {
+        if net.0.prefix_len() == net.0.max_prefix_len() { net.0.addr().to_string() } else { net.0.to_string() }
+    }
+}
+
 /// Values given on the command line; `None` leaves the lower layers in force.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Overrides {
@@ -193,7 +226,29 @@ impl Settings {
             .extract()
             .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
         settings.validate()?;
+        for name in Self::unknown_variables(std::env::vars().map(|(name, _)| name)) {
+            eprintln!(
+                "warning: {name} is not a setting of hailong and is ignored (the settings are HAILONG_ and one of: {})",
+                Self::KEYS.map(str::to_uppercase).join(", ")
+            );
+        }
         Ok(settings)
+    }
+
+    /// The `HAILONG_` variables among `names` that name no setting (a typo would otherwise leave
+    /// the default in force unnoticed): not `HAILONG_CONFIG` (the settings file) nor the test
+    /// suites' `HAILONG_TEST_*`.
+    pub fn unknown_variables(names: impl Iterator<Item = String>) -> Vec<String> {
+        let mut unknown: Vec<String> = names
+            .filter(|name| {
+                name.strip_prefix("HAILONG_").is_some_and(|key| {
+                    let key = key.to_lowercase();
+                    key != "config" && !key.starts_with("test_") && !Self::KEYS.contains(&key.as_str())
+                })
+            })
+            .collect();
+        unknown.sort();
+        unknown
     }
 
     fn validate(&self) -> anyhow::Result<()> {
@@ -285,6 +340,23 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mistyped_variable_is_named() {
+        let names = ["HAILONG_METRIC_BIND", "HAILONG_METRICS_BIND", "HAILONG_CONFIG", "HAILONG_TEST_WEBDRIVER", "PATH"];
+        let unknown = Settings::unknown_variables(names.iter().map(|n| (*n).to_owned()));
+        assert_eq!(unknown, ["HAILONG_METRIC_BIND"]);
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        // As HAILONG_TRUSTED_PROXIES and the TOML list give them.
+        let parsed: Vec<ProxyNet> = serde_json::from_str(r#"["127.0.0.1", "10.244.0.0/16", "fd00::/8"]"#).unwrap();
+        let shown: Vec<String> = parsed.iter().map(|p| String::from(*p)).collect();
+        assert_eq!(shown, ["127.0.0.1", "10.244.0.0/16", "fd00::/8"]);
+        let refused = serde_json::from_str::<Vec<ProxyNet>>(r#"["ingress.local"]"#).unwrap_err().to_string();
+        assert!(refused.contains("neither an address"), "{refused}");
+    }
 
     #[test]
     fn redacts_passwords_only() {

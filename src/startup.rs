@@ -26,6 +26,10 @@ use crate::store::writer::Writer;
 use crate::web::error::{log_errors, time_limit};
 use crate::web::{self, AppState};
 
+/// How long a stop waits for requests under way: a little over the time limit of one request
+/// (`web::error::REQUEST_TIMEOUT`), within systemd's `TimeoutStopSec` (45 s) in the unit.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(35);
+
 /// Largest request body accepted (a form with a 1,000-character comment is far smaller).
 const BODY_LIMIT: usize = 64 * 1024;
 
@@ -43,6 +47,8 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     writer_task: JoinHandle<()>,
+    /// Tells the writer to stop taking new responses (it commits what it holds).
+    stop_writer: tokio::sync::watch::Sender<bool>,
     /// `/metrics` on an address of its own (`metrics_bind`).
     metrics_listener: Option<TcpListener>,
 }
@@ -68,7 +74,9 @@ impl Application {
         if let Some(linked) = store.link_unlinked().await?.filter(|n| *n > 0) {
             tracing::info!(responses = linked, "linked the responses stored before the hash chain");
         }
-        let (writer, writer_task) = Writer::start(store.clone(), settings.writer_queue, settings.writer_batch_max);
+        let (stop_writer, stop) = tokio::sync::watch::channel(false);
+        let (writer, writer_task) =
+            Writer::start(store.clone(), settings.writer_queue, settings.writer_batch_max, stop);
         let listener = TcpListener::bind(settings.bind)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
@@ -89,7 +97,7 @@ impl Application {
             ),
             None => None,
         };
-        Ok(Self { listener, state, writer_task, metrics_listener })
+        Ok(Self { listener, state, writer_task, stop_writer, metrics_listener })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -103,7 +111,7 @@ impl Application {
     /// Serves until `shutdown` completes, then lets in-flight requests finish and waits for the
     /// writer to commit everything it was handed.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { listener, state, writer_task, metrics_listener } = self;
+        let Self { listener, state, writer_task, stop_writer, metrics_listener } = self;
         let store = state.app.store.clone();
         let housekeeping = tokio::spawn(housekeeping(store.clone(), state.app.settings.comment_retention_days));
         let checkpoints = tokio::spawn(crate::app::trust::run_checkpoints(state.app.clone()));
@@ -152,9 +160,28 @@ impl Application {
                 }
             })
         });
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        // After the signal, requests under way may finish (each is bounded by the request time
+        // limit); a connection that has not sent a whole request by then (a client stalled
+        // half-way) does not hold the stop for longer.
+        let (signalled, mut heard) = tokio::sync::watch::channel(false);
+        let signal = async move {
+            shutdown.await;
+            let _ = signalled.send(true);
+        };
+        let serving = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(signal);
+        let grace = async move {
+            let _ = heard.wait_for(|s| *s).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            served = serving => served?,
+            () = grace => tracing::warn!(
+                grace_s = SHUTDOWN_GRACE.as_secs(),
+                "connections still open after the stop's grace: closing them"
+            ),
+        }
+        let _ = stop_writer.send(true);
         if let Some(server) = metrics_server {
             server.abort();
         }

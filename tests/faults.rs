@@ -421,17 +421,29 @@ async fn kill9_under_load_postgres() {
     kill9_under_load(Db::postgres().await).await;
 }
 
-/// SIGTERM under load: every submission sent before the signal is acknowledged and kept.
-async fn sigterm_under_load(db: Db) {
+/// SIGTERM under load: every submission sent before the signal is acknowledged and kept. With
+/// `stalled`, a client has sent half a request's headers and then nothing: the stop still ends
+/// within systemd's stop timeout (45 s in the unit), after the grace given to requests.
+async fn sigterm_under_load(db: Db, stalled: bool) {
     let logs = tempfile::tempdir().unwrap();
     let slugs = db.seed();
     let mut server = Server::start(&db, logs.path()).await;
+    let _half = stalled.then(|| {
+        let mut stream = std::net::TcpStream::connect(server.base.trim_start_matches("http://")).unwrap();
+        std::io::Write::write_all(&mut stream, b"POST /s/x HTTP/1.1\r\nHost: hailong\r\nContent-Le").unwrap();
+        stream
+    });
     let stop = Arc::new(AtomicBool::new(false));
     let (outcomes, tasks) = load(&server.base, &slugs, 16, &stop);
     tokio::time::sleep(Duration::from_millis(800)).await;
     let signalled = Instant::now();
     server.terminate();
-    let status = server.wait(Duration::from_secs(30));
+    let status = server.wait(Duration::from_secs(if stalled { 45 } else { 30 }));
+    if stalled {
+        let took = signalled.elapsed();
+        assert!(took >= Duration::from_secs(30), "requests under way were given their time: {took:?}");
+        assert!(server.log().contains("closing them"), "{}", server.log());
+    }
     stop_load(&stop, tasks).await;
     assert!(status.success(), "a clean stop: {status}\n{}", server.log());
     // A request sent shortly before the signal may still have been on its way in.
@@ -445,12 +457,17 @@ async fn sigterm_under_load(db: Db) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_sqlite() {
-    sigterm_under_load(Db::sqlite()).await;
+    sigterm_under_load(Db::sqlite(), false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_a_stalled_client_stops_within_the_grace() {
+    sigterm_under_load(Db::sqlite(), true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_postgres() {
-    sigterm_under_load(Db::postgres().await).await;
+    sigterm_under_load(Db::postgres().await, false).await;
 }
 
 /// A small filesystem of its own, mounted for the test and unmounted after.

@@ -600,12 +600,28 @@ async fn backup(settings: &Settings, out: &std::path::Path) -> anyhow::Result<()
              `pg_dump --format=custom --file=hailong.dump DATABASE_URL` (restore with pg_restore)"
         );
     }
+    if out.as_os_str() == "-" {
+        bail!("a backup is a database file: name it, e.g. --out /backups/hailong-2026-12-01.db");
+    }
     if out.exists() {
         bail!("{} exists already: name a new file", out.display());
     }
+    if let Some(folder) = out.parent().filter(|p| !p.as_os_str().is_empty() && !p.is_dir()) {
+        bail!("the folder {} does not exist: make it first, or name a file in a folder that does", folder.display());
+    }
     let store = open(settings, IfMissing::Refuse).await?;
     let started = std::time::Instant::now();
-    store.backup_to(out).await.with_context(|| format!("cannot write the copy to {}", out.display()))?;
+    // The copy holds citizens' comments: readable by its owner only, from its first byte
+    // (SQLite writes into an empty file that is there already).
+    let mut create = std::fs::OpenOptions::new();
+    create.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+    create.open(out).with_context(|| format!("cannot create {}", out.display()))?;
+    if let Err(error) = store.backup_to(out).await {
+        let _ = std::fs::remove_file(out);
+        return Err(anyhow::Error::new(error).context(format!("cannot write the copy to {}", out.display())));
+    }
     let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     let (links, _) = store.chain_head().await?;
     eprintln!(

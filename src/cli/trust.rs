@@ -125,6 +125,10 @@ pub fn manifest_path(file: &Path) -> PathBuf {
 }
 
 pub async fn checkpoint(settings: &Settings, out: &PathBuf) -> anyhow::Result<()> {
+    // A checkpoint is evidence: an older one is never overwritten.
+    if out.as_os_str() != "-" && out.exists() {
+        anyhow::bail!("{} exists already: name a new file (checkpoints are kept, not replaced)", out.display());
+    }
     let app = open_app(settings, IfMissing::Refuse).await?;
     let checkpoint = app.make_checkpoint().await?;
     write_out(out, checkpoint.to_text().as_bytes())?;

@@ -52,10 +52,16 @@ impl std::fmt::Debug for Job {
 }
 
 impl Writer {
-    /// Starts the writer task over `store`.
-    pub fn start(store: Store, queue: usize, batch_max: usize) -> (Self, JoinHandle<()>) {
+    /// Starts the writer task over `store`. It stops once every handle is dropped, or once
+    /// `stop` says so (true), after committing what was queued before.
+    pub fn start(
+        store: Store,
+        queue: usize,
+        batch_max: usize,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(queue);
-        let task = tokio::spawn(run(store, rx, batch_max));
+        let task = tokio::spawn(run(store, rx, batch_max, stop));
         (Self { queue: tx }, task)
     }
 
@@ -108,10 +114,36 @@ impl Health {
     }
 }
 
-async fn run(store: Store, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
+async fn run(
+    store: Store,
+    mut rx: mpsc::Receiver<Job>,
+    batch_max: usize,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut health = Health::default();
     let mut jobs = Vec::with_capacity(batch_max);
-    while rx.recv_many(&mut jobs, batch_max).await > 0 {
+    let mut watching = true;
+    loop {
+        let taken = tokio::select! {
+            // Cancel-safe: what a cancelled call took stays queued.
+            taken = rx.recv_many(&mut jobs, batch_max) => taken,
+            // Told to stop while handles remain (a connection that never finished its request
+            // holds one): nothing new is taken, what was queued is still committed.
+            changed = stop.changed(), if watching => {
+                match changed {
+                    Ok(()) if *stop.borrow() => {
+                        rx.close();
+                        watching = false;
+                    }
+                    Ok(()) => {}
+                    Err(_) => watching = false,
+                }
+                continue;
+            }
+        };
+        if taken == 0 {
+            break;
+        }
         metrics::gauge!(names::QUEUE_DEPTH).set(rx.len() as f64);
         let mut responses = Vec::with_capacity(jobs.len());
         let mut replies = Vec::with_capacity(jobs.len());

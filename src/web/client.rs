@@ -8,11 +8,14 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::http::HeaderMap;
 
+use crate::config::ProxyNet;
+
 /// The address of the client that sent a request. IPv4 peers of a dual-stack socket
 /// (`::ffff:a.b.c.d`) are seen as the IPv4 addresses they are.
-pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted_proxies: &[IpAddr]) -> IpAddr {
+pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted_proxies: &[ProxyNet]) -> IpAddr {
+    let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
     let mut ip = peer.ip().to_canonical();
-    if !trusted_proxies.contains(&ip) {
+    if !trusted(&ip) {
         return ip;
     }
     // Walk the chain from the nearest hop; the first address that is not one of our proxies is
@@ -26,7 +29,7 @@ pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted_proxies: &[IpAdd
         .collect::<Vec<_>>();
     for hop in hops.iter().rev() {
         match hop.parse::<IpAddr>().map(|a| a.to_canonical()) {
-            Ok(addr) if trusted_proxies.contains(&addr) => ip = addr,
+            Ok(addr) if trusted(&addr) => ip = addr,
             Ok(addr) => return addr,
             Err(_) => return ip,
         }
@@ -61,17 +64,42 @@ mod tests {
         h
     }
 
+    fn nets(list: &[&str]) -> Vec<ProxyNet> {
+        list.iter().map(|n| ProxyNet::try_from((*n).to_owned()).unwrap()).collect()
+    }
+
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
         let proxy: IpAddr = "10.0.0.2".parse().unwrap();
         let peer = SocketAddr::new(proxy, 4000);
         let spoof = headers("6.6.6.6, 203.0.113.9");
+        let trusted = nets(&["10.0.0.2"]);
         assert_eq!(client_ip(peer, &spoof, &[]), proxy);
-        assert_eq!(client_ip(peer, &spoof, &[proxy]), "203.0.113.9".parse::<IpAddr>().unwrap());
-        assert_eq!(client_ip(peer, &HeaderMap::new(), &[proxy]), proxy);
-        assert_eq!(client_ip(peer, &headers("garbage"), &[proxy]), proxy);
+        assert_eq!(client_ip(peer, &spoof, &trusted), "203.0.113.9".parse::<IpAddr>().unwrap());
+        assert_eq!(client_ip(peer, &HeaderMap::new(), &trusted), proxy);
+        assert_eq!(client_ip(peer, &headers("garbage"), &trusted), proxy);
         let mapped = SocketAddr::new("::ffff:10.0.0.2".parse().unwrap(), 4000);
-        assert_eq!(client_ip(mapped, &spoof, &[proxy]), "203.0.113.9".parse::<IpAddr>().unwrap());
+        assert_eq!(client_ip(mapped, &spoof, &trusted), "203.0.113.9".parse::<IpAddr>().unwrap());
+        assert_eq!(client_ip(peer, &spoof, &nets(&["10.0.0.3"])), proxy, "another address is not trusted");
+    }
+
+    #[test]
+    fn a_trusted_network_covers_every_proxy_in_it() {
+        // An ingress controller on a pod network: its pods' addresses change.
+        let trusted = nets(&["10.244.0.0/16", "fd00::/8"]);
+        let chain = headers("203.0.113.9, 10.244.7.1");
+        for pod in ["10.244.3.17", "10.244.200.4"] {
+            let peer = SocketAddr::new(pod.parse().unwrap(), 4000);
+            assert_eq!(client_ip(peer, &chain, &trusted), "203.0.113.9".parse::<IpAddr>().unwrap(), "{pod}");
+        }
+        let outside = SocketAddr::new("10.245.0.1".parse().unwrap(), 4000);
+        assert_eq!(client_ip(outside, &chain, &trusted), outside.ip());
+        let v6 = SocketAddr::new("fd12::7".parse().unwrap(), 4000);
+        assert_eq!(client_ip(v6, &chain, &trusted), "203.0.113.9".parse::<IpAddr>().unwrap());
+        assert!(ProxyNet::try_from("10.0.0.0/33".to_owned()).is_err());
+        assert!(ProxyNet::try_from("proxy.local".to_owned()).unwrap_err().contains("neither an address"));
+        assert_eq!(String::from(nets(&["10.1.2.3/8"])[0]), "10.0.0.0/8");
+        assert_eq!(String::from(nets(&["10.1.2.3"])[0]), "10.1.2.3");
     }
 
     #[test]

@@ -526,9 +526,26 @@ async fn an_online_backup_taken_while_ratings_arrive_restores_and_verifies() {
     for s in senders {
         s.await.unwrap();
     }
-    // Refused: a file that exists is not overwritten.
-    let again = cli(&app.db_url(), &["backup", "--out", copy.to_str().unwrap()], &[]);
-    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    // The copy holds comments: its owner's only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+    }
+    // Refused, each saying what to do: a file that exists is not overwritten; a folder that does
+    // not exist; standard output (a backup is a file).
+    let missing = dir.path().join("no-such-folder").join("x.db");
+    for (out, said) in [
+        (copy.to_str().unwrap(), "exists already"),
+        (missing.to_str().unwrap(), "does not exist: make it first"),
+        ("-", "a backup is a database file"),
+    ] {
+        let again = cli(&app.db_url(), &["backup", "--out", out], &[]);
+        let err = String::from_utf8_lossy(&again.stderr).into_owned();
+        assert!(!again.status.success() && err.contains(said), "{out}: {err}");
+    }
+    assert!(!std::path::Path::new("-").exists());
 
     // Restored elsewhere, the copy verifies, and holds at least what was acknowledged before it.
     let restored = dir.path().join("restored.db");

@@ -454,3 +454,24 @@ async fn an_instance_writes_nothing_once_a_newer_version_has_migrated_the_databa
     assert!(!out.status.success() && said.contains("newer version"), "{said}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_postgresql_server_that_requires_tls_is_reached_over_tls() {
+    let db = TestDb::new().await;
+    if hailong::store::sqlite_file(&db.url).is_some() {
+        return; // SQLite is a file: nothing travels. The PostgreSQL run of the suite checks this.
+    }
+    // A managed PostgreSQL asks for TLS: `sslmode=require` in the URL.
+    let url = format!("{}?sslmode=require", db.url);
+    let store = Store::open(&url, 1).await.expect("connects over TLS");
+    assert_eq!(store.backend_name(), "postgres");
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let tls: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(tls, "the connection is encrypted");
+    conn.close().await.unwrap();
+    store.close().await;
+}
