@@ -122,7 +122,12 @@ async fn seed_and_serve_limited(
     limit: u32,
 ) -> Server {
     let run = |args: &[&str]| {
-        let out = Command::new(binary).args(args).env("HAILONG_DATABASE_URL", url).output().unwrap();
+        let out = Command::new(binary)
+            .args(args)
+            .env("HAILONG_DATABASE_URL", url)
+            .env("HAILONG_SIGNING_KEY_FILE", signing_key())
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
@@ -141,6 +146,19 @@ async fn seed_and_serve_limited(
     server
 }
 
+/// The signing key every server of the run shares (on PostgreSQL the instances must), made
+/// once, as an operator makes it with `hailong keys create`.
+fn signing_key() -> &'static std::path::Path {
+    static KEY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("hailong-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("signing.key");
+        hailong::app::trust::load_key(&key, true).unwrap();
+        key
+    })
+}
+
 /// Starts `serve` on a database that is ready, with `limit` ratings a minute per address and
 /// point (0: none).
 async fn serve(binary: &std::path::Path, url: &str, config: Option<&std::path::Path>, limit: u32) -> Server {
@@ -149,6 +167,7 @@ async fn serve(binary: &std::path::Path, url: &str, config: Option<&std::path::P
     command
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("HAILONG_DATABASE_URL", url)
+        .env("HAILONG_SIGNING_KEY_FILE", signing_key())
         .env("HAILONG_SUBMIT_LIMIT_PER_MINUTE", limit.to_string())
         .env("HAILONG_LOG", "warn");
     if let Some(config) = config {

@@ -32,11 +32,14 @@ struct Db {
     url: String,
     dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>,
+    /// On PostgreSQL the signing key every instance and command shares, made once (on SQLite
+    /// the service makes its own beside the file).
+    key: Option<PathBuf>,
 }
 
 impl Db {
     fn sqlite_in(dir: &Path) -> Self {
-        Self { url: format!("sqlite://{}", dir.join("hailong.db").display()), dir: None, pg: None }
+        Self { url: format!("sqlite://{}", dir.join("hailong.db").display()), dir: None, pg: None, key: None }
     }
 
     fn sqlite() -> Self {
@@ -53,7 +56,10 @@ impl Db {
         let admin = hailong::store::Store::admin_postgres(&server).await.expect("connect to PostgreSQL");
         admin.create_database(&name).await.expect("create the test database");
         let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b).to_owned();
-        Self { url: format!("{base}/{name}"), dir: None, pg: Some((server, name)) }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key = dir.path().join("hailong-signing.key");
+        hailong::app::trust::load_key(&key, true).expect("make the signing key");
+        Self { url: format!("{base}/{name}"), dir: Some(dir), pg: Some((server, name)), key: Some(key) }
     }
 
     fn is_sqlite(&self) -> bool {
@@ -66,12 +72,12 @@ impl Db {
 
     /// Runs a `hailong` command on this database; panics with its output unless it succeeds.
     fn hailong(&self, args: &[&str]) -> String {
-        let out = Command::new(BIN)
-            .args(args)
-            .env("HAILONG_DATABASE_URL", &self.url)
-            .env("HAILONG_LOG", "warn")
-            .output()
-            .expect("run hailong");
+        let mut command = Command::new(BIN);
+        command.args(args).env("HAILONG_DATABASE_URL", &self.url).env("HAILONG_LOG", "warn");
+        if let Some(key) = &self.key {
+            command.env("HAILONG_SIGNING_KEY_FILE", key);
+        }
+        let out = command.output().expect("run hailong");
         assert!(
             out.status.success(),
             "hailong {args:?} failed:\n{}{}",
@@ -167,6 +173,9 @@ impl Server {
             .env("HAILONG_SUBMIT_TIMEOUT_SECS", "5")
             .env("HAILONG_LOG", "warn")
             .env("NO_COLOR", "1");
+        if let Some(key) = &db.key {
+            command.env("HAILONG_SIGNING_KEY_FILE", key);
+        }
         for (name, value) in env {
             command.env(name, value);
         }
@@ -691,8 +700,8 @@ async fn two_instances_behind_caddy_on_one_postgres_database_behave_as_one_servi
     let db = Db::postgres().await;
     let slugs = db.seed();
     let dir = tempfile::tempdir().unwrap();
-    let key_file = dir.path().join("hailong-signing.key");
-    let key_text = key_file.display().to_string();
+    // Both instances sign with the one key made for the database (`hailong keys create`).
+    let key_text = db.key.as_ref().expect("a PostgreSQL database's key").display().to_string();
     let env = [
         ("HAILONG_SUBMIT_LIMIT_PER_MINUTE", "3"),
         ("HAILONG_TRUSTED_PROXIES", "[\"127.0.0.1\"]"),

@@ -32,6 +32,13 @@ fn beside_database(settings: &Settings, name: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
+/// Whether a missing signing key may be made where it is looked for: on one SQLite server, yes
+/// (the service makes its key at its first start); on PostgreSQL, where several instances must
+/// sign with one key, no: it is made once, on purpose (`hailong keys create`), and given to each.
+pub fn may_make_key(settings: &Settings) -> bool {
+    crate::store::sqlite_file(&settings.database_url).is_some()
+}
+
 /// Reads the key at `path`; when there is none and `create` is set, makes one there (readable
 /// by this user only; a key another process made meanwhile wins).
 pub fn load_key(path: &Path, create: bool) -> anyhow::Result<Key> {
@@ -56,7 +63,10 @@ pub fn load_key(path: &Path, create: bool) -> anyhow::Result<Key> {
             }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(
-            "there is no signing key at {} (set signing_key_file, or run `hailong keys public` to make one)",
+            "there is no signing key at {}: set signing_key_file to the service's key; on PostgreSQL make it \
+             once with `hailong keys create` (written to signing_key_file) and give the same file to every \
+             instance; to check checkpoints without the key, pass `--public-key` with what `hailong keys \
+             public` printed",
             path.display()
         ),
         Err(e) => Err(e).with_context(|| format!("cannot read the signing key {}", path.display())),
@@ -107,7 +117,7 @@ impl App {
         if let Some(key) = self.signing.get() {
             return Ok(key.clone());
         }
-        let key = Arc::new(load_key(&key_path(&self.settings), true)?);
+        let key = Arc::new(load_key(&key_path(&self.settings), may_make_key(&self.settings))?);
         Ok(self.signing.get_or_init(|| key).clone())
     }
 

@@ -144,6 +144,10 @@ enum Command {
         /// database must extend: one put back to an earlier copy, or rewritten, fails.
         #[arg(long, value_name = "FILE", num_args = 1..)]
         checkpoint: Vec<PathBuf>,
+        /// The public key the checkpoints were signed with (`KEY_ID BASE64`, as `hailong keys
+        /// public` printed it, or a file holding that): checks them without the signing key.
+        #[arg(long, value_name = "KEY", requires = "checkpoint")]
+        public_key: Option<String>,
     },
     /// Write a checkpoint: the hash chain's head, its length and the time, signed with the
     /// service's key, for Home Affairs to keep away from the server.
@@ -371,8 +375,8 @@ impl Cli {
                 };
                 export(&settings, &what, &level, format, &out).await
             }
-            Command::Verify { checkpoint } => {
-                let chain = trust::verify_chain(&settings, &checkpoint).await;
+            Command::Verify { checkpoint, public_key } => {
+                let chain = trust::verify_chain(&settings, &checkpoint, public_key.as_deref()).await;
                 let counts = verify(&settings).await;
                 chain.and(counts)
             }

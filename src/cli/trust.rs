@@ -100,21 +100,49 @@ pub async fn responses(settings: &Settings, cmd: ResponsesCommand) -> anyhow::Re
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Print the public key (`KEY_ID BASE64`) that checks checkpoints and export manifests;
-    /// makes the key first if there is none.
+    /// Print the public key (`KEY_ID BASE64`) that checks checkpoints and export manifests
+    /// (`verify --public-key`). On SQLite it makes the key first if there is none.
     Public,
+    /// Make the signing key at signing_key_file (for PostgreSQL: once, then the same file on
+    /// every instance); refused when one is there. Prints its public key.
+    Create,
 }
 
 pub fn keys(settings: &Settings, cmd: KeysCommand) -> anyhow::Result<()> {
-    match cmd {
-        KeysCommand::Public => {
-            let path = key_path(settings);
-            let key = load_key(&path, true)?;
-            println!("{} {}", key.id(), key.public().to_text());
-            eprintln!("the signing key is kept in {}", path.display());
-            Ok(())
+    let path = key_path(settings);
+    let key = match cmd {
+        KeysCommand::Public => load_key(&path, crate::app::trust::may_make_key(settings))?,
+        KeysCommand::Create => {
+            if path.exists() {
+                bail!("{} exists already: the signing key is made once (keep it, and its backups)", path.display());
+            }
+            load_key(&path, true)?
         }
+    };
+    println!("{} {}", key.id(), key.public().to_text());
+    eprintln!("the signing key is kept in {}", path.display());
+    Ok(())
+}
+
+/// The public key to check signatures with: given (`KEY_ID BASE64` as `hailong keys public`
+/// prints it, or a file holding that), or the half of the service's own key.
+fn public_key(settings: &Settings, given: Option<&str>) -> anyhow::Result<chain::PublicKey> {
+    let Some(given) = given else { return Ok(load_key(&key_path(settings), false)?.public()) };
+    let text = match std::fs::read_to_string(given) {
+        Ok(text) => text,
+        Err(_) => given.to_owned(),
+    };
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let (id, encoded) = match words.as_slice() {
+        [id, encoded] => (Some(*id), *encoded),
+        [encoded] => (None, *encoded),
+        _ => bail!("--public-key: give `KEY_ID BASE64` as `hailong keys public` printed it, or a file holding it"),
+    };
+    let public = chain::PublicKey::from_text(encoded).map_err(|e| anyhow::anyhow!("--public-key: {e}"))?;
+    if let Some(id) = id.filter(|id| *id != public.id()) {
+        bail!("--public-key: the key's id is {}, not {id}: the two halves do not belong together", public.id());
     }
+    Ok(public)
 }
 
 /// The manifest written beside an exported file.
@@ -147,10 +175,14 @@ pub async fn checkpoint(settings: &Settings, out: &PathBuf) -> anyhow::Result<()
 
 /// Recomputes the chain and checks the checkpoints against it; prints what holds, and fails
 /// naming the first thing that does not.
-pub async fn verify_chain(settings: &Settings, files: &[PathBuf]) -> anyhow::Result<()> {
+pub async fn verify_chain(
+    settings: &Settings,
+    files: &[PathBuf],
+    public_key_given: Option<&str>,
+) -> anyhow::Result<()> {
     let mut checkpoints = Vec::with_capacity(files.len());
     if !files.is_empty() {
-        let public = load_key(&key_path(settings), false)?.public();
+        let public = public_key(settings, public_key_given)?;
         for file in files {
             let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
             let checkpoint =

@@ -559,3 +559,52 @@ async fn an_online_backup_taken_while_ratings_arrive_restores_and_verifies() {
     assert!(kept as usize >= before && before > 0, "{kept} kept, {before} acknowledged before the backup");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_signing_key_is_made_once_on_purpose_and_its_public_half_checks_checkpoints() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let url = app.db_url();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("hailong-signing.key");
+    let with_key = [("HAILONG_SIGNING_KEY_FILE", key.to_str().unwrap())];
+    let said = |out: &std::process::Output| {
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    };
+    let checkpoint = dir.path().join("checkpoint.json");
+    let checkpoint = checkpoint.to_str().unwrap();
+    if hailong::store::sqlite_file(&url).is_none() {
+        // PostgreSQL: instances share one key, so no command makes one where it looks.
+        for args in [&["checkpoint", "--out", checkpoint][..], &["keys", "public"]] {
+            let out = cli(&url, args, &with_key);
+            assert!(!out.status.success() && said(&out).contains("hailong keys create"), "{args:?}: {}", said(&out));
+            assert!(!key.exists());
+        }
+    }
+    let out = cli(&url, &["keys", "create"], &with_key);
+    assert!(out.status.success(), "{}", said(&out));
+    let public = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let again = cli(&url, &["keys", "create"], &with_key);
+    assert!(!again.status.success() && said(&again).contains("exists already"), "{}", said(&again));
+    let out = cli(&url, &["checkpoint", "--out", checkpoint], &with_key);
+    assert!(out.status.success(), "{}", said(&out));
+    let again = cli(&url, &["checkpoint", "--out", checkpoint], &with_key);
+    assert!(!again.status.success() && said(&again).contains("exists already"), "{}", said(&again));
+
+    // Home Affairs checks with the public half only (here, where the signing key is not).
+    let elsewhere = [("HAILONG_SIGNING_KEY_FILE", "/nonexistent/hailong-signing.key")];
+    let out = cli(&url, &["verify", "--checkpoint", checkpoint, "--public-key", &public], &elsewhere);
+    assert!(out.status.success() && said(&out).contains("the database extends it"), "{}", said(&out));
+    let kept = dir.path().join("public.txt");
+    std::fs::write(&kept, format!("{public}\n")).unwrap();
+    let out = cli(&url, &["verify", "--checkpoint", checkpoint, "--public-key", kept.to_str().unwrap()], &elsewhere);
+    assert!(out.status.success(), "{}", said(&out));
+    // Another key's public half, or halves that do not belong together, are refused.
+    let other = hailong::domain::chain::Key::generate().public();
+    let out = cli(&url, &["verify", "--checkpoint", checkpoint, "--public-key", &other.to_text()], &elsewhere);
+    assert!(!out.status.success() && said(&out).contains("signed with key"), "{}", said(&out));
+    let mixed = format!("{} {}", public.split_whitespace().next().unwrap(), other.to_text());
+    let out = cli(&url, &["verify", "--checkpoint", checkpoint, "--public-key", &mixed], &elsewhere);
+    assert!(!out.status.success() && said(&out).contains("do not belong together"), "{}", said(&out));
+    app.stop().await;
+}

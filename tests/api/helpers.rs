@@ -268,7 +268,10 @@ pub fn cli(url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
 pub fn shared_signing_key() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("hailong-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a folder for the signing key");
-    dir.join("signing.key")
+    // Made once, as an operator does for PostgreSQL (`hailong keys create`).
+    let key = dir.join("signing.key");
+    hailong::app::trust::load_key(&key, true).expect("make the signing key");
+    key
 }
 
 /// Parses HTML and returns the texts of the elements matching `selector`.
