@@ -529,7 +529,7 @@ async fn export(
 
 async fn verify(settings: &Settings) -> anyhow::Result<()> {
     use crate::store::CountBy;
-    let store = open(settings, IfMissing::Refuse).await?;
+    let store = open(settings, IfMissing::ReadOnly).await?;
     let mut differences = 0;
     for (by, name) in [(CountBy::Unit, "unit"), (CountBy::Desk, "desk"), (CountBy::Officer, "officer")] {
         let kept = store.answer_counts(by, 0, 99_999_999).await?;
@@ -673,6 +673,9 @@ enum IfMissing {
     Create,
     /// The commands that read one say that the file does not exist.
     Refuse,
+    /// The checks read it as it is: it must exist, and nothing in it changes (not even an
+    /// SQLite file's journal mode), nor is it migrated.
+    ReadOnly,
 }
 
 async fn open(settings: &Settings, missing: IfMissing) -> anyhow::Result<Store> {
@@ -680,6 +683,7 @@ async fn open(settings: &Settings, missing: IfMissing) -> anyhow::Result<Store> 
     let opened = match missing {
         IfMissing::Create => Store::open_capped(url, max, pages).await,
         IfMissing::Refuse => Store::open_existing(url, max, pages).await,
+        IfMissing::ReadOnly => Store::open_read_only(url, max).await,
     };
     match opened {
         Err(crate::store::StoreError::Config(message)) => Err(anyhow::Error::msg(message)),

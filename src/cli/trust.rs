@@ -190,7 +190,7 @@ pub async fn verify_chain(
             checkpoints.push((file, checkpoint));
         }
     }
-    let store = open(settings, IfMissing::Refuse).await?;
+    let store = open(settings, IfMissing::ReadOnly).await?;
     let places: Vec<i64> = checkpoints.iter().map(|(_, c)| c.seq).collect();
     let (length, _) = store.chain_head().await?;
     let bar = progress(u64::try_from(length).unwrap_or(0), "links");

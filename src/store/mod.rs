@@ -382,6 +382,45 @@ impl Store {
         Self::open_capped(url, max_connections, sqlite_max_pages).await
     }
 
+    /// Opens a database to read it as it is, for checks (`hailong verify`): an SQLite file
+    /// read-only (its journal mode and bytes untouched), nothing migrated. A database of another
+    /// schema version than this build's is refused, saying what to do.
+    pub async fn open_read_only(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let backend = if url.starts_with("sqlite:") {
+            if let Some(file) = sqlite::file_of(url)?.filter(|f| !f.exists()) {
+                return Err(StoreError::Config(format!(
+                    "the database file {} does not exist (check --database-url or HAILONG_DATABASE_URL)",
+                    file.display()
+                )));
+            }
+            let pool = sqlite::connect_read_only(url, max_connections).await?;
+            Backend::Sqlite { read: pool.clone(), write: pool, file: None }
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres(postgres::connect(url, max_connections).await?)
+        } else {
+            return Err(StoreError::Config(format!(
+                "unsupported database URL '{}': use sqlite://FILE or postgres://USER@HOST/DB",
+                crate::config::redact_url(url)
+            )));
+        };
+        let store = Self { backend, flag_rules: Default::default() };
+        let applied: Option<i64> = on_backend!(store, pool => {
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations").fetch_one(pool).await?
+        });
+        let (applied, known) = (applied.unwrap_or(0), store.known_schema());
+        if applied > known {
+            return Err(StoreError::Newer { applied, known });
+        }
+        if applied < known {
+            return Err(StoreError::Config(format!(
+                "the database's schema is version {applied}, older than this build's ({known}): this check \
+                 changes nothing, so it cannot migrate it; check it with the version that wrote it, or let this \
+                 version migrate it first (any other command does; on a copy, to keep the original as it is)"
+            )));
+        }
+        Ok(store)
+    }
+
     /// Connects by URL scheme, creating an SQLite file if missing, and migrates.
     pub async fn open(url: &str, max_connections: u32) -> StoreResult<Self> {
         Self::open_capped(url, max_connections, None).await

@@ -73,6 +73,14 @@ pub(super) async fn connect(
     Ok((read, write, file))
 }
 
+/// Opens an existing database file read-only, as it is: no journal mode is changed, nothing is
+/// created beside it, nothing is migrated (for checking a database, a backup in particular,
+/// without changing a byte of it). One pool serves reads; a write through it fails.
+pub(super) async fn connect_read_only(url: &str, max_connections: u32) -> StoreResult<SqlitePool> {
+    let options = SqliteConnectOptions::from_str(url)?.read_only(true).create_if_missing(false);
+    Ok(SqlitePoolOptions::new().max_connections(max_connections).connect_with(options).await?)
+}
+
 /// The database file the server opened, by its device and inode: if the file at the configured
 /// path is deleted, replaced or moved, the open connections go on writing into a file that is
 /// no longer there, and nothing they commit would be found at the path.

@@ -547,16 +547,42 @@ async fn an_online_backup_taken_while_ratings_arrive_restores_and_verifies() {
     }
     assert!(!std::path::Path::new("-").exists());
 
+    // Checked where it lies, the copy is not changed by the check: the same bytes, nothing
+    // beside it (no write-ahead log: it is opened read-only, in its own journal mode).
+    let bytes = std::fs::read(&copy).unwrap();
+    let key = hailong::store::sqlite_file(&app.db_url()).unwrap().with_file_name("hailong-signing.key");
+    let copy_url = format!("sqlite://{}", copy.display());
+    let out = cli(&copy_url, &["verify"], &[("HAILONG_SIGNING_KEY_FILE", key.to_str().unwrap())]);
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read(&copy).unwrap() == bytes, "verify changed the copy");
+    let beside: Vec<_> =
+        std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+    assert!(!beside.iter().any(|n| n.ends_with("-wal") || n.ends_with("-shm")), "{beside:?}");
+
     // Restored elsewhere, the copy verifies, and holds at least what was acknowledged before it.
     let restored = dir.path().join("restored.db");
     std::fs::copy(&copy, &restored).unwrap();
     let url = format!("sqlite://{}", restored.display());
-    let key = hailong::store::sqlite_file(&app.db_url()).unwrap().with_file_name("hailong-signing.key");
     let out = cli(&url, &["verify"], &[("HAILONG_SIGNING_KEY_FILE", key.to_str().unwrap())]);
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let store = hailong::store::Store::open_existing(&url, 1, None).await.unwrap();
     let kept = store.response_count().await.unwrap();
     assert!(kept as usize >= before && before > 0, "{kept} kept, {before} acknowledged before the backup");
+    store.close().await;
+
+    // A copy an older version made is not migrated by the check: it says what to do.
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    }
+    let out = cli(&url, &["verify"], &[("HAILONG_SIGNING_KEY_FILE", key.to_str().unwrap())]);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success() && said.contains("older than this build's"), "{said}");
     app.stop().await;
 }
 
