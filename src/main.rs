@@ -6,7 +6,7 @@ async fn main() -> std::process::ExitCode {
     match cli.run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", hailong::cli::said_once(&error));
             std::process::ExitCode::FAILURE
         }
     }

@@ -22,7 +22,11 @@ pub enum LogFormat {
 /// Installs the subscriber once; `filter` is a tracing filter such as `info`. Colours only on a
 /// terminal (and not when `NO_COLOR` is set): a log file or journal gets plain text.
 pub fn init(filter: &str, format: LogFormat) {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    // PostgreSQL's notices at start ("relation ... already exists, skipping" as the migrations
+    // are checked) are not news: said only when a filter asks for sqlx by name.
+    let filter =
+        if filter.contains("sqlx") { filter.to_owned() } else { format!("{filter},sqlx::postgres::notice=warn") };
+    let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
@@ -49,6 +53,24 @@ pub mod names {
     pub const COMMIT_FAILURES: &str = "hailong_writer_commit_failures_total";
     /// The time a report took to build, by `level`.
     pub const REPORT_SECONDS: &str = "hailong_report_seconds";
+
+    /// What becomes of a citizen's send (`outcome` of [`SUBMISSIONS`]); all but the first two
+    /// are refusals too.
+    pub const OUTCOMES: [&str; 9] = [
+        "stored",
+        "duplicate",
+        "point_closed",
+        "receipt_used",
+        "invalid",
+        "rate_limited",
+        "busy",
+        "unavailable",
+        "timeout",
+    ];
+    /// The channels a send comes by.
+    pub const CHANNELS: [&str; 2] = ["qr", "receipt"];
+    /// A sign-in refused by the per-device limit (a reason of [`REFUSALS`]).
+    pub const SIGN_IN_LIMITED: &str = "sign_in_limited";
 }
 
 /// The process's metrics, installed once (every service instance of a test process shares them).
@@ -66,6 +88,18 @@ pub fn metrics() -> &'static PrometheusHandle {
                 if metrics::set_global_recorder(recorder).is_err() {
                     tracing::warn!("a metrics recorder was installed before this one");
                 }
+                // Every counter is there from the start, at 0, so that an alert on its rate
+                // sees data before the first event.
+                for outcome in names::OUTCOMES {
+                    for channel in names::CHANNELS {
+                        metrics::counter!(names::SUBMISSIONS, "outcome" => outcome, "channel" => channel).increment(0);
+                    }
+                    if !matches!(outcome, "stored" | "duplicate") {
+                        metrics::counter!(names::REFUSALS, "reason" => outcome).increment(0);
+                    }
+                }
+                metrics::counter!(names::REFUSALS, "reason" => names::SIGN_IN_LIMITED).increment(0);
+                metrics::counter!(names::COMMIT_FAILURES).increment(0);
                 handle
             }
             Err(error) => {

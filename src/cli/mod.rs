@@ -666,6 +666,23 @@ fn said(error: AppError, missing: impl FnOnce() -> String) -> anyhow::Error {
     }
 }
 
+/// An error and its causes in one line, each said once: a cause whose words the message before
+/// it already holds (a database error quoting its source) is left out.
+pub fn said_once(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(text.as_str()) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 /// What opening does when an SQLite file is not there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum IfMissing {
@@ -842,5 +859,24 @@ mod tests {
             let cli = Cli::try_parse_from(["hailong", "points", "questionnaire", slug, "sipas-2017"]).unwrap();
             assert!(format!("{:?}", cli.command).contains("sipas-2017"));
         }
+    }
+
+    #[test]
+    fn an_error_says_each_cause_once() {
+        #[derive(Debug)]
+        struct Quoting(std::io::Error);
+        impl std::fmt::Display for Quoting {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "database error: {}", self.0)
+            }
+        }
+        impl std::error::Error for Quoting {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let error = anyhow::Error::new(Quoting(std::io::Error::other("database \"x\" does not exist")))
+            .context("cannot open the database");
+        assert_eq!(said_once(&error), "cannot open the database: database error: database \"x\" does not exist");
     }
 }

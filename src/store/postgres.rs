@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use super::StoreResult;
+use super::{StoreError, StoreResult};
 
 pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
@@ -29,11 +29,31 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
 
 pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<PgPool> {
     let options = PgConnectOptions::from_str(url)?.application_name("hailong");
-    Ok(PgPoolOptions::new()
+    match PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
-        .connect_with(options)
-        .await?)
+        .connect_with(options.clone())
+        .await
+    {
+        Ok(pool) => Ok(pool),
+        // The pool says only that it timed out: one connection of its own says why (refused,
+        // no such host, a password or TLS problem).
+        Err(sqlx::Error::PoolTimedOut) => {
+            let why = match <sqlx::PgConnection as sqlx::Connection>::connect_with(&options).await {
+                Ok(conn) => {
+                    let _ = sqlx::Connection::close(conn).await;
+                    "it answered too slowly".to_owned()
+                }
+                Err(error) => error.to_string(),
+            };
+            Err(StoreError::Config(format!(
+                "cannot connect to PostgreSQL at {}:{}: {why}",
+                options.get_host(),
+                options.get_port()
+            )))
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Creates and drops databases on a PostgreSQL server: for test suites and benchmarks that need

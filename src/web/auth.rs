@@ -115,6 +115,8 @@ pub async fn login(
     };
     let ip = client_ip(peer, &headers, &state.app.settings.trusted_proxies);
     if !state.app.allow_sign_in(&super::client::device_of(ip)).await {
+        metrics::counter!(crate::telemetry::names::REFUSALS, "reason" => crate::telemetry::names::SIGN_IN_LIMITED)
+            .increment(1);
         return Ok(failed(StatusCode::TOO_MANY_REQUESTS));
     }
     match state.app.sign_in(&form.name, form.password).await? {

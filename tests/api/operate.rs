@@ -34,6 +34,10 @@ async fn metrics_count_submissions_refusals_requests_and_the_writer() {
         "hailong_writer_group_size_bucket",
         "hailong_writer_commit_seconds_bucket",
         "hailong_writer_queue_depth",
+        // There from the start, at 0 until the first event, so that alerts on them have data.
+        "hailong_writer_commit_failures_total",
+        "hailong_refusals_total{reason=\"sign_in_limited\"}",
+        "hailong_submissions_total{outcome=\"timeout\",channel=\"receipt\"}",
     ] {
         assert!(text.contains(needle), "{needle} in:\n{text}");
     }
