@@ -63,5 +63,17 @@ pub fn router(state: AppState) -> Router {
     if state.app.settings.metrics_bind.is_none() {
         router = router.merge(meta::metrics_router());
     }
-    router.with_state(state)
+    router.fallback(no_such_route).with_state(state)
+}
+
+/// A path that names nothing: the citizen's "page not found" (a mistyped link from a receipt,
+/// with the request's id), or for the API a JSON error.
+async fn no_such_route(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") {
+        let body = axum::Json(serde_json::json!({ "error": "no such route" }));
+        (axum::http::StatusCode::NOT_FOUND, body).into_response()
+    } else {
+        crate::error::AppError::NotFound.into_response()
+    }
 }

@@ -64,6 +64,18 @@ async fn every_answer_carries_its_request_id_and_error_pages_show_it() {
     assert_eq!(id.len(), 16);
     let page = response.text().await.unwrap();
     assert!(page.contains(&format!("Mã yêu cầu (request id): <code>{id}</code>")), "{page}");
+    // A link that names no page at all (mistyped from a receipt) gets the same page, not an
+    // empty answer; the API answers in JSON.
+    for path in ["/khong-co-trang-nay", "/s/", "/admin/khong-co"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 404, "{path}");
+        let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let page = response.text().await.unwrap();
+        assert!(page.contains("Không tìm thấy trang") && page.contains(&id), "{path}: {page}");
+    }
+    let api = app.get("/api/v1/khong-co").await;
+    assert_eq!(api.status(), 404);
+    assert_eq!(api.json::<serde_json::Value>().await.unwrap()["error"], "no such route");
     // A proxy's id is kept when it is a plain token, replaced when it is not.
     let kept =
         app.client.get(format!("{}/healthz", app.base)).header("x-request-id", "edge-42.a").send().await.unwrap();
