@@ -366,7 +366,10 @@ async fn run(args: Args) {
     }
     if let Some(server_url) = &args.postgres {
         let admin = hailong::store::Store::admin_postgres(server_url).await.unwrap();
-        let base_url = server_url.rsplit_once('/').map_or(server_url.as_str(), |(b, _)| b).to_owned();
+        // Parameters after `?` (sslmode, say) are kept for every database the run makes.
+        let (server_only, params) = server_url.split_once('?').map_or((server_url.as_str(), ""), |(u, p)| (u, p));
+        let params = if params.is_empty() { String::new() } else { format!("?{params}") };
+        let base_url = server_only.rsplit_once('/').map_or(server_only, |(b, _)| b).to_owned();
         // This build, the other builds (each on a database it made itself), and this build with
         // the rate limit counted in the database.
         let mut builds: Vec<(String, std::path::PathBuf, u32)> = vec![("postgres".to_owned(), this.clone(), 0)];
@@ -378,7 +381,7 @@ async fn run(args: Args) {
             for (build, binary, limit) in &builds {
                 let name = format!("hailong_bench_{:08x}", rand::random::<u32>());
                 admin.create_database(&name).await.unwrap();
-                let url = format!("{base_url}/{name}");
+                let url = format!("{base_url}/{name}{params}");
                 let config = args.postgres_config.as_deref();
                 let one = seed_and_serve_limited(binary, &url, config, *limit).await;
                 for instances in [1usize, 2] {
