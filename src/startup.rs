@@ -212,6 +212,10 @@ async fn housekeeping(store: Store, retention_days: u32) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
     loop {
         every.tick().await;
+        // Once a newer version has migrated the database, its instances keep it.
+        if store.schema_is_newer().await.unwrap_or(false) {
+            continue;
+        }
         if retention_days > 0 {
             let cutoff = clock::now_ms() - i64::from(retention_days) * 86_400_000;
             match store.purge_comments(cutoff).await {

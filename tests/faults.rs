@@ -858,6 +858,11 @@ async fn two_instances_behind_caddy_on_one_postgres_database_behave_as_one_servi
             .sum()
     };
     let before = (sends(&a), sends(&b));
+    // The limit counts in minutes: the four sends are kept inside one.
+    let second = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() % 60;
+    if second > 45 {
+        tokio::time::sleep(Duration::from_secs(61 - second)).await;
+    }
     for n in 0..4 {
         // The one-time key made here, so that the four sends follow each other at the proxy and
         // its round robin gives them to the instances in turn.

@@ -45,16 +45,27 @@ pub fn load_key(path: &Path, create: bool) -> anyhow::Result<Key> {
     match std::fs::read_to_string(path) {
         Ok(text) => Key::from_text(&text).map_err(|e| anyhow::anyhow!("the signing key {}: {e}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+            // Written whole under a name of its own, then linked into place: a process that
+            // reads the key meanwhile finds none or all of it, and of two makers one wins.
             let key = Key::generate();
+            let mut partial = path.as_os_str().to_owned();
+            partial.push(format!(".{}.new", std::process::id()));
+            let partial = PathBuf::from(partial);
             let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
+            options.write(true).create(true).truncate(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            match options.open(path) {
-                Ok(mut file) => {
-                    file.write_all(key.to_text().as_bytes())
-                        .and_then(|()| file.sync_all())
-                        .with_context(|| format!("cannot write the signing key {}", path.display()))?;
+            let written = options
+                .open(&partial)
+                .and_then(|mut file| file.write_all(key.to_text().as_bytes()).and_then(|()| file.sync_all()));
+            if let Err(e) = written {
+                let _ = std::fs::remove_file(&partial);
+                return Err(e).with_context(|| format!("cannot make the signing key {}", path.display()));
+            }
+            let linked = std::fs::hard_link(&partial, path);
+            let _ = std::fs::remove_file(&partial);
+            match linked {
+                Ok(()) => {
                     tracing::info!(path = %path.display(), key_id = %key.id(), "made a new signing key");
                     Ok(key)
                 }
@@ -180,7 +191,9 @@ pub async fn run_checkpoints(app: App) {
                 false
             }
         };
-        if due {
+        // An instance of an older build, once a newer one has migrated, leaves it to that one.
+        let newer = app.store.schema_is_newer().await.unwrap_or(false);
+        if due && !newer {
             match app.make_checkpoint().await.map_err(anyhow::Error::from).and_then(|c| {
                 let path = write_checkpoint_file(&dir, &c)?;
                 Ok((c, path))

@@ -626,6 +626,10 @@ async fn backup(settings: &Settings, out: &std::path::Path) -> anyhow::Result<()
         let _ = std::fs::remove_file(out);
         return Err(anyhow::Error::new(error).context(format!("cannot write the copy to {}", out.display())));
     }
+    // On disk before it is said to be done.
+    std::fs::File::open(out)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("cannot flush the copy {} to disk", out.display()))?;
     let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     let (links, _) = store.chain_head().await?;
     eprintln!(

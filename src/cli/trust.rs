@@ -159,7 +159,19 @@ pub async fn checkpoint(settings: &Settings, out: &PathBuf) -> anyhow::Result<()
     }
     let app = open_app(settings, IfMissing::Refuse).await?;
     let checkpoint = app.make_checkpoint().await?;
-    write_out(out, checkpoint.to_text().as_bytes())?;
+    if out.as_os_str() == "-" {
+        write_out(out, checkpoint.to_text().as_bytes())?;
+    } else {
+        // Created new (a file that appeared meanwhile is not overwritten either), and on disk.
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(out)
+            .with_context(|| format!("cannot create {} (a checkpoint is written to a new file)", out.display()))?;
+        std::io::Write::write_all(&mut file, checkpoint.to_text().as_bytes())
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("cannot write {}", out.display()))?;
+    }
     if out.as_os_str() != "-" {
         eprintln!(
             "checkpoint of link {} ({} responses, {} events), head {}, written to {}",

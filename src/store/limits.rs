@@ -25,15 +25,17 @@ impl Store {
 
     /// Counts one event under `bucket` in the window that began at `window_start` (seconds) and
     /// returns the events counted in that window so far, this one included; a bucket last used
-    /// in an earlier window starts afresh. One statement: instances counting at once each get
-    /// their own number.
+    /// in an earlier window starts afresh. A window never goes back: an instance whose clock is
+    /// a little behind counts its event in the newer window another instance began. One
+    /// statement: instances counting at once each get their own number.
     pub async fn count_in_window(&self, bucket: &str, window_start: i64) -> StoreResult<i64> {
         Ok(on_backend!(write self, pool => {
             sqlx::query_scalar(
                 "INSERT INTO rate_windows (bucket, window_start, used) VALUES ($1, $2, 1) \
                  ON CONFLICT (bucket) DO UPDATE SET \
-                   used = CASE WHEN rate_windows.window_start = excluded.window_start THEN rate_windows.used + 1 ELSE 1 END, \
-                   window_start = excluded.window_start \
+                   used = CASE WHEN excluded.window_start > rate_windows.window_start THEN 1 ELSE rate_windows.used + 1 END, \
+                   window_start = CASE WHEN excluded.window_start > rate_windows.window_start \
+                     THEN excluded.window_start ELSE rate_windows.window_start END \
                  RETURNING used",
             )
             .bind(bucket)

@@ -119,6 +119,10 @@ macro_rules! on_backend {
     };
 }
 
+/// The PostgreSQL advisory lock a migration holds exclusively and each write transaction
+/// shares ("hailong" in ASCII).
+pub const SCHEMA_LOCK: i64 = 0x0068_6169_6c6f_6e67;
+
 /// Pages that must be left under an SQLite page cap for the readiness check to pass: room for
 /// a group of ratings.
 pub(super) const PROBE_ROOM_PAGES: i64 = 64;
@@ -140,6 +144,12 @@ macro_rules! write_transaction {
                 let mut $tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
                 // Nothing is written into a schema a newer version made (a rolling upgrade):
                 // checked in the transaction, so no write of this build follows the migration.
+                // On PostgreSQL a migration holds the schema lock exclusively
+                // (`Store::open_capped`) and each write transaction shares it first, so the
+                // check reads the schema as it is for the whole transaction.
+                if let Some(lock) = $store.schema_lock_shared() {
+                    sqlx::query(lock).bind($crate::store::SCHEMA_LOCK).execute(&mut *$tx).await?;
+                }
                 let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
                     .fetch_one(&mut *$tx)
                     .await?;
@@ -456,6 +466,18 @@ impl Store {
                 migrator(sqlite::MIGRATIONS).run(write).await?;
                 sqlite::check_durability(write).await?;
             }
+            Backend::Postgres(pool) if applied.as_ref().is_ok_and(|a| a.unwrap_or(0) < known) => {
+                // Instances of the older build may be writing: the schema lock, held exclusively
+                // on a connection of its own, waits for their transactions under way and holds
+                // the next ones until the migration is done (they then find it newer and stop).
+                use sqlx::Connection;
+                let mut lock = sqlx::PgConnection::connect(url).await?;
+                sqlx::query("SELECT pg_advisory_lock($1)").bind(SCHEMA_LOCK).execute(&mut lock).await?;
+                let migrated = migrator(postgres::MIGRATIONS).run(pool).await;
+                let _ = sqlx::query("SELECT pg_advisory_unlock($1)").bind(SCHEMA_LOCK).execute(&mut lock).await;
+                let _ = lock.close().await;
+                migrated?;
+            }
             Backend::Postgres(pool) => migrator(postgres::MIGRATIONS).run(pool).await?,
         }
         Ok(store)
@@ -464,6 +486,22 @@ impl Store {
     /// A connection to a PostgreSQL server for creating and dropping databases.
     pub async fn admin_postgres(url: &str) -> StoreResult<postgres::PgAdmin> {
         postgres::PgAdmin::connect(url).await
+    }
+
+    /// On PostgreSQL, the statement by which a write transaction shares the schema lock.
+    pub(super) fn schema_lock_shared(&self) -> Option<&'static str> {
+        match self.backend {
+            Backend::Sqlite { .. } => None,
+            Backend::Postgres(_) => Some("SELECT pg_advisory_xact_lock_shared($1)"),
+        }
+    }
+
+    /// Whether a newer version has migrated the database (its background work then stops too).
+    pub async fn schema_is_newer(&self) -> StoreResult<bool> {
+        let applied: Option<i64> = on_backend!(self, pool => {
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations").fetch_one(pool).await?
+        });
+        Ok(applied.is_some_and(|a| a > self.known_schema()))
     }
 
     /// The newest schema version (migration) this build knows.

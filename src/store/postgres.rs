@@ -39,12 +39,14 @@ pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<PgPo
         // The pool says only that it timed out: one connection of its own says why (refused,
         // no such host, a password or TLS problem).
         Err(sqlx::Error::PoolTimedOut) => {
-            let why = match <sqlx::PgConnection as sqlx::Connection>::connect_with(&options).await {
-                Ok(conn) => {
+            let attempt = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options);
+            let why = match tokio::time::timeout(Duration::from_secs(5), attempt).await {
+                Ok(Ok(conn)) => {
                     let _ = sqlx::Connection::close(conn).await;
                     "it answered too slowly".to_owned()
                 }
-                Err(error) => error.to_string(),
+                Ok(Err(error)) => error.to_string(),
+                Err(_) => "no answer within 5 s (a firewall, or the wrong host)".to_owned(),
             };
             Err(StoreError::Config(format!(
                 "cannot connect to PostgreSQL at {}:{}: {why}",

@@ -120,12 +120,15 @@ impl Store {
     pub async fn commit_group(&self, group: &[NewResponse]) -> StoreResult<Vec<WriteOutcome>> {
         // A key repeated inside the group: the first occurrence is the one written.
         let mut first_of: HashMap<&str, usize> = HashMap::with_capacity(group.len());
-        let unique: Vec<&NewResponse> = group
+        let mut unique: Vec<&NewResponse> = group
             .iter()
             .enumerate()
             .filter(|(i, r)| *first_of.entry(r.key.as_str()).or_insert(*i) == *i)
             .map(|(_, r)| r)
             .collect();
+        // In the order of their keys: two instances' groups that hold the same keys (a form sent
+        // twice, to each instance) wait on each other's rows in one order, never in a cycle.
+        unique.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
         let mut stored: HashMap<String, i64> = HashMap::with_capacity(unique.len());
         let mut earlier: HashMap<String, i64> = HashMap::new();
         let mut receipt_used: std::collections::HashSet<String> = std::collections::HashSet::new();
@@ -139,7 +142,10 @@ impl Store {
             // form's key means this one is not stored. The same form sent again is let through,
             // and its one-time key finds the response it stored.
             let mut claimed: Vec<&str> = Vec::new();
-            for r in unique.iter().filter(|r| r.receipt.is_some()) {
+            // In the order of the receipts, for the same reason as the keys.
+            let mut claiming: Vec<&NewResponse> = unique.iter().copied().filter(|r| r.receipt.is_some()).collect();
+            claiming.sort_by(|a, b| a.receipt.cmp(&b.receipt));
+            for r in claiming {
                 let receipt = r.receipt.as_deref().unwrap_or_default();
                 let won: Option<String> = sqlx::query_scalar(
                     "INSERT INTO receipt_uses (receipt, idempotency_key, used_at) VALUES ($1, $2, $3) \

@@ -280,3 +280,12 @@ pub fn texts(html: &str, selector: &str) -> Vec<String> {
     let sel = scraper::Selector::parse(selector).expect("selector");
     doc.select(&sel).map(|e| e.text().collect::<String>().trim().to_owned()).collect()
 }
+
+/// Waits, when needed, until `needed_secs` fit before the end of the current fixed window of
+/// `window_secs` (the abuse limits count in such windows): a test's sends then fall in one.
+pub async fn inside_one_window(window_secs: i64, needed_secs: i64) {
+    let left = window_secs - (hailong::domain::clock::now_ms() / 1000) % window_secs;
+    if left < needed_secs {
+        tokio::time::sleep(std::time::Duration::from_millis(left as u64 * 1000 + 200)).await;
+    }
+}

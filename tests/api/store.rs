@@ -438,9 +438,37 @@ async fn an_instance_writes_nothing_once_a_newer_version_has_migrated_the_databa
     assert_eq!(app.post(slug, &[("key", &key), ("q_hai_long_chung", "4")]).await.status(), 303);
     assert_eq!(app.get("/readyz").await.status(), 200);
 
-    migrate_as_a_newer_version(&app.db_url()).await;
     let key = app.form_key(slug).await;
-    let refused = app.post(slug, &[("key", &key), ("q_hai_long_chung", "5")]).await;
+    let refused = if hailong::store::sqlite_file(&app.db_url()).is_some() {
+        migrate_as_a_newer_version(&app.db_url()).await;
+        app.post(slug, &[("key", &key), ("q_hai_long_chung", "5")]).await
+    } else {
+        // PostgreSQL: the newer version migrates under the schema lock; a send that arrives
+        // meanwhile waits for it, then finds the schema newer (it is not written into it).
+        use sqlx::Connection;
+        let mut migrating = sqlx::PgConnection::connect(&app.db_url()).await.unwrap();
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(hailong::store::SCHEMA_LOCK)
+            .execute(&mut migrating)
+            .await
+            .unwrap();
+        let form = [("key", key.as_str()), ("q_hai_long_chung", "5")];
+        let send = app.post(slug, &form);
+        let wait = async {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            migrate_as_a_newer_version(&app.db_url()).await;
+            sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(hailong::store::SCHEMA_LOCK)
+                .execute(&mut migrating)
+                .await
+                .unwrap();
+            std::time::Instant::now()
+        };
+        let started = std::time::Instant::now();
+        let (refused, unlocked) = tokio::join!(send, wait);
+        assert!(unlocked.duration_since(started) >= std::time::Duration::from_millis(500));
+        refused
+    };
     assert_eq!(refused.status(), 503, "send again, to an instance of the newer version");
     assert!(refused.text().await.unwrap().contains("chưa lưu được"));
     assert_eq!(app.get("/readyz").await.status(), 503, "out of the proxy's rotation");
@@ -461,11 +489,19 @@ async fn a_postgresql_server_that_requires_tls_is_reached_over_tls() {
     if hailong::store::sqlite_file(&db.url).is_some() {
         return; // SQLite is a file: nothing travels. The PostgreSQL run of the suite checks this.
     }
-    // A managed PostgreSQL asks for TLS: `sslmode=require` in the URL.
-    let url = format!("{}?sslmode=require", db.url);
+    // The test server must offer TLS for this test to mean anything (Debian's does).
+    use sqlx::Connection;
+    let mut plain = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let offered: String = sqlx::query_scalar("SHOW ssl").fetch_one(&mut plain).await.unwrap();
+    plain.close().await.unwrap();
+    assert_eq!(offered, "on", "the PostgreSQL server of the tests offers TLS (ssl = on)");
+    // A managed PostgreSQL asks for TLS: `sslmode=require` in the URL (whatever else it says).
+    let (base, params) = db.url.split_once('?').unwrap_or((db.url.as_str(), ""));
+    let mut params: Vec<&str> = params.split('&').filter(|p| !p.is_empty() && !p.starts_with("sslmode=")).collect();
+    params.push("sslmode=require");
+    let url = format!("{base}?{}", params.join("&"));
     let store = Store::open(&url, 1).await.expect("connects over TLS");
     assert_eq!(store.backend_name(), "postgres");
-    use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
     let tls: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
         .fetch_one(&mut conn)
