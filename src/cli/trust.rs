@@ -185,6 +185,67 @@ pub async fn checkpoint(settings: &Settings, out: &PathBuf) -> anyhow::Result<()
     Ok(())
 }
 
+/// Checks that every erased comment is under a recorded purge's cutoff, and that each purge is
+/// one the service could have made (its cutoff its retention before its time, not dated ahead;
+/// a purge without a retention only first, recording at the upgrade the comments erased
+/// before purges were recorded); prints the purges, and returns what is wrong.
+async fn check_comments(store: &crate::store::Store, retention: u32, chain_whole: bool) -> anyhow::Result<Vec<String>> {
+    use crate::domain::clock::{format_vietnam, now_ms};
+    const DAY: i64 = 86_400_000;
+    let mut problems = Vec::new();
+    let purges = store.comment_purges().await?;
+    for (i, (cutoff, days, erased, at)) in purges.iter().enumerate() {
+        let when = format_vietnam(*at);
+        if *at > now_ms() + DAY {
+            problems
+                .push(format!("comments: a purge is dated {when}, ahead of now: it was written outside the service"));
+        } else if *days <= 0 && i > 0 {
+            problems.push(format!(
+                "comments: a purge at {when} erased {erased} comment(s) under no retention: the service never purges \
+                 so (comment_retention_days is at least 1 when it purges); it was written outside it"
+            ));
+        } else if *days > 0 && *cutoff > at - i64::from(*days) * DAY {
+            problems.push(format!(
+                "comments: a purge at {when} erased comments of ratings up to {}, younger than its retention of \
+                 {days} days: the service never purges so; it was written outside it",
+                format_vietnam(*cutoff)
+            ));
+        }
+    }
+    let covered = purges.iter().map(|p| p.0).max();
+    let erased = if chain_whole { store.erased_comments(covered).await? } else { Vec::new() };
+    if let Some((id, at)) = erased.first() {
+        problems.push(format!(
+            "comments: the comment of response {id} (rated {}) was erased, and no purge covers it{}",
+            format_vietnam(*at),
+            if erased.len() > 1 { " (nor others after it)" } else { "" }
+        ));
+    }
+    match purges.last() {
+        None => println!("comments: none erased"),
+        Some((cutoff, days, _, at)) => {
+            let total: i64 = purges.iter().map(|p| p.2).sum();
+            let how = if *days > 0 {
+                format!("retention {days} days")
+            } else {
+                "erased before purges were recorded".to_owned()
+            };
+            println!(
+                "comments: {total} erased by {} purge(s), the last at {} (ratings before {}, {how}); none otherwise",
+                purges.len(),
+                format_vietnam(*at),
+                format_vietnam(*cutoff)
+            );
+            if *days > 0 && i64::from(*days) != i64::from(retention) {
+                println!(
+                    "comments: note: the last purge ran with a retention of {days} days; comment_retention_days here is {retention}"
+                );
+            }
+        }
+    }
+    Ok(problems)
+}
+
 /// Recomputes the chain and checks the checkpoints against it; prints what holds, and fails
 /// naming the first thing that does not.
 pub async fn verify_chain(
@@ -219,21 +280,8 @@ pub async fn verify_chain(
         ),
         Some(broken) => problems.push(format!("chain: {broken}")),
     }
-    // Comments are erased by the retention purge only, and only past the retention.
-    let days = settings.comment_retention_days;
-    let since = (days > 0).then(|| crate::domain::clock::now_ms() - i64::from(days) * 86_400_000);
-    let erased = if check.broken.is_none() { store.erased_comments(since).await? } else { Vec::new() };
-    match (erased.first(), days) {
-        (None, 0) => println!("comments: none erased (comment_retention_days = 0 keeps them)"),
-        (None, _) => println!("comments: none erased before their retention of {days} days"),
-        (Some((id, at)), _) => problems.push(format!(
-            "comments: the comment of response {id} (rated {}) was erased{}{}, not by the retention purge \
-             (if comment_retention_days was longer when the purge ran, set it as it was for this check)",
-            crate::domain::clock::format_vietnam(*at),
-            if days > 0 { format!(" before its retention of {days} days") } else { String::new() },
-            if erased.len() > 1 { " (and others after it)" } else { "" },
-        )),
-    }
+    // Comments are erased by the retention purge only, each purge recorded with its cutoff.
+    problems.extend(check_comments(&store, settings.comment_retention_days, check.broken.is_none()).await?);
     match store.check_moderation().await? {
         None => println!("moderation: the excluded responses are those the {} event(s) leave excluded", check.events),
         Some(problem) => problems.push(format!("moderation: {problem}")),

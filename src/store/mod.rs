@@ -567,6 +567,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_comment_purges_migration_knows_the_hash_of_no_comment() {
+        let none = crate::domain::chain::hex(&crate::domain::chain::erasable(None));
+        for migrations in [sqlite::MIGRATIONS, postgres::MIGRATIONS] {
+            let sql = migrations.iter().find(|m| m.1 == "comment purges").map(|m| m.2).unwrap_or_default();
+            assert!(sql.contains(&none), "{sql}");
+        }
+    }
+
+    #[test]
     fn every_migration_file_is_run_in_order() {
         for (backend, migrations) in [("sqlite", sqlite::MIGRATIONS), ("postgres", postgres::MIGRATIONS)] {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);

@@ -25,6 +25,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "hash chain", include_str!("../../migrations/postgres/0012_chain.sql")),
     (13, "flags and moderation", include_str!("../../migrations/postgres/0013_flags_moderation.sql")),
     (14, "rate windows", include_str!("../../migrations/postgres/0014_rate_windows.sql")),
+    (15, "comment purges", include_str!("../../migrations/postgres/0015_comment_purges.sql")),
 ];
 
 pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<PgPool> {

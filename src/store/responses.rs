@@ -290,18 +290,42 @@ impl Store {
     }
 
     /// Erases the written comments of responses submitted before `before_ms`; the ratings stay.
+    /// The purge is recorded (`comment_purges`, append-only) in the same transaction: `hailong
+    /// verify` accepts an erased comment only under a recorded purge's cutoff.
     pub async fn purge_comments(&self, before_ms: i64) -> StoreResult<u64> {
-        Ok(on_backend!(write self, pool => {
+        let now = clock::now_ms();
+        let retention_days = i32::try_from((now - before_ms).max(0) / 86_400_000).unwrap_or(i32::MAX);
+        let mut erased = 0;
+        write_transaction!(self, tx => {
             // The day bound lets the index on local_day find the few old rows.
-            sqlx::query(
+            erased = sqlx::query(
                 "UPDATE responses SET comment = NULL \
                  WHERE local_day <= $2 AND submitted_at < $1 AND comment IS NOT NULL",
             )
             .bind(before_ms)
             .bind(clock::day_bucket(before_ms))
-                .execute(pool)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if erased > 0 {
+                sqlx::query("INSERT INTO comment_purges (cutoff, retention_days, erased, at) VALUES ($1, $2, $3, $4)")
+                    .bind(before_ms)
+                    .bind(retention_days)
+                    .bind(i64::try_from(erased).unwrap_or(i64::MAX))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        });
+        Ok(erased)
+    }
+
+    /// The purges recorded: cutoff, retention in days, comments erased, when; oldest first.
+    pub async fn comment_purges(&self) -> StoreResult<Vec<(i64, i32, i64, i64)>> {
+        Ok(on_backend!(self, pool => {
+            sqlx::query_as("SELECT cutoff, retention_days, erased, at FROM comment_purges ORDER BY id")
+                .fetch_all(pool)
                 .await?
-                .rows_affected()
         }))
     }
 

@@ -10,8 +10,21 @@ use hailong::store::CountBy;
 
 use crate::helpers::{TestApp, cli};
 
-/// Monday 30 November 2026, 09:00 in Vietnam.
-const MONDAY_9: i64 = 1_796_004_000_000;
+/// 09:00 today in Vietnam. The ratings are given today: the service's own housekeeping
+/// forgets the device hashes (and salts) of the days before yesterday, and would race a test
+/// that sends them on a day long past.
+fn today_9() -> i64 {
+    let today = hailong::domain::clock::vietnam_date(hailong::domain::clock::now_ms());
+    time::PrimitiveDateTime::new(today, time::macros::time!(9:00))
+        .assume_offset(time::macros::offset!(+7))
+        .unix_timestamp()
+        * 1000
+}
+
+/// Today's Vietnam day as counts keep it (`YYYYMMDD`).
+fn today() -> i64 {
+    hailong::domain::clock::day_bucket(today_9())
+}
 const MINUTE: i64 = 60_000;
 
 fn rules() -> Rules {
@@ -22,6 +35,8 @@ fn rules() -> Rules {
         min_seconds: 8,
         identical_count: 4,
         identical_minutes: 30,
+        // Open every day from 07:00 to 17:30: the test runs on any day of the week.
+        hours: hailong::domain::flags::OpeningHours { days: (1..=7).collect(), ..Default::default() },
         ..Rules::default()
     }
 }
@@ -45,7 +60,7 @@ fn rating(point: &Point, at: i64, read_ms: i64, answers: &[(&str, i64)], device:
 
 /// The flags counted per officer code and kind on that Monday.
 async fn flags_by_officer(app: &TestApp) -> HashMap<(String, String), i64> {
-    let counts = app.store.answer_counts(CountBy::Officer, 20261130, 20261130).await.unwrap();
+    let counts = app.store.answer_counts(CountBy::Officer, today(), today()).await.unwrap();
     let mut out = HashMap::new();
     for c in counts.into_iter().filter(|c| c.question_id.starts_with("flag.")) {
         *out.entry((c.target_code, c.question_id)).or_insert(0) += c.count;
@@ -65,19 +80,19 @@ async fn each_rule_flags_what_it_should_and_nothing_else() {
     let mut groups: Vec<Vec<NewResponse>> = Vec::new();
     // A burst of four in four minutes, each its own commit: the last flags the first three too.
     for i in 0..4 {
-        groups.push(vec![rating(burst, MONDAY_9 + i * MINUTE, slow, &[("hai_long_chung", 5 - i % 2)], None)]);
+        groups.push(vec![rating(burst, today_9() + i * MINUTE, slow, &[("hai_long_chung", 5 - i % 2)], None)]);
     }
     // Four spread over the morning: no burst.
     groups.push(
         (0..4)
-            .map(|i| rating(calm, MONDAY_9 + i * 40 * MINUTE, slow, &[("hai_long_chung", 4 + i % 2)], None))
+            .map(|i| rating(calm, today_9() + i * 40 * MINUTE, slow, &[("hai_long_chung", 4 + i % 2)], None))
             .collect(),
     );
     // One address three times at a point in a day; and three addresses.
     for i in 0..3 {
         groups.push(vec![rating(
             device,
-            MONDAY_9 + i * 60 * MINUTE,
+            today_9() + i * 60 * MINUTE,
             slow,
             &[("hai_long_chung", 3 + i)],
             Some("203.0.113.7"),
@@ -85,7 +100,7 @@ async fn each_rule_flags_what_it_should_and_nothing_else() {
         let other = format!("198.51.100.{i}");
         groups.push(vec![rating(
             devices,
-            MONDAY_9 + i * 60 * MINUTE,
+            today_9() + i * 60 * MINUTE,
             slow,
             &[("hai_long_chung", 3 + i)],
             Some(&other),
@@ -93,18 +108,18 @@ async fn each_rule_flags_what_it_should_and_nothing_else() {
     }
     // Sent two seconds after the form was drawn; and after a minute.
     groups.push(vec![
-        rating(fast, MONDAY_9, 2_000, &five, None),
-        rating(fast, MONDAY_9 + 90 * MINUTE, 60_000, &five, None),
+        rating(fast, today_9(), 2_000, &five, None),
+        rating(fast, today_9() + 90 * MINUTE, 60_000, &five, None),
     ]);
     // At 22:00, and at 18:00 (within the hour of grace after closing at 17:30).
-    groups.push(vec![rating(hours, MONDAY_9 + 13 * 60 * MINUTE, slow, &five, None)]);
-    groups.push(vec![rating(hours, MONDAY_9 + 9 * 60 * MINUTE, slow, &[("hai_long_chung", 4)], None)]);
+    groups.push(vec![rating(hours, today_9() + 13 * 60 * MINUTE, slow, &five, None)]);
+    groups.push(vec![rating(hours, today_9() + 9 * 60 * MINUTE, slow, &[("hai_long_chung", 4)], None)]);
     // Four identical answers in a row, a quarter of an hour apart; and four with one different.
     for i in 0..4 {
         let answers = [("hai_long_chung", 5), ("ct7_thai_do", 2)];
-        groups.push(vec![rating(run, MONDAY_9 + i * 15 * MINUTE, slow, &answers, None)]);
+        groups.push(vec![rating(run, today_9() + i * 15 * MINUTE, slow, &answers, None)]);
         let other = [("hai_long_chung", if i == 2 { 4 } else { 5 }), ("ct7_thai_do", 2)];
-        groups.push(vec![rating(broken, MONDAY_9 + i * 15 * MINUTE, slow, &other, None)]);
+        groups.push(vec![rating(broken, today_9() + i * 15 * MINUTE, slow, &other, None)]);
     }
     for group in &groups {
         app.store.commit_group(group).await.unwrap();
@@ -132,8 +147,8 @@ async fn each_rule_flags_what_it_should_and_nothing_else() {
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 
     // The next day's housekeeping forgets that day's six device hashes and its salt.
-    assert_eq!(app.store.forget_devices(20261201).await.unwrap(), 6);
-    assert_eq!(app.store.forget_devices(20261201).await.unwrap(), 0);
+    assert_eq!(app.store.forget_devices(today() + 1).await.unwrap(), 6);
+    assert_eq!(app.store.forget_devices(today() + 1).await.unwrap(), 0);
     app.stop().await;
 }
 
@@ -391,7 +406,7 @@ async fn a_group_over_hundreds_of_points_officers_and_devices_is_flagged_in_one_
         .take(300)
         .enumerate()
         .map(|(i, p)| {
-            rating(p, MONDAY_9, MINUTE, &[("hai_long_chung", 5)], Some(&format!("203.0.{}.{}", i / 200, i % 200)))
+            rating(p, today_9(), MINUTE, &[("hai_long_chung", 5)], Some(&format!("203.0.{}.{}", i / 200, i % 200)))
         })
         .collect();
     let outcomes = app.store.commit_group(&group).await.unwrap();
@@ -445,7 +460,7 @@ async fn two_writers_flag_a_burst_split_between_them_once_while_a_moderator_work
     let app = TestApp::spawn_with(|s| s.flags = rules()).await;
     let point = app.officer_point().await;
     let second = app.beside(|s| s.flags = rules()).await;
-    let at = |i: i64| MONDAY_9 + i * 20_000;
+    let at = |i: i64| today_9() + i * 20_000;
     let answers = |i: i64| [("hai_long_chung", 1 + i % 5), ("ct7_thai_do", 1 + (i / 5) % 5)];
     let stored = |outcomes: Vec<WriteOutcome>| -> Vec<i64> {
         outcomes
