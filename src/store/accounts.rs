@@ -64,7 +64,7 @@ impl Store {
         let now = clock::now_ms();
         let after = serde_json::json!({ "name": name, "role": role.code(), "unit": unit_code }).to_string();
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             let unit_id: Option<i64> = match unit_code {
                 Some(code) => Some(
                     sqlx::query_scalar("SELECT id FROM units WHERE code = $1")
@@ -122,7 +122,7 @@ impl Store {
     pub async fn disable_user(&self, name: &str, actor: &str) -> StoreResult<bool> {
         let now = clock::now_ms();
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             let id: Option<i64> =
                 sqlx::query_scalar("UPDATE users SET disabled_at = $2 WHERE name = $1 AND disabled_at IS NULL RETURNING id")
                     .bind(name)
@@ -146,7 +146,7 @@ impl Store {
     pub async fn set_password(&self, name: &str, password_hash: &str, actor: &str) -> StoreResult<bool> {
         let now = clock::now_ms();
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             let id: Option<i64> = sqlx::query_scalar(
                 "UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE name = $1 RETURNING id",
             )
@@ -219,7 +219,7 @@ impl Store {
             NewSession::AwaitingCode { enrolling } => ("second-factor", enrolling),
         };
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
                 .bind(user_id)
                 .execute(&mut *tx)
@@ -279,7 +279,7 @@ impl Store {
     ) -> StoreResult<bool> {
         let now = clock::now_ms();
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             let fresh = sqlx::query(
                 "UPDATE users SET totp_last_step = $2, totp_secret = $3 \
                  WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
@@ -311,7 +311,7 @@ impl Store {
     /// Counts a wrong one-time code; after `limit` the waiting session is dropped.
     pub async fn second_factor_failed(&self, token_hash: &str, limit: i64) -> StoreResult<()> {
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             sqlx::query("UPDATE sessions SET attempts = attempts + 1 WHERE token_hash = $1")
                 .bind(token_hash)
                 .execute(&mut *tx)
@@ -375,7 +375,7 @@ impl Store {
     pub async fn create_api_key(&self, user: &str, key_hash: &str, prefix: &str, actor: &str) -> StoreResult<()> {
         let now = clock::now_ms();
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             let user_id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE name = $1 AND disabled_at IS NULL")
                 .bind(user)
                 .fetch_optional(&mut *tx)
@@ -398,7 +398,7 @@ impl Store {
     pub async fn revoke_api_key(&self, prefix: &str, actor: &str) -> StoreResult<bool> {
         let now = clock::now_ms();
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             let n = sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE prefix = $1 AND revoked_at IS NULL")
                 .bind(prefix)
                 .bind(now)

@@ -12,7 +12,7 @@ impl Store {
     /// new version, so that old responses keep the wording they answered.
     pub async fn sync_questionnaires(&self, shipped: &[Questionnaire]) -> StoreResult<Vec<Questionnaire>> {
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             for q in shipped {
                 let stored: Option<String> =
                     sqlx::query_scalar("SELECT digest FROM questionnaires WHERE id = $1 AND version = $2")

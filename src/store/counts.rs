@@ -363,7 +363,7 @@ impl Store {
         let (month, target) = (month.get(), Day::of(end).get());
         let fold = per_grain!(fold_sql);
         Ok(on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             if let Backend::Postgres(_) = self.backend {
                 // Waits for the writers in flight and holds new ones back until the commit;
                 // self-exclusive, so two instances never fold the same days.

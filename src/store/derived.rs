@@ -68,7 +68,7 @@ impl Store {
         let style = self.placeholders();
         let mut completed = 0u64;
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             // Claimed first: a second instance waits on this row, then finds the work done.
             let claimed = sqlx::query("INSERT INTO data_fixes (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
                 .bind(fix.name)

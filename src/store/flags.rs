@@ -303,7 +303,7 @@ impl super::Store {
     /// with it. Returns the hashes forgotten.
     pub async fn forget_devices(&self, day: i64) -> super::StoreResult<u64> {
         Ok(on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             let forgotten = sqlx::query("DELETE FROM response_devices WHERE local_day < $1")
                 .bind(day)
                 .execute(&mut *tx)

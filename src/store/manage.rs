@@ -19,7 +19,7 @@ impl Store {
     pub async fn add_desk(&self, code: &Code, name: &Name, unit: &Code, actor: &str) -> StoreResult<()> {
         let now = clock::now_ms();
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM desks WHERE code = $1")
                 .bind(code.as_str())
                 .fetch_optional(&mut *tx)
@@ -58,7 +58,7 @@ impl Store {
         let from_iso = clock::iso(from);
         let day_before = from.previous_day().map(clock::iso).ok_or_else(|| refused(Refusal::DateOutOfRange))?;
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             let officer_id: i64 = sqlx::query_scalar("SELECT id FROM officers WHERE code = $1")
                 .bind(officer.as_str())
                 .fetch_optional(&mut *tx)
@@ -126,7 +126,7 @@ impl Store {
         let now = clock::now_ms();
         let last = clock::iso(last_day);
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             let open: Option<(i64, String)> = sqlx::query_as(
                 "SELECT a.id, a.valid_from FROM assignments a JOIN officers o ON o.id = a.officer_id \
                  WHERE o.code = $1 AND a.valid_to IS NULL",
@@ -158,7 +158,7 @@ impl Store {
         let now = clock::now_ms();
         let slug = Slug::generate();
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             let (unit_id, unit_name): (i64, String) = sqlx::query_as("SELECT id, name FROM units WHERE code = $1")
                 .bind(unit.as_str())
                 .fetch_optional(&mut *tx)

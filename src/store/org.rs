@@ -127,7 +127,7 @@ impl Store {
         let now = clock::now_ms();
         let today = clock::iso(clock::vietnam_date(now));
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             let mut units_counted = HashSet::new();
             for u in &batch.units {
                 let existed: Option<i64> = sqlx::query_scalar("SELECT id FROM units WHERE code = $1")

@@ -148,7 +148,7 @@ impl Store {
     pub async fn revoke_point(&self, slug: &Slug, actor: &str) -> StoreResult<bool> {
         let now = clock::now_ms();
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             let done = sqlx::query("UPDATE collection_points SET revoked_at = $2 WHERE slug = $1 AND revoked_at IS NULL")
                 .bind(slug.as_str())
                 .bind(now)
@@ -169,7 +169,7 @@ impl Store {
         let fresh = Slug::generate();
         let now = clock::now_ms();
         let reissued = on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             let new_id: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO collection_points (slug, unit_id, desk_id, officer_id, questionnaire_id, label, created_at) \
                  SELECT $2, unit_id, desk_id, officer_id, questionnaire_id, label, $3 \
@@ -202,7 +202,7 @@ impl Store {
     pub async fn set_point_questionnaire(&self, slug: &Slug, questionnaire_id: &str, actor: &str) -> StoreResult<bool> {
         let now = clock::now_ms();
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             let before: Option<String> = sqlx::query_scalar(
                 "SELECT questionnaire_id FROM collection_points WHERE slug = $1 AND revoked_at IS NULL",
             )

@@ -51,7 +51,7 @@ impl Store {
         let fresh = Key::generate(0);
         let now = clock::now_ms();
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO receipt_keys (secret, purpose, created_at) VALUES ($1, $2, $3) RETURNING id",
             )
@@ -72,7 +72,7 @@ impl Store {
     pub async fn revoke_receipt_key(&self, id: u32, actor: &str) -> StoreResult<bool> {
         let now = clock::now_ms();
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             let done = sqlx::query("UPDATE receipt_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                 .bind(i64::from(id))
                 .bind(now)

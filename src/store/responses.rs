@@ -70,7 +70,10 @@ impl Store {
         }
     }
 
-    /// The writer's BEGIN: on SQLite it takes the write lock at once.
+    /// Every write transaction's BEGIN: on SQLite it takes the write lock at once. A deferred
+    /// one that read first would find, when it came to write, that another process (the
+    /// service, while `hailong import` runs; a second instance) had committed meanwhile, and fail
+    /// at once with "database is locked" instead of waiting its turn.
     pub(super) fn begin_statement(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite { .. } => "BEGIN IMMEDIATE",

@@ -31,7 +31,7 @@ impl Store {
     pub async fn record_served(&self, entries: &[ServedEntry]) -> StoreResult<u64> {
         let now = clock::now_ms();
         on_backend!(write self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_statement()).await?;
             for e in entries {
                 let unit: Option<i64> = sqlx::query_scalar("SELECT id FROM units WHERE code = $1")
                     .bind(&e.unit)
