@@ -453,7 +453,7 @@ async fn the_service_writes_its_own_checkpoint_and_the_comment_purge_leaves_the_
     let folder_for = folder.clone();
     let second = first.beside(move |s| s.checkpoint_dir = Some(folder_for)).await;
     let mut files = Vec::new();
-    for _ in 0..100 {
+    for _ in 0..400 {
         files = std::fs::read_dir(&folder)
             .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
             .unwrap_or_default();

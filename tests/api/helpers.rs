@@ -46,9 +46,13 @@ fn with_database(server: &str, name: &str) -> String {
         Some(slash) => &base[..scheme_end + slash],
         None => base,
     };
+    // The suite's server is on this machine: without TLS, unless the URL asks for it (every
+    // test instance opens its own connections, and a handshake each costs the suite minutes;
+    // `store::a_postgresql_server_that_requires_tls_is_reached_over_tls` asks for it).
     match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
+        Some(q) if q.contains("sslmode=") => format!("{base}/{name}?{q}"),
+        Some(q) => format!("{base}/{name}?{q}&sslmode=disable"),
+        None => format!("{base}/{name}?sslmode=disable"),
     }
 }
 
