@@ -408,10 +408,7 @@ impl Store {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres(postgres::connect(url, max_connections).await?)
         } else {
-            return Err(StoreError::Config(format!(
-                "unsupported database URL '{}': use sqlite://FILE or postgres://USER@HOST/DB",
-                crate::config::redact_url(url)
-            )));
+            return Err(unsupported_url(url));
         };
         let store = Self { backend, flag_rules: Default::default() };
         let applied: Option<i64> = on_backend!(store, pool => {
@@ -445,10 +442,7 @@ impl Store {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres(postgres::connect(url, max_connections).await?)
         } else {
-            return Err(StoreError::Config(format!(
-                "unsupported database URL '{}': use sqlite://FILE or postgres://USER@HOST/DB",
-                crate::config::redact_url(url)
-            )));
+            return Err(unsupported_url(url));
         };
         let store = Self { backend, flag_rules: Default::default() };
         // A database a newer version migrated is said as such, not as a migration "missing".
@@ -546,6 +540,14 @@ impl Store {
         });
         Ok(n == 0)
     }
+}
+
+/// A database URL of no backend this build speaks, said with its password hidden.
+fn unsupported_url(url: &str) -> StoreError {
+    StoreError::Config(format!(
+        "unsupported database URL '{}': use sqlite://FILE or postgres://USER@HOST/DB",
+        crate::config::redact_url(url)
+    ))
 }
 
 /// The embedded migrations of one backend, as `(version, description, sql)`.
