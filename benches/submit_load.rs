@@ -169,6 +169,7 @@ async fn serve(binary: &std::path::Path, url: &str, config: Option<&std::path::P
         .env("HAILONG_DATABASE_URL", url)
         .env("HAILONG_SIGNING_KEY_FILE", signing_key())
         .env("HAILONG_SUBMIT_LIMIT_PER_MINUTE", limit.to_string())
+        .env("HAILONG_METRICS_BIND", "127.0.0.1:0")
         .env("HAILONG_LOG", "warn");
     if let Some(config) = config {
         command.env("HAILONG_CONFIG", config);

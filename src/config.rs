@@ -50,10 +50,10 @@ pub struct Settings {
     pub log: String,
     /// `text` (one line per event) or `json` (one object per line, for a log collector).
     pub log_format: crate::telemetry::LogFormat,
-    /// Where `/metrics` is served on its own (e.g. `127.0.0.1:9100`, for a scraper on a private
-    /// network). Unset: on the main address, beside `/healthz`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metrics_bind: Option<SocketAddr>,
+    /// The only address `/metrics` is served on: loopback by default, for a scraper on this
+    /// machine; a private network's address for a scraper there. Never the citizens' address:
+    /// the metrics show live activity.
+    pub metrics_bind: SocketAddr,
     /// Responses below which a figure is "chưa đủ dữ liệu": shown with its n and interval, but
     /// not ranked, banded or given a suggested level.
     pub min_sample: u64,
@@ -89,6 +89,14 @@ pub struct Settings {
     pub letterhead: Letterhead,
     /// The stuffing flags' rules and thresholds, with their version (printed in the method).
     pub flags: crate::domain::flags::Rules,
+    /// For rehearsals and tests only: the moment (RFC 3339, e.g. `2026-12-31T16:00:00+07:00`)
+    /// the service's clock starts at, running forward from there. Ratings, sessions, receipts
+    /// and "today" follow it. Unset: the system's clock, which is what a real service uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_start: Option<String>,
+    /// The clock, made from `clock_start` when the settings are loaded.
+    #[serde(skip)]
+    pub clock: crate::domain::clock::Clock,
 }
 
 /// The letterhead of a printed year-end sheet (Decree 30/2020/NĐ-CP on administrative
@@ -122,7 +130,7 @@ impl Default for Settings {
             comment_retention_days: 730,
             log: "info".into(),
             log_format: crate::telemetry::LogFormat::Text,
-            metrics_bind: None,
+            metrics_bind: SocketAddr::from(([127, 0, 0, 1], 9100)),
             min_sample: 30,
             bands: Bands::default(),
             suggestion: Suggestion::default(),
@@ -134,6 +142,8 @@ impl Default for Settings {
             signing_key_file: None,
             checkpoint_dir: None,
             checkpoint_interval_hours: 24,
+            clock_start: None,
+            clock: crate::domain::clock::Clock::system(),
         }
     }
 }
@@ -183,7 +193,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The settings' names, as TOML keys and (upper-cased, after `HAILONG_`) variables.
-    pub const KEYS: [&'static str; 25] = [
+    pub const KEYS: [&'static str; 26] = [
         "database_url",
         "bind",
         "public_base_url",
@@ -209,6 +219,7 @@ impl Settings {
         "checkpoint_dir",
         "checkpoint_interval_hours",
         "flags",
+        "clock_start",
     ];
 
     /// Reads the layers in order. `file` is the TOML file, if any; a named file that does not
@@ -219,13 +230,18 @@ impl Settings {
             anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
             figment = figment.merge(Toml::file_exact(path));
         }
-        let settings: Settings = figment
+        let mut settings: Settings = figment
             // Only the settings' own names: other HAILONG_* variables (tests, scripts) are not ours.
             .merge(Env::prefixed("HAILONG_").only(&Self::KEYS))
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
         settings.validate()?;
+        if let Some(start) = &settings.clock_start {
+            settings.clock = crate::domain::clock::Clock::starting_at(
+                crate::domain::clock::parse_moment(start).map_err(|e| anyhow::anyhow!("clock_start: {e}"))?,
+            );
+        }
         for name in Self::unknown_variables(std::env::vars().map(|(name, _)| name)) {
             eprintln!(
                 "warning: {name} is not a setting of hailong and is ignored (the settings are HAILONG_ and one of: {})",
@@ -271,6 +287,9 @@ impl Settings {
         self.suggestion.validate().map_err(anyhow::Error::msg)?;
         self.fold.validate().map_err(anyhow::Error::msg)?;
         self.flags.validate().map_err(anyhow::Error::msg)?;
+        if let Some(start) = &self.clock_start {
+            crate::domain::clock::parse_moment(start).map_err(|e| anyhow::anyhow!("clock_start: {e}"))?;
+        }
         Ok(())
     }
 
@@ -317,8 +336,8 @@ impl Settings {
              # checkpoints beside the SQLite file):\n\
              # signing_key_file = \"/var/lib/hailong/hailong-signing.key\"\n\
              # checkpoint_dir = \"/var/lib/hailong/checkpoints\"\n\
-             # /metrics on an address of its own (default: on the main address):\n\
-             # metrics_bind = \"127.0.0.1:9100\"\n{body}"
+             # For rehearsals and tests only: start the service's clock at this moment:\n\
+             # clock_start = \"2026-12-31T16:00:00+07:00\"\n{body}"
         )
     }
 }
@@ -379,7 +398,7 @@ mod tests {
             .replace("# receipt_secret", "receipt_secret")
             .replace("# signing_key_file", "signing_key_file")
             .replace("# checkpoint_dir", "checkpoint_dir")
-            .replace("# metrics_bind", "metrics_bind");
+            .replace("# clock_start", "clock_start");
         let table: toml::Table = toml::from_str(&example).unwrap();
         let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
         let mut listed = Settings::KEYS.to_vec();

@@ -254,7 +254,7 @@ pub async fn seed(
     }
     let points = store.active_points().await?;
     let mut rng = StdRng::seed_from_u64(seed);
-    let now = OffsetDateTime::now_utc();
+    let now = clock::vietnam_time(store.clock().now_ms());
     let mut written = 0;
     while written < responses {
         let n = (responses - written).min(1000);

@@ -282,8 +282,9 @@ fn cell_text(cell: &Data) -> String {
 ///
 /// One function because the tables are checked in the order their references need (units, then
 /// desks, then assignments and fields), each against what the earlier ones and the database hold,
-/// keeping every row's file and line for the message.
-pub fn validate(tables: &[Table], known: &KnownCodes) -> Result<OrgBatch, Vec<RowError>> {
+/// keeping every row's file and line for the message. `today` (Vietnam) is the last day a
+/// served count may be reported for.
+pub fn validate(tables: &[Table], known: &KnownCodes, today: time::Date) -> Result<OrgBatch, Vec<RowError>> {
     let mut errors = Vec::new();
     let mut batch = OrgBatch::default();
     let mut unit_rows: Vec<(&Table, usize, HashMap<&str, &str>)> = Vec::new();
@@ -491,7 +492,7 @@ pub fn validate(tables: &[Table], known: &KnownCodes) -> Result<OrgBatch, Vec<Ro
         let officer = cx.reference(r, "officer_code", &officer_codes, "officer").flatten();
         let text = r.get("date").copied().unwrap_or_default();
         let day = match parse_date(text) {
-            Ok(day) if day <= clock::vietnam_date(clock::now_ms()) => Some(day),
+            Ok(day) if day <= today => Some(day),
             Ok(_) => {
                 cx.fail(Some("date"), format!("'{text}' has not come yet"));
                 None
@@ -677,7 +678,7 @@ mod tests {
                 "T,Lặp,tinh,,2025-07-01,",
             ],
         );
-        let errors = validate(&[units], &KnownCodes::default()).unwrap_err();
+        let errors = validate(&[units], &KnownCodes::default(), time::macros::date!(2026 - 06 - 15)).unwrap_err();
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert!(text.iter().any(|e| e.contains("row 3, column parent_code") && e.contains("KHONG")), "{text:?}");
         assert!(text.iter().any(|e| e.contains("row 4, column name: is empty")), "{text:?}");
@@ -697,7 +698,8 @@ mod tests {
                 "CB2,Lê Thị Hoa,U,Q1,2025-07-01,",
             ],
         );
-        let errors = validate(&[units, desks, officers], &KnownCodes::default()).unwrap_err();
+        let errors = validate(&[units, desks, officers], &KnownCodes::default(), time::macros::date!(2026 - 06 - 15))
+            .unwrap_err();
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert!(text.iter().any(|e| e.contains("row 3") && e.contains("overlaps")), "{text:?}");
         assert!(text.iter().any(|e| e.contains("row 4, column desk_code") && e.contains("another unit")), "{text:?}");
@@ -713,11 +715,11 @@ mod tests {
             "code,full_name,unit_code,valid_from,valid_to",
             &["CB1,Nguyễn Văn An,T,2025-07-01,2026-05-31", "CB1,Nguyễn Văn An,U,2026-06-01,"],
         );
-        let batch = validate(&[officers], &known).unwrap();
+        let batch = validate(&[officers], &known, time::macros::date!(2026 - 06 - 15)).unwrap();
         assert_eq!(batch.assignments.len(), 2);
         // Without closing the first assignment, the new one overlaps it.
         let officers = table("code,full_name,unit_code,valid_from", &["CB1,Nguyễn Văn An,U,2026-06-01"]);
-        assert!(validate(&[officers], &known).is_err());
+        assert!(validate(&[officers], &known, time::macros::date!(2026 - 06 - 15)).is_err());
     }
 
     #[test]
@@ -727,7 +729,7 @@ mod tests {
         known.unit_parents.insert("A".into(), None);
         known.unit_parents.insert("B".into(), Some("A".into()));
         let units = table("code,name,kind,parent_code,valid_from", &["A,Tỉnh A,tinh,B,2025-07-01"]);
-        let errors = validate(&[units], &known).unwrap_err();
+        let errors = validate(&[units], &known, time::macros::date!(2026 - 06 - 15)).unwrap_err();
         assert_eq!(errors.len(), 1);
         let text = errors[0].to_string();
         assert!(text.starts_with("t.csv: row 2, column parent_code: the parent chain loops"), "{text}");
@@ -739,7 +741,9 @@ mod tests {
         let desks = table("code,name,unit_code", &["Q1,Quầy 1,U"]);
         let officers = table("code,full_name,unit_code,desk_code,valid_from", &["CB1,Trần Văn Bình,U,Q1,2025-07-01"]);
         let fields = table("code,name", &["HT,Hộ tịch"]);
-        let batch = validate(&[units, desks, officers, fields], &KnownCodes::default()).unwrap();
+        let batch =
+            validate(&[units, desks, officers, fields], &KnownCodes::default(), time::macros::date!(2026 - 06 - 15))
+                .unwrap();
         assert_eq!((batch.units.len(), batch.desks.len(), batch.assignments.len(), batch.fields.len()), (2, 1, 1, 1));
     }
 }

@@ -49,8 +49,8 @@ pub struct Application {
     writer_task: JoinHandle<()>,
     /// Tells the writer to stop taking new responses (it commits what it holds).
     stop_writer: tokio::sync::watch::Sender<bool>,
-    /// `/metrics` on an address of its own (`metrics_bind`).
-    metrics_listener: Option<TcpListener>,
+    /// `/metrics`, on an address of its own (`metrics_bind`) and no other.
+    metrics_listener: TcpListener,
 }
 
 impl Application {
@@ -63,7 +63,7 @@ impl Application {
 
     /// Builds on an open store: questionnaires, the writer, the listener.
     pub async fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Self> {
-        let store = store.with_flag_rules(settings.flags.clone());
+        let store = store.with_flag_rules(settings.flags.clone()).with_clock(settings.clock.clone());
         let questionnaires = Arc::new(load_questionnaires(&store).await?);
         if let Some(completed) = store.derive_missing_answers(&questionnaires).await?.filter(|n| *n > 0) {
             tracing::info!(
@@ -89,19 +89,23 @@ impl Application {
         let key = state.app.signing_key()?;
         tracing::debug!(key_id = %key.id(), "signing key");
         crate::telemetry::metrics();
-        let metrics_listener = match state.app.settings.metrics_bind {
-            Some(addr) => Some(
-                TcpListener::bind(addr)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("cannot listen for /metrics on {addr}: {e}"))?,
-            ),
-            None => None,
-        };
+        let addr = state.app.settings.metrics_bind;
+        let metrics_listener = TcpListener::bind(addr).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen for /metrics on {addr} (the metrics_bind setting; another instance on this \
+                 machine needs an address of its own): {e}"
+            )
+        })?;
         Ok(Self { listener, state, writer_task, stop_writer, metrics_listener })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The address `/metrics` is served on.
+    pub fn metrics_addr(&self) -> std::io::Result<SocketAddr> {
+        self.metrics_listener.local_addr()
     }
 
     pub fn store(&self) -> &Store {
@@ -151,14 +155,12 @@ impl Application {
             // Outside the trace layer, so that the request's span carries its id.
             .layer(axum::middleware::from_fn(web::request_id::identify))
             .layer(CatchPanicLayer::new());
-        // /metrics on an address of its own, when one is set.
-        // Its router holds no writer handle: the writer stops when the main router is gone.
-        let metrics_server = metrics_listener.map(|listener| {
-            tokio::spawn(async move {
-                if let Err(error) = axum::serve(listener, metrics_app).await {
-                    tracing::warn!(%error, "the metrics listener stopped");
-                }
-            })
+        // /metrics on its own address. Its router holds no writer handle: the writer stops when
+        // the main router is gone.
+        let metrics_server = tokio::spawn(async move {
+            if let Err(error) = axum::serve(metrics_listener, metrics_app).await {
+                tracing::warn!(%error, "the metrics listener stopped");
+            }
         });
         // After the signal, requests under way may finish (each is bounded by the request time
         // limit); a connection that has not sent a whole request by then (a client stalled
@@ -182,9 +184,7 @@ impl Application {
             ),
         }
         let _ = stop_writer.send(true);
-        if let Some(server) = metrics_server {
-            server.abort();
-        }
+        metrics_server.abort();
         housekeeping.abort();
         checkpoints.abort();
         // The router (and with it every writer handle) is gone: the writer drains and stops.
@@ -217,7 +217,7 @@ async fn housekeeping(store: Store, retention_days: u32) {
             continue;
         }
         if retention_days > 0 {
-            let cutoff = clock::now_ms() - i64::from(retention_days) * 86_400_000;
+            let cutoff = store.clock().now_ms() - i64::from(retention_days) * 86_400_000;
             match store.purge_comments(cutoff).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(comments = n, "erased comments past their retention"),
@@ -226,12 +226,12 @@ async fn housekeeping(store: Store, retention_days: u32) {
         }
         if store.is_shared() {
             // The abuse limits' windows last at most a quarter of an hour.
-            match store.forget_windows(clock::now_ms() / 1000 - 3600).await {
+            match store.forget_windows(store.clock().now_ms() / 1000 - 3600).await {
                 Ok(n) => tracing::debug!(windows = n, "forgot the abuse limits' past windows"),
                 Err(error) => tracing::warn!(%error, "could not forget the abuse limits' past windows"),
             }
         }
-        if let Some(yesterday) = clock::vietnam_date(clock::now_ms()).previous_day() {
+        if let Some(yesterday) = clock::vietnam_date(store.clock().now_ms()).previous_day() {
             // Devices are compared within a day: yesterday's hashes and salt are kept for a
             // response sent just after midnight, older ones forgotten.
             match store.forget_devices(clock::date_bucket(yesterday)).await {

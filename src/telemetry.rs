@@ -56,12 +56,14 @@ pub mod names {
 
     /// What becomes of a citizen's send (`outcome` of [`SUBMISSIONS`]); all but the first two
     /// are refusals too.
-    pub const OUTCOMES: [&str; 9] = [
+    pub const OUTCOMES: [&str; 11] = [
         "stored",
         "duplicate",
         "point_closed",
         "receipt_used",
         "invalid",
+        "bad_key",
+        "cross_site",
         "rate_limited",
         "busy",
         "unavailable",

@@ -247,7 +247,7 @@ async fn the_report_pages_and_their_charts_fit_a_phone() {
     hailong::demo::seed(&app.store, &questionnaires, 1500, 7, |_| {}).await.unwrap();
     let hash = hash_password("mật khẩu thử nghiệm 2026").unwrap();
     app.store.create_user("lan.nv", Role::UnitManager, Some("HL"), Some(&hash), "test").await.unwrap();
-    let today = hailong::domain::clock::vietnam_date(hailong::domain::clock::now_ms());
+    let today = app.today();
     let period = format!(
         "{}..{}",
         hailong::domain::clock::iso(today - time::Duration::days(364)),
@@ -341,7 +341,7 @@ async fn every_page_at_a_phone_and_a_desktop_width() {
     // A change in the audit log, with a before and an after.
     let revoked = points.iter().filter(|p| p.officer_code.is_some()).nth(3).unwrap();
     assert_eq!(admin.post(&format!("/admin/points/{}/revoke", revoked.slug), &[]).await.status(), 303);
-    let today = hailong::domain::clock::vietnam_date(hailong::domain::clock::now_ms());
+    let today = app.today();
     let period = format!(
         "{}..{}",
         hailong::domain::clock::iso(today - time::Duration::days(364)),
@@ -403,7 +403,7 @@ async fn every_page_at_a_phone_and_a_desktop_width() {
             Some((secret, first)) => (secret, first + 30),
             None => {
                 let secret = b.find(Locator::Css("p.small code")).await.unwrap().text().await.unwrap();
-                (secret, hailong::domain::clock::now_ms() as u64 / 1000)
+                (secret, app.now_ms() as u64 / 1000)
             }
         };
         enrolled = Some((secret.clone(), at));
@@ -445,7 +445,7 @@ async fn a_moderator_excludes_two_ratings_of_a_burst_on_a_phone() {
     use hailong::domain::response::{Channel, IdempotencyKey, NewResponse};
     let app = TestApp::spawn_with(|s| s.flags = hailong::domain::flags::Rules::default()).await;
     let point = app.officer_point().await;
-    let now = hailong::domain::clock::now_ms();
+    let now = app.now_ms();
     // Twelve ratings half a minute apart, each read for a minute: a burst (ten in ten minutes).
     let group: Vec<NewResponse> = (1..=12)
         .map(|i| {

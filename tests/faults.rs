@@ -152,6 +152,8 @@ impl Drop for Db {
 struct Server {
     child: Child,
     base: String,
+    /// Where its `/metrics` is served (`metrics_bind`: never the main address).
+    metrics: String,
     log: PathBuf,
 }
 
@@ -162,13 +164,16 @@ impl Server {
 
     /// As [`Server::start`], with settings of `env` (`HAILONG_*`) over the tests' own.
     async fn start_with(db: &Db, log_dir: &Path, env: &[(&str, &str)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let free =
+            || std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let (port, metrics_port) = (free(), free());
         let log = log_dir.join(format!("server-{port}.log"));
         let out = std::fs::File::create(&log).expect("log file");
         let mut command = Command::new(BIN);
         command
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .env("HAILONG_DATABASE_URL", &db.url)
+            .env("HAILONG_METRICS_BIND", format!("127.0.0.1:{metrics_port}"))
             .env("HAILONG_SUBMIT_LIMIT_PER_MINUTE", "0")
             .env("HAILONG_SUBMIT_TIMEOUT_SECS", "5")
             .env("HAILONG_LOG", "warn")
@@ -185,7 +190,12 @@ impl Server {
             .stderr(out)
             .spawn()
             .expect("start hailong serve");
-        let server = Self { child, base: format!("http://127.0.0.1:{port}"), log };
+        let server = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            metrics: format!("http://127.0.0.1:{metrics_port}"),
+            log,
+        };
         let client = client();
         let started = Instant::now();
         loop {
@@ -834,7 +844,8 @@ async fn two_instances_behind_caddy_on_one_postgres_database_behave_as_one_servi
     let mut threads = Vec::new();
     for i in 0..12 {
         let url = url.clone();
-        let key = hailong::domain::response::IdempotencyKey::generate();
+        // Twelve forms of the one receipt, each with its own key, raced.
+        let key = key_in(&curl("127.0.0.150", &url, &[], &[], None).1);
         threads.push(std::thread::spawn(move || {
             let form = [("key", key.as_str()), ("q_hai_long_chung", "5")];
             curl(&format!("127.0.0.{}", 160 + i), &url, &form, &[], None).0
@@ -850,7 +861,7 @@ async fn two_instances_behind_caddy_on_one_postgres_database_behave_as_one_servi
     let slug = &slugs[0];
     // What each instance counted of open-QR sends, by outcome, from its own /metrics.
     let sends = |server: &Server| -> f64 {
-        let (_, text) = curl("127.0.0.1", &format!("{}/metrics", server.base), &[], &[], None);
+        let (_, text) = curl("127.0.0.1", &format!("{}/metrics", server.metrics), &[], &[], None);
         text.lines()
             .filter(|l| l.starts_with("hailong_submissions_total{") && l.contains("channel=\"qr\""))
             .filter(|l| l.contains("outcome=\"stored\"") || l.contains("outcome=\"rate_limited\""))
@@ -864,9 +875,10 @@ async fn two_instances_behind_caddy_on_one_postgres_database_behave_as_one_servi
         tokio::time::sleep(Duration::from_secs(61 - second)).await;
     }
     for n in 0..4 {
-        // The one-time key made here, so that the four sends follow each other at the proxy and
-        // its round robin gives them to the instances in turn.
-        let key = hailong::domain::response::IdempotencyKey::generate();
+        // The form loaded from the first instance itself (both sign with one key), so that the
+        // four sends follow each other at the proxy and its round robin gives them to the
+        // instances in turn.
+        let key = key_in(&curl("127.0.0.1", &format!("{}/s/{slug}", a.base), &[], &[], None).1);
         let form = [("key", key.as_str()), ("q_hai_long_chung", "3")];
         let forged = format!("X-Forwarded-For: 10.0.0.{n}");
         let (status, _) = curl("127.0.0.200", &format!("{proxy}/s/{slug}"), &form, &[&forged], None);

@@ -46,7 +46,8 @@ pub fn period(data: &[u8]) {
 /// An organisation list: read, then checked row by row.
 pub fn import(format: Format, data: &[u8]) {
     let Ok(tables) = import::read_bytes("fuzz", format, data) else { return };
-    let _ = import::validate(&tables, &KnownCodes::default());
+    let Ok(today) = hailong::domain::clock::parse_date("2026-11-18") else { panic!("a date") };
+    let _ = import::validate(&tables, &KnownCodes::default(), today);
 }
 
 /// A receipt's token: reading never panics; what reads signs back to the same claims; and a tag
@@ -59,5 +60,31 @@ pub fn receipt(data: &[u8]) {
     assert_eq!(Token::parse(&signed).map(|t| t.claims), Ok(token.claims.clone()), "the claims sign back");
     if key.verify(&token).is_ok() {
         assert_eq!(signed, text.trim(), "only the token as signed verifies");
+    }
+}
+
+/// A form's one-time key: checking never panics; a key is taken only as issued, under the
+/// secret that issued it, with the draw time it was issued at; any change of one character is
+/// refused.
+pub fn form_key(data: &[u8]) {
+    use hailong::domain::response::FormKeys;
+    let keys = FormKeys::new([0x22; 32]);
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Some(key) = keys.check(text) {
+            assert_eq!(key.as_str(), text, "only the key's own text checks");
+            assert!(key.drawn_at_ms().is_some());
+        }
+        assert!(FormKeys::new([0x23; 32]).check(text).is_none() || keys.check(text).is_none(), "one secret's key");
+    }
+    // A key issued at a time the input gives is taken back with that time; altered, it is not.
+    let at = data.iter().take(6).fold(1_600_000_000_000i64, |t, b| t.wrapping_add(i64::from(*b) << 20));
+    let issued = keys.issue(at);
+    assert_eq!(keys.check(issued.as_str()).and_then(|k| k.drawn_at_ms()), Some(at));
+    if let Some(&b) = data.first() {
+        let mut altered = issued.as_str().as_bytes().to_vec();
+        let i = usize::from(b) % altered.len();
+        altered[i] = if altered[i] == b'A' { b'B' } else { b'A' };
+        let altered = String::from_utf8(altered).unwrap_or_default();
+        assert!(keys.check(&altered).is_none(), "{altered} altered from {}", issued.as_str());
     }
 }

@@ -8,7 +8,6 @@ use super::reports::{self, ReportError};
 use super::{App, AppError, AppResult, Caller};
 use crate::domain::account::Permission;
 use crate::domain::audit::{Action, Target};
-use crate::domain::clock;
 use crate::domain::period::Period;
 use crate::domain::questionnaire::DEFAULT_ID;
 use crate::domain::report::{Detail, Level, Overview, Query, Report};
@@ -60,7 +59,7 @@ impl App {
 
     /// The dashboard: this year (Vietnam) of the default questionnaire over the caller's scope.
     pub async fn overview(&self, caller: &Caller) -> AppResult<Overview> {
-        let year = clock::vietnam_date(clock::now_ms()).year();
+        let year = self.store.clock().today().year();
         let period = Period::parse(&year.to_string()).map_err(anyhow::Error::msg)?;
         let overview =
             reports::overview(&self.store, &self.questionnaires, &self.settings, &caller.scope, period, DEFAULT_ID)

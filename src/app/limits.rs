@@ -97,7 +97,7 @@ impl App {
     /// has had its ratings at that point this minute.
     pub async fn allow_rating(&self, device: &str, point_id: i64) -> bool {
         match &self.limits.0 {
-            Counted::Memory { ratings, .. } => ratings.allow((device, point_id), now_secs()),
+            Counted::Memory { ratings, .. } => ratings.allow((device, point_id), secs(self.store.clock().now_ms())),
             Counted::Shared { ratings: 0, .. } => true,
             Counted::Shared { ratings, .. } => {
                 self.count_shared(&format!("rating\n{device}\n{point_id}"), RATING_WINDOW_SECS, *ratings).await
@@ -108,7 +108,7 @@ impl App {
     /// Counts one sign-in attempt from `device`; false when it has had its attempts this window.
     pub async fn allow_sign_in(&self, device: &str) -> bool {
         match &self.limits.0 {
-            Counted::Memory { sign_ins, .. } => sign_ins.allow(device, now_secs()),
+            Counted::Memory { sign_ins, .. } => sign_ins.allow(device, secs(self.store.clock().now_ms())),
             Counted::Shared { .. } => {
                 self.count_shared(&format!("sign-in\n{device}"), SIGN_IN_WINDOW_SECS, SIGN_IN_ATTEMPTS_PER_WINDOW).await
             }
@@ -118,7 +118,7 @@ impl App {
     /// Counts one event of `subject` in the database's window of `window_secs`; true while at
     /// most `limit` were counted in it, and when the database does not answer.
     async fn count_shared(&self, subject: &str, window_secs: u64, limit: u32) -> bool {
-        let now = clock::now_ms();
+        let now = self.store.clock().now_ms();
         let day = clock::day_bucket(now);
         let Counted::Shared { salt, .. } = &self.limits.0 else { return true };
         let known =
@@ -148,8 +148,8 @@ impl App {
     }
 }
 
-fn now_secs() -> u64 {
-    u64::try_from(clock::now_ms() / 1000).unwrap_or_default()
+fn secs(ms: i64) -> u64 {
+    u64::try_from(ms / 1000).unwrap_or_default()
 }
 
 #[cfg(test)]

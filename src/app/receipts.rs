@@ -129,7 +129,7 @@ impl App {
                 rand::RngCore::fill_bytes(&mut rand::rng(), &mut nonce);
                 let claims = Claims {
                     key_id: key.id,
-                    issued: clock::vietnam_date(clock::now_ms()),
+                    issued: self.store.clock().today(),
                     nonce,
                     dossier,
                     unit: unit.code.clone(),
@@ -174,7 +174,7 @@ impl App {
         if stored.revoked {
             return Err(AppError::Receipt(ReceiptProblem::KeyRevoked));
         }
-        let today = clock::vietnam_date(clock::now_ms());
+        let today = self.store.clock().today();
         if claims.issued > today.next_day().unwrap_or(today) {
             // Dated after tomorrow: not a receipt handed out yet.
             return Err(AppError::Receipt(ReceiptProblem::Invalid));
@@ -197,7 +197,7 @@ impl App {
     /// and officer within the caller's scope (else `NoSuchRecord`, 404), the officer at that
     /// unit. All or nothing.
     pub async fn record_served(&self, caller: &Caller, entries: &[ServedEntry]) -> AppResult<Result<u64, BadField>> {
-        let today = clock::vietnam_date(clock::now_ms());
+        let today = self.store.clock().today();
         for (i, e) in entries.iter().enumerate() {
             let bad = |field: &'static str, reason: String| {
                 Ok(Err(BadField { field, reason: format!("entry {}: {reason}", i + 1) }))

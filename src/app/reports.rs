@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::domain::account::Scope;
-use crate::domain::clock;
 use crate::domain::flags;
 use crate::domain::indices::Counts;
 use crate::domain::period::Period;
@@ -330,7 +329,7 @@ async fn build_with(
         bands: settings.bands.clone(),
         suggestion: settings.suggestion.clone(),
         flag_rules: settings.flags.clone(),
-        generated_at_ms: clock::now_ms(),
+        generated_at_ms: store.clock().now_ms(),
     })
 }
 

@@ -4,7 +4,6 @@
 
 use super::{App, AppError, AppResult, Caller};
 use crate::domain::account::{self, Role, Scope};
-use crate::domain::clock;
 use crate::store::{CallerRecord, NewSession, PendingSecondFactor};
 
 /// A session ends after this long without a request...
@@ -61,7 +60,9 @@ impl App {
     pub async fn sign_in(&self, name: &str, password: String) -> AppResult<SignIn> {
         let record = self.store.login_record(name.trim()).await?;
         let usable = record.as_ref().filter(|r| {
-            !r.disabled && r.role.has_password() && r.locked_until.is_none_or(|until| until <= clock::now_ms())
+            !r.disabled
+                && r.role.has_password()
+                && r.locked_until.is_none_or(|until| until <= self.store.clock().now_ms())
         });
         let stored = usable.and_then(|r| r.password_hash.clone()).unwrap_or_else(|| account::dummy_hash().to_owned());
         let matches = tokio::task::spawn_blocking(move || account::verify_password(&password, &stored))
@@ -100,7 +101,7 @@ impl App {
         code: &str,
     ) -> AppResult<Option<String>> {
         let token_hash = account::token_hash(token);
-        let now_secs = (clock::now_ms() / 1000) as u64;
+        let now_secs = (self.store.clock().now_ms() / 1000) as u64;
         let step = account::totp_step(&pending.secret, code, now_secs).and_then(|s| i64::try_from(s).ok());
         let fresh = account::new_session_token();
         let done = match step {

@@ -13,7 +13,6 @@ use sha2::{Digest, Sha256};
 use super::{App, AppResult};
 use crate::config::Settings;
 use crate::domain::chain::{self, Checkpoint, Hash, Key, Manifest};
-use crate::domain::clock;
 
 /// Where the signing key is kept: the setting, else beside the SQLite file, else in the
 /// working folder.
@@ -132,12 +131,24 @@ impl App {
         Ok(self.signing.get_or_init(|| key).clone())
     }
 
+    /// The forms' one-time keys, under a secret derived from the signing key (outside the
+    /// database, the same on every instance that shares the key).
+    pub fn form_keys(&self) -> AppResult<crate::domain::response::FormKeys> {
+        let key = self.signing_key()?;
+        Ok(crate::domain::response::FormKeys::new(key.derive(crate::domain::response::FORM_KEY_PURPOSE)))
+    }
+
+    /// A one-time key for a form drawn now.
+    pub fn issue_form_key(&self) -> AppResult<crate::domain::response::IdempotencyKey> {
+        Ok(self.form_keys()?.issue(self.store.clock().now_ms()))
+    }
+
     /// Signs the chain's head as it is now, keeps the checkpoint in the database and returns it.
     pub async fn make_checkpoint(&self) -> AppResult<Checkpoint> {
         let key = self.signing_key()?;
         let (seq, head) = self.store.chain_head().await?;
         let (responses, events) = self.store.chain_tally(seq).await?;
-        let now = clock::now_ms();
+        let now = self.store.clock().now_ms();
         let checkpoint = Checkpoint::sign(&key, seq, &head, responses, events, rfc3339(now));
         self.store.record_checkpoint(&checkpoint, now).await?;
         Ok(checkpoint)
@@ -152,7 +163,7 @@ impl App {
     pub async fn sign_export(&self, file: &str, sha256: &Hash, bytes: u64, query: String) -> AppResult<Manifest> {
         let key = self.signing_key()?;
         let (seq, head) = self.store.chain_head().await?;
-        let now = clock::now_ms();
+        let now = self.store.clock().now_ms();
         let manifest = Manifest::sign(&key, file, sha256, bytes, query, seq, &head, rfc3339(now));
         self.store.record_manifest(&manifest, now).await?;
         Ok(manifest)
@@ -184,7 +195,7 @@ pub async fn run_checkpoints(app: App) {
     let dir = checkpoint_dir(&app.settings);
     loop {
         let due = match app.latest_checkpoint().await {
-            Ok(Some((_, at))) => clock::now_ms() - at >= interval_ms,
+            Ok(Some((_, at))) => app.store.clock().now_ms() - at >= interval_ms,
             Ok(None) => app.store.chain_head().await.is_ok_and(|(seq, _)| seq > 0),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the latest checkpoint");

@@ -706,7 +706,7 @@ async fn open(settings: &Settings, missing: IfMissing) -> anyhow::Result<Store> 
         IfMissing::Refuse => Store::open_existing(url, max, pages).await,
         IfMissing::ReadOnly => Store::open_read_only(url, max).await,
     };
-    match opened {
+    match opened.map(|store| store.with_clock(settings.clock.clone())) {
         Err(crate::store::StoreError::Config(message)) => Err(anyhow::Error::msg(message)),
         other => other.with_context(|| format!("cannot open the database {}", settings.database_url_redacted())),
     }
@@ -762,7 +762,7 @@ async fn run_import(settings: &Settings, files: &[PathBuf], dry_run: bool) -> an
     let app = open_app(settings, IfMissing::Create).await?;
     let known = app.store.known_codes().await?;
     let rows: u64 = tables.iter().map(|t| t.rows.len() as u64).sum();
-    let batch = match import::validate(&tables, &known) {
+    let batch = match import::validate(&tables, &known, app.store.clock().today()) {
         Ok(batch) => batch,
         Err(errors) => {
             for e in &errors {

@@ -90,7 +90,7 @@ pub(super) async fn run(settings: &Settings, cmd: ReceiptsCommand) -> anyhow::Re
             let key = Key::from_text(key_id, &secret).map_err(|e| anyhow::anyhow!("--secret: {e}"))?;
             let issued: Date = match date {
                 Some(text) => clock::parse_date(&text).map_err(|e| anyhow::anyhow!("--date: {e}"))?,
-                None => clock::vietnam_date(clock::now_ms()),
+                None => settings.clock.today(),
             };
             let mut nonce = [0u8; 4];
             rand::RngCore::fill_bytes(&mut rand::rng(), &mut nonce);

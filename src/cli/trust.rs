@@ -190,7 +190,8 @@ pub async fn checkpoint(settings: &Settings, out: &PathBuf) -> anyhow::Result<()
 /// a purge without a retention only first, recording at the upgrade the comments erased
 /// before purges were recorded); prints the purges, and returns what is wrong.
 async fn check_comments(store: &crate::store::Store, retention: u32, chain_whole: bool) -> anyhow::Result<Vec<String>> {
-    use crate::domain::clock::{format_vietnam, now_ms};
+    use crate::domain::clock::format_vietnam;
+    let now_ms = || store.clock().now_ms();
     const DAY: i64 = 86_400_000;
     let mut problems = Vec::new();
     let purges = store.comment_purges().await?;

@@ -33,6 +33,12 @@ static PERSONAL_NUMBER: LazyLock<Regex> =
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Comment(String);
 
+/// The Unicode bidirectional formatting characters (UAX #9): embeddings, overrides, isolates
+/// and the directional marks.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
 impl Comment {
     /// `Ok(None)` for a blank comment.
     pub fn parse(text: &str) -> Result<Option<Self>, Problem> {
@@ -43,7 +49,10 @@ impl Comment {
         if got > COMMENT_MAX_CHARS {
             return Err(Problem::CommentTooLong { max: COMMENT_MAX_CHARS, got });
         }
-        let cleaned: String = text.chars().filter(|c| !c.is_control() || *c == '\n').collect();
+        // Control characters go, and so do the bidirectional controls, which would reorder what
+        // staff read (a right-to-left override makes "không hài lòng" display otherwise).
+        let cleaned: String =
+            text.chars().filter(|c| (!c.is_control() || *c == '\n') && !is_bidi_control(*c)).collect();
         let cleaned = cleaned.trim();
         if cleaned.is_empty() {
             return Ok(None);
@@ -59,6 +68,15 @@ impl Comment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bidirectional_controls_are_removed_and_the_words_kept() {
+        let sent = "Cán bộ \u{202E}gnòl iàh gnôhk\u{202C} \u{2066}tốt\u{2069}\u{200F} lắm";
+        assert_eq!(Comment::parse(sent).unwrap().unwrap().as_str(), "Cán bộ gnòl iàh gnôhk tốt lắm");
+        assert_eq!(Comment::parse("\u{202E}\u{202D}\u{200E}").unwrap(), None, "nothing but controls is no comment");
+        let emoji = "Rất tốt 👨\u{200D}👩\u{200D}👧";
+        assert_eq!(Comment::parse(emoji).unwrap().unwrap().as_str(), emoji, "a joiner is not a bidi control");
+    }
 
     #[test]
     fn masks_phone_and_id_numbers() {

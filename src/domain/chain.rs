@@ -223,6 +223,19 @@ impl Key {
         PublicKey(self.signing.verifying_key())
     }
 
+    /// A secret of its own for `purpose` (e.g. the forms' one-time keys), derived from this
+    /// key's secret: kept where the key is (outside the database) and shared by every instance
+    /// that shares the key, without a second file to hand out.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let Ok(mut mac) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.signing.to_bytes()) else {
+            unreachable!("HMAC takes a key of any length")
+        };
+        mac.update(b"hailong derived secret\n");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     pub fn id(&self) -> String {
         self.public().id()
     }

@@ -1,5 +1,9 @@
 //! Vietnam time. Periods and day buckets are in UTC+07:00, which has no daylight saving.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Instant;
+
 use time::{Date, OffsetDateTime, UtcOffset};
 
 /// Indochina Time, the legal time of Vietnam.
@@ -8,9 +12,80 @@ pub const VIETNAM: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
     Err(_) => UtcOffset::UTC,
 };
 
-/// Milliseconds since the Unix epoch, UTC.
-pub fn now_ms() -> i64 {
+/// Milliseconds since the Unix epoch, UTC, by the system's clock. Code that needs the time
+/// asks its [`Clock`], so that tests and rehearsals can set it.
+fn system_ms() -> i64 {
     (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Where the time comes from: the system's clock, or a clock set to start at a given moment
+/// that then runs forward at the system's pace (tests, and a rehearsal of a period to come).
+/// Either can be moved forward by hand ([`Clock::advance`]), as a test does instead of waiting
+/// for a window to pass. Clones share one clock.
+#[derive(Clone, Debug, Default)]
+pub struct Clock(Arc<Source>);
+
+#[derive(Debug, Default)]
+struct Source {
+    /// The moment set and the instant it was set at; `None`: the system's clock.
+    set: Option<(i64, Instant)>,
+    /// Milliseconds moved forward by hand.
+    advanced: AtomicI64,
+}
+
+impl Clock {
+    /// The system's clock.
+    pub fn system() -> Self {
+        Self::default()
+    }
+
+    /// A clock that reads `ms` now and runs forward from there.
+    pub fn starting_at(ms: i64) -> Self {
+        Self(Arc::new(Source { set: Some((ms, Instant::now())), advanced: AtomicI64::new(0) }))
+    }
+
+    /// A clock starting at `at` (see [`Clock::starting_at`]).
+    pub fn starting(at: OffsetDateTime) -> Self {
+        Self::starting_at((at.unix_timestamp_nanos() / 1_000_000) as i64)
+    }
+
+    /// Whether this clock was set rather than the system's.
+    pub fn is_set(&self) -> bool {
+        self.0.set.is_some()
+    }
+
+    /// Milliseconds since the Unix epoch, UTC.
+    pub fn now_ms(&self) -> i64 {
+        let base = match self.0.set {
+            Some((ms, at)) => ms + i64::try_from(at.elapsed().as_millis()).unwrap_or(i64::MAX / 2),
+            None => system_ms(),
+        };
+        base + self.0.advanced.load(Ordering::Relaxed)
+    }
+
+    /// The Vietnam calendar date now.
+    pub fn today(&self) -> Date {
+        vietnam_date(self.now_ms())
+    }
+
+    /// Moves the clock forward by `ms` (never back: a negative amount does nothing).
+    pub fn advance(&self, ms: i64) {
+        self.0.advanced.fetch_add(ms.max(0), Ordering::Relaxed);
+    }
+}
+
+/// Two settings hold the same clock when they share it, or both read the system's.
+impl PartialEq for Clock {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || (self.0.set.is_none() && other.0.set.is_none())
+    }
+}
+
+/// Parses a moment written as RFC 3339 (`2026-01-01T08:00:00+07:00`), into milliseconds.
+pub fn parse_moment(text: &str) -> Result<i64, String> {
+    OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+        .map(|at| (at.unix_timestamp_nanos() / 1_000_000) as i64)
+        .map_err(|_| format!("'{text}' is not a moment (expected RFC 3339, e.g. 2026-01-01T08:00:00+07:00)"))
 }
 
 /// The Vietnam calendar date of an instant.
@@ -139,6 +214,22 @@ mod tests {
         assert_eq!(day_bucket(ms), 20260401);
         let ms = datetime!(2026-03-31 16:59 UTC).unix_timestamp() * 1000;
         assert_eq!(day_bucket(ms), 20260331);
+    }
+
+    #[test]
+    fn a_set_clock_starts_where_it_is_set_and_moves_forward_only() {
+        let start = datetime!(2028-02-29 20:00 +7);
+        let clock = Clock::starting(start);
+        let first = clock.now_ms();
+        assert!(first >= start.unix_timestamp() * 1000 && first < start.unix_timestamp() * 1000 + 60_000);
+        assert_eq!(clock.today(), date!(2028 - 02 - 29));
+        clock.advance(4 * 3_600_000);
+        assert_eq!(clock.clone().today(), date!(2028 - 03 - 01), "clones share the clock");
+        clock.advance(-86_400_000);
+        assert_eq!(clock.today(), date!(2028 - 03 - 01), "never back");
+        assert!(clock.is_set() && !Clock::system().is_set());
+        assert_eq!(parse_moment("2028-02-29T20:00:00+07:00"), Ok(start.unix_timestamp() * 1000));
+        assert!(parse_moment("29/02/2028").is_err());
     }
 
     #[test]

@@ -3,7 +3,6 @@
 use super::{AUDIT_SQL, Backend, Store, StoreError, StoreResult};
 use crate::domain::account::{Account, Role};
 use crate::domain::audit::{Action, Actor, AuditEntry, AuditFilter, Target};
-use crate::domain::clock;
 use crate::domain::refusal::{Missing, Refusal};
 
 /// What sign-in needs to know about an account.
@@ -61,7 +60,7 @@ impl Store {
         password_hash: Option<&str>,
         actor: &str,
     ) -> StoreResult<i64> {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         let after = serde_json::json!({ "name": name, "role": role.code(), "unit": unit_code }).to_string();
         on_backend!(write self, pool => {
             let mut tx = pool.begin_with(self.begin_statement()).await?;
@@ -120,7 +119,7 @@ impl Store {
     /// Disables an account, ends its sessions and revokes its API keys. False if no such
     /// active account.
     pub async fn disable_user(&self, name: &str, actor: &str) -> StoreResult<bool> {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         on_backend!(write self, pool => {
             let mut tx = pool.begin_with(self.begin_statement()).await?;
             let id: Option<i64> =
@@ -144,7 +143,7 @@ impl Store {
 
     /// Replaces an account's password and ends its sessions. False if no such account.
     pub async fn set_password(&self, name: &str, password_hash: &str, actor: &str) -> StoreResult<bool> {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         on_backend!(write self, pool => {
             let mut tx = pool.begin_with(self.begin_statement()).await?;
             let id: Option<i64> = sqlx::query_scalar(
@@ -191,7 +190,7 @@ impl Store {
     /// meanwhile (the attempts themselves are limited per device at the door). After a lock
     /// has ended the count starts again.
     pub async fn login_failed(&self, user_id: i64, limit: i64, lock_ms: i64) -> StoreResult<()> {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         on_backend!(write self, pool => {
             sqlx::query(
                 "UPDATE users SET \
@@ -213,7 +212,7 @@ impl Store {
 
     /// Starts a session after a right password, clearing the failure count.
     pub async fn start_session(&self, user_id: i64, token_hash: &str, kind: NewSession<'_>) -> StoreResult<()> {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         let (stage, pending_secret) = match kind {
             NewSession::Full => ("full", None),
             NewSession::AwaitingCode { enrolling } => ("second-factor", enrolling),
@@ -257,7 +256,7 @@ impl Store {
             .fetch_optional(pool)
             .await?
         });
-        Ok(row.filter(|r| clock::now_ms() - r.4 <= max_age_ms).and_then(|(user_id, name, secret, pending, _)| {
+        Ok(row.filter(|r| self.clock.now_ms() - r.4 <= max_age_ms).and_then(|(user_id, name, secret, pending, _)| {
             let (secret, enrolling) = match (secret, pending) {
                 (Some(secret), _) => (secret, false),
                 (None, Some(pending)) => (pending, true),
@@ -277,7 +276,7 @@ impl Store {
         pending: &PendingSecondFactor,
         step: i64,
     ) -> StoreResult<bool> {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         on_backend!(write self, pool => {
             let mut tx = pool.begin_with(self.begin_statement()).await?;
             let fresh = sqlx::query(
@@ -335,7 +334,7 @@ impl Store {
         idle_ms: i64,
         absolute_ms: i64,
     ) -> StoreResult<Option<CallerRecord>> {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         type Raw = (i64, String, String, Option<i64>, i64, i64);
         let row: Option<Raw> = on_backend!(self, pool => {
             sqlx::query_as(
@@ -373,7 +372,7 @@ impl Store {
 
     /// Records a new API key of an enabled account. `prefix` is what lists show of it.
     pub async fn create_api_key(&self, user: &str, key_hash: &str, prefix: &str, actor: &str) -> StoreResult<()> {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         on_backend!(write self, pool => {
             let mut tx = pool.begin_with(self.begin_statement()).await?;
             let user_id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE name = $1 AND disabled_at IS NULL")
@@ -396,7 +395,7 @@ impl Store {
 
     /// Revokes the API key shown as `prefix`. False if no such active key.
     pub async fn revoke_api_key(&self, prefix: &str, actor: &str) -> StoreResult<bool> {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         on_backend!(write self, pool => {
             let mut tx = pool.begin_with(self.begin_statement()).await?;
             let n = sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE prefix = $1 AND revoked_at IS NULL")
@@ -452,7 +451,7 @@ impl Store {
     pub async fn audit(&self, actor: &str, action: Action, target: &Target, after: Option<&str>) -> StoreResult<()> {
         on_backend!(write self, pool => {
             sqlx::query(AUDIT_SQL)
-                .bind(clock::now_ms())
+                .bind(self.clock.now_ms())
                 .bind(actor)
                 .bind(action.as_str())
                 .bind(target.to_string())

@@ -4,7 +4,7 @@
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::domain::org::Field;
 use crate::domain::questionnaire::Questionnaire;
-use crate::domain::{clock, text};
+use crate::domain::text;
 
 impl Store {
     /// Records the shipped questionnaires and returns every stored version. A shipped definition
@@ -38,7 +38,7 @@ impl Store {
                         .bind(q.version)
                         .bind(q.digest())
                         .bind(q.to_json())
-                        .bind(clock::now_ms())
+                        .bind(self.clock.now_ms())
                         .execute(&mut *tx)
                         .await?;
                     }

@@ -111,7 +111,7 @@ impl Store {
             }
             let claimed = sqlx::query("INSERT INTO data_fixes (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
                 .bind(CHAIN_FIX)
-                .bind(crate::domain::clock::now_ms())
+                .bind(self.clock.now_ms())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::responses::CountKey;
 use super::{Backend, Store, StoreResult, batch};
-use crate::domain::clock;
 use crate::domain::questionnaire::{Questionnaire, Registry};
 
 /// One repair: its name in `data_fixes`, the range of answer ids its answers have (ids with a
@@ -72,7 +71,7 @@ impl Store {
             // Claimed first: a second instance waits on this row, then finds the work done.
             let claimed = sqlx::query("INSERT INTO data_fixes (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
                 .bind(fix.name)
-                .bind(clock::now_ms())
+                .bind(self.clock.now_ms())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

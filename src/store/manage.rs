@@ -17,7 +17,7 @@ fn refused(refusal: impl Into<Refusal>) -> StoreError {
 impl Store {
     /// Adds a desk to a unit. Refuses a code in use.
     pub async fn add_desk(&self, code: &Code, name: &Name, unit: &Code, actor: &str) -> StoreResult<()> {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         on_backend!(write self, pool => {
             let mut tx = pool.begin_with(self.begin_statement()).await?;
             let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM desks WHERE code = $1")
@@ -54,7 +54,7 @@ impl Store {
         from: Date,
         actor: &str,
     ) -> StoreResult<()> {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         let from_iso = clock::iso(from);
         let day_before = from.previous_day().map(clock::iso).ok_or_else(|| refused(Refusal::DateOutOfRange))?;
         on_backend!(write self, pool => {
@@ -123,7 +123,7 @@ impl Store {
 
     /// Ends an officer's open assignment on `last_day` (the officer leaves the one-stop desk).
     pub async fn end_assignment(&self, officer: &Code, last_day: Date, actor: &str) -> StoreResult<()> {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         let last = clock::iso(last_day);
         on_backend!(write self, pool => {
             let mut tx = pool.begin_with(self.begin_statement()).await?;
@@ -155,7 +155,7 @@ impl Store {
         questionnaire_id: &str,
         actor: &str,
     ) -> StoreResult<Slug> {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         let slug = Slug::generate();
         on_backend!(write self, pool => {
             let mut tx = pool.begin_with(self.begin_statement()).await?;

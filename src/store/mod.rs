@@ -100,6 +100,8 @@ pub struct Store {
     backend: Backend,
     /// The stuffing flags' rules the writer applies (`domain::flags`).
     flag_rules: std::sync::Arc<crate::domain::flags::Rules>,
+    /// The time every record is stamped with and "today" is read from.
+    clock: crate::domain::clock::Clock,
 }
 
 /// Runs `$body` with `$pool` bound to the read pool of the backend in use. The body is compiled
@@ -361,6 +363,16 @@ impl Store {
         Self { flag_rules: std::sync::Arc::new(rules), ..self }
     }
 
+    /// This store on `clock` (the system's by default).
+    pub fn with_clock(self, clock: crate::domain::clock::Clock) -> Self {
+        Self { clock, ..self }
+    }
+
+    /// The clock this store stamps records with.
+    pub fn clock(&self) -> &crate::domain::clock::Clock {
+        &self.clock
+    }
+
     /// Writes a consistent copy of an SQLite database to `to` while the service runs
     /// (`VACUUM INTO`: one read transaction, so the copy is the database at one moment, and it
     /// is compact). PostgreSQL is copied with its own tools (`pg_dump`).
@@ -410,7 +422,7 @@ impl Store {
         } else {
             return Err(unsupported_url(url));
         };
-        let store = Self { backend, flag_rules: Default::default() };
+        let store = Self { backend, flag_rules: Default::default(), clock: Default::default() };
         let applied: Option<i64> = on_backend!(store, pool => {
             sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations").fetch_one(pool).await?
         });
@@ -444,7 +456,7 @@ impl Store {
         } else {
             return Err(unsupported_url(url));
         };
-        let store = Self { backend, flag_rules: Default::default() };
+        let store = Self { backend, flag_rules: Default::default(), clock: Default::default() };
         // A database a newer version migrated is said as such, not as a migration "missing".
         let applied: Result<Option<i64>, sqlx::Error> = on_backend!(write store, pool => {
             sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations").fetch_one(pool).await

@@ -8,7 +8,6 @@ use super::flags::id_list;
 use super::{Backend, Store, StoreError, StoreResult, batch};
 use crate::domain::audit::{Action, Target};
 use crate::domain::chain::{self, EventContent, Hash, LinkKind};
-use crate::domain::clock;
 use crate::domain::flags::{self, FlagKind};
 use crate::domain::moderation;
 use crate::domain::response::RESPONSES_QUESTION;
@@ -74,7 +73,7 @@ impl Store {
         let list = id_list(wanted.iter().copied());
         let style = self.placeholders();
         let lock = self.head_lock();
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         let mut done = Moderated::default();
         if wanted.is_empty() {
             return Ok(done);

@@ -124,7 +124,7 @@ impl Store {
         progress: &(dyn Fn(u64) + Sync),
     ) -> StoreResult<ImportSummary> {
         let mut s = ImportSummary::default();
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         let today = clock::iso(clock::vietnam_date(now));
         on_backend!(write self, pool => {
             let mut tx = pool.begin_with(self.begin_statement()).await?;

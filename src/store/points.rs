@@ -9,7 +9,7 @@ use crate::domain::point::{Point, PointContext, Slug};
 impl Store {
     /// The form context of a slug as it stands today, open or not; `None` if no point ever had it.
     pub async fn point_context(&self, slug: &Slug) -> StoreResult<Option<PointContext>> {
-        let today = clock::iso(clock::vietnam_date(clock::now_ms()));
+        let today = clock::iso(clock::vietnam_date(self.clock.now_ms()));
         type Raw = (i64, String, Option<i64>, Option<i64>, String, Option<String>, Option<String>);
         let row: Option<Raw> = on_backend!(self, pool => {
             sqlx::query_as(concat!(
@@ -67,7 +67,7 @@ impl Store {
             String,
             String,
         );
-        let today = clock::iso(clock::vietnam_date(clock::now_ms()));
+        let today = clock::iso(clock::vietnam_date(self.clock.now_ms()));
         let rows: Vec<Raw> = on_backend!(self, pool => {
             sqlx::query_as(concat!(
                 "SELECT p.id, p.slug, eu.id, eu.code, eu.name, ed.code, ed.name, o.code, o.full_name, p.label, \
@@ -146,7 +146,7 @@ impl Store {
 
     /// Revokes a point: its QR code stops accepting ratings. False if it was not active.
     pub async fn revoke_point(&self, slug: &Slug, actor: &str) -> StoreResult<bool> {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         on_backend!(write self, pool => {
             let mut tx = pool.begin_with(self.begin_statement()).await?;
             let done = sqlx::query("UPDATE collection_points SET revoked_at = $2 WHERE slug = $1 AND revoked_at IS NULL")
@@ -167,7 +167,7 @@ impl Store {
     /// Revokes a point and issues a new slug for the same target; `None` if it was not active.
     pub async fn reissue_point(&self, slug: &Slug, actor: &str) -> StoreResult<Option<Slug>> {
         let fresh = Slug::generate();
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         let reissued = on_backend!(write self, pool => {
             let mut tx = pool.begin_with(self.begin_statement()).await?;
             let new_id: Option<i64> = sqlx::query_scalar(
@@ -200,7 +200,7 @@ impl Store {
 
     /// Makes an active point use another questionnaire from now on. False if not active.
     pub async fn set_point_questionnaire(&self, slug: &Slug, questionnaire_id: &str, actor: &str) -> StoreResult<bool> {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         on_backend!(write self, pool => {
             let mut tx = pool.begin_with(self.begin_statement()).await?;
             let before: Option<String> = sqlx::query_scalar(

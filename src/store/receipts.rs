@@ -3,7 +3,6 @@
 
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::domain::audit::{Action, Target};
-use crate::domain::clock;
 use crate::domain::receipt::Key;
 
 /// What a receipt key is for.
@@ -49,7 +48,7 @@ impl Store {
     /// Makes a receipt key with a random secret, recorded in the audit log under `actor`.
     pub async fn create_receipt_key(&self, purpose: KeyPurpose, actor: &str) -> StoreResult<Key> {
         let fresh = Key::generate(0);
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         on_backend!(write self, pool => {
             let mut tx = pool.begin_with(self.begin_statement()).await?;
             let id: i64 = sqlx::query_scalar(
@@ -70,7 +69,7 @@ impl Store {
 
     /// Ends a receipt key: tokens it signed rate no more. False when there is no such active key.
     pub async fn revoke_receipt_key(&self, id: u32, actor: &str) -> StoreResult<bool> {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         on_backend!(write self, pool => {
             let mut tx = pool.begin_with(self.begin_statement()).await?;
             let done = sqlx::query("UPDATE receipt_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
@@ -152,7 +151,7 @@ impl Store {
             .bind(&issued.token)
             .bind(issued.field_code.as_deref())
             .bind(issued.procedure.as_deref())
-            .bind(clock::now_ms())
+            .bind(self.clock.now_ms())
             .execute(pool)
             .await?;
         });

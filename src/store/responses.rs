@@ -85,7 +85,7 @@ impl Store {
     /// succeeds only when a commit can succeed now (the database reachable, writable, not
     /// full, and on SQLite still the file at the configured path).
     pub async fn probe_write(&self) -> StoreResult<()> {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         write_transaction!(self, tx => {
             sqlx::query("UPDATE writer_probe SET at = $1 WHERE id = 1").bind(now).execute(&mut *tx).await?;
         });
@@ -138,7 +138,7 @@ impl Store {
         let style = self.placeholders();
         let lock = self.head_lock();
         let first = self.lock_first();
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         write_transaction!(self, tx => {
             // A receipt rates once: its use is claimed first, by a unique key (concurrent groups,
             // of this instance or another, wait on each other's row); a use claimed under another
@@ -296,7 +296,7 @@ impl Store {
     /// The purge is recorded (`comment_purges`, append-only) in the same transaction: `hailong
     /// verify` accepts an erased comment only under a recorded purge's cutoff.
     pub async fn purge_comments(&self, before_ms: i64) -> StoreResult<u64> {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         let retention_days = i32::try_from((now - before_ms).max(0) / 86_400_000).unwrap_or(i32::MAX);
         let mut erased = 0;
         write_transaction!(self, tx => {

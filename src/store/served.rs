@@ -29,7 +29,7 @@ impl Store {
     /// Records dossiers served, in one transaction; an officer's day reported again replaces
     /// what was reported before. A unit or officer code that names nothing refuses the whole.
     pub async fn record_served(&self, entries: &[ServedEntry]) -> StoreResult<u64> {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         on_backend!(write self, pool => {
             let mut tx = pool.begin_with(self.begin_statement()).await?;
             for e in entries {

@@ -94,11 +94,13 @@ struct ReviewQuery {
 
 impl ReviewQuery {
     /// The period as typed (this year when blank), and whether to list every response.
-    fn read(&self) -> (String, Result<crate::domain::period::Period, String>, bool) {
-        let typed = self.period.as_deref().map(str::trim).filter(|p| !p.is_empty()).map_or_else(
-            || crate::domain::clock::vietnam_date(crate::domain::clock::now_ms()).year().to_string(),
-            str::to_owned,
-        );
+    fn read(&self, today: time::Date) -> (String, Result<crate::domain::period::Period, String>, bool) {
+        let typed = self
+            .period
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map_or_else(|| today.year().to_string(), str::to_owned);
         let period = crate::domain::period::Period::parse(&typed);
         (typed, period, self.all.as_deref() == Some("1"))
     }
@@ -123,7 +125,7 @@ async fn review_page(
             (format!("{} ({code})", unit.name), format!("/admin/units/{code}/responses"))
         }
     };
-    let (typed, period, all) = query.read();
+    let (typed, period, all) = query.read(state.app.store.clock().today());
     // A refusal says why nothing was done; after a change, the page says what was.
     let done = query
         .did

@@ -54,9 +54,58 @@ pub fn device_of(ip: IpAddr) -> String {
     device(ip).to_string()
 }
 
+/// Whether a request was sent from a page of another site: its `Origin` names another origin
+/// than the service's own (the public address, or the `Host` the request was sent to), or, with
+/// no `Origin`, the browser says `Sec-Fetch-Site: cross-site`. A request with neither (an old
+/// browser) is taken as the service's own.
+pub fn from_another_site(headers: &HeaderMap, public_base_url: Option<&str>) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    match text("origin") {
+        Some(origin) => {
+            let origin = origin.trim_end_matches('/');
+            let own_public =
+                public_base_url.is_some_and(|base| base.trim_end_matches('/').eq_ignore_ascii_case(origin));
+            let own_host = text("host").is_some_and(|host| {
+                origin.split_once("://").is_some_and(|(scheme, authority)| {
+                    matches!(scheme, "http" | "https") && authority.eq_ignore_ascii_case(host)
+                })
+            });
+            !(own_public || own_host)
+        }
+        None => text("sec-fetch-site").is_some_and(|site| site.eq_ignore_ascii_case("cross-site")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_send_from_another_site_is_told_apart() {
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                headers.insert(*name, value.parse().unwrap());
+            }
+            headers
+        };
+        let public = Some("https://danhgia.tinh.gov.vn");
+        let own = with(&[("origin", "https://danhgia.tinh.gov.vn"), ("host", "10.0.0.5:8080")]);
+        assert!(!from_another_site(&own, public), "the public address");
+        let behind = with(&[("origin", "http://127.0.0.1:8080"), ("host", "127.0.0.1:8080")]);
+        assert!(!from_another_site(&behind, None), "the host it was sent to");
+        assert!(!from_another_site(&with(&[]), public), "an old browser says neither");
+        assert!(!from_another_site(&with(&[("sec-fetch-site", "same-origin")]), public));
+        for evil in [
+            with(&[("origin", "http://evil.example"), ("sec-fetch-site", "cross-site"), ("host", "127.0.0.1:8080")]),
+            with(&[("origin", "http://evil.example"), ("host", "127.0.0.1:8080")]),
+            with(&[("origin", "null"), ("host", "127.0.0.1:8080")]),
+            with(&[("origin", "https://danhgia.tinh.gov.vn.evil.example"), ("host", "127.0.0.1")]),
+            with(&[("sec-fetch-site", "cross-site"), ("host", "127.0.0.1:8080")]),
+        ] {
+            assert!(from_another_site(&evil, public), "{evil:?}");
+        }
+    }
 
     fn headers(xff: &str) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -14,7 +14,6 @@ use super::policy::{Access, ApiError, Param, StaffRoute};
 use crate::app::indices::{self, Sheet};
 use crate::app::reports::ReportError;
 use crate::domain::account::Permission;
-use crate::domain::clock;
 use crate::domain::period::Period;
 use crate::domain::questionnaire::DEFAULT_ID;
 use crate::domain::report::Level;
@@ -87,12 +86,10 @@ impl ParamError {
 
 impl Params {
     /// The report query; the period defaults to this year (Vietnam) and the level to units.
-    fn query(&self) -> Result<Query, ParamError> {
+    fn query(&self, today: time::Date) -> Result<Query, ParamError> {
         let period = match self.period.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
             Some(p) => Period::parse(p).map_err(ParamError::Period)?,
-            None => {
-                Period::parse(&clock::vietnam_date(clock::now_ms()).year().to_string()).map_err(ParamError::Period)?
-            }
+            None => Period::parse(&today.year().to_string()).map_err(ParamError::Period)?,
         };
         let level = match self.level.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
             Some(l) => Level::parse(l).map_err(ParamError::Level)?,
@@ -158,7 +155,7 @@ async fn api(
     UrlQuery(params): UrlQuery<Params>,
 ) -> Result<Response, ApiError> {
     let bad = |e: String| ApiError(StatusCode::BAD_REQUEST, e.into());
-    let query = params.query().map_err(|e| bad(e.message()))?;
+    let query = params.query(state.app.store.clock().today()).map_err(|e| bad(e.message()))?;
     let format = params.format().map_err(bad)?;
     let report = state.app.report(&caller, &query).await.map_err(|e| match e {
         ReportError::NotFound(message) => ApiError(StatusCode::NOT_FOUND, message.into()),
@@ -172,7 +169,7 @@ async fn download(
     Extension(caller): Extension<Caller>,
     UrlQuery(params): UrlQuery<Params>,
 ) -> Result<Response, AppError> {
-    let (Ok(query), Ok(format)) = (params.query(), params.format()) else {
+    let (Ok(query), Ok(format)) = (params.query(state.app.store.clock().today()), params.format()) else {
         return page(State(state), Extension(caller), UrlQuery(params)).await;
     };
     match state.app.report(&caller, &query).await {
@@ -190,10 +187,10 @@ async fn page(
     let units = state.app.units(&caller).await?;
     let questionnaires: Vec<(String, String)> =
         state.app.questionnaires.latest_all().iter().map(|q| (q.id.clone(), q.title_vi.clone())).collect();
-    let this_year = clock::vietnam_date(clock::now_ms()).year().to_string();
+    let this_year = state.app.store.clock().today().year().to_string();
     params.period.get_or_insert(this_year);
     params.level.get_or_insert_with(|| "unit".into());
-    let outcome = match params.query() {
+    let outcome = match params.query(state.app.store.clock().today()) {
         Ok(query) => match state.app.report(&caller, &query).await {
             Ok(report) => Ok(report),
             Err(ReportError::NotFound(_)) => {
@@ -220,7 +217,7 @@ async fn detail(
     sheet: bool,
 ) -> Result<Response, AppError> {
     params.level = Some(level.code().to_owned());
-    let query = match params.query() {
+    let query = match params.query(state.app.store.clock().today()) {
         Ok(query) => query,
         Err(e) => {
             let markup = views::indices::detail_of(&caller, &params, level, Err(e.vi()), &state.app.settings.fold);

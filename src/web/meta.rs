@@ -21,7 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/static/{file}", get(asset))
 }
 
-/// `/metrics` alone, for a listener of its own (`metrics_bind`) or the main one.
+/// `/metrics` alone, for its listener of its own (`metrics_bind`).
 pub fn metrics_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new().route("/metrics", get(metrics))
 }

@@ -59,10 +59,7 @@ pub fn router(state: AppState) -> Router {
         let guard = axum::middleware::from_fn_with_state((state.clone(), route.access), policy::enforce);
         staff = staff.route(route.path, route.handler.route_layer(guard));
     }
-    let mut router = Router::new().merge(meta::router()).merge(survey::router()).merge(staff);
-    if state.app.settings.metrics_bind.is_none() {
-        router = router.merge(meta::metrics_router());
-    }
+    let router = Router::new().merge(meta::router()).merge(survey::router()).merge(staff);
     router.fallback(no_such_route).with_state(state)
 }
 

@@ -17,7 +17,6 @@ use super::AppState;
 use super::client::client_ip;
 use super::slotted::{SlottedPage, accepts_gzip};
 use crate::app::intake::Sent;
-use crate::domain::clock;
 use crate::domain::org::Field;
 use crate::domain::point::PointContext;
 use crate::domain::point::Slug;
@@ -48,7 +47,7 @@ async fn show(
 ) -> Result<Response, AppError> {
     let (slug, point) = state.app.open_point(&slug).await?;
     let lang = Lang::from_param(query.lang.as_deref());
-    let key = IdempotencyKey::generate();
+    let key = state.app.issue_form_key()?;
     // A fresh form is the same for every citizen but for its one-time key: it is rendered and
     // compressed once (per point and language, for as long as the point is cached) and the key
     // put in its slot.
@@ -108,11 +107,11 @@ async fn show_receipt(
     };
     let draft = Draft { field: opened.field.clone().unwrap_or_default(), ..Draft::default() };
     let lang = Lang::from_param(query.lang.as_deref());
-    Ok(ctx.render(StatusCode::OK, lang, &draft, None, None, &IdempotencyKey::generate()))
+    Ok(ctx.render(StatusCode::OK, lang, &draft, None, None, &state.app.issue_form_key()?))
 }
 
 /// Stands for the one-time key in a cached form; URL-safe like a key, so escaping leaves it as is.
-const KEY_SLOT: &str = "KEY-SLOT-0000000000000";
+const KEY_SLOT: &str = "KEY-SLOT-00000000000000000000000000";
 
 /// Decodes an `application/x-www-form-urlencoded` body, refusing bytes that are not UTF-8
 /// rather than replacing them: a citizen's words are kept exactly or not at all.
@@ -135,7 +134,8 @@ pub fn decode_form(body: &[u8]) -> Option<Vec<(String, String)>> {
 
 /// The form's own fields, apart from the questionnaire's answers.
 struct Envelope {
-    key: Option<IdempotencyKey>,
+    /// The one-time key as sent, not yet checked.
+    key: Option<String>,
     /// The questionnaire (`id@version`) the form was rendered from.
     version: Option<(String, i64)>,
     lang: Lang,
@@ -148,7 +148,7 @@ fn split_envelope(pairs: Vec<(String, String)>) -> Envelope {
         Envelope { key: None, version: None, lang: Lang::Vi, honeypot_filled: false, answers: Vec::new() };
     for (name, value) in pairs {
         match name.as_str() {
-            "key" => envelope.key = IdempotencyKey::parse(&value),
+            "key" => envelope.key = Some(value),
             "v" => {
                 envelope.version =
                     value.split_once('@').and_then(|(id, v)| Some((id.to_owned(), v.parse::<i64>().ok()?)))
@@ -287,6 +287,20 @@ async fn receive(
     };
     let procedure = procedure.as_deref();
     let fields = state.app.fields().await?;
+    if super::client::from_another_site(headers, state.app.settings.public_base_url.as_deref()) {
+        // Another site's page made the browser send this: nothing is kept, not even the answers
+        // as drafts (that page chose them); the citizen is offered the form itself.
+        crate::app::intake::count_submission("cross_site", if receipt.is_some() { "receipt" } else { "qr" });
+        let current = state.app.questionnaire_of(&point)?;
+        let ctx = FormContext { path: &path, point: &point, procedure, questionnaire: &current, fields: &fields };
+        let notice = (
+            "Phiếu này được gửi từ một trang web khác nên chưa được lưu. Nếu Ông/Bà muốn đánh giá, xin vui lòng trả lời phiếu dưới đây.",
+            "This form was sent from another website, so it was not saved. If you wish to rate, please answer the form below.",
+        );
+        let lang = decode_form(body).map(split_envelope).map_or(Lang::Vi, |e| e.lang);
+        let fresh = state.app.issue_form_key()?;
+        return Ok(ctx.render(StatusCode::FORBIDDEN, lang, &Draft::default(), None, Some(notice), &fresh));
+    }
     let pairs = decode_form(body);
     let envelope = pairs.map(split_envelope);
     // Validate against the version of the point's questionnaire the form was drawn from, even
@@ -305,7 +319,7 @@ async fn receive(
             "Phiếu đánh giá tại quầy này đã thay đổi nên phiếu vừa gửi chưa được lưu. Xin vui lòng trả lời phiếu dưới đây.",
             "The rating form at this desk has changed, so the form you sent was not saved. Please answer the form below.",
         );
-        let key = envelope.key.clone().unwrap_or_else(IdempotencyKey::generate);
+        let key = state.app.issue_form_key()?;
         let draft = Draft::default();
         return Ok(ctx.render(StatusCode::UNPROCESSABLE_ENTITY, envelope.lang, &draft, None, Some(notice), &key));
     }
@@ -323,7 +337,7 @@ async fn receive(
             &draft,
             None,
             Some(notice),
-            &IdempotencyKey::generate(),
+            &state.app.issue_form_key()?,
         ));
     };
     let lang = envelope.lang;
@@ -334,20 +348,19 @@ async fn receive(
 
     let (draft, answers) =
         questionnaire.read_submission(&envelope.answers, |code| fields.iter().any(|f| f.code == code));
-    let Some(key) = envelope.key else {
+    // Only a key this service issued is taken (its MAC under the form secret): a key made by
+    // hand, with a draw time of its choosing, stores nothing. The answers come back to send
+    // again on a fresh key.
+    let form_keys = state.app.form_keys()?;
+    let Some(key) = envelope.key.as_deref().and_then(|text| form_keys.check(text)) else {
+        crate::app::intake::count_submission("bad_key", if receipt.is_some() { "receipt" } else { "qr" });
         let notice = (
             "Phiếu này đã cũ hoặc thiếu mã phiếu nên chưa được lưu. Xin vui lòng kiểm tra và bấm Gửi đánh giá lần nữa.",
             "This form was outdated or incomplete and was not saved. Please check it and press Send again.",
         );
         let errors = answers.as_ref().err();
-        return Ok(ctx.render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            lang,
-            &draft,
-            errors,
-            Some(notice),
-            &IdempotencyKey::generate(),
-        ));
+        let fresh = form_keys.issue(state.app.store.clock().now_ms());
+        return Ok(ctx.render(StatusCode::UNPROCESSABLE_ENTITY, lang, &draft, errors, Some(notice), &fresh));
     };
     let answers = match answers {
         Ok(answers) => answers,
@@ -357,7 +370,7 @@ async fn receive(
         }
     };
 
-    let now = clock::now_ms();
+    let now = state.app.store.clock().now_ms();
     let ip = client_ip(peer, headers, &state.app.settings.trusted_proxies);
     // A receipt rates once whoever sends it: the per-address limit is for the open QR codes.
     let channel = if receipt.is_some() { Channel::Receipt } else { Channel::Qr };

@@ -37,7 +37,7 @@ async fn sign_in_with_code(app: &TestApp, name: &str, secret: Option<&str>, step
         Some(s) => s.to_owned(),
         None => crate::helpers::texts(&page, "p.small code").pop().expect("an enrolment secret"),
     };
-    let now = hailong::domain::clock::now_ms() as u64 / 1000;
+    let now = app.now_ms() as u64 / 1000;
     let code = account::totp_code(&secret, now + 30 * steps_ahead).unwrap();
     let done = app
         .client
@@ -124,7 +124,7 @@ async fn admins_need_a_one_time_code_enrolled_at_first_sign_in() {
         }
     };
     assert_eq!(post_code("000000".into()).await.status(), 401);
-    let now = hailong::domain::clock::now_ms() as u64 / 1000;
+    let now = app.now_ms() as u64 / 1000;
     let code = account::totp_code(&secret, now).unwrap();
     let done = post_code(code.clone()).await;
     assert_eq!(done.status(), 303);

@@ -421,7 +421,7 @@ async fn an_exported_file_is_checked_against_its_signed_manifest() {
 }
 
 fn clock_year() -> String {
-    hailong::domain::clock::vietnam_date(hailong::domain::clock::now_ms()).year().to_string()
+    crate::helpers::TEST_MOMENT.date().year().to_string()
 }
 
 /// Runs `sql` on the database as someone with its password would, outside the service (the
@@ -471,7 +471,7 @@ async fn the_service_writes_its_own_checkpoint_and_the_comment_purge_leaves_the_
 
     // The retention purge (30 days here) erases the comment of a rating from 40 days ago; the
     // chain still verifies, against the checkpoint.
-    let now = hailong::domain::clock::now_ms();
+    let now = first.now_ms();
     let day = 86_400_000;
     let old = hailong::domain::response::NewResponse {
         point_id: point.id,
@@ -533,7 +533,8 @@ async fn an_online_backup_taken_while_ratings_arrive_restores_and_verifies() {
         let (sent, stop) = (sent.clone(), stop.clone());
         senders.push(tokio::spawn(async move {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let key = hailong::domain::response::IdempotencyKey::generate();
+                let form = client.get(format!("{base}/s/{slug}")).send().await.unwrap().text().await.unwrap();
+                let key = crate::helpers::key_in(&form);
                 let form = [("key", key.as_str()), ("q_hai_long_chung", "4")];
                 let r = client.post(format!("{base}/s/{slug}")).form(&form).send().await.unwrap();
                 if r.status() == 303 {

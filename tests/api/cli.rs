@@ -211,6 +211,8 @@ fn serve_demo_ends_its_start_up_with_one_block_and_plain_logs() {
         Command::new(env!("CARGO_BIN_EXE_hailong"))
             .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
             .env("HAILONG_DATABASE_URL", &url)
+            .env("HAILONG_METRICS_BIND", "127.0.0.1:0")
+            .env("HAILONG_CLOCK_START", crate::helpers::TEST_MOMENT_TEXT)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

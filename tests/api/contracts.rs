@@ -47,7 +47,7 @@ fn without_slugs(mut value: Value) -> Value {
 /// The 365 days up to today, where the demo's ratings lie.
 fn last_year() -> String {
     use hailong::domain::clock;
-    let today = clock::vietnam_date(clock::now_ms());
+    let today = crate::helpers::TEST_MOMENT.date();
     format!("{}..{}", clock::iso(today - time::Duration::days(364)), clock::iso(today))
 }
 

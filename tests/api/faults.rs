@@ -29,11 +29,6 @@ async fn stored_keys(app: &TestApp) -> Vec<String> {
     keys
 }
 
-fn fresh_key(n: usize) -> String {
-    // The server takes any well-formed key; these sort after the time-ordered ones it draws.
-    format!("zzzz{n:018}")
-}
-
 #[tokio::test]
 async fn a_full_database_refuses_with_the_answers_kept_and_resumes_when_space_returns() {
     const CAP: u32 = 1200;
@@ -62,8 +57,8 @@ async fn a_full_database_refuses_with_the_answers_kept_and_resumes_when_space_re
 
     let mut acknowledged = Vec::new();
     let mut refused = None;
-    for n in 0..400 {
-        let key = fresh_key(n);
+    for _ in 0..400 {
+        let key = app.form_key(slug).await;
         match send(&app, slug, &key).await {
             (303, _) => acknowledged.push(key),
             (503, html) => {
@@ -76,8 +71,8 @@ async fn a_full_database_refuses_with_the_answers_kept_and_resumes_when_space_re
     }
     let refused = refused.expect("the database filled up");
     // Still full: every send is refused, none acknowledged, and the service is not ready.
-    for n in 1000..1010 {
-        assert_eq!(send(&app, slug, &fresh_key(n)).await.0, 503);
+    for _ in 1000..1010 {
+        assert_eq!(send(&app, slug, &app.form_key(slug).await).await.0, 503);
     }
     assert_eq!(app.get("/readyz").await.status(), 503);
     assert_eq!(app.get("/healthz").await.status(), 200);
@@ -93,8 +88,8 @@ async fn a_full_database_refuses_with_the_answers_kept_and_resumes_when_space_re
     assert_eq!(send(&app, slug, &refused).await.0, 303);
     assert_eq!(send(&app, slug, &refused).await.0, 303, "sent twice, stored once");
     acknowledged.push(refused);
-    for n in 2000..2020 {
-        let key = fresh_key(n);
+    for _ in 2000..2020 {
+        let key = app.form_key(slug).await;
         assert_eq!(send(&app, slug, &key).await.0, 303);
         acknowledged.push(key);
     }
@@ -115,14 +110,14 @@ async fn a_database_file_deleted_under_the_server_is_not_written_into() {
     }
     let point = app.officer_point().await;
     let slug = point.slug.as_str();
-    assert_eq!(send(&app, slug, &fresh_key(1)).await.0, 303);
+    assert_eq!(send(&app, slug, &app.form_key(slug).await).await.0, 303);
 
     let path = app.db_url().trim_start_matches("sqlite://").to_owned();
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{path}{suffix}"));
     }
-    for n in 2..6 {
-        let (status, html) = send(&app, slug, &fresh_key(n)).await;
+    for _ in 2..6 {
+        let (status, html) = send(&app, slug, &app.form_key(slug).await).await;
         assert_eq!(status, 503, "nothing is acknowledged into a deleted file");
         assert_eq!(texts(&html, "textarea[name=comment]"), vec!["Giữ nguyên"]);
     }
@@ -131,7 +126,7 @@ async fn a_database_file_deleted_under_the_server_is_not_written_into() {
 
     // Another file put in its place is not the one the server opened either.
     std::fs::write(&path, b"").unwrap();
-    assert_eq!(send(&app, slug, &fresh_key(9)).await.0, 503);
+    assert_eq!(send(&app, slug, &app.form_key(slug).await).await.0, 503);
     assert_eq!(app.get("/readyz").await.status(), 503);
 }
 
@@ -187,7 +182,9 @@ async fn a_send_whose_point_cannot_be_read_in_time_gets_its_answers_back_as_sent
     }
     let point = app.officer_point().await; // seeded; not cached until a form is loaded
     let slug = point.slug.as_str();
-    let key = fresh_key(1);
+    // A key the service issued, drawn from another instance (same signing key) so that this
+    // one has not cached the point.
+    let key = app.beside(|_| {}).await.form_key(slug).await;
 
     // Another session locks the points against reads for longer than the deadline.
     let pool = sqlx::PgPool::connect(&app.db_url()).await.unwrap();

@@ -14,7 +14,7 @@ use crate::helpers::{TestApp, cli};
 /// forgets the device hashes (and salts) of the days before yesterday, and would race a test
 /// that sends them on a day long past.
 fn today_9() -> i64 {
-    let today = hailong::domain::clock::vietnam_date(hailong::domain::clock::now_ms());
+    let today = crate::helpers::TEST_MOMENT.date();
     time::PrimitiveDateTime::new(today, time::macros::time!(9:00))
         .assume_offset(time::macros::offset!(+7))
         .unix_timestamp()
@@ -195,7 +195,7 @@ async fn a_burst_from_one_client_is_flagged_in_the_exports_and_can_be_left_out()
     let key = app.form_key(honest.slug.as_str()).await;
     assert_eq!(app.post(honest.slug.as_str(), &[("key", key.as_str()), ("q_hai_long_chung", "4")]).await.status(), 303);
 
-    let year = hailong::domain::clock::vietnam_date(hailong::domain::clock::now_ms()).year().to_string();
+    let year = app.today().year().to_string();
     let dir = tempfile::tempdir().unwrap();
     let export = |name: &str, extra: &[&str]| {
         let file = dir.path().join(name);
@@ -255,7 +255,7 @@ async fn a_moderator_excludes_a_burst_and_restores_part_of_it_as_events_that_ver
         app.seed().await.into_iter().filter(|p| p.officer_code.is_some() && p.questionnaire_id == "mot-cua").collect();
     let point = &points[0];
     let officer = point.officer_code.clone().unwrap();
-    let now = hailong::domain::clock::now_ms();
+    let now = app.now_ms();
     // Six in six minutes (a burst), and two an hour apart before them.
     let mut group: Vec<NewResponse> =
         (0..6).map(|i| rating(point, now - (6 - i) * MINUTE, MINUTE, &[("hai_long_chung", 5)], None)).collect();
@@ -420,7 +420,7 @@ async fn two_moderators_restoring_the_same_response_at_once_count_it_once() {
     use hailong::domain::moderation::Action;
     let app = TestApp::spawn().await;
     let point = app.officer_point().await;
-    let now = hailong::domain::clock::now_ms();
+    let now = app.now_ms();
     let group: Vec<NewResponse> =
         (0..3).map(|i| rating(&point, now - i * MINUTE, MINUTE, &[("hai_long_chung", 4)], None)).collect();
     let ids: Vec<i64> = app

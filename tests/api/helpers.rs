@@ -5,12 +5,21 @@ use std::time::Duration;
 
 use hailong::config::Settings;
 use hailong::domain::account::{self, Role};
+use hailong::domain::clock::Clock;
 use hailong::domain::point::Point;
 use hailong::startup::{Application, load_questionnaires};
 use hailong::store::Store;
 use rand::RngCore;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// The moment every test's clock starts at unless it sets another: a Wednesday morning in
+/// office hours, Vietnam time, late in a year whose past twelve months the demo province
+/// existed in (from 1 July 2025).
+pub const TEST_MOMENT: time::OffsetDateTime = time::macros::datetime!(2026-11-18 10:00 +7);
+
+/// [`TEST_MOMENT`] as the `clock_start` setting takes it.
+pub const TEST_MOMENT_TEXT: &str = "2026-11-18T10:00:00+07:00";
 
 /// A database of its own for one test, removed afterwards (also when the test panics).
 pub struct TestDb {
@@ -75,6 +84,8 @@ impl Drop for TestDb {
 
 pub struct TestApp {
     pub base: String,
+    /// Where `/metrics` is served (`metrics_bind`, its own address).
+    pub metrics_base: String,
     pub client: reqwest::Client,
     pub store: Store,
     db: Option<TestDb>,
@@ -95,20 +106,43 @@ impl TestApp {
     }
 
     /// A second instance of the service on this one's database, as a second `serve` behind
-    /// the same proxy is.
+    /// the same proxy is; on the same clock.
     pub async fn beside(&self, configure: impl FnOnce(&mut Settings)) -> Self {
         let url = self.db.as_ref().map(|d| d.url.clone()).expect("a test database");
-        Self::spawn_on(url, None, configure).await
+        let clock = self.store.clock().clone();
+        Self::spawn_on(url, None, |settings| {
+            settings.clock = clock;
+            configure(settings)
+        })
+        .await
+    }
+
+    /// The clock the service runs on: set to [`TEST_MOMENT`] unless a test sets another.
+    pub fn clock(&self) -> &Clock {
+        self.store.clock()
+    }
+
+    /// Now by the service's clock, in milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        self.clock().now_ms()
+    }
+
+    /// Today (Vietnam) by the service's clock.
+    pub fn today(&self) -> time::Date {
+        self.clock().today()
     }
 
     async fn spawn_on(url: String, db: Option<TestDb>, configure: impl FnOnce(&mut Settings)) -> Self {
         let mut settings = Settings {
             database_url: url,
             bind: "127.0.0.1:0".parse().expect("address"),
+            metrics_bind: "127.0.0.1:0".parse().expect("address"),
             log: "warn".into(),
             // The tests that count answers send forms at once and at any hour: the stuffing flags'
             // own tests turn them on.
             flags: hailong::domain::flags::Rules::off(),
+            // No test depends on the day it runs: each starts on a set clock.
+            clock: Clock::starting(TEST_MOMENT),
             ..Settings::default()
         };
         configure(&mut settings);
@@ -121,9 +155,11 @@ impl TestApp {
         let store = Store::open_capped(&settings.database_url, 4, settings.sqlite_max_pages)
             .await
             .expect("open the test database")
-            .with_flag_rules(settings.flags.clone());
+            .with_flag_rules(settings.flags.clone())
+            .with_clock(settings.clock.clone());
         let app = Application::build_with_store(settings, store.clone()).await.expect("build the app");
         let addr = app.local_addr().expect("bound address");
+        let metrics = app.metrics_addr().expect("bound metrics address");
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
             let _ = rx.await;
@@ -133,7 +169,15 @@ impl TestApp {
             .timeout(Duration::from_secs(20))
             .build()
             .expect("client");
-        Self { base: format!("http://{addr}"), client, store, db, shutdown: Some(tx), server: Some(server) }
+        Self {
+            base: format!("http://{addr}"),
+            metrics_base: format!("http://{metrics}"),
+            client,
+            store,
+            db,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
     }
 
     /// Seeds the demo organisation (no ratings) and returns its active points.
@@ -158,10 +202,7 @@ impl TestApp {
 
     /// Loads the form and returns its one-time key.
     pub async fn form_key(&self, slug: &str) -> String {
-        let html = self.get(&format!("/s/{slug}")).await.text().await.expect("body");
-        let doc = scraper::Html::parse_document(&html);
-        let sel = scraper::Selector::parse("input[name=key]").expect("selector");
-        doc.select(&sel).next().and_then(|e| e.value().attr("value")).expect("a key in the form").to_owned()
+        key_in(&self.get(&format!("/s/{slug}")).await.text().await.expect("body"))
     }
 
     /// Posts raw `application/x-www-form-urlencoded` bytes.
@@ -258,7 +299,12 @@ impl Staff {
 /// the tests run a command.
 pub fn cli(url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hailong"));
-    command.args(args).env("HAILONG_DATABASE_URL", url).env("HAILONG_LOG", "warn");
+    // A command runs on the tests' set clock too (a test may set another in `env`).
+    command
+        .args(args)
+        .env("HAILONG_DATABASE_URL", url)
+        .env("HAILONG_LOG", "warn")
+        .env("HAILONG_CLOCK_START", TEST_MOMENT_TEXT);
     if hailong::store::sqlite_file(url).is_none() {
         command.env("HAILONG_SIGNING_KEY_FILE", shared_signing_key());
     }
@@ -278,6 +324,13 @@ pub fn shared_signing_key() -> std::path::PathBuf {
     key
 }
 
+/// The one-time key of the form in `html`.
+pub fn key_in(html: &str) -> String {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse("input[name=key]").expect("selector");
+    doc.select(&sel).next().and_then(|e| e.value().attr("value")).expect("a key in the form").to_owned()
+}
+
 /// Parses HTML and returns the texts of the elements matching `selector`.
 pub fn texts(html: &str, selector: &str) -> Vec<String> {
     let doc = scraper::Html::parse_document(html);
@@ -285,11 +338,12 @@ pub fn texts(html: &str, selector: &str) -> Vec<String> {
     doc.select(&sel).map(|e| e.text().collect::<String>().trim().to_owned()).collect()
 }
 
-/// Waits, when needed, until `needed_secs` fit before the end of the current fixed window of
-/// `window_secs` (the abuse limits count in such windows): a test's sends then fall in one.
-pub async fn inside_one_window(window_secs: i64, needed_secs: i64) {
-    let left = window_secs - (hailong::domain::clock::now_ms() / 1000) % window_secs;
+/// Moves `clock` forward, when needed, until `needed_secs` fit before the end of the current
+/// fixed window of `window_secs` (the abuse limits count in such windows): a test's sends then
+/// fall in one.
+pub fn inside_one_window(clock: &Clock, window_secs: i64, needed_secs: i64) {
+    let left = window_secs - (clock.now_ms() / 1000) % window_secs;
     if left < needed_secs {
-        tokio::time::sleep(std::time::Duration::from_millis(left as u64 * 1000 + 200)).await;
+        clock.advance(left * 1000 + 200);
     }
 }

@@ -18,7 +18,7 @@ fn csv_files() -> Vec<PathBuf> {
 async fn import(store: &Store, files: &[PathBuf]) -> Result<hailong::store::ImportSummary, Vec<String>> {
     let tables = import::read_all(files).map_err(|e| vec![e])?;
     let known = store.known_codes().await.unwrap();
-    let batch = import::validate(&tables, &known)
+    let batch = import::validate(&tables, &known, store.clock().today())
         .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     Ok(store.import_org(&batch, "mot-cua", "test", &|_| {}).await.unwrap())
 }
@@ -106,7 +106,7 @@ async fn files_that_are_not_lists_are_refused_clearly() {
     let odd = dir.path().join("odd.csv");
     std::fs::write(&odd, "ma,ten\n1,x\n").unwrap();
     let tables = import::read_all(std::slice::from_ref(&odd)).unwrap();
-    let errors = import::validate(&tables, &Default::default()).unwrap_err();
+    let errors = import::validate(&tables, &Default::default(), crate::helpers::TEST_MOMENT.date()).unwrap_err();
     assert!(errors[0].to_string().contains("is not one of the known tables"), "{}", errors[0]);
 
     let latin1 = dir.path().join("latin1.csv");

@@ -32,7 +32,7 @@ const CSV_HEADER: [&str; 19] = [
 
 /// The 365 days up to today, where the demo's ratings lie.
 fn last_year() -> String {
-    let today = clock::vietnam_date(clock::now_ms());
+    let today = crate::helpers::TEST_MOMENT.date();
     format!("{}..{}", clock::iso(today - time::Duration::days(364)), clock::iso(today))
 }
 
@@ -265,7 +265,7 @@ async fn unit_and_officer_pages_draw_their_charts_and_the_officer_sheet_prints_a
     // The dashboard: this year's figures of the whole scope, its trend, the top units linked.
     let (status, dashboard) = page(&app, "/admin", &manager).await;
     assert_eq!(status, 200);
-    let year = clock::vietnam_date(clock::now_ms()).year();
+    let year = app.today().year();
     assert!(dashboard.contains(&format!("Chỉ số hài lòng {year}")), "{dashboard}");
     assert_eq!(dashboard.matches("<svg class=\"chart\"").count(), 2, "the trend and the units' bars");
     assert!(dashboard.contains(&format!("/admin/indices/subtree/HL.TAN-LOC?period={year}")));
@@ -385,7 +385,7 @@ async fn a_page_reads_its_target_alone_and_finds_what_the_whole_report_says_of_i
     let app = TestApp::spawn().await;
     seed_ratings(&app, 1500).await;
     // Fold the past months, so that the points read month sums and day counts both.
-    let today = clock::vietnam_date(clock::now_ms());
+    let today = app.today();
     app.store.fold_counts(today - time::Duration::days(40)).await.unwrap();
     let registry = hailong::startup::load_questionnaires(&app.store).await.unwrap();
     let settings = hailong::config::Settings::default();
@@ -416,7 +416,7 @@ async fn versions_that_score_alike_are_one_row_and_the_method_says_so() {
     let point = app.officer_point().await;
     let officer = point.officer_code.clone().unwrap();
     let admin = app.staff("so.noi.vu", Role::Admin, None).await;
-    let now = clock::now_ms();
+    let now = app.now_ms();
     let response = |version: i64, overall: i64| NewResponse {
         point_id: point.id,
         questionnaire_id: "mot-cua".into(),
@@ -426,7 +426,7 @@ async fn versions_that_score_alike_are_one_row_and_the_method_says_so() {
         comment: None,
         channel: Channel::Qr,
         submitted_at_ms: now,
-        key: IdempotencyKey::generate(),
+        key: IdempotencyKey::generate_at(now - 60_000),
         receipt: None,
         device: None,
     };

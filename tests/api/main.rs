@@ -12,6 +12,7 @@ mod flags;
 mod helpers;
 mod import;
 mod indices;
+mod moments;
 mod operate;
 mod receipts;
 mod store;

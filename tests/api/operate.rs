@@ -14,7 +14,7 @@ async fn metrics_count_submissions_refusals_requests_and_the_writer() {
     let app = TestApp::spawn_with(|s| s.submit_limit_per_minute = 1).await;
     let point = app.officer_point().await;
     let slug = point.slug.to_string();
-    crate::helpers::inside_one_window(60, 15).await;
+    crate::helpers::inside_one_window(app.clock(), 60, 15);
     let key = app.form_key(&slug).await;
     assert_eq!(app.post(&slug, &[("key", key.as_str()), ("q_hai_long_chung", "5")]).await.status(), 303);
     let key = app.form_key(&slug).await;
@@ -22,7 +22,7 @@ async fn metrics_count_submissions_refusals_requests_and_the_writer() {
     let key = app.form_key(&slug).await;
     assert_eq!(app.post(&slug, &[("key", key.as_str()), ("q_hai_long_chung", "9")]).await.status(), 422);
 
-    let response = app.get("/metrics").await;
+    let response = reqwest::get(format!("{}/metrics", app.metrics_base)).await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     let text = response.text().await.unwrap();
@@ -47,10 +47,13 @@ async fn metrics_count_submissions_refusals_requests_and_the_writer() {
 }
 
 #[tokio::test]
-async fn metrics_may_have_an_address_of_their_own() {
+async fn metrics_are_served_on_their_own_address_only() {
+    // Loopback unless set otherwise: live counts of ratings and sign-ins are no one's business
+    // on the citizens' address.
+    assert!(hailong::config::Settings::default().metrics_bind.ip().is_loopback());
     let port = free_port();
-    let app = TestApp::spawn_with(|s| s.metrics_bind = Some(format!("127.0.0.1:{port}").parse().unwrap())).await;
-    assert_eq!(app.get("/metrics").await.status(), 404, "not on the public address then");
+    let app = TestApp::spawn_with(|s| s.metrics_bind = format!("127.0.0.1:{port}").parse().unwrap()).await;
+    assert_eq!(app.get("/metrics").await.status(), 404, "not on the public address");
     let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await.unwrap().text().await.unwrap();
     assert!(text.contains("hailong_http_request_duration_seconds"), "{text}");
     app.stop().await;
@@ -97,6 +100,7 @@ fn json_logs_give_each_request_line_its_id() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hailong"))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("HAILONG_DATABASE_URL", format!("sqlite://{}", dir.path().join("j.db").display()))
+        .env("HAILONG_METRICS_BIND", "127.0.0.1:0")
         .env("HAILONG_LOG_FORMAT", "json")
         .env("HAILONG_LOG", "info")
         .stdout(Stdio::null())

@@ -34,7 +34,7 @@ async fn receipt_responses(app: &TestApp) -> u64 {
 
 /// Signs a token offline with `key` for the point's officer, issued `days_ago`.
 fn offline_token(key: &Key, point: &Point, dossier: &str, days_ago: i64) -> String {
-    let today = clock::vietnam_date(clock::now_ms());
+    let today = crate::helpers::TEST_MOMENT.date();
     key.sign(&Claims {
         key_id: key.id,
         issued: today - time::Duration::days(days_ago),
@@ -82,7 +82,7 @@ async fn the_one_stop_software_asks_for_a_token_and_gets_the_same_one_again() {
     assert!(first["url"].as_str().unwrap().ends_with(&format!("/r/{token}")), "{first}");
     assert!(first["qr_svg"].as_str().unwrap().contains("<svg"));
     let expires = clock::parse_date(first["expires_at"].as_str().unwrap()).unwrap();
-    assert_eq!(expires, clock::vietnam_date(clock::now_ms()) + time::Duration::days(30));
+    assert_eq!(expires, app.today() + time::Duration::days(30));
 
     let again: Value = ask(body.clone()).await.unwrap().json().await.unwrap();
     assert_eq!(again["token"], token, "the same dossier gets the same token");
@@ -154,7 +154,9 @@ async fn a_receipt_rates_once_and_then_says_so() {
     let html = page.text().await.unwrap();
     assert!(html.contains("đã được dùng để đánh giá"), "{html}");
     assert!(!html.contains(&point.officer_name.clone().unwrap()), "nothing about whom it rated");
-    assert_eq!(send(&app, &token, hailong::domain::response::IdempotencyKey::generate().as_str()).await, 410);
+    // A form key the service issued, of another form.
+    let other = app.form_key(point.slug.as_str()).await;
+    assert_eq!(send(&app, &token, &other).await, 410);
     assert_eq!(receipt_responses(&app).await, 1);
 }
 
@@ -337,7 +339,7 @@ async fn reports_can_be_limited_to_a_channel_and_pages_show_the_receipt_share() 
         assert_eq!(answered.status(), 303);
     }
     let admin = app.staff("so.noi.vu", Role::Admin, None).await;
-    let year = clock::vietnam_date(clock::now_ms()).year();
+    let year = app.today().year();
     let (admin_ref, officer_ref) = (&admin, officer.as_str());
     let responses = |channel: &'static str| {
         let (admin, officer) = (admin_ref, officer_ref);
@@ -356,7 +358,7 @@ async fn reports_can_be_limited_to_a_channel_and_pages_show_the_receipt_share() 
     assert_eq!(responses("qr").await, 3);
     assert_eq!(responses("").await, 4, "every channel when none is named");
     // Folded into month sums, the channels stay apart.
-    let folded = app.store.fold_counts(clock::vietnam_date(clock::now_ms())).await.unwrap();
+    let folded = app.store.fold_counts(app.today()).await.unwrap();
     assert!(folded.rebuilt + folded.extended > 0, "{folded:?}");
     assert_eq!((responses("receipt").await, responses("qr").await), (1, 3), "read from the month sums");
     let bad = admin.api(&format!("/api/v1/indices?period={year}&level=officer&channel=fax")).await;
@@ -382,7 +384,7 @@ async fn the_one_stop_software_reports_dossiers_served_and_reports_set_ratings_a
         let key = app.form_key(point.slug.as_str()).await;
         assert_eq!(app.post(point.slug.as_str(), &[("key", &key), ("q_hai_long_chung", "4")]).await.status(), 303);
     }
-    let today = clock::vietnam_date(clock::now_ms());
+    let today = app.today();
     let day = |back: i64| clock::iso(today - time::Duration::days(back));
     let entry = |back: i64, n: u64| json!({ "date": day(back), "unit_code": point.unit_code, "officer_code": officer, "dossiers": n });
     let answer = post(json!([entry(0, 5), entry(1, 7)])).await.unwrap();

@@ -18,7 +18,7 @@ fn response(point_id: i64, at_ms: i64, overall: i64) -> NewResponse {
         comment: None,
         channel: Channel::Qr,
         submitted_at_ms: at_ms,
-        key: IdempotencyKey::generate(),
+        key: IdempotencyKey::generate_at(at_ms),
         receipt: None,
         device: None,
     }
@@ -92,7 +92,7 @@ async fn the_writer_keeps_one_response_per_key_and_none_for_closed_points() {
     let app = TestApp::spawn().await;
     let points = app.seed().await;
     let point = &points[0];
-    let now = clock::now_ms();
+    let now = app.now_ms();
     let first = response(point.id, now, 4);
     let mut repeat = response(point.id, now, 1);
     repeat.key = first.key.clone();
@@ -129,11 +129,11 @@ async fn old_comments_are_erased_and_ratings_kept() {
     let points = app.seed().await;
     let mut old = response(points[0].id, datetime!(2025-08-01 03:00 UTC).unix_timestamp() * 1000, 5);
     old.comment = hailong::domain::answer::Comment::parse("cũ").unwrap();
-    let mut new = response(points[0].id, clock::now_ms(), 4);
+    let mut new = response(points[0].id, app.now_ms(), 4);
     new.comment = hailong::domain::answer::Comment::parse("mới").unwrap();
     let stored = app.store.commit_group(&[old, new]).await.unwrap();
     assert!(stored.iter().all(|o| matches!(o, WriteOutcome::Stored(_))), "{stored:?}");
-    assert_eq!(app.store.purge_comments(clock::now_ms() - 86_400_000).await.unwrap(), 1);
+    assert_eq!(app.store.purge_comments(app.now_ms() - 86_400_000).await.unwrap(), 1);
     assert_eq!(app.store.comments(10).await.unwrap(), vec!["mới".to_owned()]);
     assert_eq!(app.responses().await, 2);
 }
@@ -158,7 +158,7 @@ async fn points_follow_their_desk_and_officer_and_close_with_them() {
     let desk_point = points.iter().find(|p| p.desk_code.as_deref() == Some("HL.BM.Q2") && p.officer_code.is_none());
     let desk_point = desk_point.unwrap().clone();
     let officer_point = points.iter().find(|p| p.officer_code.as_deref() == Some("CB022")).unwrap().clone();
-    let today = clock::vietnam_date(clock::now_ms());
+    let today = app.today();
     let code = |c: &str| Code::parse(c).unwrap();
 
     // The desk moves to another unit; the officer's assignment ends yesterday.
@@ -177,7 +177,7 @@ async fn points_follow_their_desk_and_officer_and_close_with_them() {
     });
     app.store.import_org(&batch, "mot-cua", "test", &|_| {}).await.unwrap();
 
-    let now = clock::now_ms();
+    let now = app.now_ms();
     let outcomes =
         app.store.commit_group(&[response(desk_point.id, now, 5), response(officer_point.id, now, 5)]).await.unwrap();
     assert!(matches!(outcomes[0], WriteOutcome::Stored(_)));
@@ -274,7 +274,7 @@ async fn try_sql(url: &str, sql: &str) -> Result<u64, String> {
 async fn responses_and_answers_are_append_only_but_a_comment_may_be_erased() {
     let app = TestApp::spawn().await;
     let point = app.officer_point().await;
-    let now = clock::now_ms();
+    let now = app.now_ms();
     let mut commented = response(point.id, now - 1000, 5);
     commented.comment = hailong::domain::answer::Comment::parse("Cán bộ nhiệt tình").unwrap();
     commented.answers.push(("ct7_thai_do".into(), 2));

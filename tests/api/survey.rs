@@ -184,7 +184,7 @@ async fn one_device_cannot_flood_a_point_but_other_points_stay_open() {
     let points = app.seed().await;
     let officers: Vec<_> = points.iter().filter(|p| p.officer_code.is_some()).take(2).collect();
     let (first, second) = (officers[0].slug.as_str(), officers[1].slug.as_str());
-    crate::helpers::inside_one_window(60, 15).await;
+    crate::helpers::inside_one_window(app.clock(), 60, 15);
 
     for _ in 0..2 {
         let key = app.form_key(first).await;
@@ -208,8 +208,8 @@ async fn instances_sharing_a_database_keep_one_limit_for_a_device() {
     let second = app.beside(|s| s.submit_limit_per_minute = 2).await;
     let slug = point.slug.as_str();
     // The limits count in fixed windows (a minute; a quarter of an hour for sign-ins).
-    crate::helpers::inside_one_window(900, 40).await;
-    crate::helpers::inside_one_window(60, 20).await;
+    crate::helpers::inside_one_window(app.clock(), 900, 40);
+    crate::helpers::inside_one_window(app.clock(), 60, 20);
     let mut ratings = Vec::new();
     for i in 0..4 {
         let instance = if i % 2 == 0 { &app } else { &second };
@@ -409,4 +409,73 @@ async fn a_point_takes_only_its_own_questionnaire() {
     assert_eq!(app.post(unit_point.slug.as_str(), &own).await.status(), 303);
     let counts = app.store.answer_counts(hailong::store::CountBy::Unit, 0, 99_999_999).await.unwrap();
     assert!(counts.iter().all(|c| c.questionnaire_id == "mot-cua"), "{counts:?}");
+}
+
+#[tokio::test]
+async fn only_a_key_the_service_issued_stores_and_its_draw_time_cannot_be_forged() {
+    let app = TestApp::spawn_with(|s| {
+        s.flags = hailong::domain::flags::Rules::default();
+        s.submit_limit_per_minute = 0;
+    })
+    .await;
+    let point = app.officer_point().await;
+    let slug = point.slug.as_str();
+    // Made by hand, never loading the form: a draw time set 30 s back, then random bytes, as
+    // the unauthenticated key was; and keys of the right length with a wrong tag.
+    let forged_old = hailong::domain::response::IdempotencyKey::generate_at(app.now_ms() - 30_000);
+    let real = app.form_key(slug).await;
+    let mut flipped = real.clone().into_bytes();
+    flipped[3] = if flipped[3] == b'A' { b'B' } else { b'A' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    for key in [forged_old.as_str(), flipped.as_str(), "", "zzzz000000000000000001"] {
+        let sent = app.post(slug, &[("key", key), ("q_hai_long_chung", "5"), ("comment", "Giữ nguyên")]).await;
+        assert_eq!(sent.status(), 422, "{key:?}");
+        let html = sent.text().await.unwrap();
+        assert!(html.contains("chưa được lưu"), "{html}");
+        assert_eq!(texts(&html, "textarea[name=comment]"), vec!["Giữ nguyên"], "the answers kept");
+        let fresh = crate::helpers::key_in(&html);
+        assert!(fresh != key && fresh.len() == 35, "a fresh key to send again: {fresh}");
+    }
+    assert_eq!(app.responses().await, 0, "nothing stored");
+    // The real form, sent a second after it was drawn: its time is the server's, so `fast`.
+    app.clock().advance(1_000);
+    assert_eq!(app.post(slug, &[("key", &real), ("q_hai_long_chung", "5")]).await.status(), 303);
+    assert_eq!(app.responses().await, 1);
+    let today = hailong::domain::clock::date_bucket(app.today());
+    let counts = app.store.answer_counts(hailong::store::CountBy::Officer, today, today).await.unwrap();
+    assert_eq!(counts.iter().filter(|c| c.question_id == "flag.fast").map(|c| c.count).sum::<i64>(), 1);
+}
+
+#[tokio::test]
+async fn a_send_from_another_site_stores_nothing_and_offers_the_form() {
+    let app = TestApp::spawn_with(|s| s.submit_limit_per_minute = 0).await;
+    let point = app.officer_point().await;
+    let slug = point.slug.as_str();
+    let url = format!("{}/s/{slug}", app.base);
+    let post = |key: String, headers: &[(&'static str, &'static str)]| {
+        let mut request = app.client.post(&url).form(&[("key", key.as_str()), ("q_hai_long_chung", "1")]);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+    for headers in [
+        &[("origin", "http://evil.example"), ("sec-fetch-site", "cross-site")][..],
+        &[("origin", "http://evil.example")][..],
+        &[("origin", "null")][..],
+        &[("sec-fetch-site", "cross-site")][..],
+    ] {
+        let sent = post(app.form_key(slug).await, headers).await.unwrap();
+        assert_eq!(sent.status(), 403, "{headers:?}");
+        let html = sent.text().await.unwrap();
+        assert!(html.contains("trang web khác"), "{html}");
+        assert_eq!(texts(&html, "input[name=key]").len(), 1, "the form offered again");
+        assert!(texts(&html, "input[type=radio][checked]").is_empty(), "not with that page's answers");
+    }
+    assert_eq!(app.responses().await, 0, "nothing stored");
+    // The service's own page, and an old browser that says neither, are taken.
+    let own: &'static str = Box::leak(app.base.clone().into_boxed_str());
+    assert_eq!(post(app.form_key(slug).await, &[("origin", own), ("sec-fetch-site", "same-origin")]).await.unwrap().status(), 303);
+    assert_eq!(post(app.form_key(slug).await, &[]).await.unwrap().status(), 303);
+    assert_eq!(app.responses().await, 2);
 }

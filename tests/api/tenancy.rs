@@ -54,7 +54,7 @@ async fn spawn() -> TestApp {
 /// A valid form for each changing route, its unit and desk standing in `relation`.
 fn form(path: &str, relation: Relation) -> Vec<(&'static str, String)> {
     let (unit, desk) = body_unit(relation);
-    let tomorrow = time::OffsetDateTime::now_utc().date().next_day().unwrap();
+    let tomorrow = crate::helpers::TEST_MOMENT.date().next_day().unwrap();
     let day = format!("{}", tomorrow);
     match path {
         "/admin/officers/{code}/move" => vec![("unit", unit.into()), ("desk", desk.into()), ("from", day)],

@@ -1,0 +1,3 @@
+fn main() {
+    afl::fuzz!(|data: &[u8]| hailong_fuzz::form_key(data));
+}
