@@ -63,13 +63,16 @@ impl Application {
 
     /// Builds on an open store: questionnaires, the writer, the listener.
     pub async fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Self> {
-        let store = store.with_flag_rules(settings.flags.clone()).with_clock(settings.clock.clone());
+        let store = store.with_settings(&settings);
         let questionnaires = Arc::new(load_questionnaires(&store).await?);
         if let Some(completed) = store.derive_missing_answers(&questionnaires).await?.filter(|n| *n > 0) {
             tracing::info!(
                 responses = completed,
                 "stored the derived answers of responses written before they were kept"
             );
+        }
+        if let Some(sealed) = store.seal_receipt_keys().await?.filter(|n| *n > 0) {
+            tracing::info!(keys = sealed, "sealed the receipt keys' secrets kept in plain text before");
         }
         if let Some(linked) = store.link_unlinked().await?.filter(|n| *n > 0) {
             tracing::info!(responses = linked, "linked the responses stored before the hash chain");

@@ -193,6 +193,23 @@ impl App {
         Ok(OpenReceipt { slug, point, receipt: identity, procedure, field })
     }
 
+    /// The officer's point whose thank-you page a receipt's form sent again should see: when
+    /// the receipt rated with the form whose one-time key is `key` (the same form sent again,
+    /// its first answer lost). `None` for any other form, or a token that does not read.
+    pub async fn receipt_used_by(&self, token: &str, key: &str) -> AppResult<Option<Slug>> {
+        let secret = self.receipt_secret()?.to_vec();
+        let Ok(read) = Token::parse(token) else { return Ok(None) };
+        let Some(stored) = self.store.receipt_key(read.claims.key_id).await? else { return Ok(None) };
+        if stored.key.verify(&read).is_err() {
+            return Ok(None);
+        }
+        let identity = receipt::receipt_id(&secret, read.claims.key_id, &read.claims.dossier);
+        if self.store.receipt_use_key(&identity).await?.as_deref() != Some(key) {
+            return Ok(None);
+        }
+        Ok(self.store.officer_point(&read.claims.officer).await?)
+    }
+
     /// Records dossiers served (the one-stop software's counts, for rated ÷ served): each unit
     /// and officer within the caller's scope (else `NoSuchRecord`, 404), the officer at that
     /// unit. All or nothing.

@@ -706,7 +706,7 @@ async fn open(settings: &Settings, missing: IfMissing) -> anyhow::Result<Store> 
         IfMissing::Refuse => Store::open_existing(url, max, pages).await,
         IfMissing::ReadOnly => Store::open_read_only(url, max).await,
     };
-    match opened.map(|store| store.with_clock(settings.clock.clone())) {
+    match opened.map(|store| store.with_settings(settings)) {
         Err(crate::store::StoreError::Config(message)) => Err(anyhow::Error::msg(message)),
         other => other.with_context(|| format!("cannot open the database {}", settings.database_url_redacted())),
     }

@@ -63,9 +63,6 @@ pub(super) async fn run(settings: &Settings, cmd: ReceiptsCommand) -> anyhow::Re
                 key.id,
                 command_line(settings, &format!("receipts key revoke {}", key.id))
             );
-            if settings.receipt_secret.is_none() {
-                eprintln!("note: the service takes ratings from receipts only once the setting receipt_secret is set");
-            }
         }
         ReceiptsCommand::Key(KeyCommand::Revoke { key_id }) => {
             let app = open_app(settings, IfMissing::Refuse).await?;

@@ -65,6 +65,73 @@ pub enum TokenError {
     Forged,
 }
 
+/// Keeps receipt keys' secrets sealed in the database: ChaCha20-Poly1305 under a key derived
+/// from `receipt_secret` (outside the database), with the key's id as associated data, so that
+/// neither the database, a backup nor a dump holds a secret that signs a token, and a sealed
+/// secret moved to another key's row does not open.
+#[derive(Clone)]
+pub struct Sealer {
+    cipher: chacha20poly1305::ChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealer").finish_non_exhaustive()
+    }
+}
+
+/// The prefix of a sealed secret as the database keeps it.
+pub const SEALED_PREFIX: &str = "sealed/1:";
+
+impl Sealer {
+    /// The sealer of a deployment's `receipt_secret`.
+    pub fn new(receipt_secret: &[u8]) -> Self {
+        use chacha20poly1305::KeyInit;
+        let Ok(mut mac) = <HmacSha256 as Mac>::new_from_slice(receipt_secret) else {
+            unreachable!("HMAC takes a key of any length")
+        };
+        mac.update(b"hailong receipt key seal/1");
+        let key: [u8; 32] = mac.finalize().into_bytes().into();
+        Self { cipher: chacha20poly1305::ChaCha20Poly1305::new(&key.into()) }
+    }
+
+    /// `secret` of key `id`, sealed: the prefix, then URL-safe base64 of a random 96-bit nonce
+    /// and the ciphertext with its tag.
+    pub fn seal(&self, id: u32, secret: &[u8; SECRET_BYTES]) -> String {
+        use chacha20poly1305::aead::{Aead, Payload};
+        let nonce: [u8; 12] = rand::random();
+        let aad = id.to_be_bytes();
+        let Ok(sealed) = self.cipher.encrypt(&nonce.into(), Payload { msg: secret, aad: &aad }) else {
+            unreachable!("sealing 32 bytes cannot fail")
+        };
+        let mut bytes = nonce.to_vec();
+        bytes.extend(sealed);
+        format!("{SEALED_PREFIX}{}", base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes))
+    }
+
+    /// The secret of key `id` from what [`Sealer::seal`] wrote; an error for anything else: a
+    /// secret in plain text, another deployment's seal, another key's, an altered one.
+    pub fn open(&self, id: u32, stored: &str) -> Result<[u8; SECRET_BYTES], String> {
+        use chacha20poly1305::aead::{Aead, Payload};
+        let text = stored
+            .strip_prefix(SEALED_PREFIX)
+            .ok_or("its secret is not sealed (it was written outside the service)")?;
+        let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, text)
+            .map_err(|_| "its sealed secret is not base64")?;
+        if bytes.len() < 12 {
+            return Err("its sealed secret is cut short".into());
+        }
+        let (nonce, sealed) = bytes.split_at(12);
+        let nonce: [u8; 12] = nonce.try_into().map_err(|_| "its sealed secret is cut short")?;
+        let aad = id.to_be_bytes();
+        let secret = self
+            .cipher
+            .decrypt(&nonce.into(), Payload { msg: sealed, aad: &aad })
+            .map_err(|_| "its sealed secret does not open under this receipt_secret (another secret, another key's row, or altered)")?;
+        secret.try_into().map_err(|_| format!("its secret is not {SECRET_BYTES} bytes"))
+    }
+}
+
 /// A key shared with the one-stop software: its id and secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Key {
@@ -274,6 +341,25 @@ pub fn last_day(issued: Date, valid_days: u32) -> Date {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sealed_secret_opens_only_under_its_secret_for_its_key() {
+        let sealer = Sealer::new(b"a receipt secret for the tests");
+        let secret = [9u8; SECRET_BYTES];
+        let sealed = sealer.seal(3, &secret);
+        assert!(sealed.starts_with(SEALED_PREFIX));
+        assert!(!sealed.contains(&Key { id: 3, secret }.secret_text()), "the secret's text is not in it");
+        assert_eq!(sealer.open(3, &sealed), Ok(secret));
+        assert_ne!(sealer.seal(3, &secret), sealed, "a fresh nonce each time");
+        assert!(sealer.open(4, &sealed).is_err(), "another key's row");
+        assert!(Sealer::new(b"another deployment's secret").open(3, &sealed).is_err());
+        assert!(sealer.open(3, &Key { id: 3, secret }.secret_text()).is_err(), "plain text is refused");
+        let mut altered = sealed.clone().into_bytes();
+        let last = altered.len() - 2;
+        altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+        assert!(sealer.open(3, &String::from_utf8(altered).unwrap()).is_err());
+        assert!(sealer.open(3, "sealed/1:AAAA").is_err());
+    }
 
     fn key() -> Key {
         Key { id: 7, secret: [0x11; SECRET_BYTES] }

@@ -102,6 +102,8 @@ pub struct Store {
     flag_rules: std::sync::Arc<crate::domain::flags::Rules>,
     /// The time every record is stamped with and "today" is read from.
     clock: crate::domain::clock::Clock,
+    /// Seals and opens receipt keys' secrets, under `receipt_secret`; none while it is unset.
+    receipt_sealer: Option<std::sync::Arc<crate::domain::receipt::Sealer>>,
 }
 
 /// Runs `$body` with `$pool` bound to the read pool of the backend in use. The body is compiled
@@ -363,6 +365,15 @@ impl Store {
         Self { flag_rules: std::sync::Arc::new(rules), ..self }
     }
 
+    /// This store as the settings say: the flag rules, the clock and the receipt secret.
+    pub fn with_settings(self, settings: &crate::config::Settings) -> Self {
+        let receipt_sealer = settings
+            .receipt_secret
+            .as_deref()
+            .map(|secret| std::sync::Arc::new(crate::domain::receipt::Sealer::new(secret.as_bytes())));
+        Self { receipt_sealer, ..self.with_flag_rules(settings.flags.clone()).with_clock(settings.clock.clone()) }
+    }
+
     /// This store on `clock` (the system's by default).
     pub fn with_clock(self, clock: crate::domain::clock::Clock) -> Self {
         Self { clock, ..self }
@@ -422,7 +433,7 @@ impl Store {
         } else {
             return Err(unsupported_url(url));
         };
-        let store = Self { backend, flag_rules: Default::default(), clock: Default::default() };
+        let store = Self { backend, flag_rules: Default::default(), clock: Default::default(), receipt_sealer: None };
         let applied: Option<i64> = on_backend!(store, pool => {
             sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations").fetch_one(pool).await?
         });
@@ -456,7 +467,7 @@ impl Store {
         } else {
             return Err(unsupported_url(url));
         };
-        let store = Self { backend, flag_rules: Default::default(), clock: Default::default() };
+        let store = Self { backend, flag_rules: Default::default(), clock: Default::default(), receipt_sealer: None };
         // A database a newer version migrated is said as such, not as a migration "missing".
         let applied: Result<Option<i64>, sqlx::Error> = on_backend!(write store, pool => {
             sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations").fetch_one(pool).await

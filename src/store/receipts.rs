@@ -39,27 +39,91 @@ pub struct Issued {
     pub procedure: Option<String>,
 }
 
-fn key_of(id: i64, secret: &str) -> StoreResult<Key> {
-    let id = u32::try_from(id).map_err(|_| StoreError::Config(format!("receipt key id {id} out of range")))?;
-    Key::from_text(id, secret).map_err(|e| StoreError::Config(format!("receipt key {id}: {e}")))
+/// The name under which sealing the secrets kept in plain text before is recorded, once.
+const SEALED_FIX: &str = "receipt-keys-sealed-1";
+
+impl Store {
+    fn sealer(&self) -> StoreResult<&crate::domain::receipt::Sealer> {
+        self.receipt_sealer.as_deref().ok_or_else(|| {
+            StoreError::Config(
+                "receipt_secret is not set: receipt keys are kept sealed under it (set the same one on every \
+                 instance and command)"
+                    .into(),
+            )
+        })
+    }
+
+    /// The key of a stored row, its secret opened; a secret not sealed by this deployment's
+    /// `receipt_secret` (one in plain text, written outside the service) is refused.
+    fn key_of(&self, id: i64, stored: &str) -> StoreResult<Key> {
+        let id = u32::try_from(id).map_err(|_| StoreError::Config(format!("receipt key id {id} out of range")))?;
+        let secret =
+            self.sealer()?.open(id, stored).map_err(|e| StoreError::Config(format!("receipt key {id}: {e}")))?;
+        Ok(Key { id, secret })
+    }
+
+    /// Seals, once per database, the receipt keys' secrets an older version kept in plain
+    /// text; `None` when done before or when there is no `receipt_secret` to seal them under
+    /// (then they are sealed at the first start that has one). A secret in plain text found
+    /// after that was written outside the service and never opens.
+    pub async fn seal_receipt_keys(&self) -> StoreResult<Option<u64>> {
+        let Ok(sealer) = self.sealer() else { return Ok(None) };
+        let mut sealed = None;
+        write_transaction!(self, tx => {
+            let claimed = sqlx::query("INSERT INTO data_fixes (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                .bind(SEALED_FIX)
+                .bind(self.clock.now_ms())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if claimed > 0 {
+            let plain: Vec<(i64, String)> = sqlx::query_as("SELECT id, secret FROM receipt_keys WHERE secret NOT LIKE $1 ORDER BY id")
+                .bind(format!("{}%", crate::domain::receipt::SEALED_PREFIX))
+                .fetch_all(&mut *tx)
+                .await?;
+            for (id, secret) in &plain {
+                let key = u32::try_from(*id)
+                    .ok()
+                    .and_then(|id| Key::from_text(id, secret).ok())
+                    .ok_or_else(|| StoreError::Config(format!("receipt key {id}: its secret is not one a key has")))?;
+                sqlx::query("UPDATE receipt_keys SET secret = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(sealer.seal(key.id, &key.secret))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sealed = Some(plain.len() as u64);
+            }
+        });
+        Ok(sealed)
+    }
 }
 
 impl Store {
     /// Makes a receipt key with a random secret, recorded in the audit log under `actor`.
     pub async fn create_receipt_key(&self, purpose: KeyPurpose, actor: &str) -> StoreResult<Key> {
         let fresh = Key::generate(0);
+        let sealer = self.sealer()?;
         let now = self.clock.now_ms();
         on_backend!(write self, pool => {
             let mut tx = pool.begin_with(self.begin_statement()).await?;
+            // The id is the seal's associated data: the row is made, then given its seal.
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO receipt_keys (secret, purpose, created_at) VALUES ($1, $2, $3) RETURNING id",
+                "INSERT INTO receipt_keys (secret, purpose, created_at) VALUES ('', $1, $2) RETURNING id",
             )
-            .bind(fresh.secret_text())
             .bind(purpose.code())
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-            let key = key_of(id, &fresh.secret_text())?;
+            let key = Key {
+                id: u32::try_from(id).map_err(|_| StoreError::Config(format!("receipt key id {id} out of range")))?,
+                secret: fresh.secret,
+            };
+            sqlx::query("UPDATE receipt_keys SET secret = $2 WHERE id = $1")
+                .bind(id)
+                .bind(sealer.seal(key.id, &key.secret))
+                .execute(&mut *tx)
+                .await?;
             let after = serde_json::json!({ "purpose": purpose.code() }).to_string();
             audit!(tx, now, actor, Action::ReceiptKeyCreate, Target::ReceiptKey(key.id), None::<String>, Some(after));
             tx.commit().await?;
@@ -96,7 +160,7 @@ impl Store {
                 .await?
         });
         row.map(|(id, secret, purpose, revoked)| {
-            Ok(StoredKey { key: key_of(id, &secret)?, online: purpose == "online", revoked: revoked.is_some() })
+            Ok(StoredKey { key: self.key_of(id, &secret)?, online: purpose == "online", revoked: revoked.is_some() })
         })
         .transpose()
     }
@@ -123,7 +187,7 @@ impl Store {
             .await?
         });
         match row {
-            Some((id, secret)) => key_of(id, &secret),
+            Some((id, secret)) => self.key_of(id, &secret),
             None => self.create_receipt_key(KeyPurpose::Online, actor).await,
         }
     }
@@ -156,6 +220,16 @@ impl Store {
             .await?;
         });
         self.receipt_issue(receipt).await?.ok_or_else(|| StoreError::Config("a receipt issue vanished".into()))
+    }
+
+    /// The one-time key of the form a receipt rated with, if it has.
+    pub async fn receipt_use_key(&self, receipt: &str) -> StoreResult<Option<String>> {
+        Ok(on_backend!(self, pool => {
+            sqlx::query_scalar("SELECT idempotency_key FROM receipt_uses WHERE receipt = $1")
+                .bind(receipt)
+                .fetch_optional(pool)
+                .await?
+        }))
     }
 
     /// Whether a receipt has rated.

@@ -55,6 +55,10 @@ pub(super) async fn connect(
         .foreign_keys(true)
         // A REPLACE that deletes a row on a unique key fires the delete guards (append-only).
         .pragma("recursive_triggers", "ON")
+        // What a change replaces or deletes is overwritten with zeros in the file, not left in
+        // a free page: an erased comment, or a receipt key's secret before it was sealed, is
+        // then not in the file nor in a copy of it.
+        .pragma("secure_delete", "ON")
         .busy_timeout(Duration::from_secs(5));
     if let Some(pages) = max_pages {
         options = options.pragma("max_page_count", pages.to_string());

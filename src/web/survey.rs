@@ -281,7 +281,22 @@ async fn receive(
             (slug, point, None, None)
         }
         Via::Receipt(token) => {
-            let opened = state.app.open_receipt(&token).await?;
+            let opened = match state.app.open_receipt(&token).await {
+                Err(AppError::Receipt(crate::error::ReceiptProblem::Used)) => {
+                    // The same form sent again (its first answer lost on the way): thanked, as
+                    // a repeat of an open-QR form is; any other form of the receipt is refused.
+                    let sent = decode_form(body).map(split_envelope);
+                    if let Some(envelope) = sent
+                        && let Some(key) = envelope.key.as_deref()
+                        && let Some(slug) = state.app.receipt_used_by(&token, key).await?
+                    {
+                        let thanks = format!("/s/{slug}/cam-on?lang={}", envelope.lang.code());
+                        return Ok(Redirect::to(&thanks).into_response());
+                    }
+                    return Err(AppError::Receipt(crate::error::ReceiptProblem::Used));
+                }
+                other => other?,
+            };
             (opened.slug, opened.point, Some(opened.receipt), opened.procedure)
         }
     };

@@ -155,8 +155,7 @@ impl TestApp {
         let store = Store::open_capped(&settings.database_url, 4, settings.sqlite_max_pages)
             .await
             .expect("open the test database")
-            .with_flag_rules(settings.flags.clone())
-            .with_clock(settings.clock.clone());
+            .with_settings(&settings);
         let app = Application::build_with_store(settings, store.clone()).await.expect("build the app");
         let addr = app.local_addr().expect("bound address");
         let metrics = app.metrics_addr().expect("bound metrics address");

@@ -145,9 +145,10 @@ async fn a_receipt_rates_once_and_then_says_so() {
     let first = form_key(&app, &token).await;
     assert_eq!(send(&app, &token, &first).await, 303);
     assert_eq!(receipt_responses(&app).await, 1);
-    // The same form sent again (a lost answer): kept once, no error.
-    let again = send(&app, &token, &first).await;
-    assert!(again == 303 || again == 410, "{again}");
+    // The same form sent again (a lost answer): kept once, thanked every time.
+    for _ in 0..20 {
+        assert_eq!(send(&app, &token, &first).await, 303);
+    }
     // Another form of the same receipt: refused, with a page that says only that.
     let page = app.client.get(format!("{}/r/{token}", app.base)).send().await.unwrap();
     assert_eq!(page.status(), 410);
@@ -231,7 +232,10 @@ async fn forged_cut_expired_and_revoked_tokens_each_get_their_page_and_store_not
 async fn without_the_setting_receipts_are_off_and_say_so() {
     let app = TestApp::spawn().await;
     let point = officer_point(&app).await;
-    let key = app.store.create_receipt_key(hailong::store::KeyPurpose::Offline, "test").await.unwrap();
+    // No key can be made either: its secret would have nothing to be sealed under.
+    let made = app.store.create_receipt_key(hailong::store::KeyPurpose::Offline, "test").await;
+    assert!(made.is_err_and(|e| e.to_string().contains("receipt_secret is not set")));
+    let key = Key { id: 1, secret: [1; 32] };
     let token = offline_token(&key, &point, "H01-261124-0042", 0);
     let page = app.client.get(format!("{}/r/{token}", app.base)).send().await.unwrap();
     assert_eq!(page.status(), 503);
@@ -278,7 +282,7 @@ async fn the_command_line_makes_a_key_and_signs_a_token_that_rates() {
     let app = app().await;
     let point = officer_point(&app).await;
     let url = app.db_url();
-    let out = crate::helpers::cli(&url, &["receipts", "key", "create"], &[]);
+    let out = crate::helpers::cli(&url, &["receipts", "key", "create"], &[("HAILONG_RECEIPT_SECRET", SECRET)]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let line = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     let (id, secret) = line.split_once(' ').expect("KEY_ID SECRET");
@@ -302,7 +306,7 @@ async fn the_command_line_makes_a_key_and_signs_a_token_that_rates() {
                 "--base-url",
                 &app.base,
             ],
-            &[],
+            &[("HAILONG_RECEIPT_SECRET", SECRET)],
         )
     };
     let out = sign(secret);
@@ -315,13 +319,13 @@ async fn the_command_line_makes_a_key_and_signs_a_token_that_rates() {
 
     let wrong = sign("not a secret");
     assert!(!wrong.status.success() && String::from_utf8_lossy(&wrong.stderr).contains("--secret"));
-    let listed = crate::helpers::cli(&url, &["receipts", "key", "list"], &[]);
+    let listed = crate::helpers::cli(&url, &["receipts", "key", "list"], &[("HAILONG_RECEIPT_SECRET", SECRET)]);
     assert!(String::from_utf8_lossy(&listed.stdout).starts_with("key_id,purpose,created,revoked"));
     assert!(!String::from_utf8_lossy(&listed.stdout).contains(secret), "never the secret");
-    let out = crate::helpers::cli(&url, &["receipts", "key", "revoke", id], &[]);
+    let out = crate::helpers::cli(&url, &["receipts", "key", "revoke", id], &[("HAILONG_RECEIPT_SECRET", SECRET)]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(app.client.get(&address).send().await.unwrap().status(), 410);
-    let again = crate::helpers::cli(&url, &["receipts", "key", "revoke", id], &[]);
+    let again = crate::helpers::cli(&url, &["receipts", "key", "revoke", id], &[("HAILONG_RECEIPT_SECRET", SECRET)]);
     assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("no active receipt key"));
 }
 
@@ -451,4 +455,92 @@ async fn the_one_stop_software_reports_dossiers_served_and_reports_set_ratings_a
     let out = crate::helpers::cli(&app.db_url(), &["import", bad.to_str().unwrap()], &[]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("column dossiers"));
+}
+
+/// The bytes of every file of a database as a copy of it would hold them: an SQLite file after
+/// its write-ahead log is folded in, and a backup of it; a PostgreSQL database as pg_dump dumps it.
+async fn database_bytes(app: &TestApp) -> Vec<u8> {
+    let url = app.db_url();
+    if let Some(file) = hailong::store::sqlite_file(&url) {
+        let dir = tempfile::tempdir().unwrap();
+        let backup = dir.path().join("copy.db");
+        let out = crate::helpers::cli(&url, &["backup", "--out", backup.to_str().unwrap()], &[]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.unwrap();
+        pool.close().await;
+        let mut bytes = std::fs::read(&file).unwrap();
+        bytes.extend(std::fs::read(&backup).unwrap());
+        bytes.extend(std::fs::read(file.with_extension("db-wal")).unwrap_or_default());
+        bytes
+    } else {
+        let out = std::process::Command::new("pg_dump").arg(url.split('?').next().unwrap()).output().expect("pg_dump");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    }
+}
+
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn no_secret_that_signs_a_token_is_in_the_database_a_backup_or_a_dump() {
+    let app = app().await;
+    let point = officer_point(&app).await;
+    let url = app.db_url();
+    let out = crate::helpers::cli(&url, &["receipts", "key", "create"], &[("HAILONG_RECEIPT_SECRET", SECRET)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let (id, printed) = line.split_once(' ').unwrap();
+    let key = Key::from_text(id.parse().unwrap(), printed).unwrap();
+    // The online key, made when the API first asks for a token.
+    let integration = app.staff("motcua", Role::Integration, Some(&point.unit_code)).await;
+    let body =
+        json!({ "dossier_code": "H01-261124-0001", "unit_code": point.unit_code, "officer_code": point.officer_code });
+    let asked = app.client.post(format!("{}/api/v1/receipts", app.base)).bearer_auth(&integration.key).json(&body);
+    assert_eq!(asked.send().await.unwrap().status(), 201);
+    let online = app.store.online_receipt_key("test").await.unwrap();
+
+    let bytes = database_bytes(&app).await;
+    for secret in [&key, &online] {
+        assert!(!holds(&bytes, secret.secret_text().as_bytes()), "key {}'s printed secret", secret.id);
+        assert!(!holds(&bytes, &secret.secret), "key {}'s secret bytes", secret.id);
+    }
+    // The printed secret still signs tokens that rate: the one-stop software keeps its copy.
+    let token = offline_token(&key, &point, "H01-261124-0002", 0);
+    let form = form_key(&app, &token).await;
+    assert_eq!(send(&app, &token, &form).await, 303);
+
+    // A secret written in plain text behind the service's back (as one read from an old
+    // backup would be put back) never opens: its tokens are refused.
+    let forged = Key { id: key.id + 100, secret: [5; 32] };
+    let (plain_id, plain_secret) = (i64::from(forged.id), forged.secret_text());
+    let sql = format!(
+        "INSERT INTO receipt_keys (id, secret, purpose, created_at) VALUES ({plain_id}, '{plain_secret}', 'offline', 0)"
+    );
+    crate::store::raw_sql(&url, &[&sql]).await;
+    let token = offline_token(&forged, &point, "H01-261124-0003", 0);
+    let page = app.client.get(format!("{}/r/{token}", app.base)).send().await.unwrap();
+    assert_ne!(page.status(), 200, "a plain-text key does not open");
+    assert_eq!(receipt_responses(&app).await, 1);
+}
+
+#[tokio::test]
+async fn the_secrets_an_older_version_kept_in_plain_text_are_sealed_at_the_next_start() {
+    let app = app().await;
+    let point = officer_point(&app).await;
+    let url = app.db_url();
+    // As an older version kept them: the secret as printed, and no record of the sealing.
+    let old = Key { id: 41, secret: [3; 32] };
+    let sql = format!(
+        "INSERT INTO receipt_keys (id, secret, purpose, created_at) VALUES (41, '{}', 'offline', 0)",
+        old.secret_text()
+    );
+    crate::store::raw_sql(&url, &[&sql, "DELETE FROM data_fixes WHERE name LIKE 'receipt-keys-sealed%'"]).await;
+    let second = app.beside(|s| s.receipt_secret = Some(SECRET.into())).await;
+    assert!(!holds(&database_bytes(&app).await, old.secret_text().as_bytes()), "sealed at the start");
+    let token = offline_token(&old, &point, "H01-261124-0004", 0);
+    let form = form_key(&second, &token).await;
+    assert_eq!(send(&second, &token, &form).await, 303, "its tokens still rate");
 }

@@ -311,7 +311,7 @@ async fn responses_and_answers_are_append_only_but_a_comment_may_be_erased() {
     assert!(counts.iter().any(|c| c.question_id == "ct7_thai_do"), "answers kept");
 }
 
-async fn raw_sql(url: &str, statements: &[&str]) {
+pub(crate) async fn raw_sql(url: &str, statements: &[&str]) {
     if url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(url).await.unwrap();
         for sql in statements {

@@ -475,7 +475,10 @@ async fn a_send_from_another_site_stores_nothing_and_offers_the_form() {
     assert_eq!(app.responses().await, 0, "nothing stored");
     // The service's own page, and an old browser that says neither, are taken.
     let own: &'static str = Box::leak(app.base.clone().into_boxed_str());
-    assert_eq!(post(app.form_key(slug).await, &[("origin", own), ("sec-fetch-site", "same-origin")]).await.unwrap().status(), 303);
+    assert_eq!(
+        post(app.form_key(slug).await, &[("origin", own), ("sec-fetch-site", "same-origin")]).await.unwrap().status(),
+        303
+    );
     assert_eq!(post(app.form_key(slug).await, &[]).await.unwrap().status(), 303);
     assert_eq!(app.responses().await, 2);
 }
