@@ -454,7 +454,7 @@ async fn a_moderator_excludes_two_ratings_of_a_burst_on_a_phone() {
                 point_id: point.id,
                 questionnaire_id: "mot-cua".into(),
                 questionnaire_version: 2,
-                answers: vec![("hai_long_chung".to_owned(), 1 + i % 5)],
+                answers: helpers::with_derived("mot-cua", 2, vec![("hai_long_chung".to_owned(), 1 + i % 5)]),
                 field: None,
                 comment: None,
                 channel: Channel::Qr,

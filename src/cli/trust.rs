@@ -268,19 +268,39 @@ pub async fn verify_chain(
     let places: Vec<i64> = checkpoints.iter().map(|(_, c)| c.seq).collect();
     let (length, _) = store.chain_head().await?;
     let bar = progress(u64::try_from(length).unwrap_or(0), "links");
-    let check = store.check_chain(&places, &|n| bar.set_position(u64::try_from(n).unwrap_or(0))).await?;
+    let registry = crate::domain::questionnaire::Registry::new(store.stored_questionnaires().await?);
+    let check = store.check_chain(&places, &registry, &|n| bar.set_position(u64::try_from(n).unwrap_or(0))).await?;
     bar.finish_and_clear();
     let mut problems = Vec::new();
     match &check.broken {
         None => println!(
-            "chain: {} links ({} responses, {} events) recomputed from the records, head {}: intact",
+            "chain: {} links ({} responses, {} events, {} flag events) recomputed from the records, head {}: intact",
             check.links,
             check.responses,
             check.events,
+            check.flag_events,
             chain::hex(&check.head)
         ),
         Some(broken) => problems.push(format!("chain: {broken}")),
     }
+    // What is derived from a response's own answers is recomputed from them.
+    if check.derived_wrong == 0 {
+        println!("derived answers: those of every response are what its own answers and its chained flags give");
+    } else {
+        problems.push(format!(
+            "derived answers: {} response(s) hold derived answers or flags other than their own answers and their \
+             chained flag events give; the first: {}",
+            check.derived_wrong,
+            check.derived.join("; ")
+        ));
+    }
+    // The guards that make the history append-only: one dropped and put back leaves no trace
+    // in the records, so each must be as the migrations made it.
+    let guards = store.check_guards().await?;
+    if guards.is_empty() {
+        println!("guards: every append-only trigger is as this version's migrations made it");
+    }
+    problems.extend(guards);
     // Comments are erased by the retention purge only, each purge recorded with its cutoff.
     problems.extend(check_comments(&store, settings.comment_retention_days, check.broken.is_none()).await?);
     match store.check_moderation().await? {

@@ -49,6 +49,8 @@ pub fn parse_hex(text: &str) -> Option<Hash> {
 pub enum LinkKind {
     Response,
     Event,
+    /// Flags the writer gave a response (a [`FlagEventContent`]).
+    Flags,
 }
 
 impl LinkKind {
@@ -56,11 +58,12 @@ impl LinkKind {
         match self {
             Self::Response => "response",
             Self::Event => "event",
+            Self::Flags => "flags",
         }
     }
 
     pub fn parse(code: &str) -> Option<Self> {
-        [Self::Response, Self::Event].into_iter().find(|k| k.code() == code)
+        [Self::Response, Self::Event, Self::Flags].into_iter().find(|k| k.code() == code)
     }
 }
 
@@ -147,6 +150,24 @@ impl EventContent<'_> {
             &self.at.to_string(),
         ]
         .join("\u{1f}")
+    }
+}
+
+/// Flags given to a response at once, as the chain covers them: all of it. `kinds` are the
+/// flags' codes, sorted, comma-separated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlagEventContent<'a> {
+    pub id: i64,
+    pub response: i64,
+    pub kinds: &'a str,
+    pub at: i64,
+}
+
+impl FlagEventContent<'_> {
+    /// One line: the fields in a fixed order after the word `flags`, separated by a unit
+    /// separator (flag codes hold none).
+    pub fn canonical(&self) -> String {
+        ["flags", &self.id.to_string(), &self.response.to_string(), self.kinds, &self.at.to_string()].join("\u{1f}")
     }
 }
 

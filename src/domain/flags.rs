@@ -79,6 +79,43 @@ pub const ANY_FLAG: &str = "flag.any";
 /// out: `flagged.Q` for each answer `Q` (own or derived) of the response.
 pub const FLAGGED_PREFIX: &str = "flagged.";
 
+/// What is wrong with a response's derived answers, if anything: those its questionnaire
+/// derives from its own answers (`alpha.*`, `composite.*`) must be exactly what
+/// [`Questionnaire::derived`](super::questionnaire::Questionnaire::derived) gives, and a flagged
+/// response has `flag.any` and a `flagged.` copy of each other answer, a response without flags
+/// none of them. (Which flags a response has is chained apart: the device hashes they came from
+/// are forgotten.)
+pub fn derived_problem(q: &super::questionnaire::Questionnaire, answers: &[(String, i64)]) -> Option<String> {
+    let is_flag = |id: &str| id.starts_with("flag.") || id.starts_with(FLAGGED_PREFIX);
+    let own: Vec<(String, i64)> = answers.iter().filter(|(id, _)| super::chain::is_own_answer(id)).cloned().collect();
+    let mut computed = q.derived(&own);
+    computed.sort_unstable();
+    let mut stored: Vec<(String, i64)> =
+        answers.iter().filter(|(id, _)| !super::chain::is_own_answer(id) && !is_flag(id)).cloned().collect();
+    stored.sort_unstable();
+    if computed != stored {
+        let first = stored
+            .iter()
+            .find(|a| !computed.contains(a))
+            .map(|(id, v)| format!("{id} = {v} is stored"))
+            .or_else(|| computed.iter().find(|a| !stored.contains(a)).map(|(id, v)| format!("{id} = {v} is missing")))
+            .unwrap_or_default();
+        return Some(format!("its derived answers are not those its own answers give ({first})"));
+    }
+    let kinds = answers.iter().filter(|(id, _)| kind_of(id).is_some()).count();
+    let any = answers.iter().filter(|(id, _)| id == ANY_FLAG).count();
+    let mut copies: Vec<(String, i64)> =
+        answers.iter().filter_map(|(id, v)| id.strip_prefix(FLAGGED_PREFIX).map(|q| (q.to_owned(), *v))).collect();
+    copies.sort_unstable();
+    let mut others: Vec<(String, i64)> = answers.iter().filter(|(id, _)| !is_flag(id)).cloned().collect();
+    others.sort_unstable();
+    let expected_copies = if kinds > 0 { others } else { Vec::new() };
+    if any != usize::from(kinds > 0) || copies != expected_copies {
+        return Some("its flags and its flagged copies do not agree".into());
+    }
+    None
+}
+
 /// The kind a derived answer id counts, or `None` for an id that is not a flag.
 pub fn kind_of(answer: &str) -> Option<FlagKind> {
     answer.strip_prefix("flag.").and_then(FlagKind::parse)

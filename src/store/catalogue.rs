@@ -46,6 +46,11 @@ impl Store {
             }
             tx.commit().await?;
         });
+        self.stored_questionnaires().await
+    }
+
+    /// Every stored questionnaire version, as it is (for the checks that change nothing).
+    pub async fn stored_questionnaires(&self) -> StoreResult<Vec<Questionnaire>> {
         let rows: Vec<(String,)> = on_backend!(self, pool => {
             sqlx::query_as("SELECT definition FROM questionnaires ORDER BY id, version")
                 .fetch_all(pool)

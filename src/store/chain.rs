@@ -22,6 +22,8 @@ const RESPONSE_COLUMNS: &str = "id, idempotency_key, point_id, unit_id, desk_id,
 
 /// The name in `data_fixes` of linking the responses stored before the chain.
 const CHAIN_FIX: &str = "chain-1";
+/// The repair that chains the flags given before flags were chained, once per database.
+const FLAGS_FIX: &str = "chain-flags-1";
 
 /// What a walk of the chain found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +38,12 @@ pub struct ChainCheck {
     pub broken: Option<String>,
     /// The recomputed hash at each place asked for (the checkpoints' seqs) that the chain reaches.
     pub at: HashMap<i64, Hash>,
+    /// Responses whose derived answers are not what their own answers and their questionnaire
+    /// give (the first few, in words), and how many there are.
+    pub derived: Vec<String>,
+    pub derived_wrong: u64,
+    /// Flag events walked.
+    pub flag_events: i64,
 }
 
 fn content_of<'a>(row: &'a ResponseRow, answers: &'a [(String, i64)]) -> ResponseContent<'a> {
@@ -151,15 +159,133 @@ impl Store {
                 linked = Some(count);
             }
         });
+        self.chain_old_flags().await?;
         Ok(linked)
+    }
+
+    /// Chains, once per database, the flags responses were given before flags were chained:
+    /// one flag event per flagged response, with the kinds it has, dated now.
+    async fn chain_old_flags(&self) -> StoreResult<()> {
+        let style = self.placeholders();
+        let lock = self.head_lock();
+        let first = self.lock_first();
+        write_transaction!(self, tx => {
+            if let Some(sql) = first {
+                sqlx::query(sql).execute(&mut *tx).await?;
+            }
+            let claimed = sqlx::query("INSERT INTO data_fixes (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                .bind(FLAGS_FIX)
+                .bind(self.clock.now_ms())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if claimed > 0 {
+                let flagged: Vec<(i64, String)> = sqlx::query_as(
+                    "SELECT response_id, question_id FROM answers WHERE question_id >= 'flag.' AND question_id < 'flag/' \
+                     AND question_id <> 'flag.any' ORDER BY response_id, question_id",
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut kinds: std::collections::BTreeMap<i64, Vec<String>> = std::collections::BTreeMap::new();
+                for (response, question) in flagged {
+                    if let Some(kind) = crate::domain::flags::kind_of(&question) {
+                        kinds.entry(response).or_default().push(kind.code().to_owned());
+                    }
+                }
+                let at = self.clock.now_ms();
+                let mut links: Vec<(LinkKind, i64, String, Hash)> = Vec::with_capacity(kinds.len());
+                for (response, mut codes) in kinds {
+                    codes.sort_unstable();
+                    let codes = codes.join(",");
+                    let id: i64 = sqlx::query_scalar("INSERT INTO flag_events (response_id, kinds, at) VALUES ($1, $2, $3) RETURNING id")
+                        .bind(response)
+                        .bind(codes.as_str())
+                        .bind(at)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let content = chain::FlagEventContent { id, response, kinds: &codes, at };
+                    links.push((LinkKind::Flags, id, content.canonical(), chain::erasable(None)));
+                }
+                append_links!(tx, lock, links, style);
+            }
+        });
+        Ok(())
+    }
+
+    /// The flag events of `ids`: id → (response, kinds, at).
+    async fn flag_events_by_id(&self, ids: &[i64]) -> StoreResult<HashMap<i64, (i64, String, i64)>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!("SELECT id, response_id, kinds, at FROM flag_events WHERE id IN ({})", id_list(ids));
+        let rows: Vec<(i64, i64, String, i64)> = on_backend!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(|(id, r, k, at)| (id, (r, k, at))).collect())
+    }
+
+    /// Responses whose flag answers are not the union of their flag events' kinds (the first
+    /// few), and how many.
+    async fn check_flags(&self) -> StoreResult<(u64, Vec<String>)> {
+        type PerResponse = Vec<(i64, String)>;
+        let (events, answers): (PerResponse, PerResponse) = on_backend!(self, pool => {
+            (
+                sqlx::query_as("SELECT response_id, kinds FROM flag_events").fetch_all(pool).await?,
+                sqlx::query_as(
+                    "SELECT response_id, question_id FROM answers WHERE question_id >= 'flag.' AND question_id < 'flag/' \
+                     AND question_id <> 'flag.any'",
+                )
+                .fetch_all(pool)
+                .await?,
+            )
+        });
+        let mut given: std::collections::BTreeMap<i64, std::collections::BTreeSet<String>> = Default::default();
+        for (response, kinds) in events {
+            given.entry(response).or_default().extend(kinds.split(',').filter(|k| !k.is_empty()).map(str::to_owned));
+        }
+        let mut held: std::collections::BTreeMap<i64, std::collections::BTreeSet<String>> = Default::default();
+        for (response, question) in answers {
+            held.entry(response).or_default().insert(question.trim_start_matches("flag.").to_owned());
+        }
+        let mut wrong = 0u64;
+        let mut first = Vec::new();
+        for response in given.keys().chain(held.keys()).collect::<std::collections::BTreeSet<_>>() {
+            let (g, h) = (given.get(response), held.get(response));
+            if g != h {
+                wrong += 1;
+                if first.len() < 10 {
+                    let say = |s: Option<&std::collections::BTreeSet<String>>| {
+                        s.map_or_else(|| "none".to_owned(), |s| s.iter().cloned().collect::<Vec<_>>().join(","))
+                    };
+                    first.push(format!("response {response}: flags {} held, {} given", say(h), say(g)));
+                }
+            }
+        }
+        Ok((wrong, first))
     }
 
     /// Walks the whole chain from the first link, recomputing each link from its record, and
     /// says what it found: the first broken link, the recomputed head, the hashes at `places`,
     /// and (as broken) responses that no link covers or a head that is not the chain's end.
-    pub async fn check_chain(&self, places: &[i64], progress: &dyn Fn(i64)) -> StoreResult<ChainCheck> {
-        let mut check =
-            ChainCheck { links: 0, responses: 0, events: 0, head: chain::GENESIS, broken: None, at: HashMap::new() };
+    /// The derived answers of each response are recomputed from its own answers (which the
+    /// chain covers) under its questionnaire in `registry`.
+    pub async fn check_chain(
+        &self,
+        places: &[i64],
+        registry: &crate::domain::questionnaire::Registry,
+        progress: &dyn Fn(i64),
+    ) -> StoreResult<ChainCheck> {
+        let mut check = ChainCheck {
+            links: 0,
+            responses: 0,
+            events: 0,
+            head: chain::GENESIS,
+            broken: None,
+            at: HashMap::new(),
+            derived: Vec::new(),
+            derived_wrong: 0,
+            flag_events: 0,
+        };
         let mut after = 0i64;
         let mut caught_up_at: Option<i64> = None;
         'walk: loop {
@@ -187,6 +313,8 @@ impl Store {
             let (rows, answers) = self.responses_by_id(&ids).await?;
             let event_ids: Vec<i64> = links.iter().filter(|l| l.1 == LinkKind::Event.code()).map(|l| l.2).collect();
             let events = self.events_by_id(&event_ids).await?;
+            let flag_ids: Vec<i64> = links.iter().filter(|l| l.1 == LinkKind::Flags.code()).map(|l| l.2).collect();
+            let flag_events = self.flag_events_by_id(&flag_ids).await?;
             for (seq, kind, record, erasable, hash) in &links {
                 after = *seq;
                 let here = format!("link {seq} ({kind} {record})");
@@ -216,7 +344,22 @@ impl Store {
                             break 'walk;
                         }
                         check.responses += 1;
-                        content_of(row, answers.get(record).map(Vec::as_slice).unwrap_or_default()).canonical()
+                        let all = answers.get(record).map(Vec::as_slice).unwrap_or_default();
+                        let content = content_of(row, all);
+                        let problem = match registry.version(content.questionnaire, content.version) {
+                            Some(q) => crate::domain::flags::derived_problem(q, all),
+                            None => Some(format!(
+                                "its questionnaire {}@{} is not stored",
+                                content.questionnaire, content.version
+                            )),
+                        };
+                        if let Some(problem) = problem {
+                            check.derived_wrong += 1;
+                            if check.derived.len() < 10 {
+                                check.derived.push(format!("response {record}: {problem}"));
+                            }
+                        }
+                        content.canonical()
                     }
                     Some(LinkKind::Event) => {
                         let Some((response, action, reason, actor, at)) = events.get(record) else {
@@ -228,6 +371,15 @@ impl Store {
                         check.events += 1;
                         chain::EventContent { id: *record, response: *response, action, reason, actor, at: *at }
                             .canonical()
+                    }
+                    Some(LinkKind::Flags) => {
+                        let Some((response, kinds, at)) = flag_events.get(record) else {
+                            check.broken =
+                                Some(format!("{here}: flag event {record} is not in the database: it was removed"));
+                            break 'walk;
+                        };
+                        check.flag_events += 1;
+                        chain::FlagEventContent { id: *record, response: *response, kinds, at: *at }.canonical()
                     }
                     None => {
                         check.broken = Some(format!("{here}: this program cannot read links of kind {kind:?}"));
@@ -289,6 +441,28 @@ impl Store {
             if let Some(id) = unlinked {
                 check.broken =
                     Some(format!("moderation event {id} is in no link of the chain: it was added outside the service"));
+            }
+        }
+        if check.broken.is_none() {
+            let unlinked: Option<i64> = on_backend!(self, pool => {
+                sqlx::query_scalar(
+                    "SELECT id FROM flag_events f WHERE NOT EXISTS \
+                     (SELECT 1 FROM chain_links l WHERE l.kind = 'flags' AND l.record_id = f.id) ORDER BY id LIMIT 1",
+                )
+                .fetch_optional(pool)
+                .await?
+            });
+            if let Some(id) = unlinked {
+                check.broken =
+                    Some(format!("flag event {id} is in no link of the chain: it was added outside the service"));
+            }
+        }
+        // Flags are what the chained flag events gave, no more and no fewer.
+        let (wrong, first) = self.check_flags().await?;
+        check.derived_wrong += wrong;
+        for problem in first {
+            if check.derived.len() < 10 {
+                check.derived.push(problem);
             }
         }
         if places.contains(&0) {

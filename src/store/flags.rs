@@ -65,6 +65,22 @@ pub(super) struct FlagWrites {
 }
 
 impl FlagWrites {
+    /// The flags given now, per response: `(response, kinds sorted and comma-separated)`.
+    pub fn given(&self) -> Vec<(i64, String)> {
+        let mut by: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+        for (id, question, _) in &self.answers {
+            if let Some(kind) = crate::domain::flags::kind_of(question) {
+                by.entry(*id).or_default().push(kind.code());
+            }
+        }
+        by.into_iter()
+            .map(|(id, mut kinds)| {
+                kinds.sort_unstable();
+                (id, kinds.join(","))
+            })
+            .collect()
+    }
+
     /// The counts as the writer's count rows.
     pub fn count_rows(&self) -> Vec<(CountKey<'_>, i64)> {
         self.counts
@@ -221,9 +237,10 @@ pub(super) fn day_of(at_ms: i64) -> i64 {
     clock::day_bucket(at_ms)
 }
 
-/// Runs the flag pass for `$fresh` (a `Vec<Fresh>`) in the transaction `$tx`.
+/// Runs the flag pass for `$fresh` (a `Vec<Fresh>`) in the transaction `$tx`; each response
+/// given flags gets a flag event, whose chain link is pushed onto `$links`.
 macro_rules! flag_group {
-    ($store:expr, $tx:expr, $fresh:expr, $style:expr) => {{
+    ($store:expr, $tx:expr, $fresh:expr, $style:expr, $links:expr) => {{
         let rules = &*$store.flag_rules;
         if !$fresh.is_empty() && rules.any() {
             // The devices, under their day's salt (made by the first writer to need it).
@@ -293,6 +310,17 @@ macro_rules! flag_group {
             write_answers!($tx, rows, $style);
             let counts = writes.count_rows();
             add_counts!($tx, counts, $style);
+            let at = $store.clock.now_ms();
+            for (response, kinds) in writes.given() {
+                let id: i64 = sqlx::query_scalar("INSERT INTO flag_events (response_id, kinds, at) VALUES ($1, $2, $3) RETURNING id")
+                    .bind(response)
+                    .bind(kinds.as_str())
+                    .bind(at)
+                    .fetch_one(&mut *$tx)
+                    .await?;
+                let content = crate::domain::chain::FlagEventContent { id, response, kinds: &kinds, at };
+                $links.push((crate::domain::chain::LinkKind::Flags, id, content.canonical(), crate::domain::chain::erasable(None)));
+            }
         }
     }};
 }

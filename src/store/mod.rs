@@ -337,6 +337,7 @@ mod counts;
 mod derived;
 #[macro_use]
 mod flags;
+mod guards;
 mod limits;
 mod listing;
 mod manage;

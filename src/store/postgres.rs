@@ -26,6 +26,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (13, "flags and moderation", include_str!("../../migrations/postgres/0013_flags_moderation.sql")),
     (14, "rate windows", include_str!("../../migrations/postgres/0014_rate_windows.sql")),
     (15, "comment purges", include_str!("../../migrations/postgres/0015_comment_purges.sql")),
+    (16, "flag events", include_str!("../../migrations/postgres/0016_flag_events.sql")),
 ];
 
 pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<PgPool> {

@@ -262,7 +262,7 @@ impl Store {
                     Some(flags::Fresh { id, point: r.point_id, officer, at_ms: r.submitted_at_ms, device: r.device.clone() })
                 })
                 .collect();
-            flag_group!(self, tx, fresh, style);
+            flag_group!(self, tx, fresh, style, links);
             // Last: the links of what was stored (the head, locked from the start on PostgreSQL).
             append_links!(tx, lock, links, style);
 

@@ -327,7 +327,8 @@ async fn two_instances_on_one_database_make_one_chain() {
     assert!(results.iter().all(|s| *s == 303), "{results:?}");
     let (seq, _) = first.store.chain_head().await.unwrap();
     assert_eq!(seq, 60);
-    let check = first.store.check_chain(&[], &|_| {}).await.unwrap();
+    let registry = hailong::startup::load_questionnaires(&first.store).await.unwrap();
+    let check = first.store.check_chain(&[], &registry, &|_| {}).await.unwrap();
     assert_eq!((check.broken, check.responses), (None, 60));
     let out = cli(&first.db_url(), &["verify"], &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -477,7 +478,7 @@ async fn the_service_writes_its_own_checkpoint_and_the_comment_purge_leaves_the_
         point_id: point.id,
         questionnaire_id: "mot-cua".into(),
         questionnaire_version: 2,
-        answers: vec![("hai_long_chung".into(), 2)],
+        answers: crate::helpers::with_derived("mot-cua", 2, vec![("hai_long_chung".into(), 2)]),
         field: None,
         comment: hailong::domain::answer::Comment::parse("Phải chờ lâu").unwrap(),
         channel: hailong::domain::response::Channel::Qr,

@@ -47,7 +47,11 @@ fn rating(point: &Point, at: i64, read_ms: i64, answers: &[(&str, i64)], device:
         point_id: point.id,
         questionnaire_id: "mot-cua".into(),
         questionnaire_version: 2,
-        answers: answers.iter().map(|(q, v)| ((*q).to_owned(), *v)).collect(),
+        answers: crate::helpers::with_derived(
+            "mot-cua",
+            2,
+            answers.iter().map(|(q, v)| ((*q).to_owned(), *v)).collect(),
+        ),
         field: None,
         comment: None,
         channel: Channel::Qr,
@@ -495,4 +499,136 @@ async fn two_writers_flag_a_burst_split_between_them_once_while_a_moderator_work
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     drop(second);
     app.stop().await;
+}
+
+/// Counts made anew from the responses, as an insider who changed answers would, so that the
+/// kept counts still equal a recount (SQLite).
+const RECOUNT: [&str; 3] = [
+    "DELETE FROM answer_counts",
+    "INSERT INTO answer_counts (local_day, unit_id, desk_id, officer_id, field_id, channel, questionnaire_id, \
+     questionnaire_version, question_id, value, count) \
+     SELECT r.local_day, r.unit_id, COALESCE(r.desk_id, 0), COALESCE(r.officer_id, 0), COALESCE(r.field_id, 0), \
+     r.channel, r.questionnaire_id, r.questionnaire_version, a.question_id, a.value, COUNT(*) \
+     FROM answers a JOIN responses r ON r.id = a.response_id \
+     WHERE r.id NOT IN (SELECT response_id FROM excluded_responses) GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 \
+     UNION ALL SELECT r.local_day, r.unit_id, COALESCE(r.desk_id, 0), COALESCE(r.officer_id, 0), \
+     COALESCE(r.field_id, 0), r.channel, r.questionnaire_id, r.questionnaire_version, '', 0, COUNT(*) \
+     FROM responses r WHERE r.id NOT IN (SELECT response_id FROM excluded_responses) GROUP BY 1, 2, 3, 4, 5, 6, 7, 8",
+    "UPDATE count_folds SET through_day = 0",
+];
+
+/// Runs `edits` on a copy of an SQLite database as its owner would: the guards dropped first
+/// and, when `put_back`, made again as they were, so that nothing but the edit is different.
+async fn behind_the_service(file: &std::path::Path, edits: &[&str], put_back: bool) {
+    use sqlx::Connection;
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(file);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+    let guards: Vec<(String, String)> = sqlx::query_as("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    for (name, _) in &guards {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP TRIGGER {name}"))).execute(&mut conn).await.unwrap();
+    }
+    for sql in edits {
+        sqlx::query(sqlx::AssertSqlSafe((*sql).to_owned())).execute(&mut conn).await.unwrap();
+    }
+    if put_back {
+        for (_, sql) in &guards {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(&mut conn).await.unwrap();
+        }
+    }
+    conn.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn flags_and_derived_answers_changed_behind_the_service_are_seen_by_verify() {
+    let app = TestApp::spawn_with(|s| s.flags = rules()).await;
+    let Some(source) = hailong::store::sqlite_file(&app.db_url()) else {
+        return; // Copies of an SQLite file; PostgreSQL's guards are checked in the test after.
+    };
+    let points: Vec<Point> =
+        app.seed().await.into_iter().filter(|p| p.officer_code.is_some() && p.questionnaire_id == "mot-cua").collect();
+    // A burst of six at one point, each its own commit: every one flagged.
+    for i in 0..6 {
+        let answers = [("hai_long_chung", 4 + i % 2), ("thuan_tien", 3)];
+        app.store.commit_group(&[rating(&points[0], today_9() + i * MINUTE, MINUTE, &answers, None)]).await.unwrap();
+    }
+    app.store.commit_group(&[rating(&points[1], today_9(), MINUTE, &[("hai_long_chung", 2)], None)]).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key = source.with_file_name("hailong-signing.key").display().to_string();
+    let checkpoint = dir.path().join("checkpoint.json");
+    let made = cli(&app.db_url(), &["checkpoint", "--out", checkpoint.to_str().unwrap()], &[]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let full = dir.path().join("full.db");
+    app.store.backup_to(&full).await.unwrap();
+    let verify = |file: &std::path::Path| {
+        let url = format!("sqlite://{}", file.display());
+        let out =
+            cli(&url, &["verify", "--checkpoint", checkpoint.to_str().unwrap()], &[("HAILONG_SIGNING_KEY_FILE", &key)]);
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
+    };
+    let first_flagged = "(SELECT MIN(response_id) FROM answers WHERE question_id = 'flag.any')";
+    let drop_one = format!(
+        "DELETE FROM answers WHERE response_id = {first_flagged} AND (question_id LIKE 'flag.%' OR question_id LIKE 'flagged.%')"
+    );
+    let drop_all = "DELETE FROM answers WHERE question_id LIKE 'flag.%' OR question_id LIKE 'flagged.%'".to_owned();
+    let composite = "UPDATE answers SET value = value + 1 \
+                     WHERE response_id = (SELECT MIN(id) FROM responses) AND question_id = 'composite.overall'"
+        .to_owned();
+    let cases: Vec<(&str, Vec<String>, bool, Option<&str>)> = vec![
+        ("the counts made anew, nothing else changed", vec![], true, None),
+        ("one rating's flags deleted, the counts lowered", vec![drop_one], true, Some("flags none held")),
+        ("every rating's flags deleted, the counts lowered", vec![drop_all], true, Some("6 response(s)")),
+        ("a composite score edited, the counts made anew", vec![composite], true, Some("composite.overall")),
+        ("the guards dropped", vec![], false, Some("guard answers_no_delete is missing")),
+    ];
+    for (name, edits, put_back, seen) in cases {
+        let file = dir.path().join("tampered.db");
+        std::fs::copy(&full, &file).unwrap();
+        let mut all: Vec<&str> = edits.iter().map(String::as_str).collect();
+        if put_back {
+            all.extend(RECOUNT);
+        }
+        behind_the_service(&file, &all, put_back).await;
+        let (ok, said) = verify(&file);
+        match seen {
+            None => assert!(ok, "{name}: {said}"),
+            Some(words) => {
+                assert!(!ok, "{name} went unseen: {said}");
+                assert!(said.contains(words), "{name}: {words:?} in {said}");
+                assert!(said.contains("count rows match"), "{name}: the recount alone would not see it: {said}");
+            }
+        }
+        std::fs::remove_file(&file).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_guard_disabled_or_made_anew_on_other_terms_fails_verify() {
+    let app = TestApp::spawn().await;
+    let url = app.db_url();
+    let (breaks, words) = if hailong::store::sqlite_file(&url).is_some() {
+        (
+            vec![
+                "DROP TRIGGER answers_no_delete",
+                "CREATE TRIGGER answers_no_delete BEFORE DELETE ON answers WHEN 0 BEGIN SELECT RAISE(ABORT, 'no'); END",
+            ],
+            "guard answers_no_delete was altered",
+        )
+    } else {
+        (
+            vec!["ALTER TABLE answers DISABLE TRIGGER answers_no_change"],
+            "guard answers_no_change on answers is disabled",
+        )
+    };
+    let out = cli(&url, &["verify"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    crate::store::raw_sql(&url, &breaks).await;
+    let out = cli(&url, &["verify"], &[]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && said.contains(words), "{said}");
 }

@@ -323,6 +323,20 @@ pub fn shared_signing_key() -> std::path::PathBuf {
     key
 }
 
+/// `answers` with those the shipped questionnaire `id@version` derives from them, as a form's
+/// send carries them (a response written straight to the store needs them too, or `hailong
+/// verify` finds them missing).
+pub fn with_derived(id: &str, version: i64, answers: Vec<(String, i64)>) -> Vec<(String, i64)> {
+    use hailong::domain::questionnaire::{Questionnaire, SHIPPED};
+    let q = SHIPPED
+        .iter()
+        .filter_map(|text| Questionnaire::from_toml(text).ok())
+        .find(|q| q.id.as_str() == id && q.version == version)
+        .expect("a shipped questionnaire");
+    let derived = q.derived(&answers);
+    answers.into_iter().chain(derived).collect()
+}
+
 /// The one-time key of the form in `html`.
 pub fn key_in(html: &str) -> String {
     let doc = scraper::Html::parse_document(html);

@@ -13,6 +13,7 @@ fn response(point_id: i64, at_ms: i64, overall: i64) -> NewResponse {
         point_id,
         questionnaire_id: "mot-cua".into(),
         questionnaire_version: 1,
+        // Its own answer only: these tests count what the store keeps of it.
         answers: vec![("hai_long_chung".into(), overall)],
         field: None,
         comment: None,
