@@ -219,19 +219,46 @@ impl App {
             let bad = |field: &'static str, reason: String| {
                 Ok(Err(BadField { field, reason: format!("entry {}: {reason}", i + 1) }))
             };
+            let day = clock::iso(e.day);
             if e.day > today || e.day.year() < 2000 {
-                return bad("date", format!("{} is not a day that has passed", clock::iso(e.day)));
+                return bad("date", format!("{day} is not a day that has passed"));
             }
             if e.dossiers > MAX_DOSSIERS_A_DAY {
                 return bad("dossiers", format!("{} is more than {MAX_DOSSIERS_A_DAY} dossiers in a day", e.dossiers));
             }
+            // The unit must be the caller's; the officer is judged by the assignment of the day
+            // reported, not of today: an officer who has moved since is still the old unit's
+            // for the days before, and not the new unit's.
             let unit = self.unit(caller, &e.unit).await?;
-            let officer = self.officer(caller, &e.officer).await?;
-            if officer.unit_code != unit.code {
-                return bad("officer_code", format!("the officer {} is not at {}", officer.code, unit.code));
+            if unit.valid_from.as_str() > day.as_str() || unit.valid_to.as_deref().is_some_and(|to| to < day.as_str()) {
+                let until = unit.valid_to.as_deref().map_or(String::new(), |to| format!(" to {to}"));
+                return bad(
+                    "date",
+                    format!("{} did not exist on {day} (it exists from {}{until})", unit.code, unit.valid_from),
+                );
+            }
+            let assignments = self.store.assignments_of(&e.officer).await?;
+            if assignments.is_empty() {
+                return Err(AppError::NoSuchRecord);
+            }
+            let on_day = |a: &&crate::domain::org::Assignment| {
+                a.valid_from.as_str() <= day.as_str() && a.valid_to.as_deref().is_none_or(|to| day.as_str() <= to)
+            };
+            match assignments.iter().find(on_day) {
+                Some(a) if a.unit_code == unit.code => {}
+                Some(_) => {
+                    return bad("officer_code", format!("the officer {} was not at {} on {day}", e.officer, unit.code));
+                }
+                None => {
+                    let first = assignments.iter().map(|a| a.valid_from.as_str()).min().unwrap_or_default();
+                    return bad(
+                        "date",
+                        format!("the officer {} had no assignment on {day} (the first begins {first})", e.officer),
+                    );
+                }
             }
         }
-        Ok(Ok(self.store.record_served(entries).await?))
+        Ok(Ok(self.store.record_served(entries, &caller.actor()).await?))
     }
 }
 

@@ -33,10 +33,12 @@ pub enum Action {
     ResponseExclude,
     /// An excluded response counted again.
     ResponseRestore,
+    /// Dossiers served, as the one-stop software reported them for a unit's officers.
+    ServedReport,
 }
 
 impl Action {
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 21] = [
         Self::DeskCreate,
         Self::OfficerMove,
         Self::OfficerEnd,
@@ -57,6 +59,7 @@ impl Action {
         Self::ReceiptKeyRevoke,
         Self::ResponseExclude,
         Self::ResponseRestore,
+        Self::ServedReport,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -81,6 +84,7 @@ impl Action {
             Self::ReceiptKeyRevoke => "receipt-key.revoke",
             Self::ResponseExclude => "response.exclude",
             Self::ResponseRestore => "response.restore",
+            Self::ServedReport => "served.report",
         }
     }
 }

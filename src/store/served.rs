@@ -26,12 +26,15 @@ pub enum ServedBy {
 }
 
 impl Store {
-    /// Records dossiers served, in one transaction; an officer's day reported again replaces
-    /// what was reported before. A unit or officer code that names nothing refuses the whole.
-    pub async fn record_served(&self, entries: &[ServedEntry]) -> StoreResult<u64> {
+    /// Records dossiers served, in one transaction with its audit entry (under `actor`, what was
+    /// reported: each day, unit, officer and count, and what it replaced); an officer's day
+    /// reported again replaces what was reported before. A unit or officer code that names
+    /// nothing refuses the whole.
+    pub async fn record_served(&self, entries: &[ServedEntry], actor: &str) -> StoreResult<u64> {
+        use crate::domain::audit::{Action, Target};
         let now = self.clock.now_ms();
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        write_transaction!(self, tx => {
+            let mut reported = Vec::with_capacity(entries.len());
             for e in entries {
                 let unit: Option<i64> = sqlx::query_scalar("SELECT id FROM units WHERE code = $1")
                     .bind(&e.unit)
@@ -45,6 +48,14 @@ impl Store {
                 let officer =
                     officer.ok_or_else(|| StoreError::Refused(Refusal::Missing(Missing::Officer(e.officer.clone()))))?;
                 let dossiers = i64::try_from(e.dossiers).map_err(|_| StoreError::Config("dossiers out of range".into()))?;
+                let before: Option<i64> = sqlx::query_scalar("SELECT dossiers FROM served WHERE local_day = $1 AND officer_id = $2")
+                    .bind(clock::date_bucket(e.day))
+                    .bind(officer)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                reported.push(serde_json::json!({
+                    "date": clock::iso(e.day), "unit": e.unit, "officer": e.officer, "dossiers": dossiers, "replaced": before,
+                }));
                 sqlx::query(
                     "INSERT INTO served (local_day, unit_id, officer_id, dossiers, reported_at) \
                      VALUES ($1, $2, $3, $4, $5) \
@@ -59,7 +70,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            tx.commit().await?;
+            let after = serde_json::Value::Array(reported).to_string();
+            audit!(tx, now, actor, Action::ServedReport, Target::Organisation, None::<String>, Some(after));
         });
         Ok(entries.len() as u64)
     }

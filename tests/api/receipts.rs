@@ -544,3 +544,61 @@ async fn the_secrets_an_older_version_kept_in_plain_text_are_sealed_at_the_next_
     let form = form_key(&second, &token).await;
     assert_eq!(send(&second, &token, &form).await, 303, "its tokens still rate");
 }
+
+#[tokio::test]
+async fn a_served_count_is_judged_by_the_assignment_of_the_day_it_reports() {
+    let app = app().await;
+    app.seed().await;
+    let today = app.today();
+    let day = |back: i64| clock::iso(today - time::Duration::days(back));
+    let tan_loc = app.staff("motcua.tanloc", Role::Integration, Some("HL.TAN-LOC.TT")).await;
+    let an_phu = app.staff("motcua.anphu", Role::Integration, Some("HL.AN-PHU.TT")).await;
+    let post = |key: &str, body: Value| {
+        app.client.post(format!("{}/api/v1/served", app.base)).bearer_auth(key).json(&body).send()
+    };
+    let entry = |unit: &str, back: i64, n: u64| json!({ "date": day(back), "unit_code": unit, "officer_code": "CB018", "dossiers": n });
+    assert_eq!(post(&tan_loc.key, entry("HL.TAN-LOC.TT", 5, 40)).await.unwrap().status(), 200);
+
+    // CB018 moves to An Phú from today.
+    let admin = app.staff("so.noi.vu", Role::Admin, None).await;
+    let moved =
+        admin.post("/admin/officers/CB018/move", &[("unit", "HL.AN-PHU.TT"), ("desk", ""), ("from", &day(0))]).await;
+    assert_eq!(moved.status(), 303, "{}", moved.text().await.unwrap());
+
+    // An Phú cannot report (and overwrite) a day CB018 was at Tân Lộc; Tân Lộc still can.
+    let refused = post(&an_phu.key, entry("HL.AN-PHU.TT", 5, 1)).await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let said = refused.text().await.unwrap();
+    assert!(said.contains("officer_code") && said.contains("was not at HL.AN-PHU.TT on"), "{said}");
+    assert_eq!(post(&tan_loc.key, entry("HL.TAN-LOC.TT", 5, 41)).await.unwrap().status(), 200, "Tân Lộc puts it right");
+    assert_eq!(post(&an_phu.key, entry("HL.AN-PHU.TT", 0, 7)).await.unwrap().status(), 200, "today is An Phú's");
+    let refused = post(&tan_loc.key, entry("HL.TAN-LOC.TT", 0, 7)).await.unwrap();
+    assert_eq!(refused.status(), 400, "and no longer Tân Lộc's");
+
+    // Days before the unit or the assignment existed, and days to come, name the date.
+    for (body, words) in [
+        (
+            json!({ "date": "2025-06-01", "unit_code": "HL.TAN-LOC.TT", "officer_code": "CB018", "dossiers": 1 }),
+            "did not exist on 2025-06-01",
+        ),
+        (
+            json!({ "date": day(-1), "unit_code": "HL.AN-PHU.TT", "officer_code": "CB018", "dossiers": 1 }),
+            "not a day that has passed",
+        ),
+    ] {
+        let answer = post(&tan_loc.key, body.clone()).await.unwrap();
+        let status = answer.status();
+        let said = answer.text().await.unwrap();
+        assert!(status == 400 && said.contains("date") && said.contains(words), "{body}: {status} {said}");
+    }
+
+    // What was reported, and what it replaced, is in the audit log.
+    let filter =
+        hailong::domain::audit::AuditFilter { action: Some("served.report".into()), limit: 50, ..Default::default() };
+    let entries = app.store.audit_entries(&filter).await.unwrap();
+    assert_eq!(entries.len(), 3, "{entries:?}");
+    assert!(entries.iter().any(|e| e.actor.contains("motcua.tanloc")
+        && e.after.as_deref().is_some_and(|a| a.contains("\"dossiers\":41") && a.contains("\"replaced\":40"))));
+    let officer = app.store.served_by(hailong::store::ServedBy::Officer, 0, 99_999_999).await.unwrap();
+    assert_eq!(officer.values().sum::<u64>(), 48, "41 at Tân Lộc and 7 at An Phú");
+}
