@@ -182,6 +182,18 @@ impl App {
         if today > receipt::last_day(claims.issued, self.settings.receipt_valid_days) {
             return Err(AppError::Receipt(ReceiptProblem::Expired));
         }
+        // The unit and desk the token names are the officer's on the day it was issued: a key
+        // cannot sign a rating for a unit the officer was not at.
+        let issued = clock::iso(claims.issued);
+        let on_issue_day = self.store.assignments_of(&claims.officer).await?.into_iter().find(|a| {
+            a.valid_from.as_str() <= issued.as_str() && a.valid_to.as_deref().is_none_or(|to| issued.as_str() <= to)
+        });
+        let agrees = on_issue_day.is_some_and(|a| {
+            a.unit_code == claims.unit && claims.desk.as_ref().is_none_or(|desk| a.desk_code.as_ref() == Some(desk))
+        });
+        if !agrees {
+            return Err(AppError::Receipt(ReceiptProblem::Invalid));
+        }
         let identity = receipt::receipt_id(&secret, claims.key_id, &claims.dossier);
         if self.store.receipt_used(&identity).await? {
             return Err(AppError::Receipt(ReceiptProblem::Used));

@@ -46,7 +46,12 @@ pub(super) enum KeyCommand {
     /// Make a key: prints one line `KEY_ID SECRET` (the secret is shown once).
     Create,
     /// End a key: tokens it signed rate no more.
-    Revoke { key_id: u32 },
+    Revoke {
+        key_id: u32,
+        /// Revoke the service's own online key too (every token it made online stops rating).
+        #[arg(long)]
+        force: bool,
+    },
     /// List the keys (ids, purpose, made, revoked; never the secrets) as CSV.
     List,
 }
@@ -64,8 +69,18 @@ pub(super) async fn run(settings: &Settings, cmd: ReceiptsCommand) -> anyhow::Re
                 command_line(settings, &format!("receipts key revoke {}", key.id))
             );
         }
-        ReceiptsCommand::Key(KeyCommand::Revoke { key_id }) => {
+        ReceiptsCommand::Key(KeyCommand::Revoke { key_id, force }) => {
             let app = open_app(settings, IfMissing::Refuse).await?;
+            let stored = app.store.receipt_key(key_id).await?;
+            if let Some(stored) = stored.filter(|k| k.online && !k.revoked && !force) {
+                anyhow::bail!(
+                    "receipt key {} is the service's own online key: it signed every token made through POST \
+                     /api/v1/receipts that still rates, and revoking it ends them all (the service then makes a new \
+                     key for new tokens). To revoke it all the same: `{}`",
+                    stored.key.id,
+                    command_line(settings, &format!("receipts key revoke {key_id} --force"))
+                );
+            }
             app.revoke_receipt_key(&Caller::console(), key_id)
                 .await
                 .map_err(|e| said(e, || format!("no active receipt key has the id {key_id}")))?;
@@ -74,11 +89,16 @@ pub(super) async fn run(settings: &Settings, cmd: ReceiptsCommand) -> anyhow::Re
         ReceiptsCommand::Key(KeyCommand::List) => {
             let app = open_app(settings, IfMissing::Refuse).await?;
             let mut out = crate::export::CsvOut::new(std::io::stdout());
-            out.text_row(["key_id", "purpose", "created", "revoked"])?;
+            out.text_row(["key_id", "purpose", "created", "revoked", "signs"])?;
             for (id, purpose, created, revoked) in app.store.receipt_keys().await? {
                 let created = clock::format_vietnam(created);
+                let signs = if purpose == "online" {
+                    "this service's own key: the tokens it makes (POST /api/v1/receipts)"
+                } else {
+                    "tokens the one-stop software signs itself"
+                };
                 let revoked = revoked.map(clock::format_vietnam).unwrap_or_default();
-                out.text_row([id.to_string().as_str(), purpose.as_str(), created.as_str(), revoked.as_str()])?;
+                out.text_row([id.to_string().as_str(), purpose.as_str(), created.as_str(), revoked.as_str(), signs])?;
             }
             out.flush()?;
         }

@@ -602,3 +602,60 @@ async fn a_served_count_is_judged_by_the_assignment_of_the_day_it_reports() {
     let officer = app.store.served_by(hailong::store::ServedBy::Officer, 0, 99_999_999).await.unwrap();
     assert_eq!(officer.values().sum::<u64>(), 48, "41 at Tân Lộc and 7 at An Phú");
 }
+
+#[tokio::test]
+async fn a_token_for_a_unit_or_desk_its_officer_was_not_at_does_not_rate() {
+    let app = app().await;
+    let point = officer_point(&app).await;
+    let key = app.store.create_receipt_key(hailong::store::KeyPurpose::Offline, "test").await.unwrap();
+    let today = app.today();
+    let sign = |unit: &str, desk: Option<&str>| {
+        let claims = Claims {
+            key_id: key.id,
+            issued: today,
+            nonce: [1, 2, 3, 4],
+            dossier: key.dossier_hash("H01-261124-0077"),
+            unit: unit.to_owned(),
+            officer: point.officer_code.clone().unwrap(),
+            desk: desk.map(str::to_owned),
+        };
+        key.sign(&claims).unwrap()
+    };
+    // Another unit, and a desk of another unit, than the officer's.
+    let (other_unit, other_desk) = if point.unit_code == "HL.BINH-MINH.TT" {
+        ("HL.AN-PHU.TT", "HL.AP.Q1")
+    } else {
+        ("HL.BINH-MINH.TT", "HL.BM.Q1")
+    };
+    for token in [sign("HL.NOPE", None), sign(other_unit, None), sign(&point.unit_code, Some(other_desk))] {
+        let page = app.client.get(format!("{}/r/{token}", app.base)).send().await.unwrap();
+        assert_eq!(page.status(), 404);
+        assert!(page.text().await.unwrap().contains("không hợp lệ"));
+        let form = [("key", app.form_key(point.slug.as_str()).await), ("q_hai_long_chung".into(), "5".into())];
+        let sent = app.client.post(format!("{}/r/{token}", app.base)).form(&form).send().await.unwrap();
+        assert_eq!(sent.status(), 404);
+    }
+    assert_eq!(receipt_responses(&app).await, 0, "nothing stored");
+    let good = sign(&point.unit_code, point.desk_code.as_deref());
+    let form = form_key(&app, &good).await;
+    assert_eq!(send(&app, &good, &form).await, 303, "the officer's own unit and desk rate");
+}
+
+#[tokio::test]
+async fn the_services_own_online_key_is_marked_and_revoked_only_on_purpose() {
+    let app = app().await;
+    let url = app.db_url();
+    let env = [("HAILONG_RECEIPT_SECRET", SECRET)];
+    let online = app.store.online_receipt_key("test").await.unwrap();
+    let listed = crate::helpers::cli(&url, &["receipts", "key", "list"], &env);
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(listed.contains("this service's own key"), "{listed}");
+    let id = online.id.to_string();
+    let out = crate::helpers::cli(&url, &["receipts", "key", "revoke", &id], &env);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && said.contains("own online key") && said.contains("--force"), "{said}");
+    assert!(!app.store.receipt_key(online.id).await.unwrap().unwrap().revoked, "not revoked by mistake");
+    let out = crate::helpers::cli(&url, &["receipts", "key", "revoke", &id, "--force"], &env);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(app.store.receipt_key(online.id).await.unwrap().unwrap().revoked);
+}
