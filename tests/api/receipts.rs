@@ -631,7 +631,7 @@ async fn a_token_for_a_unit_or_desk_its_officer_was_not_at_does_not_rate() {
         let page = app.client.get(format!("{}/r/{token}", app.base)).send().await.unwrap();
         assert_eq!(page.status(), 404);
         assert!(page.text().await.unwrap().contains("không hợp lệ"));
-        let form = [("key", app.form_key(point.slug.as_str()).await), ("q_hai_long_chung".into(), "5".into())];
+        let form = [("key", app.form_key(point.slug.as_str()).await), ("q_hai_long_chung", "5".to_owned())];
         let sent = app.client.post(format!("{}/r/{token}", app.base)).form(&form).send().await.unwrap();
         assert_eq!(sent.status(), 404);
     }
