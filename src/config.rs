@@ -38,6 +38,13 @@ pub struct Settings {
     /// Longest a citizen's send waits for its commit (a stalled disk, a locked database); past
     /// it the form comes back with the answers kept, to send again.
     pub submit_timeout_secs: u64,
+    /// Longest a client connection may take to send a request's headers, counted from its
+    /// opening or from the end of its previous response: a connection stalled half-way through
+    /// a request, or idle between requests, is closed after it.
+    pub header_timeout_secs: u64,
+    /// Most client connections served at once; further clients wait to be accepted until one
+    /// closes.
+    pub max_connections: usize,
     /// SQLite only: the most pages (of 4 KiB) the database file may grow to; past it commits
     /// fail as on a full disk and ratings are refused with "send again". Unset: no cap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,6 +132,8 @@ impl Default for Settings {
             writer_batch_max: 512,
             writer_queue: 4096,
             submit_timeout_secs: 15,
+            header_timeout_secs: 20,
+            max_connections: 1024,
             sqlite_max_pages: None,
             db_max_connections: 8,
             comment_retention_days: 730,
@@ -193,7 +202,7 @@ pub struct Overrides {
 
 impl Settings {
     /// The settings' names, as TOML keys and (upper-cased, after `HAILONG_`) variables.
-    pub const KEYS: [&'static str; 26] = [
+    pub const KEYS: [&'static str; 28] = [
         "database_url",
         "bind",
         "public_base_url",
@@ -202,6 +211,8 @@ impl Settings {
         "writer_batch_max",
         "writer_queue",
         "submit_timeout_secs",
+        "header_timeout_secs",
+        "max_connections",
         "sqlite_max_pages",
         "db_max_connections",
         "comment_retention_days",
@@ -277,6 +288,11 @@ impl Settings {
         anyhow::ensure!(self.writer_batch_max >= 1, "writer_batch_max must be at least 1");
         anyhow::ensure!(self.writer_queue >= 1, "writer_queue must be at least 1");
         anyhow::ensure!((1..=600).contains(&self.submit_timeout_secs), "submit_timeout_secs must be between 1 and 600");
+        anyhow::ensure!((1..=600).contains(&self.header_timeout_secs), "header_timeout_secs must be between 1 and 600");
+        anyhow::ensure!(
+            (1..=1_000_000).contains(&self.max_connections),
+            "max_connections must be between 1 and 1000000"
+        );
         anyhow::ensure!(self.db_max_connections >= 1, "db_max_connections must be at least 1");
         anyhow::ensure!(self.min_sample >= 1, "min_sample must be at least 1");
         if let Some(secret) = &self.receipt_secret {
@@ -291,6 +307,14 @@ impl Settings {
             crate::domain::clock::parse_moment(start).map_err(|e| anyhow::anyhow!("clock_start: {e}"))?;
         }
         Ok(())
+    }
+
+    /// How long and how many client connections are kept.
+    pub fn connection_limits(&self) -> crate::web::serve::Limits {
+        crate::web::serve::Limits {
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_secs),
+            max_connections: self.max_connections,
+        }
     }
 
     /// How long a citizen's send waits for its commit.

@@ -446,7 +446,7 @@ pub fn validate(tables: &[Table], known: &KnownCodes, today: time::Date) -> Resu
             }
             spans.push((validity.from(), validity.to(), *row));
             let stored = known.assignments.get(officer.as_str()).into_iter().flatten();
-            for (from_text, to) in stored {
+            for (from_text, to, _) in stored {
                 if rewritten.contains(&(officer.as_str().to_owned(), from_text.clone())) {
                     continue;
                 }
@@ -514,6 +514,47 @@ pub fn validate(tables: &[Table], known: &KnownCodes, today: time::Date) -> Resu
             }
         };
         if let (Some(unit), Some(officer), Some(day), Some(dossiers)) = (unit, officer, day, dossiers) {
+            // The officer is judged by the assignment of the day reported (this import's, or a
+            // stored one it does not rewrite), as the API judges it.
+            let code = officer.as_str();
+            let imported = batch
+                .assignments
+                .iter()
+                .filter(|a| a.officer.as_str() == code)
+                .map(|a| (a.validity.from(), a.validity.to(), a.unit.as_str().to_owned()));
+            let stored = known.assignments.get(code).into_iter().flatten().filter_map(|(from, to, unit)| {
+                if rewritten.contains(&(code.to_owned(), from.clone())) {
+                    return None;
+                }
+                let to = match to.as_deref().map(parse_date) {
+                    Some(Ok(to)) => Some(to),
+                    Some(Err(_)) => return None,
+                    None => None,
+                };
+                Some((parse_date(from).ok()?, to, unit.clone()))
+            });
+            let spans: Vec<(Date, Option<Date>, String)> = imported.chain(stored).collect();
+            match spans.iter().find(|(from, to, _)| *from <= day && to.is_none_or(|to| day <= to)) {
+                Some((_, _, at)) if at == unit.as_str() => {}
+                Some((_, _, at)) => {
+                    cx.fail(
+                        Some("unit_code"),
+                        format!("officer {officer} was at {at}, not {unit}, on {}", clock::iso(day)),
+                    );
+                    continue;
+                }
+                None => {
+                    let first = spans.iter().map(|s| s.0).min().map_or_else(|| "none".to_owned(), clock::iso);
+                    cx.fail(
+                        Some("date"),
+                        format!(
+                            "officer {officer} had no assignment on {} (the first begins {first})",
+                            clock::iso(day)
+                        ),
+                    );
+                    continue;
+                }
+            }
             if !seen_days.insert((officer.as_str().to_owned(), day)) {
                 cx.fail(Some("date"), format!("officer {officer} has another row for {}", clock::iso(day)));
                 continue;
@@ -710,7 +751,7 @@ mod tests {
     fn an_officer_can_move_in_one_import() {
         let mut known = KnownCodes::default();
         known.units.extend(["T".to_owned(), "U".to_owned()]);
-        known.assignments.insert("CB1".into(), vec![("2025-07-01".into(), None)]);
+        known.assignments.insert("CB1".into(), vec![("2025-07-01".into(), None, "U1".into())]);
         let officers = table(
             "code,full_name,unit_code,valid_from,valid_to",
             &["CB1,Nguyễn Văn An,T,2025-07-01,2026-05-31", "CB1,Nguyễn Văn An,U,2026-06-01,"],
@@ -745,5 +786,29 @@ mod tests {
             validate(&[units, desks, officers, fields], &KnownCodes::default(), time::macros::date!(2026 - 06 - 15))
                 .unwrap();
         assert_eq!((batch.units.len(), batch.desks.len(), batch.assignments.len(), batch.fields.len()), (2, 1, 1, 1));
+    }
+
+    #[test]
+    fn a_served_count_is_judged_by_the_assignment_of_its_day() {
+        let mut known = KnownCodes::default();
+        known.units.extend(["T".to_owned(), "U".to_owned()]);
+        // CB1 was at T until 30 November 2026 (stored), and is at U from 1 December (this import).
+        known.assignments.insert("CB1".into(), vec![("2025-07-01".into(), Some("2026-11-30".into()), "T".into())]);
+        let officers = table("code,full_name,unit_code,valid_from", &["CB1,Nguyễn Văn An,U,2026-12-01"]);
+        let served = table(
+            "date,unit_code,officer_code,dossiers",
+            &["2026-11-30,T,CB1,40", "2026-12-02,U,CB1,7", "2026-12-02,T,CB1,1", "2025-06-30,T,CB1,3"],
+        );
+        let today = time::macros::date!(2026 - 12 - 07);
+        let errors = validate(&[officers.clone(), served], &known, today).unwrap_err();
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(errors.len(), 2, "{text:?}");
+        assert!(
+            text.iter().any(|e| e.contains("row 4, column unit_code") && e.contains("was at U, not T")),
+            "{text:?}"
+        );
+        assert!(text.iter().any(|e| e.contains("row 5, column date") && e.contains("no assignment")), "{text:?}");
+        let served = table("date,unit_code,officer_code,dossiers", &["2026-11-30,T,CB1,40", "2026-12-02,U,CB1,7"]);
+        assert_eq!(validate(&[officers, served], &known, today).unwrap().served.len(), 2);
     }
 }

@@ -56,8 +56,13 @@ pub struct Application {
 impl Application {
     /// Opens the database named in the settings and builds on it.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let store =
-            Store::open_capped(&settings.database_url, settings.db_max_connections, settings.sqlite_max_pages).await?;
+        let store = Store::open_capped(
+            &settings.database_url,
+            settings.db_max_connections,
+            settings.sqlite_max_pages,
+            crate::store::SERVICE_WAIT,
+        )
+        .await?;
         Self::build_with_store(settings, store).await
     }
 
@@ -123,6 +128,7 @@ impl Application {
         let housekeeping = tokio::spawn(housekeeping(store.clone(), state.app.settings.comment_retention_days));
         let checkpoints = tokio::spawn(crate::app::trust::run_checkpoints(state.app.clone()));
         let tls = state.app.settings.public_base_url().starts_with("https://");
+        let limits = state.app.settings.connection_limits();
         let metrics_app = web::metrics_only();
         let mut app = web::router(state)
             .layer(axum::middleware::from_fn(time_limit))
@@ -168,19 +174,22 @@ impl Application {
         // After the signal, requests under way may finish (each is bounded by the request time
         // limit); a connection that has not sent a whole request by then (a client stalled
         // half-way) does not hold the stop for longer.
-        let (signalled, mut heard) = tokio::sync::watch::channel(false);
+        let (signalled, heard) = tokio::sync::watch::channel(false);
+        let mut grace_heard = heard.clone();
+        let serving = web::serve::serve(listener, app, limits, heard);
         let signal = async move {
             shutdown.await;
             let _ = signalled.send(true);
+            // Kept until the serving ends: a dropped sender would read as "stop" to no one.
+            std::future::pending::<()>().await;
         };
-        let serving = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(signal);
         let grace = async move {
-            let _ = heard.wait_for(|s| *s).await;
+            let _ = grace_heard.wait_for(|s| *s).await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;
         };
         tokio::select! {
-            served = serving => served?,
+            () = serving => {}
+            () = signal => {}
             () = grace => tracing::warn!(
                 grace_s = SHUTDOWN_GRACE.as_secs(),
                 "connections still open after the stop's grace: closing them"

@@ -702,8 +702,8 @@ enum IfMissing {
 async fn open(settings: &Settings, missing: IfMissing) -> anyhow::Result<Store> {
     let (url, max, pages) = (&settings.database_url, settings.db_max_connections, settings.sqlite_max_pages);
     let opened = match missing {
-        IfMissing::Create => Store::open_capped(url, max, pages).await,
-        IfMissing::Refuse => Store::open_existing(url, max, pages).await,
+        IfMissing::Create => Store::open_capped(url, max, pages, crate::store::COMMAND_WAIT).await,
+        IfMissing::Refuse => Store::open_existing(url, max, pages, crate::store::COMMAND_WAIT).await,
         IfMissing::ReadOnly => Store::open_read_only(url, max).await,
     };
     match opened.map(|store| store.with_settings(settings)) {

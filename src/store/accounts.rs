@@ -62,8 +62,7 @@ impl Store {
     ) -> StoreResult<i64> {
         let now = self.clock.now_ms();
         let after = serde_json::json!({ "name": name, "role": role.code(), "unit": unit_code }).to_string();
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        Ok(write_transaction!(self, tx => {
             let unit_id: Option<i64> = match unit_code {
                 Some(code) => Some(
                     sqlx::query_scalar("SELECT id FROM units WHERE code = $1")
@@ -90,9 +89,8 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             audit!(tx, now, actor, Action::UserCreate, Target::User(name.to_string()), None::<String>, Some(after));
-            tx.commit().await?;
-            Ok(id)
-        })
+            id
+        }))
     }
 
     /// Every account, by name.
@@ -120,8 +118,7 @@ impl Store {
     /// active account.
     pub async fn disable_user(&self, name: &str, actor: &str) -> StoreResult<bool> {
         let now = self.clock.now_ms();
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        Ok(write_transaction!(self, tx => {
             let id: Option<i64> =
                 sqlx::query_scalar("UPDATE users SET disabled_at = $2 WHERE name = $1 AND disabled_at IS NULL RETURNING id")
                     .bind(name)
@@ -136,16 +133,14 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             audit!(tx, now, actor, Action::UserDisable, Target::User(name.to_string()), None::<String>, None::<String>);
-            tx.commit().await?;
-            Ok(true)
-        })
+            true
+        }))
     }
 
     /// Replaces an account's password and ends its sessions. False if no such account.
     pub async fn set_password(&self, name: &str, password_hash: &str, actor: &str) -> StoreResult<bool> {
         let now = self.clock.now_ms();
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        Ok(write_transaction!(self, tx => {
             let id: Option<i64> = sqlx::query_scalar(
                 "UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE name = $1 RETURNING id",
             )
@@ -156,9 +151,8 @@ impl Store {
             let Some(id) = id else { return Ok(false) };
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
             audit!(tx, now, actor, Action::UserPassword, Target::User(name.to_string()), None::<String>, None::<String>);
-            tx.commit().await?;
-            Ok(true)
-        })
+            true
+        }))
     }
 
     /// What sign-in needs about the account called `name`.
@@ -191,7 +185,7 @@ impl Store {
     /// has ended the count starts again.
     pub async fn login_failed(&self, user_id: i64, limit: i64, lock_ms: i64) -> StoreResult<()> {
         let now = self.clock.now_ms();
-        on_backend!(write self, pool => {
+        write_transaction!(self, tx => {
             sqlx::query(
                 "UPDATE users SET \
                     failed_logins = CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END, \
@@ -204,7 +198,7 @@ impl Store {
             .bind(limit)
             .bind(now + lock_ms)
             .bind(now)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
         });
         Ok(())
@@ -217,8 +211,7 @@ impl Store {
             NewSession::Full => ("full", None),
             NewSession::AwaitingCode { enrolling } => ("second-factor", enrolling),
         };
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        write_transaction!(self, tx => {
             sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
                 .bind(user_id)
                 .execute(&mut *tx)
@@ -234,7 +227,6 @@ impl Store {
             .bind(pending_secret)
             .execute(&mut *tx)
             .await?;
-            tx.commit().await?;
         });
         Ok(())
     }
@@ -277,8 +269,7 @@ impl Store {
         step: i64,
     ) -> StoreResult<bool> {
         let now = self.clock.now_ms();
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        Ok(write_transaction!(self, tx => {
             let fresh = sqlx::query(
                 "UPDATE users SET totp_last_step = $2, totp_secret = $3 \
                  WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
@@ -302,15 +293,13 @@ impl Store {
             if pending.enrolling {
                 audit!(tx, now, Actor::User(pending.name.clone()).to_string(), Action::UserSecondFactorEnrol, Target::User(pending.name.clone()), None::<String>, None::<String>);
             }
-            tx.commit().await?;
-            Ok(true)
-        })
+            true
+        }))
     }
 
     /// Counts a wrong one-time code; after `limit` the waiting session is dropped.
     pub async fn second_factor_failed(&self, token_hash: &str, limit: i64) -> StoreResult<()> {
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        write_transaction!(self, tx => {
             sqlx::query("UPDATE sessions SET attempts = attempts + 1 WHERE token_hash = $1")
                 .bind(token_hash)
                 .execute(&mut *tx)
@@ -320,7 +309,6 @@ impl Store {
                 .bind(limit)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
         });
         Ok(())
     }
@@ -348,13 +336,13 @@ impl Store {
         });
         let Some((user_id, name, r, unit_id, created_at, last_seen_at)) = row else { return Ok(None) };
         let valid = now - last_seen_at <= idle_ms && now - created_at <= absolute_ms;
-        on_backend!(write self, pool => {
+        write_transaction!(self, tx => {
             let sql = if valid {
                 "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1"
             } else {
                 "DELETE FROM sessions WHERE token_hash = $1 AND $2 > 0"
             };
-            sqlx::query(sql).bind(token_hash).bind(now).execute(pool).await?;
+            sqlx::query(sql).bind(token_hash).bind(now).execute(&mut *tx).await?;
         });
         if !valid {
             return Ok(None);
@@ -364,8 +352,8 @@ impl Store {
 
     /// Ends one session (sign-out).
     pub async fn end_session(&self, token_hash: &str) -> StoreResult<()> {
-        on_backend!(write self, pool => {
-            sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(pool).await?;
+        write_transaction!(self, tx => {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await?;
         });
         Ok(())
     }
@@ -373,8 +361,7 @@ impl Store {
     /// Records a new API key of an enabled account. `prefix` is what lists show of it.
     pub async fn create_api_key(&self, user: &str, key_hash: &str, prefix: &str, actor: &str) -> StoreResult<()> {
         let now = self.clock.now_ms();
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        write_transaction!(self, tx => {
             let user_id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE name = $1 AND disabled_at IS NULL")
                 .bind(user)
                 .fetch_optional(&mut *tx)
@@ -388,7 +375,6 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             audit!(tx, now, actor, Action::ApiKeyCreate, Target::ApiKey(prefix.to_string()), None::<String>, Some(serde_json::json!({ "user": user }).to_string()));
-            tx.commit().await?;
         });
         Ok(())
     }
@@ -396,8 +382,7 @@ impl Store {
     /// Revokes the API key shown as `prefix`. False if no such active key.
     pub async fn revoke_api_key(&self, prefix: &str, actor: &str) -> StoreResult<bool> {
         let now = self.clock.now_ms();
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        Ok(write_transaction!(self, tx => {
             let n = sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE prefix = $1 AND revoked_at IS NULL")
                 .bind(prefix)
                 .bind(now)
@@ -408,9 +393,8 @@ impl Store {
                 return Ok(false);
             }
             audit!(tx, now, actor, Action::ApiKeyRevoke, Target::ApiKey(prefix.to_string()), None::<String>, None::<String>);
-            tx.commit().await?;
-            Ok(true)
-        })
+            true
+        }))
     }
 
     /// Every API key as `(prefix, account, active)`, newest first.
@@ -449,7 +433,7 @@ impl Store {
 
     /// Appends an audit entry on its own (for changes made outside a store transaction).
     pub async fn audit(&self, actor: &str, action: Action, target: &Target, after: Option<&str>) -> StoreResult<()> {
-        on_backend!(write self, pool => {
+        write_transaction!(self, tx => {
             sqlx::query(AUDIT_SQL)
                 .bind(self.clock.now_ms())
                 .bind(actor)
@@ -457,7 +441,7 @@ impl Store {
                 .bind(target.to_string())
                 .bind(None::<String>)
                 .bind(after)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
         });
         Ok(())

@@ -11,8 +11,7 @@ impl Store {
     /// that differs from the stored one of the same id and version is refused: a change needs a
     /// new version, so that old responses keep the wording they answered.
     pub async fn sync_questionnaires(&self, shipped: &[Questionnaire]) -> StoreResult<Vec<Questionnaire>> {
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        write_transaction!(self, tx => {
             for q in shipped {
                 let stored: Option<String> =
                     sqlx::query_scalar("SELECT digest FROM questionnaires WHERE id = $1 AND version = $2")
@@ -44,7 +43,6 @@ impl Store {
                     }
                 }
             }
-            tx.commit().await?;
         });
         self.stored_questionnaires().await
     }

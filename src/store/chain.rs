@@ -517,13 +517,13 @@ impl Store {
     /// Keeps a checkpoint the service made (its file is what counts; this row shows it on the
     /// admin pages).
     pub async fn record_checkpoint(&self, checkpoint: &chain::Checkpoint, made_at_ms: i64) -> StoreResult<()> {
-        on_backend!(write self, pool => {
+        write_transaction!(self, tx => {
             sqlx::query("INSERT INTO checkpoints (seq, head, made_at, body) VALUES ($1, $2, $3, $4)")
                 .bind(checkpoint.seq)
                 .bind(&checkpoint.head)
                 .bind(made_at_ms)
                 .bind(checkpoint.to_text())
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
         });
         Ok(())
@@ -555,12 +555,12 @@ impl Store {
 impl Store {
     /// Keeps the signed manifest of an export.
     pub async fn record_manifest(&self, manifest: &chain::Manifest, made_at_ms: i64) -> StoreResult<()> {
-        on_backend!(write self, pool => {
+        write_transaction!(self, tx => {
             sqlx::query("INSERT INTO export_manifests (sha256, made_at, body) VALUES ($1, $2, $3)")
                 .bind(&manifest.sha256)
                 .bind(made_at_ms)
                 .bind(manifest.to_text())
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
         });
         Ok(())

@@ -362,8 +362,7 @@ impl Store {
     async fn fold_month(&self, month: MonthKey, start: Date, end: Date) -> StoreResult<Option<bool>> {
         let (month, target) = (month.get(), Day::of(end).get());
         let fold = per_grain!(fold_sql);
-        Ok(on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        Ok(write_transaction!(self, tx => {
             if let Backend::Postgres(_) = self.backend {
                 // Waits for the writers in flight and holds new ones back until the commit;
                 // self-exclusive, so two instances never fold the same days.
@@ -402,7 +401,6 @@ impl Store {
             .bind(target)
             .execute(&mut *tx)
             .await?;
-            tx.commit().await?;
             Some(valid.is_none())
         }))
     }

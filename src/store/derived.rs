@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::responses::CountKey;
-use super::{Backend, Store, StoreResult, batch};
+use super::{Store, StoreResult, batch};
 use crate::domain::questionnaire::{Questionnaire, Registry};
 
 /// One repair: its name in `data_fixes`, the range of answer ids its answers have (ids with a
@@ -66,8 +66,7 @@ impl Store {
     async fn run_fix(&self, fix: &Fix, registry: &Registry) -> StoreResult<Option<u64>> {
         let style = self.placeholders();
         let mut completed = 0u64;
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        Ok(write_transaction!(self, tx => {
             // Claimed first: a second instance waits on this row, then finds the work done.
             let claimed = sqlx::query("INSERT INTO data_fixes (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
                 .bind(fix.name)
@@ -131,8 +130,7 @@ impl Store {
                     add_counts!(tx, counts, style);
                 }
             }
-            tx.commit().await?;
-        });
-        Ok(Some(completed))
+            Some(completed)
+        }))
     }
 }

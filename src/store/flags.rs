@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::Backend;
 use super::responses::CountKey;
 use crate::domain::flags::{self, FlagKind, Rules, Seen};
 use crate::domain::{chain, clock};
@@ -330,15 +329,13 @@ impl super::Store {
     /// salts: afterwards nothing can tell which address a stored hash was, nor match a new one
     /// with it. Returns the hashes forgotten.
     pub async fn forget_devices(&self, day: i64) -> super::StoreResult<u64> {
-        Ok(on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        Ok(write_transaction!(self, tx => {
             let forgotten = sqlx::query("DELETE FROM response_devices WHERE local_day < $1")
                 .bind(day)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
             sqlx::query("DELETE FROM device_salts WHERE local_day < $1").bind(day).execute(&mut *tx).await?;
-            tx.commit().await?;
             forgotten
         }))
     }

@@ -13,13 +13,13 @@ impl Store {
 
     /// The salt of the Vietnam day `day` (a `YYYYMMDD` bucket), made by the first to need it.
     pub async fn day_salt(&self, day: i64) -> StoreResult<String> {
-        Ok(on_backend!(write self, pool => {
+        Ok(write_transaction!(self, tx => {
             sqlx::query("INSERT INTO device_salts (local_day, salt) VALUES ($1, $2) ON CONFLICT (local_day) DO NOTHING")
                 .bind(day)
                 .bind(flags::new_salt())
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
-            sqlx::query_scalar("SELECT salt FROM device_salts WHERE local_day = $1").bind(day).fetch_one(pool).await?
+            sqlx::query_scalar("SELECT salt FROM device_salts WHERE local_day = $1").bind(day).fetch_one(&mut *tx).await?
         }))
     }
 
@@ -29,7 +29,7 @@ impl Store {
     /// a little behind counts its event in the newer window another instance began. One
     /// statement: instances counting at once each get their own number.
     pub async fn count_in_window(&self, bucket: &str, window_start: i64) -> StoreResult<i64> {
-        Ok(on_backend!(write self, pool => {
+        Ok(write_transaction!(self, tx => {
             sqlx::query_scalar(
                 "INSERT INTO rate_windows (bucket, window_start, used) VALUES ($1, $2, 1) \
                  ON CONFLICT (bucket) DO UPDATE SET \
@@ -40,15 +40,15 @@ impl Store {
             )
             .bind(bucket)
             .bind(window_start)
-            .fetch_one(pool)
+            .fetch_one(&mut *tx)
             .await?
         }))
     }
 
     /// Forgets the windows that began before `before` (seconds). Returns how many.
     pub async fn forget_windows(&self, before: i64) -> StoreResult<u64> {
-        Ok(on_backend!(write self, pool => {
-            sqlx::query("DELETE FROM rate_windows WHERE window_start < $1").bind(before).execute(pool).await?.rows_affected()
+        Ok(write_transaction!(self, tx => {
+            sqlx::query("DELETE FROM rate_windows WHERE window_start < $1").bind(before).execute(&mut *tx).await?.rows_affected()
         }))
     }
 }

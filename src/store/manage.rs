@@ -3,7 +3,7 @@
 
 use time::Date;
 
-use super::{Backend, Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult};
 use crate::domain::audit::{Action, Target};
 use crate::domain::clock;
 use crate::domain::org::{Code, Name};
@@ -18,8 +18,7 @@ impl Store {
     /// Adds a desk to a unit. Refuses a code in use.
     pub async fn add_desk(&self, code: &Code, name: &Name, unit: &Code, actor: &str) -> StoreResult<()> {
         let now = self.clock.now_ms();
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        write_transaction!(self, tx => {
             let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM desks WHERE code = $1")
                 .bind(code.as_str())
                 .fetch_optional(&mut *tx)
@@ -38,9 +37,8 @@ impl Store {
                 return Err(refused(Missing::Unit(unit.to_string())));
             }
             audit!(tx, now, actor, Action::DeskCreate, Target::Desk(code.to_string()), None::<String>, Some(serde_json::json!({ "name": name.as_str(), "unit": unit.as_str() }).to_string()));
-            tx.commit().await?;
-            Ok(())
-        })
+        });
+        Ok(())
     }
 
     /// Moves an officer from `from` on: the assignment open that day ends the day before, and a
@@ -57,8 +55,7 @@ impl Store {
         let now = self.clock.now_ms();
         let from_iso = clock::iso(from);
         let day_before = from.previous_day().map(clock::iso).ok_or_else(|| refused(Refusal::DateOutOfRange))?;
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        write_transaction!(self, tx => {
             let officer_id: i64 = sqlx::query_scalar("SELECT id FROM officers WHERE code = $1")
                 .bind(officer.as_str())
                 .fetch_optional(&mut *tx)
@@ -116,17 +113,15 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             audit!(tx, now, actor, Action::OfficerMove, Target::Officer(officer.to_string()), before.map(|(u, d)| serde_json::json!({ "unit": u, "desk": d }).to_string()), Some( serde_json::json!({ "unit": unit.as_str(), "desk": desk.map(Code::as_str), "from": from_iso }) .to_string(), ));
-            tx.commit().await?;
-            Ok(())
-        })
+        });
+        Ok(())
     }
 
     /// Ends an officer's open assignment on `last_day` (the officer leaves the one-stop desk).
     pub async fn end_assignment(&self, officer: &Code, last_day: Date, actor: &str) -> StoreResult<()> {
         let now = self.clock.now_ms();
         let last = clock::iso(last_day);
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        write_transaction!(self, tx => {
             let open: Option<(i64, String)> = sqlx::query_as(
                 "SELECT a.id, a.valid_from FROM assignments a JOIN officers o ON o.id = a.officer_id \
                  WHERE o.code = $1 AND a.valid_to IS NULL",
@@ -140,9 +135,8 @@ impl Store {
             }
             sqlx::query("UPDATE assignments SET valid_to = $2 WHERE id = $1").bind(id).bind(&last).execute(&mut *tx).await?;
             audit!(tx, now, actor, Action::OfficerEnd, Target::Officer(officer.to_string()), None::<String>, Some(serde_json::json!({ "last_day": last }).to_string()));
-            tx.commit().await?;
-            Ok(())
-        })
+        });
+        Ok(())
     }
 
     /// Opens a new collection point for a unit, one of its desks, or an officer (at the
@@ -157,8 +151,7 @@ impl Store {
     ) -> StoreResult<Slug> {
         let now = self.clock.now_ms();
         let slug = Slug::generate();
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        write_transaction!(self, tx => {
             let (unit_id, unit_name): (i64, String) = sqlx::query_as("SELECT id, name FROM units WHERE code = $1")
                 .bind(unit.as_str())
                 .fetch_optional(&mut *tx)
@@ -207,7 +200,6 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             audit!(tx, now, actor, Action::PointCreate, Target::Point(slug.to_string()), None::<String>, Some(serde_json::json!({ "label": label, "questionnaire": questionnaire_id }).to_string()));
-            tx.commit().await?;
             Ok::<(), StoreError>(())
         })?;
         Ok(slug)

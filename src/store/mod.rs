@@ -12,6 +12,7 @@
 //! groups; see `commit_group`.
 
 mod batch;
+mod door;
 pub mod postgres;
 pub mod sqlite;
 pub mod writer;
@@ -88,7 +89,7 @@ impl StoreError {
 enum Backend {
     /// Readers share a pool; the writer owns the only write connection. `file` is the file they
     /// opened (none in memory).
-    Sqlite { read: sqlx::SqlitePool, write: sqlx::SqlitePool, file: Option<sqlite::DbFile> },
+    Sqlite { read: sqlx::SqlitePool, write: door::WritePool, file: Option<sqlite::DbFile> },
     /// Several instances may share one database; row locks and unique constraints keep the
     /// writer's guarantees across them.
     Postgres(sqlx::PgPool),
@@ -115,13 +116,18 @@ macro_rules! on_backend {
             Backend::Postgres($pool) => $body,
         }
     };
-    (write $store:expr, $pool:ident => $body:expr) => {
-        match &$store.backend {
-            Backend::Sqlite { write: $pool, .. } => $body,
-            Backend::Postgres($pool) => $body,
-        }
-    };
 }
+
+/// How long the service's statements wait for another process's SQLite lock (a command's
+/// transaction) before failing: a citizen's send is then answered "try again" rather than
+/// held.
+pub const SERVICE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long a command's statements wait for the SQLite lock: an operator's command waits its
+/// turn behind the service's writes (a group of ratings, the counts' fold at start) rather than
+/// failing with "database is locked". SQLite's waiting is not a queue: a process that commits
+/// transaction after transaction can keep another waiting for several of them.
+pub const COMMAND_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The PostgreSQL advisory lock a migration holds exclusively and each write transaction
 /// shares ("hailong" in ASCII).
@@ -132,47 +138,61 @@ pub const SCHEMA_LOCK: i64 = 0x0068_6169_6c6f_6e67;
 pub(super) const PROBE_ROOM_PAGES: i64 = 64;
 
 /// Runs `$body` in a transaction on the write connection (`$tx`) and commits it, on the
-/// SQLite file this server opened. Any failure closes that connection, so the next
-/// transaction starts on a new one: after a failed statement or COMMIT, SQLite may have rolled
-/// the transaction back by itself (a full disk, an I/O error) while sqlx still counts it as
-/// open, and would then turn the next BEGIN into a savepoint of a transaction that never
-/// commits; a PostgreSQL connection may be broken. On SQLite, `BEGIN IMMEDIATE` also fails on
-/// a connection that is somehow still in a transaction, rather than nesting in it.
+/// SQLite file this server opened; the macro's value is the body's. It is the store's one
+/// write door: the write pool is reached only here ([`door::WritePool::pool`] is disallowed
+/// anywhere else by `clippy.toml`, and SQLite's read connections are `query_only`), so every
+/// write of every kind gets the same checks.
+///
+/// Any failure closes that connection, so the next transaction starts on a new one: after a
+/// failed statement or COMMIT, SQLite may have rolled the transaction back by itself (a full
+/// disk, an I/O error) while sqlx still counts it as open, and would then turn the next BEGIN
+/// into a savepoint of a transaction that never commits; a PostgreSQL connection may be broken.
+/// On SQLite, `BEGIN IMMEDIATE` also fails on a connection that is somehow still in a
+/// transaction, rather than nesting in it. A `return` from the body leaves without committing:
+/// what it wrote is rolled back.
 macro_rules! write_transaction {
     ($store:expr, $tx:ident => $body:block) => {{
         $store.check_file(false)?;
         let begin = $store.begin_statement();
-        on_backend!(write $store, pool => {
-            let mut conn = pool.acquire().await?;
-            let written: StoreResult<()> = async {
-                let mut $tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
-                // Nothing is written into a schema a newer version made (a rolling upgrade):
-                // checked in the transaction, so no write of this build follows the migration.
-                // On PostgreSQL a migration holds the schema lock exclusively
-                // (`Store::open_capped`) and each write transaction shares it first, so the
-                // check reads the schema as it is for the whole transaction.
-                if let Some(lock) = $store.schema_lock_shared() {
-                    sqlx::query(lock).bind($crate::store::SCHEMA_LOCK).execute(&mut *$tx).await?;
-                }
-                let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
-                    .fetch_one(&mut *$tx)
-                    .await?;
-                let known = $store.known_schema();
-                if let Some(applied) = applied.filter(|v| *v > known) {
-                    return Err(StoreError::Newer { applied, known });
-                }
-                $body
-                $tx.commit().await?;
-                Ok(())
+        let value = match &$store.backend {
+            $crate::store::Backend::Sqlite { write, .. } => {
+                #[allow(clippy::disallowed_methods)] // the door itself
+                let pool = write.pool();
+                write_transaction!(@on pool, $store, begin, $tx => $body)
             }
-            .await;
-            if written.is_err() {
-                let _ = conn.close().await;
-            }
-            written?;
-        });
+            $crate::store::Backend::Postgres(pool) => write_transaction!(@on pool, $store, begin, $tx => $body),
+        };
         // A commit into a file that was deleted or replaced meanwhile is not durable.
         $store.check_file(true)?;
+        value
+    }};
+    (@on $pool:ident, $store:expr, $begin:ident, $tx:ident => $body:block) => {{
+        let mut conn = $pool.acquire().await?;
+        let written = async {
+            let mut $tx = sqlx::Connection::begin_with(&mut *conn, $begin).await?;
+            // Nothing is written into a schema a newer version made (a rolling upgrade):
+            // checked in the transaction, so no write of this build follows the migration.
+            // On PostgreSQL a migration holds the schema lock exclusively
+            // (`Store::open_capped`) and each write transaction shares it first, so the
+            // check reads the schema as it is for the whole transaction.
+            if let Some(lock) = $store.schema_lock_shared() {
+                sqlx::query(lock).bind($crate::store::SCHEMA_LOCK).execute(&mut *$tx).await?;
+            }
+            let applied: Option<i64> =
+                sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations").fetch_one(&mut *$tx).await?;
+            let known = $store.known_schema();
+            if let Some(applied) = applied.filter(|v| *v > known) {
+                return Err($crate::store::StoreError::Newer { applied, known });
+            }
+            let value = $body;
+            $tx.commit().await?;
+            $crate::store::StoreResult::Ok(value)
+        }
+        .await;
+        if written.is_err() {
+            let _ = conn.close().await;
+        }
+        written?
     }};
 }
 
@@ -393,7 +413,14 @@ impl Store {
             Backend::Sqlite { read, .. } => {
                 let to =
                     to.to_str().ok_or_else(|| StoreError::Config(format!("{} is not a UTF-8 path", to.display())))?;
-                sqlx::query("VACUUM INTO $1").bind(to).execute(read).await?;
+                // The readers are `query_only`, which forbids writing the copy too: it is written
+                // on a reader's connection taken out of the pool, let write files, then closed.
+                use sqlx::Connection;
+                let mut conn = read.acquire().await?.detach();
+                sqlx::query("PRAGMA query_only = OFF").execute(&mut conn).await?;
+                let copied = sqlx::query("VACUUM INTO $1").bind(to).execute(&mut conn).await;
+                let _ = conn.close().await;
+                copied?;
                 Ok(())
             }
             Backend::Postgres(_) => Err(StoreError::Config(
@@ -405,7 +432,12 @@ impl Store {
     /// As [`Store::open_capped`], but an SQLite file must already exist: for the commands that
     /// read a database, so that a mistyped path is said as such instead of answered from a new,
     /// empty database.
-    pub async fn open_existing(url: &str, max_connections: u32, sqlite_max_pages: Option<u32>) -> StoreResult<Self> {
+    pub async fn open_existing(
+        url: &str,
+        max_connections: u32,
+        sqlite_max_pages: Option<u32>,
+        wait: std::time::Duration,
+    ) -> StoreResult<Self> {
         if let Some(file) = sqlite::file_of(url)?.filter(|f| !f.exists()) {
             return Err(StoreError::Config(format!(
                 "the database file {} does not exist (check --database-url or HAILONG_DATABASE_URL; \
@@ -413,7 +445,7 @@ impl Store {
                 file.display()
             )));
         }
-        Self::open_capped(url, max_connections, sqlite_max_pages).await
+        Self::open_capped(url, max_connections, sqlite_max_pages, wait).await
     }
 
     /// Opens a database to read it as it is, for checks (`hailong verify`): an SQLite file
@@ -428,7 +460,7 @@ impl Store {
                 )));
             }
             let pool = sqlite::connect_read_only(url, max_connections).await?;
-            Backend::Sqlite { read: pool.clone(), write: pool, file: None }
+            Backend::Sqlite { read: pool.clone(), write: door::WritePool::new(pool), file: None }
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres(postgres::connect(url, max_connections).await?)
         } else {
@@ -454,15 +486,21 @@ impl Store {
 
     /// Connects by URL scheme, creating an SQLite file if missing, and migrates.
     pub async fn open(url: &str, max_connections: u32) -> StoreResult<Self> {
-        Self::open_capped(url, max_connections, None).await
+        Self::open_capped(url, max_connections, None, SERVICE_WAIT).await
     }
 
     /// As [`Store::open`], an SQLite database capped at `sqlite_max_pages` pages: past the cap
-    /// commits fail as on a full disk (the setting of the same name).
-    pub async fn open_capped(url: &str, max_connections: u32, sqlite_max_pages: Option<u32>) -> StoreResult<Self> {
+    /// commits fail as on a full disk (the setting of the same name). On SQLite a statement waits
+    /// up to `wait` for another process's write lock ([`SERVICE_WAIT`], [`COMMAND_WAIT`]).
+    pub async fn open_capped(
+        url: &str,
+        max_connections: u32,
+        sqlite_max_pages: Option<u32>,
+        wait: std::time::Duration,
+    ) -> StoreResult<Self> {
         let backend = if url.starts_with("sqlite:") {
-            let (read, write, file) = sqlite::connect(url, max_connections, sqlite_max_pages).await?;
-            Backend::Sqlite { read, write, file }
+            let (read, write, file) = sqlite::connect(url, max_connections, sqlite_max_pages, wait).await?;
+            Backend::Sqlite { read, write: door::WritePool::new(write), file }
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres(postgres::connect(url, max_connections).await?)
         } else {
@@ -470,7 +508,7 @@ impl Store {
         };
         let store = Self { backend, flag_rules: Default::default(), clock: Default::default(), receipt_sealer: None };
         // A database a newer version migrated is said as such, not as a migration "missing".
-        let applied: Result<Option<i64>, sqlx::Error> = on_backend!(write store, pool => {
+        let applied: Result<Option<i64>, sqlx::Error> = on_backend!(store, pool => {
             sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations").fetch_one(pool).await
         });
         let known = store.known_schema();
@@ -481,6 +519,9 @@ impl Store {
         }
         match &store.backend {
             Backend::Sqlite { write, .. } => {
+                // Migrating is the schema's own write, before any door's check can apply.
+                #[allow(clippy::disallowed_methods)]
+                let write = write.pool();
                 migrator(sqlite::MIGRATIONS).run(write).await?;
                 sqlite::check_durability(write).await?;
             }

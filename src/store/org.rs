@@ -62,8 +62,8 @@ pub struct KnownCodes {
     pub unit_parents: HashMap<String, Option<String>>,
     /// Desk code -> its unit's code.
     pub desks: HashMap<String, String>,
-    /// Officer code -> its assignments' (valid_from, valid_to) as ISO dates.
-    pub assignments: HashMap<String, Vec<(String, Option<String>)>>,
+    /// Officer code -> its assignments' (valid_from, valid_to) as ISO dates, and unit code.
+    pub assignments: HashMap<String, Vec<(String, Option<String>, String)>>,
 }
 
 /// Adds one upsert's effect to a (new, updated) tally.
@@ -87,8 +87,9 @@ impl Store {
                 sqlx::query_as("SELECT d.code, u.code FROM desks d JOIN units u ON u.id = d.unit_id")
                     .fetch_all(pool)
                     .await?;
-            let assignments: Vec<(String, String, Option<String>)> = sqlx::query_as(
-                "SELECT o.code, a.valid_from, a.valid_to FROM assignments a JOIN officers o ON o.id = a.officer_id",
+            let assignments: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
+                "SELECT o.code, a.valid_from, a.valid_to, u.code FROM assignments a \
+                 JOIN officers o ON o.id = a.officer_id JOIN units u ON u.id = a.unit_id",
             )
             .fetch_all(pool)
             .await?;
@@ -100,8 +101,8 @@ impl Store {
             desks: desks.into_iter().collect(),
             ..KnownCodes::default()
         };
-        for (officer, from, to) in assignments {
-            known.assignments.entry(officer).or_default().push((from, to));
+        for (officer, from, to, unit) in assignments {
+            known.assignments.entry(officer).or_default().push((from, to, unit));
         }
         Ok(known)
     }
@@ -126,8 +127,7 @@ impl Store {
         let mut s = ImportSummary::default();
         let now = self.clock.now_ms();
         let today = clock::iso(clock::vietnam_date(now));
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        write_transaction!(self, tx => {
             let mut units_counted = HashSet::new();
             for u in &batch.units {
                 let existed: Option<i64> = sqlx::query_scalar("SELECT id FROM units WHERE code = $1")
@@ -319,7 +319,6 @@ impl Store {
             if !s.changed_nothing() {
                 audit!(tx, now, actor, Action::OrgImport, crate::domain::audit::Target::Organisation, None::<String>, Some(s.to_json()));
             }
-            tx.commit().await?;
         });
         Ok(s)
     }

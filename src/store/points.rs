@@ -147,8 +147,7 @@ impl Store {
     /// Revokes a point: its QR code stops accepting ratings. False if it was not active.
     pub async fn revoke_point(&self, slug: &Slug, actor: &str) -> StoreResult<bool> {
         let now = self.clock.now_ms();
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        Ok(write_transaction!(self, tx => {
             let done = sqlx::query("UPDATE collection_points SET revoked_at = $2 WHERE slug = $1 AND revoked_at IS NULL")
                 .bind(slug.as_str())
                 .bind(now)
@@ -159,17 +158,15 @@ impl Store {
                 return Ok(false);
             }
             audit!(tx, now, actor, Action::PointRevoke, Target::Point(slug.to_string()), None::<String>, None::<String>);
-            tx.commit().await?;
-            Ok(true)
-        })
+            true
+        }))
     }
 
     /// Revokes a point and issues a new slug for the same target; `None` if it was not active.
     pub async fn reissue_point(&self, slug: &Slug, actor: &str) -> StoreResult<Option<Slug>> {
         let fresh = Slug::generate();
         let now = self.clock.now_ms();
-        let reissued = on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        let reissued = write_transaction!(self, tx => {
             let new_id: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO collection_points (slug, unit_id, desk_id, officer_id, questionnaire_id, label, created_at) \
                  SELECT $2, unit_id, desk_id, officer_id, questionnaire_id, label, $3 \
@@ -189,7 +186,6 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 audit!(tx, now, actor, Action::PointReissue, Target::Point(slug.to_string()), None::<String>, Some(format!("{{\"replaced_by\":\"{fresh}\"}}")));
-                tx.commit().await?;
                 true
             } else {
                 false
@@ -201,8 +197,7 @@ impl Store {
     /// Makes an active point use another questionnaire from now on. False if not active.
     pub async fn set_point_questionnaire(&self, slug: &Slug, questionnaire_id: &str, actor: &str) -> StoreResult<bool> {
         let now = self.clock.now_ms();
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        Ok(write_transaction!(self, tx => {
             let before: Option<String> = sqlx::query_scalar(
                 "SELECT questionnaire_id FROM collection_points WHERE slug = $1 AND revoked_at IS NULL",
             )
@@ -216,8 +211,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             audit!(tx, now, actor, Action::PointQuestionnaire, Target::Point(slug.to_string()), Some(serde_json::json!({ "questionnaire": before }).to_string()), Some(serde_json::json!({ "questionnaire": questionnaire_id }).to_string()));
-            tx.commit().await?;
-            Ok(true)
-        })
+            true
+        }))
     }
 }

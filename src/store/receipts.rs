@@ -105,8 +105,7 @@ impl Store {
         let fresh = Key::generate(0);
         let sealer = self.sealer()?;
         let now = self.clock.now_ms();
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        Ok(write_transaction!(self, tx => {
             // The id is the seal's associated data: the row is made, then given its seal.
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO receipt_keys (secret, purpose, created_at) VALUES ('', $1, $2) RETURNING id",
@@ -126,16 +125,14 @@ impl Store {
                 .await?;
             let after = serde_json::json!({ "purpose": purpose.code() }).to_string();
             audit!(tx, now, actor, Action::ReceiptKeyCreate, Target::ReceiptKey(key.id), None::<String>, Some(after));
-            tx.commit().await?;
-            Ok(key)
-        })
+            key
+        }))
     }
 
     /// Ends a receipt key: tokens it signed rate no more. False when there is no such active key.
     pub async fn revoke_receipt_key(&self, id: u32, actor: &str) -> StoreResult<bool> {
         let now = self.clock.now_ms();
-        on_backend!(write self, pool => {
-            let mut tx = pool.begin_with(self.begin_statement()).await?;
+        Ok(write_transaction!(self, tx => {
             let done = sqlx::query("UPDATE receipt_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                 .bind(i64::from(id))
                 .bind(now)
@@ -146,9 +143,8 @@ impl Store {
                 return Ok(false);
             }
             audit!(tx, now, actor, Action::ReceiptKeyRevoke, Target::ReceiptKey(id), None::<String>, None::<String>);
-            tx.commit().await?;
-            Ok(true)
-        })
+            true
+        }))
     }
 
     /// A receipt key by id, revoked or not.
@@ -206,7 +202,7 @@ impl Store {
     /// Records a token made online for a receipt and returns the one that stands: the first
     /// made, when two requests for the same dossier race.
     pub async fn record_receipt_issue(&self, receipt: &str, issued: &Issued) -> StoreResult<Issued> {
-        on_backend!(write self, pool => {
+        write_transaction!(self, tx => {
             sqlx::query(
                 "INSERT INTO receipt_issues (receipt, token, field_code, procedure, created_at) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (receipt) DO NOTHING",
@@ -216,7 +212,7 @@ impl Store {
             .bind(issued.field_code.as_deref())
             .bind(issued.procedure.as_deref())
             .bind(self.clock.now_ms())
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
         });
         self.receipt_issue(receipt).await?.ok_or_else(|| StoreError::Config("a receipt issue vanished".into()))

@@ -90,9 +90,9 @@ impl Store {
             sqlx::query("UPDATE writer_probe SET at = $1 WHERE id = 1").bind(now).execute(&mut *tx).await?;
         });
         // Under a page cap the one-row update fits where a group of ratings would not: the
-        // room left under the cap is checked too.
-        if let Backend::Sqlite { write, .. } = &self.backend {
-            let mut conn = write.acquire().await?;
+        // room left under the cap is checked too (the cap is set on every connection).
+        if let Backend::Sqlite { read, .. } = &self.backend {
+            let mut conn = read.acquire().await?;
             let mut pragma = async |name: &'static str| -> StoreResult<i64> {
                 Ok(sqlx::query_scalar(name).fetch_one(&mut *conn).await?)
             };

@@ -43,11 +43,13 @@ pub(super) fn file_of(url: &str) -> StoreResult<Option<PathBuf>> {
 
 /// Opens the read pool and the one-connection write pool, and notes which file they opened.
 /// `max_pages` caps the database at that many pages (`PRAGMA max_page_count`) on every
-/// connection: past it a commit fails as on a full disk.
+/// connection: past it a commit fails as on a full disk. `wait` is how long a statement waits
+/// for another process's lock before it fails with "database is locked".
 pub(super) async fn connect(
     url: &str,
     max_connections: u32,
     max_pages: Option<u32>,
+    wait: Duration,
 ) -> StoreResult<(SqlitePool, SqlitePool, Option<DbFile>)> {
     let mut options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
@@ -60,7 +62,7 @@ pub(super) async fn connect(
         // a free page: an erased comment, or a receipt key's secret before it was sealed, is
         // then not in the file nor in a copy of it.
         .pragma("secure_delete", "ON")
-        .busy_timeout(Duration::from_secs(5));
+        .busy_timeout(wait);
     if let Some(pages) = max_pages {
         options = options.pragma("max_page_count", pages.to_string());
     }
@@ -75,7 +77,11 @@ pub(super) async fn connect(
         .connect_with(options.clone())
         .await?;
     let file = DbFile::of(options.get_filename());
-    let read = SqlitePoolOptions::new().max_connections(max_connections).connect_with(options).await?;
+    // Readers cannot write: a write that skipped the write path (`write_transaction!`) fails.
+    let read = SqlitePoolOptions::new()
+        .max_connections(max_connections)
+        .connect_with(options.pragma("query_only", "ON"))
+        .await?;
     Ok((read, write, file))
 }
 

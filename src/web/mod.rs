@@ -15,6 +15,7 @@ pub mod manage;
 pub mod meta;
 pub mod policy;
 pub mod request_id;
+pub mod serve;
 pub mod slotted;
 pub mod survey;
 

@@ -594,7 +594,7 @@ async fn an_online_backup_taken_while_ratings_arrive_restores_and_verifies() {
     let url = format!("sqlite://{}", restored.display());
     let out = cli(&url, &["verify"], &[("HAILONG_SIGNING_KEY_FILE", key.to_str().unwrap())]);
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    let store = hailong::store::Store::open_existing(&url, 1, None).await.unwrap();
+    let store = hailong::store::Store::open_existing(&url, 1, None, hailong::store::COMMAND_WAIT).await.unwrap();
     let kept = store.response_count().await.unwrap();
     assert!(kept as usize >= before && before > 0, "{kept} kept, {before} acknowledged before the backup");
     store.close().await;

@@ -152,10 +152,11 @@ impl TestApp {
             settings.signing_key_file.get_or_insert_with(shared_signing_key);
             settings.checkpoint_dir.get_or_insert_with(|| shared_signing_key().with_file_name("checkpoints"));
         }
-        let store = Store::open_capped(&settings.database_url, 4, settings.sqlite_max_pages)
-            .await
-            .expect("open the test database")
-            .with_settings(&settings);
+        let store =
+            Store::open_capped(&settings.database_url, 4, settings.sqlite_max_pages, hailong::store::SERVICE_WAIT)
+                .await
+                .expect("open the test database")
+                .with_settings(&settings);
         let app = Application::build_with_store(settings, store.clone()).await.expect("build the app");
         let addr = app.local_addr().expect("bound address");
         let metrics = app.metrics_addr().expect("bound metrics address");

@@ -29,7 +29,7 @@ async fn snapshot(store: &Store) -> Vec<String> {
     let mut rows: Vec<String> = known.units.iter().map(|u| format!("unit {u}")).collect();
     rows.extend(known.desks.iter().map(|(d, u)| format!("desk {d} of {u}")));
     for (officer, spans) in &known.assignments {
-        rows.extend(spans.iter().map(|(from, to)| format!("officer {officer} {from}..{to:?}")));
+        rows.extend(spans.iter().map(|(from, to, unit)| format!("officer {officer} {from}..{to:?} at {unit}")));
     }
     rows.extend(store.fields().await.unwrap().iter().map(|f| format!("field {} {}", f.code, f.name)));
     rows.extend(store.active_points().await.unwrap().iter().map(|p| format!("point {}", p.label)));

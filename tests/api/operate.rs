@@ -134,3 +134,58 @@ fn json_logs_give_each_request_line_its_id() {
         "{logs}"
     );
 }
+
+/// Reads from a raw connection until the server closes it: what it sent, or `None` when it was
+/// still open after `within`.
+async fn until_closed(stream: &mut tokio::net::TcpStream, within: Duration) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    tokio::time::timeout(within, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .ok()
+    .map(|()| got)
+}
+
+#[tokio::test]
+async fn stalled_and_idle_connections_are_closed_and_their_number_is_capped() {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::spawn_with(|s| {
+        s.header_timeout_secs = 1;
+        s.max_connections = 8;
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    // Eight clients take every place, each having sent half a request line.
+    let mut stalled = Vec::new();
+    for _ in 0..8 {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        stream.write_all(b"GET /healthz HT").await.unwrap();
+        stalled.push(stream);
+    }
+    // A ninth waits for a place (it is not refused), and is served once one is freed: not
+    // before the stalled ones' time is up.
+    let asked = std::time::Instant::now();
+    let answer = app.client.get(format!("{}/healthz", app.base)).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(asked.elapsed() >= Duration::from_millis(500), "served only once a stalled connection was closed");
+    for stream in &mut stalled {
+        assert!(until_closed(stream, Duration::from_secs(10)).await.is_some(), "a stalled connection is closed");
+    }
+    // A connection idle after its answer is closed too.
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await.unwrap();
+    let sent = until_closed(&mut idle, Duration::from_secs(10)).await.expect("an idle connection is closed");
+    assert!(String::from_utf8_lossy(&sent).starts_with("HTTP/1.1 200"), "its request was answered first");
+    // With the stalled ones gone, clients are served at once again.
+    for _ in 0..20 {
+        assert_eq!(app.get("/healthz").await.status(), 200);
+    }
+}

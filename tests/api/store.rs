@@ -485,6 +485,49 @@ async fn an_instance_writes_nothing_once_a_newer_version_has_migrated_the_databa
 }
 
 #[tokio::test]
+async fn no_kind_of_write_goes_into_a_schema_a_newer_version_has_migrated() {
+    use hailong::domain::account::Role;
+    use hailong::domain::audit::AuditFilter;
+    use hailong::domain::org::{Code, Name};
+    use hailong::store::{ServedEntry, StoreError};
+    let app = TestApp::spawn().await;
+    let point = app.officer_point().await;
+    let (unit, officer) = (point.unit_code.clone(), point.officer_code.clone().unwrap());
+    let integration = app.staff("motcua", Role::Integration, Some(&unit)).await;
+    let audited =
+        || async { app.store.audit_entries(&AuditFilter { limit: 10_000, ..Default::default() }).await.unwrap().len() };
+    let before = audited().await;
+    migrate_as_a_newer_version(&app.db_url()).await;
+
+    let newer = |what: &str, refused: Result<(), StoreError>| {
+        assert!(matches!(refused, Err(StoreError::Newer { applied: 999, .. })), "{what}: {refused:?}");
+    };
+    let code = Code::parse("HL.NEWER.Q1").unwrap();
+    let name = Name::parse("Quầy mới").unwrap();
+    newer("a desk", app.store.add_desk(&code, &name, &Code::parse(&unit).unwrap(), "test").await);
+    newer("an account", app.store.create_user("nguoi.moi", Role::Viewer, None, None, "test").await.map(|_| ()));
+    newer(
+        "an import",
+        app.store.import_org(&hailong::demo::organisation(), "mot-cua", "test", &|_| {}).await.map(|_| ()),
+    );
+    let served = ServedEntry { day: app.today(), unit: unit.clone(), officer: officer.clone(), dossiers: 3 };
+    newer("a served report", app.store.record_served(&[served], "test").await.map(|_| ()));
+    // Through the API, as the one-stop software reports: "try again", to a newer instance.
+    let body = serde_json::json!([{ "date": clock::iso(app.today()), "unit_code": unit, "officer_code": officer, "dossiers": 3 }]);
+    let answer = app
+        .client
+        .post(format!("{}/api/v1/served", app.base))
+        .bearer_auth(&integration.key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 503, "{}", answer.text().await.unwrap());
+    assert_eq!(audited().await, before, "nothing written, not even an audit entry");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_postgresql_server_that_requires_tls_is_reached_over_tls() {
     let db = TestDb::new().await;
     if hailong::store::sqlite_file(&db.url).is_some() {
