@@ -111,7 +111,9 @@ async fn a_citizen_rates_on_a_small_phone_with_a_page_that_has_no_script() {
     screenshot("form-filled-360.png", &b.screenshot().await.unwrap());
 
     b.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
-    b.wait().for_element(Locator::Css("div.ok")).await.unwrap();
+    if b.wait().for_element(Locator::Css("div.ok")).await.is_err() {
+        panic!("no thank-you page after the send: {}", b.source().await.unwrap_or_default());
+    }
     let url = b.current_url().await.unwrap();
     assert!(url.path().ends_with("/cam-on"), "Post/Redirect/Get lands on the thank-you page: {url}");
     let heading = b.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
