@@ -45,10 +45,11 @@ pub fn load_key(path: &Path, create: bool) -> anyhow::Result<Key> {
         Ok(text) => Key::from_text(&text).map_err(|e| anyhow::anyhow!("the signing key {}: {e}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
             // Written whole under a name of its own, then linked into place: a process that
-            // reads the key meanwhile finds none or all of it, and of two makers one wins.
+            // reads the key meanwhile finds none or all of it, and of two makers one wins. The
+            // name is this call's own (two threads of one process make keys at once too).
             let key = Key::generate();
             let mut partial = path.as_os_str().to_owned();
-            partial.push(format!(".{}.new", std::process::id()));
+            partial.push(format!(".{}.{:016x}.new", std::process::id(), rand::random::<u64>()));
             let partial = PathBuf::from(partial);
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create(true).truncate(true);
@@ -220,4 +221,24 @@ pub async fn run_checkpoints(app: App) {
 /// The hex SHA-256 of a file's bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     chain::hex(&Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_that_make_the_key_at_once_all_get_the_one_that_won() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let path = dir.path().join("signing.key");
+        let ids: Vec<String> = std::thread::scope(|scope| {
+            let makers: Vec<_> = (0..16).map(|_| scope.spawn(|| load_key(&path, true).map(|k| k.id()))).collect();
+            makers.into_iter().map(|m| m.join().expect("a maker").expect("the key")).collect()
+        });
+        assert!(ids.iter().all(|id| *id == ids[0]), "one key for all: {ids:?}");
+        assert_eq!(load_key(&path, false).expect("the key on disk").id(), ids[0]);
+        let left: Vec<_> =
+            std::fs::read_dir(dir.path()).expect("list").map(|e| e.expect("entry").file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("signing.key")], "no partial file left");
+    }
 }
