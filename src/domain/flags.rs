@@ -5,10 +5,11 @@
 //!
 //! The rules and their thresholds are a province's settings with a version
 //! ([`Rules`]), printed in every report's method. They are assessed by the writer in the
-//! transaction that stores the responses, over the responses of the last hour or so at the
-//! same points and officers; a burst flags every response in it, the earlier ones too.
+//! transaction that stores the responses, on counters of the points, officers and devices
+//! (one row each per window step or day, whatever the thresholds); a burst flags its dense
+//! part, the earlier responses of it too, not the ordinary ones before it.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -27,9 +28,10 @@ pub fn keyed_hash(salt: &str, text: &str) -> String {
 /// Why a response is flagged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum FlagKind {
-    /// One of many responses at one point, or for one officer, in a short time.
+    /// One of more responses at one point, or for one officer, in a short time than its own
+    /// history makes likely.
     Burst,
-    /// One of many responses from one device (address) at one point in a day.
+    /// One of many responses from one device (its address and its browser) at one point in a day.
     Device,
     /// Sent sooner after the form was drawn than a person can read it.
     Fast,
@@ -59,7 +61,7 @@ impl FlagKind {
     pub fn vi(self) -> &'static str {
         match self {
             Self::Burst => "dồn dập",
-            Self::Device => "cùng thiết bị",
+            Self::Device => "cùng thiết bị (địa chỉ mạng và trình duyệt)",
             Self::Fast => "gửi quá nhanh",
             Self::OffHours => "ngoài giờ làm việc",
             Self::Identical => "chuỗi phiếu giống nhau",
@@ -165,6 +167,12 @@ impl OpeningHours {
         self.days.contains(&weekday) && minute >= open && minute <= close + grace
     }
 
+    /// How many minutes a day the desks are open.
+    pub fn open_minutes(&self) -> u32 {
+        let (open, close) = (minutes(&self.open).unwrap_or(0), minutes(&self.close).unwrap_or(24 * 60));
+        close.saturating_sub(open)
+    }
+
     fn words(&self) -> String {
         let days: Vec<String> =
             self.days.iter().map(|d| if *d == 7 { "CN".to_owned() } else { format!("T{}", d + 1) }).collect();
@@ -172,22 +180,45 @@ impl OpeningHours {
     }
 }
 
+/// The burst window is counted in this many steps (a window of 10 minutes: the last five steps
+/// of 2 minutes, the one under way included), so that the writer reads a fixed number of
+/// counters per rating whatever the window's length.
+pub const STEPS: i64 = 5;
+
+/// How much busier than its usual day's average a point's busiest hours may be.
+pub const PEAK_FACTOR: f64 = 3.0;
+
+/// The chance that honest arrivals at a point's usual rate reach the burst threshold within one
+/// window.
+pub const BURST_ALPHA: f64 = 1e-6;
+
+/// A run of identical answers counts only responses answering at least this many questions: on
+/// a one- or two-question form honest citizens agree in long runs.
+pub const IDENTICAL_MIN_ANSWERS: u32 = 3;
+
 /// The rules of stuffing flags, a province's settings (`[flags]`), with a version that the
 /// method text prints.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Rules {
     pub version: String,
-    /// A burst: at least `burst_count` responses at one point, or for one officer, within
-    /// `burst_minutes`.
+    /// A burst: more responses at one point, or for one officer, within `burst_minutes` than its
+    /// own history makes likely (see [`Rules::burst_threshold`]), and never fewer than
+    /// `burst_count`; 0: off.
     pub burst_minutes: u32,
     pub burst_count: u32,
-    /// At least this many responses from one device (its address) at one point in a day; 0: off.
+    /// How many days before today a point's or officer's usual day is judged on.
+    pub history_days: u32,
+    /// At least this many responses from one device (its address and its browser) at one point
+    /// in a day; 0: off.
     pub device_count: u32,
-    /// Sent sooner than this many seconds after the form was drawn; 0: off.
+    /// Sent sooner after the form was drawn than `min_seconds`, or than `seconds_per_answer`
+    /// for each question answered if that is longer; 0 for both: off.
     pub min_seconds: u32,
+    pub seconds_per_answer: u32,
     /// At least this many responses in a row at one point with the same answers, each within
-    /// `identical_minutes` of the one before; 0: off.
+    /// `identical_minutes` of the one before; 0: off. Answers at the top of every scale are not
+    /// a run (an excellent officer's citizens agree; a fast pace of them is a burst).
     pub identical_count: u32,
     pub identical_minutes: u32,
     /// Opening hours of every unit but those listed in `units` (by unit code).
@@ -202,11 +233,13 @@ pub struct Rules {
 impl Default for Rules {
     fn default() -> Self {
         Self {
-            version: "flags-2026-1".into(),
+            version: "flags-2026-2".into(),
             burst_minutes: 10,
             burst_count: 10,
-            device_count: 5,
-            min_seconds: 8,
+            history_days: 14,
+            device_count: 3,
+            min_seconds: 3,
+            seconds_per_answer: 1,
             identical_count: 12,
             identical_minutes: 30,
             hours: OpeningHours::default(),
@@ -225,6 +258,7 @@ impl Rules {
             burst_count: 0,
             device_count: 0,
             min_seconds: 0,
+            seconds_per_answer: 0,
             identical_count: 0,
             off_hours: false,
             ..Self::default()
@@ -236,6 +270,7 @@ impl Rules {
         self.burst_count > 0
             || self.device_count > 0
             || self.min_seconds > 0
+            || self.seconds_per_answer > 0
             || self.identical_count > 0
             || self.off_hours
     }
@@ -247,8 +282,14 @@ impl Rules {
         if self.burst_count > 0 && !(1..=24 * 60).contains(&self.burst_minutes) {
             return Err("flags.burst_minutes must be between 1 and 1440".into());
         }
+        if self.burst_count > 0 && !(1..=366).contains(&self.history_days) {
+            return Err("flags.history_days must be between 1 and 366".into());
+        }
         if self.burst_count == 1 || self.identical_count == 1 || self.device_count == 1 {
             return Err("flags: a count of 1 would flag every response; use 0 to turn a rule off".into());
+        }
+        if self.min_seconds > 3600 || self.seconds_per_answer > 600 {
+            return Err("flags: min_seconds is at most 3600 and seconds_per_answer at most 600".into());
         }
         if self.identical_count > 0 && !(1..=24 * 60).contains(&self.identical_minutes) {
             return Err("flags.identical_minutes must be between 1 and 1440".into());
@@ -260,17 +301,42 @@ impl Rules {
         Ok(())
     }
 
-    /// How far back the writer must look at a point for the rules to see a whole burst or run
-    /// (a run is at most `identical_count` responses each within `identical_minutes`: longer
-    /// ones were flagged already), at most a day.
-    pub fn point_lookback_ms(&self) -> i64 {
-        let run = self.identical_count.saturating_mul(self.identical_minutes);
-        i64::from(self.burst_minutes.max(run).min(24 * 60)) * 60_000
+    /// The opening hours of the unit `unit_code`.
+    pub fn hours_of(&self, unit_code: &str) -> &OpeningHours {
+        self.units.get(unit_code).unwrap_or(&self.hours)
     }
 
-    /// How far back the writer must look at an officer for the rules to see a whole burst.
-    pub fn officer_lookback_ms(&self) -> i64 {
-        i64::from(self.burst_minutes) * 60_000
+    /// The length of one step of the burst window.
+    pub fn step_ms(&self) -> i64 {
+        (i64::from(self.burst_minutes.max(1)) * 60_000 / STEPS).max(1)
+    }
+
+    /// The step an instant falls in.
+    pub fn step(&self, at_ms: i64) -> i64 {
+        at_ms.div_euclid(self.step_ms())
+    }
+
+    /// The burst threshold of a point or officer whose usual day (the median of its days with
+    /// ratings over the last `history_days`, flagged ones not counted) holds `usual_day`
+    /// responses, at a unit open as `hours` say: the count a window reaches by chance with
+    /// probability below [`BURST_ALPHA`] when arrivals come at [`PEAK_FACTOR`] times the usual
+    /// day's average rate; never below `burst_count`. A point with no history is judged by
+    /// `burst_count` alone.
+    pub fn burst_threshold(&self, usual_day: f64, hours: &OpeningHours) -> u32 {
+        use statrs::distribution::{DiscreteCDF, Poisson};
+        let open = f64::from(hours.open_minutes().max(60));
+        let lambda = usual_day * PEAK_FACTOR * f64::from(self.burst_minutes) / open;
+        let by_history = Poisson::new(lambda)
+            .ok()
+            .map(|p| u32::try_from(p.inverse_cdf(1.0 - BURST_ALPHA).saturating_add(1)).unwrap_or(u32::MAX))
+            .unwrap_or(0);
+        self.burst_count.max(by_history)
+    }
+
+    /// How soon after its form was drawn a response with `answered` questions answered is sent
+    /// too fast, in milliseconds; 0 when the rule is off.
+    pub fn fast_ms(&self, answered: u32) -> i64 {
+        i64::from(self.min_seconds.max(self.seconds_per_answer.saturating_mul(answered))) * 1000
     }
 
     /// The rules in words, for the method text.
@@ -278,23 +344,30 @@ impl Rules {
         let mut parts = vec![format!("{}: chỉ xét phiếu qua mã QR tại quầy; cờ không xóa hay sửa phiếu", self.version)];
         if self.burst_count > 0 {
             parts.push(format!(
-                "dồn dập: từ {} phiếu tại một mã QR, hoặc cho một cán bộ, trong {} phút (gắn cờ mọi phiếu của đợt)",
-                self.burst_count, self.burst_minutes
+                "dồn dập: tại một mã QR, hoặc cho một cán bộ, số phiếu trong {} phút vượt mức mà nhịp thường ngày \
+                 của chính nó ({} ngày trước, lúc đông nhất gấp {} lần bình quân) chỉ đạt với xác suất dưới một phần \
+                 triệu, và không dưới {} phiếu (gắn cờ các phiếu liền nhau của đợt)",
+                self.burst_minutes, self.history_days, PEAK_FACTOR, self.burst_count
             ));
         }
         if self.device_count > 0 {
             parts.push(format!(
-                "cùng thiết bị: từ {} phiếu từ một địa chỉ mạng tại một mã QR trong một ngày",
+                "cùng thiết bị: từ {} phiếu từ một thiết bị (cùng địa chỉ mạng và cùng trình duyệt) tại một mã QR \
+                 trong một ngày",
                 self.device_count
             ));
         }
-        if self.min_seconds > 0 {
-            parts.push(format!("gửi quá nhanh: dưới {} giây sau khi mở phiếu", self.min_seconds));
+        if self.min_seconds > 0 || self.seconds_per_answer > 0 {
+            parts.push(format!(
+                "gửi quá nhanh: dưới {} giây sau khi mở phiếu, hoặc dưới {} giây cho mỗi câu đã trả lời nếu lâu hơn",
+                self.min_seconds, self.seconds_per_answer
+            ));
         }
         if self.identical_count > 0 {
             parts.push(format!(
-                "chuỗi phiếu giống nhau: từ {} phiếu liền nhau tại một mã QR có cùng câu trả lời, cách nhau không quá {} phút",
-                self.identical_count, self.identical_minutes
+                "chuỗi phiếu giống nhau: từ {} phiếu liền nhau tại một mã QR có cùng câu trả lời cho từ {} câu trở lên \
+                 (trừ khi mọi câu đều ở mức cao nhất), cách nhau không quá {} phút",
+                self.identical_count, IDENTICAL_MIN_ANSWERS, self.identical_minutes
             ));
         }
         if self.off_hours {
@@ -310,11 +383,38 @@ impl Rules {
         }
         parts.join("; ")
     }
+
+    /// Whether a response at `at_ms` at the unit `unit_code` is outside its hours and grace.
+    pub fn is_off_hours(&self, unit_code: &str, at_ms: i64) -> bool {
+        let local = super::clock::vietnam_time(at_ms);
+        let weekday = local.weekday().number_from_monday();
+        let minute = u32::from(local.hour()) * 60 + u32::from(local.minute());
+        !self.hours_of(unit_code).contains(weekday, minute, self.grace_minutes)
+    }
 }
 
-/// A response as the rules see it.
+/// What the burst rule counts over: a point, or an officer (all their points).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    Point,
+    Officer,
+}
+
+impl Scope {
+    pub const ALL: [Self; 2] = [Self::Point, Self::Officer];
+
+    /// How the store names the scope's counters: (steps, days).
+    pub fn codes(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Point => ("point-step", "point-day"),
+            Self::Officer => ("officer-step", "officer-day"),
+        }
+    }
+}
+
+/// A response the writer just stored at an open QR code, as the rules see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Seen {
+pub struct Fresh {
     pub id: i64,
     pub point: i64,
     pub officer: Option<i64>,
@@ -323,123 +423,197 @@ pub struct Seen {
     pub at_ms: i64,
     /// When its form was drawn, as its one-time key says; `None` when the key does not say.
     pub drawn_ms: Option<i64>,
-    /// The keyed hash of its device, where known.
+    /// The keyed hash of its device (address and browser), where known.
     pub device: Option<String>,
-    /// Whether it is among the newest at its point, with none missing between it and the new
-    /// ones (the look back's part per point): only those make a run of identical answers.
-    pub in_a_row: bool,
+    /// How many of its questions were answered.
+    pub answered: u32,
     /// Its own answers in one canonical text.
     pub answers: String,
+    /// Whether every answer is the top of its scale.
+    pub all_top: bool,
 }
 
-/// The flags the rules give to responses among `seen` (the new ones, `new`, and those before
-/// them at the same points and officers, from the writer's look back): every flag of a new
-/// response, and the burst, device and run flags that a new response gives to earlier ones.
-pub fn assess(seen: &[Seen], new: &HashSet<i64>, rules: &Rules) -> BTreeMap<i64, Vec<FlagKind>> {
-    let mut flags: BTreeMap<i64, Vec<FlagKind>> = BTreeMap::new();
-    let mut add = |id: i64, kind: FlagKind| {
-        let list = flags.entry(id).or_default();
+/// A run of identical answers at a point, as the writer keeps it between groups.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Streak {
+    pub answers: String,
+    pub length: u32,
+    pub first_id: i64,
+    pub first_ms: i64,
+    pub last_ms: i64,
+}
+
+/// The counters the rules read and move, as the writer loads them for a group: each is one
+/// row, so a rating costs the same whatever the thresholds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct State {
+    /// Responses per (scope, subject, step).
+    pub steps: HashMap<(Scope, i64, i64), u32>,
+    /// The burst threshold per (scope, subject, day), from the subject's history.
+    pub thresholds: HashMap<(Scope, i64, i64), u32>,
+    /// When a response of the burst under way was last flagged, per (scope, subject).
+    pub runs: HashMap<(Scope, i64), i64>,
+    /// Responses per (point, device, day).
+    pub devices: HashMap<(i64, String, i64), u32>,
+    /// The run of identical answers at each point.
+    pub streaks: HashMap<i64, Streak>,
+}
+
+/// Earlier responses a new one shows to belong with it, for the writer to read back once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Back {
+    /// The dense part of a burst: the newest `limit` responses of the subject between `from_ms`
+    /// and `to_ms`, followed back while each is within `gap_ms` of the one after it.
+    Burst { scope: Scope, subject: i64, from_ms: i64, to_ms: i64, limit: u32, gap_ms: i64 },
+    /// Every response of the device at the point that day.
+    Device { point: i64, device: String, day: i64 },
+    /// The responses of a run of identical answers at a point.
+    Streak { point: i64, first_id: i64, last_id: i64, from_ms: i64, to_ms: i64 },
+}
+
+/// What a group's pass gives: the flags of the new responses, and what to read back.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Pass {
+    pub flags: BTreeMap<i64, Vec<FlagKind>>,
+    pub back: Vec<Back>,
+}
+
+impl Pass {
+    fn add(&mut self, id: i64, kind: FlagKind) {
+        let list = self.flags.entry(id).or_default();
         if !list.contains(&kind) {
             list.push(kind);
-        }
-    };
-    let mut ordered: Vec<&Seen> = seen.iter().collect();
-    ordered.sort_by_key(|s| (s.at_ms, s.id));
-
-    // Bursts: a window of burst_minutes holding burst_count responses, at a point or for an
-    // officer, that holds a new response.
-    if rules.burst_count > 0 {
-        let window = i64::from(rules.burst_minutes) * 60_000;
-        let mut by_point: HashMap<i64, Vec<&Seen>> = HashMap::new();
-        let mut by_officer: HashMap<i64, Vec<&Seen>> = HashMap::new();
-        for s in &ordered {
-            by_point.entry(s.point).or_default().push(s);
-            if let Some(o) = s.officer {
-                by_officer.entry(o).or_default().push(s);
-            }
-        }
-        for list in by_point.values().chain(by_officer.values()) {
-            let mut start = 0;
-            for end in 0..list.len() {
-                while list[end].at_ms - list[start].at_ms >= window {
-                    start += 1;
-                }
-                let run = &list[start..=end];
-                if run.len() >= rules.burst_count as usize && run.iter().any(|s| new.contains(&s.id)) {
-                    for s in run {
-                        add(s.id, FlagKind::Burst);
-                    }
-                }
-            }
+            list.sort_unstable();
         }
     }
+}
 
-    // The same device again and again at one point in a Vietnam day.
-    if rules.device_count > 0 {
-        let mut by_device: HashMap<(&str, i64, i64), Vec<i64>> = HashMap::new();
-        for s in &ordered {
-            if let Some(device) = &s.device {
-                let day = super::clock::day_bucket(s.at_ms);
-                by_device.entry((device.as_str(), s.point, day)).or_default().push(s.id);
-            }
+/// The newest responses `rows` (id, instant), newest first, followed back from the first while
+/// each is within `gap_ms` of the one after it: the dense part of a burst.
+pub fn dense_run(rows: &[(i64, i64)], gap_ms: i64) -> Vec<i64> {
+    let mut ids = Vec::new();
+    let mut after: Option<i64> = None;
+    for (id, at) in rows {
+        if after.is_some_and(|later| later - at > gap_ms) {
+            break;
         }
-        for ids in by_device.values() {
-            if ids.len() >= rules.device_count as usize && ids.iter().any(|id| new.contains(id)) {
-                for id in ids {
-                    add(*id, FlagKind::Device);
-                }
-            }
-        }
+        ids.push(*id);
+        after = Some(*at);
     }
+    ids
+}
 
-    // Runs of identical answers at a point.
-    if rules.identical_count > 0 {
-        let gap = i64::from(rules.identical_minutes) * 60_000;
-        let mut by_point: HashMap<i64, Vec<&Seen>> = HashMap::new();
-        for s in ordered.iter().filter(|s| s.in_a_row) {
-            by_point.entry(s.point).or_default().push(s);
+/// Applies the rules to the responses of one group, in the order they were sent, moving the
+/// counters in `state` as it goes: the flags each new response earns by itself and what it
+/// shows about earlier ones (a burst's dense part, the device's other ratings that day, the
+/// run), to read back once, when the burst, device or run is first seen.
+pub fn assess(fresh: &[Fresh], state: &mut State, rules: &Rules) -> Pass {
+    let mut pass = Pass::default();
+    let mut ordered: Vec<&Fresh> = fresh.iter().collect();
+    ordered.sort_by_key(|f| (f.at_ms, f.id));
+    let window = i64::from(rules.burst_minutes) * 60_000;
+    for f in ordered {
+        let day = super::clock::day_bucket(f.at_ms);
+        let step = rules.step(f.at_ms);
+
+        // Bursts at the point and for the officer.
+        let subjects = [(Scope::Point, Some(f.point)), (Scope::Officer, f.officer)];
+        for (scope, subject) in subjects {
+            let Some(subject) = subject else { continue };
+            *state.steps.entry((scope, subject, step)).or_insert(0) += 1;
+            if rules.burst_count == 0 {
+                continue;
+            }
+            let count: u32 =
+                (step - (STEPS - 1)..=step).map(|s| state.steps.get(&(scope, subject, s)).copied().unwrap_or(0)).sum();
+            let threshold = state.thresholds.get(&(scope, subject, day)).copied().unwrap_or(rules.burst_count);
+            if count < threshold {
+                continue;
+            }
+            pass.add(f.id, FlagKind::Burst);
+            let under_way = state.runs.get(&(scope, subject)).is_some_and(|last| f.at_ms - last <= window);
+            if !under_way {
+                pass.back.push(Back::Burst {
+                    scope,
+                    subject,
+                    from_ms: f.at_ms - window,
+                    to_ms: f.at_ms,
+                    limit: count,
+                    gap_ms: window / i64::from(threshold.max(1)),
+                });
+            }
+            state.runs.insert((scope, subject), f.at_ms);
         }
-        for list in by_point.values() {
-            let mut start = 0;
-            for end in 0..=list.len() {
-                let breaks = end == list.len()
-                    || (end > start
-                        && (list[end].answers != list[start].answers || list[end].at_ms - list[end - 1].at_ms > gap));
-                if breaks {
-                    let run = &list[start..end];
-                    if run.len() >= rules.identical_count as usize && run.iter().any(|s| new.contains(&s.id)) {
-                        for s in run {
-                            add(s.id, FlagKind::Identical);
-                        }
-                    }
-                    start = end;
+
+        // The same device again and again at one point in a Vietnam day.
+        if let (true, Some(device)) = (rules.device_count > 0, f.device.as_ref()) {
+            let n = state.devices.entry((f.point, device.clone(), day)).or_insert(0);
+            *n += 1;
+            if *n >= rules.device_count {
+                pass.add(f.id, FlagKind::Device);
+                if *n == rules.device_count {
+                    pass.back.push(Back::Device { point: f.point, device: device.clone(), day });
                 }
             }
         }
-    }
 
-    // What a new response shows by itself: its time to fill, its hour.
-    for s in ordered.iter().filter(|s| new.contains(&s.id)) {
-        if rules.min_seconds > 0 {
-            let quick = s.drawn_ms.is_none_or(|drawn| s.at_ms - drawn < i64::from(rules.min_seconds) * 1000);
-            if quick {
-                add(s.id, FlagKind::Fast);
+        // Runs of identical answers at a point.
+        if rules.identical_count > 0 {
+            let gap = i64::from(rules.identical_minutes) * 60_000;
+            let streak = state.streaks.entry(f.point).or_insert_with(|| Streak {
+                answers: String::new(),
+                length: 0,
+                first_id: f.id,
+                first_ms: f.at_ms,
+                last_ms: f.at_ms,
+            });
+            if streak.length > 0 && streak.answers == f.answers && f.at_ms - streak.last_ms <= gap {
+                streak.length += 1;
+                streak.last_ms = f.at_ms;
+            } else {
+                *streak = Streak {
+                    answers: f.answers.clone(),
+                    length: 1,
+                    first_id: f.id,
+                    first_ms: f.at_ms,
+                    last_ms: f.at_ms,
+                };
+            }
+            if !f.all_top && f.answered >= IDENTICAL_MIN_ANSWERS && streak.length >= rules.identical_count {
+                pass.add(f.id, FlagKind::Identical);
+                if streak.length == rules.identical_count {
+                    pass.back.push(Back::Streak {
+                        point: f.point,
+                        first_id: streak.first_id,
+                        last_id: f.id,
+                        from_ms: streak.first_ms,
+                        to_ms: f.at_ms,
+                    });
+                }
             }
         }
-        if rules.off_hours {
-            let hours = rules.units.get(&s.unit_code).unwrap_or(&rules.hours);
-            let local = super::clock::vietnam_time(s.at_ms);
-            let weekday = local.weekday().number_from_monday();
-            let minute = u32::from(local.hour()) * 60 + u32::from(local.minute());
-            if !hours.contains(weekday, minute, rules.grace_minutes) {
-                add(s.id, FlagKind::OffHours);
-            }
+
+        // What a new response shows by itself: its time to fill, its hour.
+        let fast = rules.fast_ms(f.answered);
+        if fast > 0 && f.drawn_ms.is_none_or(|drawn| f.at_ms - drawn < fast) {
+            pass.add(f.id, FlagKind::Fast);
+        }
+        if rules.off_hours && rules.is_off_hours(&f.unit_code, f.at_ms) {
+            pass.add(f.id, FlagKind::OffHours);
         }
     }
-    for list in flags.values_mut() {
-        list.sort_unstable();
+    pass
+}
+
+/// The median of the days that had ratings: a subject's usual day.
+pub fn usual_day(days: &[u32]) -> f64 {
+    let mut days: Vec<u32> = days.iter().copied().filter(|n| *n > 0).collect();
+    if days.is_empty() {
+        return 0.0;
     }
-    flags
+    days.sort_unstable();
+    let mid = days.len() / 2;
+    if days.len() % 2 == 1 { f64::from(days[mid]) } else { (f64::from(days[mid - 1]) + f64::from(days[mid])) / 2.0 }
 }
 
 #[cfg(test)]
@@ -448,18 +622,20 @@ mod tests {
 
     /// Monday 2026-11-30 09:00 in Vietnam, in Unix milliseconds.
     const MONDAY_9: i64 = 1_796_004_000_000;
+    const MINUTE: i64 = 60_000;
 
-    fn seen(id: i64, point: i64, minute: i64) -> Seen {
-        Seen {
+    fn fresh(id: i64, point: i64, minute: i64) -> Fresh {
+        Fresh {
             id,
             point,
             officer: Some(point),
             unit_code: "U".into(),
-            at_ms: MONDAY_9 + minute * 60_000,
-            drawn_ms: Some(MONDAY_9 + minute * 60_000 - 60_000),
+            at_ms: MONDAY_9 + minute * MINUTE,
+            drawn_ms: Some(MONDAY_9 + minute * MINUTE - MINUTE),
             device: None,
-            in_a_row: true,
+            answered: 3,
             answers: format!("a={}", id % 5),
+            all_top: false,
         }
     }
 
@@ -467,8 +643,19 @@ mod tests {
         Rules { burst_count: 4, burst_minutes: 10, device_count: 3, identical_count: 4, ..Rules::default() }
     }
 
-    fn kinds(flags: &BTreeMap<i64, Vec<FlagKind>>, kind: FlagKind) -> Vec<i64> {
-        flags.iter().filter(|(_, k)| k.contains(&kind)).map(|(id, _)| *id).collect()
+    /// Each response in its own group, as the writer sees them one after the other.
+    fn one_by_one(all: &[Fresh], state: &mut State, rules: &Rules) -> Pass {
+        let mut out = Pass::default();
+        for f in all {
+            let pass = assess(std::slice::from_ref(f), state, rules);
+            out.flags.extend(pass.flags);
+            out.back.extend(pass.back);
+        }
+        out
+    }
+
+    fn with(pass: &Pass, kind: FlagKind) -> Vec<i64> {
+        pass.flags.iter().filter(|(_, k)| k.contains(&kind)).map(|(id, _)| *id).collect()
     }
 
     #[test]
@@ -478,89 +665,153 @@ mod tests {
     }
 
     #[test]
-    fn a_burst_flags_all_its_responses_and_a_spread_day_does_not() {
-        let burst: Vec<Seen> = (1..=4).map(|i| seen(i, 1, i)).collect();
-        let flags = assess(&burst, &HashSet::from([4]), &rules());
-        assert_eq!(kinds(&flags, FlagKind::Burst), vec![1, 2, 3, 4], "the earlier ones too");
-        let spread: Vec<Seen> = (1..=4).map(|i| seen(i, 1, i * 4)).collect();
-        assert!(kinds(&assess(&spread, &HashSet::from([4]), &rules()), FlagKind::Burst).is_empty());
-        // Four at four different points of one officer are a burst for the officer.
-        let mut officer: Vec<Seen> = (1..=4).map(|i| seen(i, 10 + i, i)).collect();
-        officer.iter_mut().for_each(|s| s.officer = Some(7));
-        assert_eq!(kinds(&assess(&officer, &HashSet::from([4]), &rules()), FlagKind::Burst).len(), 4);
-        // An old burst is not flagged again by a response that is not part of it.
-        let mut later = burst.clone();
-        later.push(seen(5, 1, 30));
-        assert!(kinds(&assess(&later, &HashSet::from([5]), &rules()), FlagKind::Burst).is_empty());
+    fn a_burst_is_seen_once_and_read_back_and_a_spread_day_is_not_a_burst() {
+        let mut state = State::default();
+        let burst: Vec<Fresh> = (1..=6).map(|i| fresh(i, 1, i)).collect();
+        let pass = one_by_one(&burst, &mut state, &rules());
+        assert_eq!(with(&pass, FlagKind::Burst), vec![4, 5, 6]);
+        // Read back once, when the fourth is seen: for the point and for its officer.
+        let backs: Vec<&Back> = pass.back.iter().filter(|b| matches!(b, Back::Burst { .. })).collect();
+        assert_eq!(backs.len(), 2, "{backs:?}");
+        let Back::Burst { limit, gap_ms, from_ms, to_ms, .. } = backs[0] else { unreachable!() };
+        assert_eq!((*limit, *gap_ms, *to_ms - *from_ms), (4, 10 * MINUTE / 4, 10 * MINUTE));
+        let mut state = State::default();
+        let spread: Vec<Fresh> = (1..=8).map(|i| fresh(i, 1, i * 4)).collect();
+        assert!(with(&one_by_one(&spread, &mut state, &rules()), FlagKind::Burst).is_empty());
+    }
+
+    #[test]
+    fn a_busy_point_is_judged_by_its_own_usual_day() {
+        let r = Rules::default();
+        let hours = OpeningHours::default();
+        assert_eq!(r.burst_threshold(0.0, &hours), 10, "no history: the floor");
+        let officer = r.burst_threshold(60.0, &hours);
+        let poster = r.burst_threshold(480.0, &hours);
+        assert!((10..=16).contains(&officer), "{officer}");
+        assert!((35..=60).contains(&poster), "{poster}");
+        // A point that usually takes 480 a day is not in a burst at 20 in 10 minutes.
+        let mut state = State::default();
+        state.thresholds.insert((Scope::Point, 1, crate::domain::clock::day_bucket(MONDAY_9)), poster);
+        let mut busy: Vec<Fresh> = (0..20).map(|i| fresh(i, 1, i / 2)).collect();
+        busy.iter_mut().for_each(|f| f.officer = None);
+        assert!(with(&one_by_one(&busy, &mut state, &r), FlagKind::Burst).is_empty());
+        assert_eq!(usual_day(&[0, 50, 70, 60]), 60.0);
+        assert_eq!(usual_day(&[40, 60]), 50.0);
+        assert_eq!(usual_day(&[]), 0.0);
+    }
+
+    #[test]
+    fn the_dense_part_of_a_burst_leaves_the_ordinary_ones_before_it() {
+        // Newest first: a flood every 30 s after one given eight minutes before.
+        let rows = [(9, 300_000), (8, 270_000), (7, 240_000), (6, 210_000), (2, -180_000)];
+        assert_eq!(dense_run(&rows, 60_000), vec![9, 8, 7, 6]);
+        assert_eq!(dense_run(&[], 60_000), Vec::<i64>::new());
     }
 
     #[test]
     fn one_device_many_times_at_a_point_is_flagged_and_different_devices_are_not() {
-        let mut same: Vec<Seen> = (1..=3).map(|i| seen(i, 1, i * 20)).collect();
-        same.iter_mut().for_each(|s| s.device = Some("d1".into()));
-        assert_eq!(kinds(&assess(&same, &HashSet::from([3]), &rules()), FlagKind::Device), vec![1, 2, 3]);
-        for (i, s) in same.iter_mut().enumerate() {
-            s.device = Some(format!("d{i}"));
+        let mut state = State::default();
+        let mut same: Vec<Fresh> = (1..=4).map(|i| fresh(i, 1, i * 20)).collect();
+        same.iter_mut().for_each(|f| f.device = Some("d1".into()));
+        let pass = one_by_one(&same, &mut state, &rules());
+        assert_eq!(with(&pass, FlagKind::Device), vec![3, 4]);
+        let day = crate::domain::clock::day_bucket(MONDAY_9);
+        assert_eq!(
+            pass.back.iter().filter(|b| matches!(b, Back::Device { .. })).collect::<Vec<_>>(),
+            vec![&Back::Device { point: 1, device: "d1".into(), day }],
+            "the earlier ones are read back once"
+        );
+        let mut state = State::default();
+        for (i, f) in same.iter_mut().enumerate() {
+            f.device = Some(format!("d{i}"));
         }
-        assert!(kinds(&assess(&same, &HashSet::from([3]), &rules()), FlagKind::Device).is_empty());
+        assert!(with(&one_by_one(&same, &mut state, &rules()), FlagKind::Device).is_empty());
     }
 
     #[test]
-    fn a_form_sent_too_soon_after_it_was_drawn_is_flagged() {
-        let mut quick = seen(1, 1, 0);
-        quick.drawn_ms = Some(quick.at_ms - 3_000);
-        let mut slow = seen(2, 2, 0);
-        slow.drawn_ms = Some(slow.at_ms - 45_000);
-        let mut unknown = seen(3, 3, 0);
+    fn too_fast_depends_on_how_many_questions_were_answered() {
+        let r = rules();
+        let mut one_question = fresh(1, 1, 0);
+        one_question.answered = 1;
+        one_question.drawn_ms = Some(one_question.at_ms - 4_000);
+        let mut long = fresh(2, 2, 0);
+        long.answered = 27;
+        long.drawn_ms = Some(long.at_ms - 20_000);
+        let mut quick = fresh(3, 3, 0);
+        quick.drawn_ms = Some(quick.at_ms - 2_000);
+        let mut unknown = fresh(4, 4, 0);
         unknown.drawn_ms = None;
-        let flags = assess(&[quick, slow, unknown], &HashSet::from([1, 2, 3]), &rules());
-        assert_eq!(kinds(&flags, FlagKind::Fast), vec![1, 3]);
+        let pass = assess(&[one_question, long, quick, unknown], &mut State::default(), &r);
+        assert_eq!(with(&pass, FlagKind::Fast), vec![2, 3, 4]);
+        assert_eq!((r.fast_ms(1), r.fast_ms(27)), (3_000, 27_000));
     }
 
     #[test]
     fn outside_the_units_hours_is_flagged_with_its_own_hours_and_the_grace() {
-        let mut night = seen(1, 1, 13 * 60); // 22:00
-        let mut evening = seen(2, 2, 9 * 60); // 18:00, within the hour of grace after 17:30
-        let mut sunday = seen(3, 3, -24 * 60); // Sunday 09:00
-        let mut late_unit = seen(4, 4, 13 * 60); // 22:00 at a unit open until 22:30
+        let night = fresh(1, 1, 13 * 60); // 22:00
+        let evening = fresh(2, 2, 9 * 60); // 18:00, within the hour of grace after 17:30
+        let sunday = fresh(3, 3, -24 * 60); // Sunday 09:00
+        let mut late_unit = fresh(4, 4, 13 * 60); // 22:00 at a unit open until 22:30
         late_unit.unit_code = "LATE".into();
-        for s in [&mut night, &mut evening, &mut sunday] {
-            s.unit_code = "U".into();
-        }
         let mut r = rules();
         r.units.insert(
             "LATE".into(),
             OpeningHours { open: "07:00".into(), close: "22:30".into(), days: vec![1, 2, 3, 4, 5, 6, 7] },
         );
-        let flags = assess(&[night, evening, sunday, late_unit], &HashSet::from([1, 2, 3, 4]), &r);
-        assert_eq!(kinds(&flags, FlagKind::OffHours), vec![1, 3]);
+        let pass = assess(&[night, evening, sunday, late_unit], &mut State::default(), &r);
+        assert_eq!(with(&pass, FlagKind::OffHours), vec![1, 3]);
     }
 
     #[test]
-    fn a_long_run_of_identical_answers_is_flagged_and_a_broken_one_is_not() {
-        let mut run: Vec<Seen> = (1..=4).map(|i| seen(i, 1, i * 15)).collect();
-        run.iter_mut().for_each(|s| s.answers = "a=5,b=5".into());
-        assert_eq!(kinds(&assess(&run, &HashSet::from([4]), &rules()), FlagKind::Identical), vec![1, 2, 3, 4]);
-        run[2].answers = "a=4,b=5".into();
-        assert!(kinds(&assess(&run, &HashSet::from([4]), &rules()), FlagKind::Identical).is_empty());
-        // Too far apart in time is not a run either.
-        let mut apart: Vec<Seen> = (1..=4).map(|i| seen(i, 1, i * 45)).collect();
-        apart.iter_mut().for_each(|s| s.answers = "a=5".into());
-        assert!(kinds(&assess(&apart, &HashSet::from([4]), &rules()), FlagKind::Identical).is_empty());
+    fn a_long_run_of_identical_answers_is_flagged_unless_they_are_all_top() {
+        let mut state = State::default();
+        let mut run: Vec<Fresh> = (1..=5).map(|i| fresh(i, 1, i * 15)).collect();
+        run.iter_mut().for_each(|f| f.answers = "a=3,b=3".into());
+        let pass = one_by_one(&run, &mut state, &rules());
+        assert_eq!(with(&pass, FlagKind::Identical), vec![4, 5]);
+        assert!(pass.back.contains(&Back::Streak {
+            point: 1,
+            first_id: 1,
+            last_id: 4,
+            from_ms: run[0].at_ms,
+            to_ms: run[3].at_ms
+        }));
+        // One different breaks it; too far apart in time is not a run either.
+        let mut state = State::default();
+        let mut broken = run.clone();
+        broken[2].answers = "a=4,b=3".into();
+        assert!(with(&one_by_one(&broken, &mut state, &rules()), FlagKind::Identical).is_empty());
+        let mut state = State::default();
+        let mut apart: Vec<Fresh> = (1..=5).map(|i| fresh(i, 1, i * 45)).collect();
+        apart.iter_mut().for_each(|f| f.answers = "a=3".into());
+        assert!(with(&one_by_one(&apart, &mut state, &rules()), FlagKind::Identical).is_empty());
+        // An excellent officer's citizens giving the top answers, at their pace, are no run.
+        let mut state = State::default();
+        let mut top = run.clone();
+        top.iter_mut().for_each(|f| f.all_top = true);
+        assert!(with(&one_by_one(&top, &mut state, &rules()), FlagKind::Identical).is_empty());
+        // Nor are citizens agreeing on a one-question form.
+        let mut state = State::default();
+        let mut short = run.clone();
+        short.iter_mut().for_each(|f| f.answered = 1);
+        assert!(with(&one_by_one(&short, &mut state, &rules()), FlagKind::Identical).is_empty());
     }
 
     #[test]
     fn rules_are_checked_and_said() {
         assert!(Rules::default().validate().is_ok());
         assert!(Rules { burst_count: 1, ..Rules::default() }.validate().is_err());
+        assert!(Rules { history_days: 0, ..Rules::default() }.validate().is_err());
         let bad = Rules { hours: OpeningHours { open: "7h".into(), ..OpeningHours::default() }, ..Rules::default() };
         assert!(bad.validate().is_err());
         let words = Rules::default().words();
         assert!(
-            words.starts_with("flags-2026-1") && words.contains("10 phiếu") && words.contains("07:00–17:30"),
+            words.starts_with("flags-2026-2") && words.contains("không dưới 10 phiếu") && words.contains("07:00–17:30"),
             "{words}"
         );
+        assert!(words.contains("cùng địa chỉ mạng và cùng trình duyệt"), "{words}");
         assert_eq!(kind_of("flag.off_hours"), Some(FlagKind::OffHours));
         assert_eq!(kind_of("flag.any"), None);
+        assert!(!Rules::off().any());
     }
 }

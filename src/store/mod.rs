@@ -101,6 +101,8 @@ pub struct Store {
     backend: Backend,
     /// The stuffing flags' rules the writer applies (`domain::flags`).
     flag_rules: std::sync::Arc<crate::domain::flags::Rules>,
+    /// What the flag pass remembers between groups (questionnaires' tops, the day's thresholds).
+    flag_memo: std::sync::Arc<std::sync::Mutex<flags::Memo>>,
     /// The time every record is stamped with and "today" is read from.
     clock: crate::domain::clock::Clock,
     /// Seals and opens receipt keys' secrets, under `receipt_secret`; none while it is unset.
@@ -383,7 +385,7 @@ pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
 impl Store {
     /// This store with the stuffing flags' rules its writer applies.
     pub fn with_flag_rules(self, rules: crate::domain::flags::Rules) -> Self {
-        Self { flag_rules: std::sync::Arc::new(rules), ..self }
+        Self { flag_rules: std::sync::Arc::new(rules), flag_memo: Default::default(), ..self }
     }
 
     /// This store as the settings say: the flag rules, the clock and the receipt secret.
@@ -466,7 +468,13 @@ impl Store {
         } else {
             return Err(unsupported_url(url));
         };
-        let store = Self { backend, flag_rules: Default::default(), clock: Default::default(), receipt_sealer: None };
+        let store = Self {
+            backend,
+            flag_rules: Default::default(),
+            flag_memo: Default::default(),
+            clock: Default::default(),
+            receipt_sealer: None,
+        };
         let applied: Option<i64> = on_backend!(store, pool => {
             sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations").fetch_one(pool).await?
         });
@@ -506,7 +514,13 @@ impl Store {
         } else {
             return Err(unsupported_url(url));
         };
-        let store = Self { backend, flag_rules: Default::default(), clock: Default::default(), receipt_sealer: None };
+        let store = Self {
+            backend,
+            flag_rules: Default::default(),
+            flag_memo: Default::default(),
+            clock: Default::default(),
+            receipt_sealer: None,
+        };
         // A database a newer version migrated is said as such, not as a migration "missing".
         let applied: Result<Option<i64>, sqlx::Error> = on_backend!(store, pool => {
             sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations").fetch_one(pool).await

@@ -27,6 +27,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (14, "rate windows", include_str!("../../migrations/postgres/0014_rate_windows.sql")),
     (15, "comment purges", include_str!("../../migrations/postgres/0015_comment_purges.sql")),
     (16, "flag events", include_str!("../../migrations/postgres/0016_flag_events.sql")),
+    (17, "flag counters", include_str!("../../migrations/postgres/0017_flag_counters.sql")),
 ];
 
 pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<PgPool> {

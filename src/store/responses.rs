@@ -253,13 +253,13 @@ impl Store {
             let counts: Vec<(CountKey<'_>, i64)> = count_group(&unique, &attributed).into_iter().collect();
             add_counts!(tx, counts, style);
             // Stuffing flags, over the open-QR responses just stored and those before them.
-            let fresh: Vec<flags::Fresh> = unique
+            let fresh: Vec<(i64, &NewResponse, Option<i64>, i64)> = unique
                 .iter()
                 .filter(|r| r.channel == crate::domain::response::Channel::Qr)
                 .filter_map(|r| {
                     let id = *stored.get(r.key.as_str())?;
-                    let officer = attributed.get(r.key.as_str()).map(|a| a.2).filter(|o| *o != 0);
-                    Some(flags::Fresh { id, point: r.point_id, officer, at_ms: r.submitted_at_ms, device: r.device.clone() })
+                    let at = attributed.get(r.key.as_str())?;
+                    Some((id, *r, Some(at.2).filter(|o| *o != 0), at.0))
                 })
                 .collect();
             flag_group!(self, tx, fresh, style, links);

@@ -28,6 +28,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (14, "rate windows", include_str!("../../migrations/sqlite/0014_rate_windows.sql")),
     (15, "comment purges", include_str!("../../migrations/sqlite/0015_comment_purges.sql")),
     (16, "flag events", include_str!("../../migrations/sqlite/0016_flag_events.sql")),
+    (17, "flag counters", include_str!("../../migrations/sqlite/0017_flag_counters.sql")),
 ];
 
 /// The file an SQLite URL names; `None` for another backend or an in-memory database.

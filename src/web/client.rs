@@ -49,9 +49,19 @@ fn device(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// A device as the stuffing flags see it (hashed by the writer, never stored as it is).
+/// A device as the abuse limits see it: its address (hashed, never stored as it is).
 pub fn device_of(ip: IpAddr) -> String {
     device(ip).to_string()
+}
+
+/// A device as the stuffing flags see it: its address and its browser (`User-Agent`), so that
+/// the phones of citizens behind one shared network are told apart (hashed by the writer under
+/// the day's salt, never stored as it is).
+pub fn flag_device_of(ip: IpAddr, headers: &HeaderMap) -> String {
+    let browser =
+        headers.get(axum::http::header::USER_AGENT).map(|v| String::from_utf8_lossy(v.as_bytes())).unwrap_or_default();
+    let browser: String = browser.chars().take(512).collect();
+    format!("{} {browser}", device(ip))
 }
 
 /// Whether a request was sent from a page of another site: its `Origin` names another origin

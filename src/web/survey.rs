@@ -405,7 +405,7 @@ async fn receive(
         channel,
         submitted_at_ms: now,
         key: key.clone(),
-        device: receipt.is_none().then_some(device),
+        device: receipt.is_none().then(|| super::client::flag_device_of(ip, headers)),
         receipt,
     };
     // Past the deadline the response may still be committed: the same key sent again finds it.

@@ -119,10 +119,11 @@ async fn each_rule_flags_what_it_should_and_nothing_else() {
     groups.push(vec![rating(hours, today_9() + 13 * 60 * MINUTE, slow, &five, None)]);
     groups.push(vec![rating(hours, today_9() + 9 * 60 * MINUTE, slow, &[("hai_long_chung", 4)], None)]);
     // Four identical answers in a row, a quarter of an hour apart; and four with one different.
+    // (Three questions answered, not all at the top of their scales: those are no run.)
     for i in 0..4 {
-        let answers = [("hai_long_chung", 5), ("ct7_thai_do", 2)];
+        let answers = [("hai_long_chung", 4), ("thuan_tien", 4), ("ct7_thai_do", 1)];
         groups.push(vec![rating(run, today_9() + i * 15 * MINUTE, slow, &answers, None)]);
-        let other = [("hai_long_chung", if i == 2 { 4 } else { 5 }), ("ct7_thai_do", 2)];
+        let other = [("hai_long_chung", if i == 2 { 3 } else { 4 }), ("thuan_tien", 4), ("ct7_thai_do", 1)];
         groups.push(vec![rating(broken, today_9() + i * 15 * MINUTE, slow, &other, None)]);
     }
     for group in &groups {
@@ -177,6 +178,7 @@ async fn a_burst_from_one_client_is_flagged_in_the_exports_and_can_be_left_out()
         burst_count: 5,
         device_count: 6,
         min_seconds: 0,
+        seconds_per_answer: 0,
         identical_count: 0,
         off_hours: false,
         ..Rules::default()
@@ -230,7 +232,7 @@ async fn a_burst_from_one_client_is_flagged_in_the_exports_and_can_be_left_out()
     assert_eq!(response.status(), 200);
     let json: serde_json::Value = response.json().await.unwrap();
     let method = json["reports"][0]["method"]["Phiếu gắn cờ"].as_str().unwrap();
-    assert!(method.contains("KHÔNG tính") && method.contains("dồn dập: từ 5 phiếu"), "{method}");
+    assert!(method.contains("KHÔNG tính") && method.contains("không dưới 5 phiếu"), "{method}");
     let page =
         staff.get(&format!("/admin/indices/export?level=officer&period={year}&format=csv&flagged=exclude")).await;
     let disposition = page.headers()["content-disposition"].to_str().unwrap().to_owned();
@@ -631,4 +633,103 @@ async fn a_guard_disabled_or_made_anew_on_other_terms_fails_verify() {
     let out = cli(&url, &["verify"], &[]);
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && said.contains(words), "{said}");
+}
+
+/// Sends one citizen's rating as a phone with `browser` does: loads the form, fills it in for
+/// `fill_ms` on the service's clock, sends it.
+async fn rate_as(app: &TestApp, slug: &str, browser: &str, fill_ms: i64, value: &str) -> u16 {
+    let page = app.client.get(format!("{}/s/{slug}", app.base)).header("user-agent", browser).send().await.unwrap();
+    let key = crate::helpers::key_in(&page.text().await.unwrap());
+    app.clock().advance(fill_ms);
+    let sent = app
+        .client
+        .post(format!("{}/s/{slug}", app.base))
+        .header("user-agent", browser)
+        .form(&[("key", key.as_str()), ("q_hai_long_chung", value)])
+        .send()
+        .await
+        .unwrap();
+    sent.status().as_u16()
+}
+
+#[tokio::test]
+async fn citizens_behind_one_address_with_their_own_phones_are_not_one_device() {
+    // The shipped rules; 40 citizens over a day on the centre's one Wi-Fi (the tests' address).
+    let app = TestApp::spawn_with(|s| s.flags = Rules::default()).await;
+    let points: Vec<Point> =
+        app.seed().await.into_iter().filter(|p| p.officer_code.is_some() && p.questionnaire_id == "mot-cua").collect();
+    let (shared, phone) = (&points[0], &points[1]);
+    for i in 0..40 {
+        let browser = format!("Mozilla/5.0 (Linux; Android 14; citizen-{i}) Chrome/131");
+        // The one-question form, filled in four seconds: a person can.
+        assert_eq!(rate_as(&app, shared.slug.as_str(), &browser, 4_000, "4").await, 303);
+        app.clock().advance(10 * MINUTE);
+    }
+    // One phone three times at another point: that is one device.
+    for _ in 0..3 {
+        assert_eq!(rate_as(&app, phone.slug.as_str(), "Mozilla/5.0 (Linux; Android 13; same)", 30_000, "5").await, 303);
+        app.clock().advance(5 * MINUTE);
+    }
+    let day = hailong::domain::clock::day_bucket(crate::helpers::TEST_MOMENT.unix_timestamp() * 1000);
+    let counts = app.store.answer_counts(CountBy::Officer, day, day).await.unwrap();
+    let count = |officer: &Option<String>, q: &str| -> i64 {
+        counts.iter().filter(|c| Some(&c.target_code) == officer.as_ref() && c.question_id == q).map(|c| c.count).sum()
+    };
+    assert_eq!(count(&shared.officer_code, "hai_long_chung"), 40, "all forty kept: {counts:?}");
+    assert_eq!(count(&shared.officer_code, "flag.any"), 0, "none of the forty flagged: {counts:?}");
+    assert_eq!(count(&phone.officer_code, "flag.device"), 3, "the phone's three, the first two too");
+    let out = cli(&app.db_url(), &["verify"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_shipped_rules_meet_their_targets_in_every_shipped_scenario() {
+    if std::env::var_os("HAILONG_TEST_POSTGRES_URL").is_some() {
+        return; // The simulator keeps its own SQLite database: the SQLite run covers it.
+    }
+    let run = hailong::flagsim::Run { days: 8, seed: 7, rules: Rules::default() };
+    for (name, scenario) in hailong::flagsim::load(&[]).unwrap() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = hailong::flagsim::simulate(&scenario, &run, dir.path()).await.unwrap();
+        assert!(o.honest > 0, "{name}: {o:?}");
+        assert!(o.meets_targets(), "{name}: {o:?}");
+        if scenario.attack.is_some() {
+            assert!(o.stuffed > 0 && o.before > 0, "{name}: {o:?}");
+        } else {
+            assert_eq!(o.stuffed, 0, "{name}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_province_simulates_its_own_settings_and_scenarios_before_adopting_them() {
+    if std::env::var_os("HAILONG_TEST_POSTGRES_URL").is_some() {
+        return; // As above: nothing of the test database is used.
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("quay-mot.toml");
+    std::fs::write(&scenario, "title = \"Quầy một\"\ntarget = \"officer\"\nper_day = 50\nfill_seconds = [15, 90]\n")
+        .unwrap();
+    // Not a database the command touches: it makes its own.
+    let url = format!("sqlite://{}", dir.path().join("never.db").display());
+    let args = ["flags", "simulate", "--scenario", scenario.to_str().unwrap(), "--days", "2", "--check"];
+    let out = cli(&url, &args, &[]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{table}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(table.contains("flags-2026-2") && table.contains("quay-mot") && table.contains("met"), "{table}");
+    assert!(!dir.path().join("never.db").exists());
+    // Settings that would flag honest citizens: the table says so, and --check fails naming it.
+    let settings = dir.path().join("hailong.toml");
+    std::fs::write(&settings, "[flags]\nversion = \"thu-nghiem\"\nmin_seconds = 120\n").unwrap();
+    let out = cli(&url, &args, &[("HAILONG_CONFIG", settings.to_str().unwrap())]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{table}");
+    assert!(table.contains("thu-nghiem") && table.contains("MISSED"), "{table}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("quay-mot"), "{}", String::from_utf8_lossy(&out.stderr));
+    // A scenario that does not read is refused with what is wrong, and nothing runs.
+    std::fs::write(&scenario, "title = \"x\"\ntarget = \"officer\"\nper_day = 50\nfill_seconds = [90, 15]\n").unwrap();
+    let out = cli(&url, &args, &[]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && said.contains("fill_seconds is [lowest, highest]"), "{said}");
 }
