@@ -161,6 +161,8 @@ fn columns(report: &Report) -> Vec<Column> {
         column("coverage_pct", "Tỷ lệ phiếu trên số hồ sơ (%)", Number),
         column("coverage_flag", "Cảnh báo tỷ lệ phiếu", Text),
         column("flagged", "Số phiếu gắn cờ", Count),
+        column("flagged_counted", "Phiếu gắn cờ được tính", Text),
+        column("below_minimum_without_flagged", "Thiếu mẫu vì bỏ phiếu gắn cờ", Text),
     ]);
     for kind in crate::domain::flags::FlagKind::ALL {
         columns.push(column(format!("flag_{}", kind.code()), format!("Cờ: {}", kind.vi()), Count));
@@ -216,6 +218,12 @@ fn cells(report: &Report, columns: &[Column], row: &Row, vietnamese: bool) -> Ve
                 .and_then(|c| c.flag)
                 .map_or(Cell::Empty, |f| text(if vietnamese { f.vi() } else { f.code() })),
             "flagged" => Cell::Count(row.flagged.responses),
+            "flagged_counted" if vietnamese => text(if report.query.without_flagged { "Không" } else { "Có" }),
+            "flagged_counted" => Cell::Bool(!report.query.without_flagged),
+            "below_minimum_without_flagged" if vietnamese => {
+                text(if report.dropped_below_minimum(row) { "Có" } else { "Không" })
+            }
+            "below_minimum_without_flagged" => Cell::Bool(report.dropped_below_minimum(row)),
             key => {
                 if let Some(kind) = key.strip_prefix("flag_").and_then(crate::domain::flags::FlagKind::parse) {
                     Cell::Count(row.flagged.by_kind.get(&kind).copied().unwrap_or(0))
@@ -357,7 +365,8 @@ fn method_lines(report: &Report) -> Vec<(&'static str, String)> {
         }),
         ("Phiếu và phiên bản", versions.join(", ")),
         ("Phiếu gắn cờ", format!(
-            "{}; quy tắc {}",
+            "{} {}; quy tắc {}",
+            report.flagged_statement(),
             if report.query.without_flagged {
                 "báo cáo này KHÔNG tính các phiếu gắn cờ (số phiếu và mọi tỷ lệ chỉ trên phiếu không có cờ; cột flagged là số phiếu đã bỏ)"
             } else {

@@ -382,6 +382,50 @@ impl Report {
     pub fn latest(&self) -> Option<&Arc<Questionnaire>> {
         self.versions.last()
     }
+
+    /// The flagged responses of the report's rows (counted in them, or left out of them).
+    pub fn flagged_total(&self) -> u64 {
+        self.rows.iter().map(|r| r.flagged.responses).sum()
+    }
+
+    /// Whether leaving the flagged responses out took `row` below the minimum sample.
+    pub fn dropped_below_minimum(&self, row: &Row) -> bool {
+        self.query.without_flagged
+            && row.responses < self.min_sample
+            && row.responses + row.flagged.responses >= self.min_sample
+    }
+
+    /// The rows leaving the flagged responses out took below the minimum sample.
+    pub fn rows_dropped_below_minimum(&self) -> Vec<&Row> {
+        self.rows.iter().filter(|r| self.dropped_below_minimum(r)).collect()
+    }
+
+    /// What the report did with the flagged responses, with their number, in one Vietnamese
+    /// sentence, for every page, file and sheet made from it; and the rows it took below the
+    /// minimum sample, when it left them out.
+    pub fn flagged_statement(&self) -> String {
+        let n = self.flagged_total();
+        let version = &self.flag_rules.version;
+        let mut text = if self.query.without_flagged {
+            format!(
+                "Không tính {n} phiếu gắn cờ (quy tắc {version}): số phiếu và mọi tỷ lệ chỉ trên các phiếu không có cờ."
+            )
+        } else {
+            format!("Có tính {n} phiếu gắn cờ (quy tắc {version}) trong số phiếu và mọi tỷ lệ.")
+        };
+        let dropped = self.rows_dropped_below_minimum();
+        if !dropped.is_empty() {
+            let codes: Vec<&str> = dropped.iter().map(|r| r.target.code.as_str()).collect();
+            text.push_str(&format!(
+                " Cảnh báo: vì bỏ phiếu gắn cờ, {} dòng xuống dưới {} phiếu (chưa đủ dữ liệu, không xếp hạng, không xếp \
+                 loại): {}.",
+                dropped.len(),
+                self.min_sample,
+                codes.join(", ")
+            ));
+        }
+        text
+    }
 }
 
 /// The least responses a group must have before its comments are shown (domain spec §8).

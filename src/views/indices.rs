@@ -174,11 +174,12 @@ pub fn page_of(
                     p.small {
                         (report.scope_name) " — kỳ " (report.query.period)
                         @if let Some(c) = report.query.channel { " — chỉ kênh " (c.name_vi()) }
-                        @if report.query.without_flagged { " — không tính phiếu gắn cờ" }
                         " — " (report.rows.len()) " dòng. "
                         "Tỷ lệ hài lòng: (4 + 5) / (1..5); khoảng tin cậy 95% Wilson; hiệu chỉnh Bayes thực nghiệm trong nhóm; "
                         "xếp loại theo bảng " (report.bands.version) " (mặc định, có thể cấu hình)."
                     }
+                    @let dropped = !report.rows_dropped_below_minimum().is_empty();
+                    p.flagged-statement.alert[dropped] role=[dropped.then_some("alert")] { (report.flagged_statement()) }
                     p {
                         "Tải về: "
                         a href=(export_link(params, "xlsx")) { "Excel (XLSX)" } " · "
@@ -252,12 +253,15 @@ fn headline(detail: &Detail, row: &Row) -> Markup {
     html! {
         dl.figures {
             (figure("Số phiếu", html! { (row.responses) }))
-            @if row.flagged.responses > 0 || report.query.without_flagged {
-                (figure(
-                    if report.query.without_flagged { "Phiếu gắn cờ (đã bỏ)" } else { "Trong đó gắn cờ" },
-                    html! { (row.flagged.responses) br; span.small { (flag_kinds(&row.flagged)) } },
-                ))
-            }
+            (figure(
+                if report.query.without_flagged { "Phiếu gắn cờ (đã bỏ, không tính)" } else { "Phiếu gắn cờ (có tính)" },
+                html! {
+                    (row.flagged.responses) br; span.small { (flag_kinds(&row.flagged)) }
+                    @if report.dropped_below_minimum(row) {
+                        br; strong.warning { "Bỏ phiếu gắn cờ làm số phiếu xuống dưới " (report.min_sample) ": chưa đủ dữ liệu." }
+                    }
+                },
+            ))
             (figure("Tỷ lệ hài lòng (KTC 95%)", html! { (percent(f.overall)) br; span.small { (interval(f.overall_interval)) } }))
             (figure("Điểm trung bình (1–5)", html! { (f.overall_mean.map(|m| rounding::fixed_vi(m, 2)).unwrap_or_else(|| "—".into())) }))
             @if f.rate_766.is_some() {
@@ -709,6 +713,7 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold, letterhead: &Letterh
                                         tr { th { (points_label(level)) } td { (rounding::fixed_vi(points, 2)) " / " (rounding::fixed_vi(most, 0)) " (" (rounding::fixed_vi(share, 1)) "%)" }
                                              @if level == Level::Officer { th { "Gợi ý mức NĐ 90/2020" } td { (row.suggestion.as_deref().unwrap_or("—")) } } @else { td colspan="2" {} } }
                                     }
+                                    tr { th { "Phiếu gắn cờ" } td colspan="3" { (report.flagged_statement()) } }
                                     @if let Some(unit) = &detail.unit {
                                         tr { th { "Đơn vị " (unit.target.name) } td colspan="3" { (unit.responses) " phiếu, hài lòng " (percent(unit.figures.overall)) " (" (interval(unit.figures.overall_interval)) ")" } }
                                     }

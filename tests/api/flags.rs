@@ -186,6 +186,8 @@ async fn a_burst_from_one_client_is_flagged_in_the_exports_and_can_be_left_out()
     let app = TestApp::spawn_with(|s| {
         s.flags = rules;
         s.submit_limit_per_minute = 0;
+        // Six flagged of six: leaving them out takes the officer below the minimum.
+        s.min_sample = 5;
     })
     .await;
     let points: Vec<Point> =
@@ -211,7 +213,8 @@ async fn a_burst_from_one_client_is_flagged_in_the_exports_and_can_be_left_out()
         owned.push(path);
         owned.extend(extra.iter().map(|s| (*s).to_owned()));
         let owned: Vec<&str> = owned.iter().map(String::as_str).collect();
-        let out = cli(&app.db_url(), &owned, &[]);
+        // The command reads the same minimum as the service.
+        let out = cli(&app.db_url(), &owned, &[("HAILONG_MIN_SAMPLE", "5")]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         std::fs::read(file).unwrap()
     };
@@ -221,10 +224,19 @@ async fn a_burst_from_one_client_is_flagged_in_the_exports_and_can_be_left_out()
     assert_eq!((all[&s]["flag_burst"].as_str(), all[&s]["flag_device"].as_str()), ("6", "6"));
     assert_eq!(all[&s]["flag_fast"], "0");
     assert_eq!((all[&h]["responses"].as_str(), all[&h]["flagged"].as_str()), ("1", "0"));
+    // Every row says whether the flagged were counted.
+    assert_eq!(
+        (all[&s]["flagged_counted"].as_str(), all[&s]["below_minimum_without_flagged"].as_str()),
+        ("true", "false")
+    );
 
     let without = csv_rows(&export("without.csv", &["--without-flagged"]));
     assert!(without.get(&s).is_none_or(|r| r["responses"] == "0"), "{:?}", without.get(&s));
     assert_eq!(without[&h]["responses"], "1");
+    assert_eq!(without[&h]["flagged_counted"], "false");
+    if let Some(row) = without.get(&s) {
+        assert_eq!(row["below_minimum_without_flagged"], "true", "{row:?}");
+    }
 
     // The same from the pages' download: the file name and the method say it.
     let staff = app.staff("so-noi-vu", hailong::domain::account::Role::Admin, None).await;
@@ -233,6 +245,28 @@ async fn a_burst_from_one_client_is_flagged_in_the_exports_and_can_be_left_out()
     let json: serde_json::Value = response.json().await.unwrap();
     let method = json["reports"][0]["method"]["Phiếu gắn cờ"].as_str().unwrap();
     assert!(method.contains("KHÔNG tính") && method.contains("không dưới 5 phiếu"), "{method}");
+    assert!(method.starts_with("Không tính 6 phiếu gắn cờ (quy tắc flags-2026-2)"), "{method}");
+    assert!(
+        method.contains("Cảnh báo: vì bỏ phiếu gắn cờ, 1 dòng xuống dưới 5 phiếu") && method.contains(&s),
+        "{method}"
+    );
+    let counted = staff.api(&format!("/api/v1/indices?level=officer&period={year}&format=json")).await;
+    let json: serde_json::Value = counted.json().await.unwrap();
+    let method = json["reports"][0]["method"]["Phiếu gắn cờ"].as_str().unwrap();
+    assert!(method.starts_with("Có tính 6 phiếu gắn cờ") && !method.contains("Cảnh báo"), "{method}");
+    // The page and the year-end sheet say it too, the warning where the minimum is lost.
+    let page =
+        staff.get(&format!("/admin/indices?level=officer&period={year}&flagged=exclude")).await.text().await.unwrap();
+    assert!(page.contains("Không tính 6 phiếu gắn cờ") && page.contains("Cảnh báo: vì bỏ phiếu gắn cờ"), "{page}");
+    let sheet = staff.get(&format!("/admin/indices/officer/{s}/sheet?period={year}")).await.text().await.unwrap();
+    assert!(sheet.contains("Có tính 6 phiếu gắn cờ (quy tắc flags-2026-2)"), "{sheet}");
+    let sheet = staff
+        .get(&format!("/admin/indices/officer/{s}/sheet?period={year}&flagged=exclude"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(sheet.contains("Không tính 6 phiếu gắn cờ"), "{sheet}");
     let page =
         staff.get(&format!("/admin/indices/export?level=officer&period={year}&format=csv&flagged=exclude")).await;
     let disposition = page.headers()["content-disposition"].to_str().unwrap().to_owned();
