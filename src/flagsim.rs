@@ -31,6 +31,11 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("honest-one-network-many-phones.toml", include_str!("../scenarios/flags/honest-one-network-many-phones.toml")),
     ("honest-sipas-poster.toml", include_str!("../scenarios/flags/honest-sipas-poster.toml")),
     ("stuffing-one-phone.toml", include_str!("../scenarios/flags/stuffing-one-phone.toml")),
+    (
+        "stuffing-one-phone-clearing-cookies.toml",
+        include_str!("../scenarios/flags/stuffing-one-phone-clearing-cookies.toml"),
+    ),
+    ("stuffing-script-on-one-address.toml", include_str!("../scenarios/flags/stuffing-script-on-one-address.toml")),
     ("stuffing-five-phones-one-network.toml", include_str!("../scenarios/flags/stuffing-five-phones-one-network.toml")),
     ("stuffing-no-form-drawn.toml", include_str!("../scenarios/flags/stuffing-no-form-drawn.toml")),
     ("stuffing-script-sends-at-once.toml", include_str!("../scenarios/flags/stuffing-script-sends-at-once.toml")),
@@ -76,7 +81,11 @@ pub struct Scenario {
     /// The share of citizens whose phones are on one shared network (the centre's Wi-Fi).
     #[serde(default)]
     pub shared_network: f64,
-    /// How many different browsers (`User-Agent` strings) citizens' phones have.
+    /// The share of citizens' browsers that keep the device cookie the form page gives.
+    #[serde(default = "default_keeps_cookie")]
+    pub keeps_cookie: f64,
+    /// How many different `User-Agent` strings the browsers that keep no cookie send (Chrome's
+    /// reduced User-Agent makes most phones alike).
     #[serde(default = "default_browsers")]
     pub browsers: u32,
     /// Seconds from drawing the form to sending it: lowest and highest, evenly spread.
@@ -93,7 +102,24 @@ fn default_questionnaire() -> String {
 }
 
 fn default_browsers() -> u32 {
-    1000
+    6
+}
+
+fn default_keeps_cookie() -> f64 {
+    0.95
+}
+
+/// What the stuffing's browsers do with the device cookie.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Cookies {
+    /// Each phone keeps its own.
+    #[default]
+    Kept,
+    /// Cleared before every rating (a private window each time): a new one each time.
+    Cleared,
+    /// Never kept (a script): the address and the `User-Agent` are the device.
+    None,
 }
 
 fn default_top_share() -> f64 {
@@ -111,6 +137,9 @@ pub struct Attack {
     pub minutes: u32,
     /// How many phones (browsers) send them, in turn.
     pub phones: u32,
+    /// What their browsers do with the device cookie.
+    #[serde(default)]
+    pub cookies: Cookies,
     /// How many addresses they come from, in turn; 0: a new address for every rating.
     pub addresses: u32,
     /// Seconds from drawing each form to sending it; 0: sent with a key the service never
@@ -130,8 +159,8 @@ impl Scenario {
         if !(0.0..=5000.0).contains(&self.per_day) {
             return Err("per_day must be between 0 and 5000".into());
         }
-        if !(0.0..=1.0).contains(&self.shared_network) || !(0.0..=1.0).contains(&self.top_share) {
-            return Err("shared_network and top_share are shares between 0 and 1".into());
+        if [self.shared_network, self.top_share, self.keeps_cookie].iter().any(|x| !(0.0..=1.0).contains(x)) {
+            return Err("shared_network, top_share and keeps_cookie are shares between 0 and 1".into());
         }
         if self.browsers == 0 {
             return Err("browsers must be at least 1".into());
@@ -473,17 +502,19 @@ fn honest_day(
         } else {
             format!("100.{}.{}.{}", rng.random_range(64..128), rng.random_range(0..=255), rng.random_range(1..255))
         };
-        let browser = format!(
-            "Mozilla/5.0 (Linux; Android 1{}; phone-{})",
-            rng.random_range(0..5),
-            rng.random_range(0..scenario.browsers)
-        );
+        // As the web's `client::flag_device_of` makes it: the cookie, or the browser.
+        let device = if rng.random_bool(scenario.keeps_cookie) {
+            format!("{address} c:{:022x}", rng.random::<u128>())
+        } else {
+            let version = 130 + rng.random_range(0..scenario.browsers);
+            format!("{address} ua:Mozilla/5.0 (Linux; Android 10; K) Chrome/{version}.0.0.0 Mobile Safari/537.36")
+        };
         let all_top = rng.random_bool(scenario.top_share);
         sends.push(Send {
             at_ms: drawn + fill,
             drawn_ms: drawn,
             forged: false,
-            device: format!("{address} {browser}"),
+            device,
             answers: answers(rng, q, all_top, false),
             truth: Truth::Honest { before: false },
         });
@@ -509,7 +540,11 @@ fn attack_day(rng: &mut StdRng, attack: &Attack, q: &Questionnaire, day: Date) -
             at_ms: at,
             drawn_ms: at - fill.max(1000),
             forged: attack.fill_seconds == 0,
-            device: format!("{address} Mozilla/5.0 (Linux; Android 13; stuffer-{phone})"),
+            device: match attack.cookies {
+                Cookies::Kept => format!("{address} c:stuffer-phone-{phone:08}"),
+                Cookies::Cleared => format!("{address} c:{:022x}", rng.random::<u128>()),
+                Cookies::None => format!("{address} ua:Mozilla/5.0 (X11; Linux x86_64) stuffer-{phone}"),
+            },
             answers: answers(rng, q, attack.answers == Answers::Top, attack.answers == Answers::Bottom),
             truth: Truth::Stuffed,
         });

@@ -54,14 +54,37 @@ pub fn device_of(ip: IpAddr) -> String {
     device(ip).to_string()
 }
 
-/// A device as the stuffing flags see it: its address and its browser (`User-Agent`), so that
-/// the phones of citizens behind one shared network are told apart (hashed by the writer under
-/// the day's salt, never stored as it is).
+/// The cookie that tells a citizen's phone from others on the same network: 16 random bytes
+/// the form page gives a browser that has none (`Path=/s`, a year, `HttpOnly`, `SameSite=Lax`),
+/// read back only by the stuffing flags, hashed with the address under the day's salt.
+pub const DEVICE_COOKIE: &str = "hl_d";
+
+/// The device cookie of the request, if it has one of the form the service gives.
+pub fn device_cookie(headers: &HeaderMap) -> Option<String> {
+    super::auth::cookie(headers, DEVICE_COOKIE)
+        .filter(|v| v.len() == 22 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+}
+
+/// A `Set-Cookie` value giving a browser a new device cookie; `Secure` when served over TLS.
+pub fn new_device_cookie(secure: bool) -> String {
+    use base64::Engine;
+    let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{DEVICE_COOKIE}={id}; Path=/s; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}")
+}
+
+/// A device as the stuffing flags see it: its address and its device cookie, so that the
+/// phones of citizens behind one shared network are told apart; a browser that keeps no
+/// cookie, by its address and its browser (`User-Agent`). Hashed by the writer under the day's
+/// salt, never stored as it is.
 pub fn flag_device_of(ip: IpAddr, headers: &HeaderMap) -> String {
+    if let Some(id) = device_cookie(headers) {
+        return format!("{} c:{id}", device(ip));
+    }
     let browser =
         headers.get(axum::http::header::USER_AGENT).map(|v| String::from_utf8_lossy(v.as_bytes())).unwrap_or_default();
     let browser: String = browser.chars().take(512).collect();
-    format!("{} {browser}", device(ip))
+    format!("{} ua:{browser}", device(ip))
 }
 
 /// Whether a request was sent from a page of another site: its `Origin` names another origin

@@ -80,12 +80,21 @@ async fn show(
     };
     let html = (header::CONTENT_TYPE, "text/html; charset=utf-8");
     let vary = (header::VARY, "accept-encoding");
-    if accepts_gzip(&headers) {
+    let mut response = if accepts_gzip(&headers) {
         // Compressed in advance: the compression layer leaves a body with an encoding alone.
         let encoding = (header::CONTENT_ENCODING, "gzip");
-        return Ok(([html, vary, encoding], page.gzip(key.as_str())).into_response());
+        ([html, vary, encoding], page.gzip(key.as_str())).into_response()
+    } else {
+        ([html, vary], page.html(key.as_str())).into_response()
+    };
+    // A phone seen for the first time gets its device cookie (the stuffing flags' device).
+    if super::client::device_cookie(&headers).is_none() {
+        let secure = state.app.settings.public_base_url().starts_with("https://");
+        if let Ok(value) = axum::http::HeaderValue::from_str(&super::client::new_device_cookie(secure)) {
+            response.headers_mut().insert(header::SET_COOKIE, value);
+        }
     }
-    Ok(([html, vary], page.html(key.as_str())).into_response())
+    Ok(response)
 }
 
 /// The form a receipt's token opens (not cached: it names the receipt's procedure).

@@ -669,16 +669,24 @@ async fn a_guard_disabled_or_made_anew_on_other_terms_fails_verify() {
     assert!(!out.status.success() && said.contains(words), "{said}");
 }
 
-/// Sends one citizen's rating as a phone with `browser` does: loads the form, fills it in for
-/// `fill_ms` on the service's clock, sends it.
-async fn rate_as(app: &TestApp, slug: &str, browser: &str, fill_ms: i64, value: &str) -> u16 {
-    let page = app.client.get(format!("{}/s/{slug}", app.base)).header("user-agent", browser).send().await.unwrap();
+/// A phone's browser: it keeps the cookies the service gives it, and sends its `User-Agent`.
+fn phone(browser: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .user_agent(browser)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Sends one citizen's rating from `phone`: loads the form, fills it in for `fill_ms` on the
+/// service's clock, sends it.
+async fn rate_from(app: &TestApp, phone: &reqwest::Client, slug: &str, fill_ms: i64, value: &str) -> u16 {
+    let page = phone.get(format!("{}/s/{slug}", app.base)).send().await.unwrap();
     let key = crate::helpers::key_in(&page.text().await.unwrap());
     app.clock().advance(fill_ms);
-    let sent = app
-        .client
+    let sent = phone
         .post(format!("{}/s/{slug}", app.base))
-        .header("user-agent", browser)
         .form(&[("key", key.as_str()), ("q_hai_long_chung", value)])
         .send()
         .await
@@ -688,20 +696,37 @@ async fn rate_as(app: &TestApp, slug: &str, browser: &str, fill_ms: i64, value: 
 
 #[tokio::test]
 async fn citizens_behind_one_address_with_their_own_phones_are_not_one_device() {
-    // The shipped rules; 40 citizens over a day on the centre's one Wi-Fi (the tests' address).
+    // The shipped rules; 40 citizens over a day on the centre's one Wi-Fi (the tests' address),
+    // every phone with the same browser, as Chrome's reduced User-Agent makes most of them.
     let app = TestApp::spawn_with(|s| s.flags = Rules::default()).await;
     let points: Vec<Point> =
         app.seed().await.into_iter().filter(|p| p.officer_code.is_some() && p.questionnaire_id == "mot-cua").collect();
-    let (shared, phone) = (&points[0], &points[1]);
-    for i in 0..40 {
-        let browser = format!("Mozilla/5.0 (Linux; Android 14; citizen-{i}) Chrome/131");
+    let (shared, again, bot) = (&points[0], &points[1], &points[2]);
+    let chrome = "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
+    for _ in 0..40 {
         // The one-question form, filled in four seconds: a person can.
-        assert_eq!(rate_as(&app, shared.slug.as_str(), &browser, 4_000, "4").await, 303);
+        assert_eq!(rate_from(&app, &phone(chrome), shared.slug.as_str(), 4_000, "4").await, 303);
         app.clock().advance(10 * MINUTE);
     }
-    // One phone three times at another point: that is one device.
+    // One phone three times at another point: that is one device, the first two too.
+    let same = phone(chrome);
     for _ in 0..3 {
-        assert_eq!(rate_as(&app, phone.slug.as_str(), "Mozilla/5.0 (Linux; Android 13; same)", 30_000, "5").await, 303);
+        assert_eq!(rate_from(&app, &same, again.slug.as_str(), 30_000, "5").await, 303);
+        app.clock().advance(5 * MINUTE);
+    }
+    // A script that keeps no cookie: its address and its browser are its device.
+    for _ in 0..3 {
+        let page = app.client.get(format!("{}/s/{}", app.base, bot.slug)).send().await.unwrap();
+        assert!(page.headers().get("set-cookie").is_some_and(|c| {
+            let c = c.to_str().unwrap();
+            c.starts_with("hl_d=") && c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Path=/s")
+        }));
+        let key = crate::helpers::key_in(&page.text().await.unwrap());
+        app.clock().advance(20_000);
+        assert_eq!(
+            app.post(bot.slug.as_str(), &[("key", key.as_str()), ("q_hai_long_chung", "5")]).await.status(),
+            303
+        );
         app.clock().advance(5 * MINUTE);
     }
     let day = hailong::domain::clock::day_bucket(crate::helpers::TEST_MOMENT.unix_timestamp() * 1000);
@@ -711,7 +736,8 @@ async fn citizens_behind_one_address_with_their_own_phones_are_not_one_device() 
     };
     assert_eq!(count(&shared.officer_code, "hai_long_chung"), 40, "all forty kept: {counts:?}");
     assert_eq!(count(&shared.officer_code, "flag.any"), 0, "none of the forty flagged: {counts:?}");
-    assert_eq!(count(&phone.officer_code, "flag.device"), 3, "the phone's three, the first two too");
+    assert_eq!(count(&again.officer_code, "flag.device"), 3, "{counts:?}");
+    assert_eq!(count(&bot.officer_code, "flag.device"), 3, "{counts:?}");
     let out = cli(&app.db_url(), &["verify"], &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     app.stop().await;
