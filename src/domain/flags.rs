@@ -31,7 +31,8 @@ pub enum FlagKind {
     /// One of more responses at one point, or for one officer, in a short time than its own
     /// history makes likely.
     Burst,
-    /// One of many responses from one device (its address and its browser) at one point in a day.
+    /// One of many responses from one device (its address and its device cookie, or its browser)
+    /// at one point in a day.
     Device,
     /// Sent sooner after the form was drawn than a person can read it.
     Fast,
@@ -61,7 +62,7 @@ impl FlagKind {
     pub fn vi(self) -> &'static str {
         match self {
             Self::Burst => "dồn dập",
-            Self::Device => "cùng thiết bị (địa chỉ mạng và trình duyệt)",
+            Self::Device => "cùng thiết bị (địa chỉ mạng và cookie)",
             Self::Fast => "gửi quá nhanh",
             Self::OffHours => "ngoài giờ làm việc",
             Self::Identical => "chuỗi phiếu giống nhau",
@@ -209,8 +210,8 @@ pub struct Rules {
     pub burst_count: u32,
     /// How many days before today a point's or officer's usual day is judged on.
     pub history_days: u32,
-    /// At least this many responses from one device (its address and its browser) at one point
-    /// in a day; 0: off.
+    /// At least this many responses from one device (its address and its device cookie, or its
+    /// browser when it keeps no cookie) at one point in a day; 0: off.
     pub device_count: u32,
     /// Sent sooner after the form was drawn than `min_seconds`, or than `seconds_per_answer`
     /// for each question answered if that is longer; 0 for both: off.
@@ -352,8 +353,8 @@ impl Rules {
         }
         if self.device_count > 0 {
             parts.push(format!(
-                "cùng thiết bị: từ {} phiếu từ một thiết bị (cùng địa chỉ mạng và cùng trình duyệt) tại một mã QR \
-                 trong một ngày",
+                "cùng thiết bị: từ {} phiếu từ một thiết bị (cùng địa chỉ mạng và cùng cookie thiết bị do trang phiếu cấp; \
+                 trình duyệt không giữ cookie: cùng địa chỉ mạng và cùng trình duyệt) tại một mã QR trong một ngày",
                 self.device_count
             ));
         }
@@ -423,7 +424,7 @@ pub struct Fresh {
     pub at_ms: i64,
     /// When its form was drawn, as its one-time key says; `None` when the key does not say.
     pub drawn_ms: Option<i64>,
-    /// The keyed hash of its device (address and browser), where known.
+    /// The keyed hash of its device (address and cookie, or browser), where known.
     pub device: Option<String>,
     /// How many of its questions were answered.
     pub answered: u32,
@@ -809,7 +810,7 @@ mod tests {
             words.starts_with("flags-2026-2") && words.contains("không dưới 10 phiếu") && words.contains("07:00–17:30"),
             "{words}"
         );
-        assert!(words.contains("cùng địa chỉ mạng và cùng trình duyệt"), "{words}");
+        assert!(words.contains("cùng địa chỉ mạng và cùng cookie thiết bị"), "{words}");
         assert_eq!(kind_of("flag.off_hours"), Some(FlagKind::OffHours));
         assert_eq!(kind_of("flag.any"), None);
         assert!(!Rules::off().any());

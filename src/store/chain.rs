@@ -80,7 +80,7 @@ impl Store {
     }
 
     /// On PostgreSQL, the head's row lock, taken by every transaction that writes the chain's
-    /// tables before its first read of what others share (the flags' look back, the state of an
+    /// tables before its first read of what others share (the flags' counters, the state of an
     /// exclusion) and before it adds to shared rows (the counts): so the writers of several
     /// instances and the moderators follow each other from there to their commit, and never
     /// wait on each other in a cycle. A writer takes it after storing its group's own new rows

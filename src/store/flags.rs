@@ -126,6 +126,20 @@ pub(super) fn plan(
     writes
 }
 
+/// Most rows of one upsert of the flags' counters.
+pub(super) const TALLIES_MAX: usize = 200;
+
+/// Adds `n` rows of parameters (scope, subject, slot, delta) to the flags' counters.
+pub(super) fn upsert_tallies(n: usize) -> String {
+    let rows: Vec<String> =
+        (0..n).map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4)).collect();
+    format!(
+        "INSERT INTO flag_tallies (scope, subject, slot, n) VALUES {} \
+         ON CONFLICT (scope, subject, slot) DO UPDATE SET n = flag_tallies.n + excluded.n",
+        rows.join(", ")
+    )
+}
+
 /// The Vietnam day a device hash belongs to.
 pub(super) fn day_of(at_ms: i64) -> i64 {
     clock::day_bucket(at_ms)
@@ -158,9 +172,40 @@ pub(super) fn all_top(own: &[(&str, i64)], tops: &HashMap<String, i64>) -> bool 
 pub struct Memo {
     tops: HashMap<(String, i64), std::sync::Arc<HashMap<String, i64>>>,
     thresholds: HashMap<(Scope, i64, i64), u32>,
+    /// Days' salts already committed (a salt this transaction made is not kept until a later
+    /// one finds it): forgotten with the days they salt.
+    salts: HashMap<i64, String>,
+    /// Units' codes by id (a unit's code never changes).
+    units: HashMap<i64, String>,
 }
 
 impl Memo {
+    pub(super) fn salt(&self, day: i64) -> Option<String> {
+        self.salts.get(&day).cloned()
+    }
+
+    pub(super) fn keep_salt(&mut self, day: i64, salt: String) {
+        let oldest = days_before(day, 1);
+        self.salts.retain(|d, _| *d >= oldest);
+        self.salts.insert(day, salt);
+    }
+
+    /// Forgets the salts of the days before `day`.
+    pub(super) fn forget_salts(&mut self, day: i64) {
+        self.salts.retain(|d, _| *d >= day);
+    }
+
+    pub(super) fn unit(&self, id: i64) -> Option<String> {
+        self.units.get(&id).cloned()
+    }
+
+    pub(super) fn keep_unit(&mut self, id: i64, code: String) {
+        if self.units.len() > 100_000 {
+            self.units.clear();
+        }
+        self.units.insert(id, code);
+    }
+
     pub(super) fn tops(&self, qid: &str, version: i64) -> Option<std::sync::Arc<HashMap<String, i64>>> {
         self.tops.get(&(qid.to_owned(), version)).cloned()
     }
@@ -199,15 +244,26 @@ macro_rules! flag_group {
                 let Some(device) = r.device.as_deref() else { continue };
                 let day = flags::day_of(r.submitted_at_ms);
                 if !salts.contains_key(&day) {
-                    sqlx::query("INSERT INTO device_salts (local_day, salt) VALUES ($1, $2) ON CONFLICT (local_day) DO NOTHING")
-                        .bind(day)
-                        .bind(flags::new_salt())
-                        .execute(&mut *$tx)
-                        .await?;
-                    let salt: String = sqlx::query_scalar("SELECT salt FROM device_salts WHERE local_day = $1")
-                        .bind(day)
-                        .fetch_one(&mut *$tx)
-                        .await?;
+                    let known = $store.flag_memo.lock().map(|m| m.salt(day)).unwrap_or(None);
+                    let salt = match known {
+                        Some(salt) => salt,
+                        None => {
+                            let made = sqlx::query("INSERT INTO device_salts (local_day, salt) VALUES ($1, $2) ON CONFLICT (local_day) DO NOTHING")
+                                .bind(day)
+                                .bind(flags::new_salt())
+                                .execute(&mut *$tx)
+                                .await?
+                                .rows_affected();
+                            let salt: String = sqlx::query_scalar("SELECT salt FROM device_salts WHERE local_day = $1")
+                                .bind(day)
+                                .fetch_one(&mut *$tx)
+                                .await?;
+                            if made == 0 && let Ok(mut memo) = $store.flag_memo.lock() {
+                                memo.keep_salt(day, salt.clone());
+                            }
+                            salt
+                        }
+                    };
                     salts.insert(day, salt);
                 }
                 let hash = crate::domain::flags::keyed_hash(salts.get(&day).map(String::as_str).unwrap_or_default(), device);
@@ -226,10 +282,29 @@ macro_rules! flag_group {
             let device_of: std::collections::HashMap<i64, String> = devices.iter().map(|(id, _, h)| (*id, h.clone())).collect();
 
             // The units' codes (for their hours) and the questionnaires' top values.
-            let units: std::collections::BTreeSet<i64> = $stored.iter().map(|s| s.3).collect();
-            let sql = format!("SELECT id, code FROM units WHERE id IN ({})", flags::id_list(units.iter().copied()));
-            let unit_codes: std::collections::HashMap<i64, String> =
-                sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql)).persistent(false).fetch_all(&mut *$tx).await?.into_iter().collect();
+            let mut unit_codes: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
+            let mut unknown: std::collections::BTreeSet<i64> = std::collections::BTreeSet::new();
+            for unit in $stored.iter().map(|s| s.3) {
+                match $store.flag_memo.lock().map(|m| m.unit(unit)).unwrap_or(None) {
+                    Some(code) => {
+                        unit_codes.insert(unit, code);
+                    }
+                    None => {
+                        unknown.insert(unit);
+                    }
+                }
+            }
+            if !unknown.is_empty() {
+                let sql = format!("SELECT id, code FROM units WHERE id IN ({})", flags::id_list(unknown.iter().copied()));
+                let rows: Vec<(i64, String)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false).fetch_all(&mut *$tx).await?;
+                for (id, code) in rows {
+                    if let Ok(mut memo) = $store.flag_memo.lock() {
+                        memo.keep_unit(id, code.clone());
+                    }
+                    unit_codes.insert(id, code);
+                }
+            }
             let mut tops: std::collections::HashMap<(String, i64), std::sync::Arc<std::collections::HashMap<String, i64>>> =
                 std::collections::HashMap::new();
             for (_, r, _, _) in &$stored {
@@ -283,29 +358,48 @@ macro_rules! flag_group {
             let first = fresh.iter().map(|f| f.at_ms).min().unwrap_or(0);
             let last = fresh.iter().map(|f| f.at_ms).max().unwrap_or(0);
             let (lo, hi) = (rules.step(first) - (crate::domain::flags::STEPS - 1), rules.step(last));
+            // The window steps and the runs of the group's points and officers, in one read each.
+            let mut wheres: Vec<(Scope, String)> = Vec::new();
             for scope in Scope::ALL {
                 let subjects: std::collections::BTreeSet<i64> = fresh
                     .iter()
                     .filter_map(|f| if scope == Scope::Point { Some(f.point) } else { f.officer })
                     .collect();
-                if subjects.is_empty() {
-                    continue;
+                if !subjects.is_empty() {
+                    wheres.push((scope, flags::id_list(subjects.iter().copied())));
                 }
-                let list = flags::id_list(subjects.iter().copied());
-                let (steps, days) = scope.codes();
+            }
+            let scope_of = |code: &str| Scope::ALL.into_iter().find(|s| s.codes().0 == code);
+            if !wheres.is_empty() {
+                let any = |wheres: &[(Scope, String)]| {
+                    wheres
+                        .iter()
+                        .map(|(scope, list)| format!("(scope = '{}' AND subject IN ({list}))", scope.codes().0))
+                        .collect::<Vec<_>>()
+                        .join(" OR ")
+                };
                 let sql = format!(
-                    "SELECT subject, slot, n FROM flag_tallies WHERE scope = '{steps}' AND subject IN ({list}) \
-                     AND slot >= {lo} AND slot <= {hi}"
+                    "SELECT scope, subject, slot, n FROM flag_tallies WHERE ({}) AND slot >= {lo} AND slot <= {hi}",
+                    any(&wheres)
                 );
-                let rows: Vec<(i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false).fetch_all(&mut *$tx).await?;
-                for (subject, slot, n) in rows {
-                    state.steps.insert((scope, subject, slot), u32::try_from(n.max(0)).unwrap_or(u32::MAX));
+                let rows: Vec<(String, i64, i64, i64)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false).fetch_all(&mut *$tx).await?;
+                for (scope, subject, slot, n) in rows {
+                    if let Some(scope) = scope_of(&scope) {
+                        state.steps.insert((scope, subject, slot), u32::try_from(n.max(0)).unwrap_or(u32::MAX));
+                    }
                 }
-                let sql = format!("SELECT subject, last_at FROM flag_runs WHERE scope = '{steps}' AND subject IN ({list})");
-                let rows: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false).fetch_all(&mut *$tx).await?;
-                for (subject, at) in rows {
-                    state.runs.insert((scope, subject), at);
+                let sql = format!("SELECT scope, subject, last_at FROM flag_runs WHERE {}", any(&wheres));
+                let rows: Vec<(String, i64, i64)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false).fetch_all(&mut *$tx).await?;
+                for (scope, subject, at) in rows {
+                    if let Some(scope) = scope_of(&scope) {
+                        state.runs.insert((scope, subject), at);
+                    }
                 }
+            }
+            for (scope, _) in &wheres {
+                let (scope, days) = (*scope, scope.codes().1);
                 if rules.burst_count == 0 {
                     continue;
                 }
@@ -372,19 +466,12 @@ macro_rules! flag_group {
             // The rules, then the counters as they moved.
             let before = state.clone();
             let pass = crate::domain::flags::assess(&fresh, &mut state, rules);
+            // The steps' and days' counts moved, written at the end in one statement.
+            let mut tallies: Vec<(&'static str, i64, i64, i64)> = Vec::new();
             for ((scope, subject, slot), n) in &state.steps {
                 let delta = i64::from(*n) - i64::from(before.steps.get(&(*scope, *subject, *slot)).copied().unwrap_or(0));
                 if delta != 0 {
-                    sqlx::query(
-                        "INSERT INTO flag_tallies (scope, subject, slot, n) VALUES ($1, $2, $3, $4) \
-                         ON CONFLICT (scope, subject, slot) DO UPDATE SET n = flag_tallies.n + excluded.n",
-                    )
-                    .bind(scope.codes().0)
-                    .bind(*subject)
-                    .bind(*slot)
-                    .bind(delta)
-                    .execute(&mut *$tx)
-                    .await?;
+                    tallies.push((scope.codes().0, *subject, *slot, delta));
                 }
             }
             let mut day_deltas: std::collections::BTreeMap<(Scope, i64, i64), i64> = std::collections::BTreeMap::new();
@@ -527,17 +614,13 @@ macro_rules! flag_group {
                     $links.push((crate::domain::chain::LinkKind::Flags, id, content.canonical(), crate::domain::chain::erasable(None)));
                 }
             }
-            for ((scope, subject, day), delta) in day_deltas.into_iter().filter(|(_, d)| *d != 0) {
-                sqlx::query(
-                    "INSERT INTO flag_tallies (scope, subject, slot, n) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (scope, subject, slot) DO UPDATE SET n = flag_tallies.n + excluded.n",
-                )
-                .bind(scope.codes().1)
-                .bind(subject)
-                .bind(day)
-                .bind(delta)
-                .execute(&mut *$tx)
-                .await?;
+            tallies.extend(day_deltas.into_iter().filter(|(_, d)| *d != 0).map(|((scope, subject, day), d)| (scope.codes().1, subject, day, d)));
+            for rows in tallies.chunks(flags::TALLIES_MAX) {
+                let mut upsert = sqlx::query(sqlx::AssertSqlSafe(flags::upsert_tallies(rows.len())));
+                for (scope, subject, slot, delta) in rows {
+                    upsert = upsert.bind(*scope).bind(*subject).bind(*slot).bind(*delta);
+                }
+                upsert.execute(&mut *$tx).await?;
             }
         }
     }};
@@ -563,6 +646,9 @@ impl super::Store {
     pub async fn forget_devices(&self, day: i64) -> super::StoreResult<u64> {
         let keep_days = days_before(day, self.flag_rules.history_days.max(1) + 1);
         let keep_steps = self.flag_rules.step(self.clock.now_ms() - 86_400_000);
+        if let Ok(mut memo) = self.flag_memo.lock() {
+            memo.forget_salts(day);
+        }
         Ok(write_transaction!(self, tx => {
             let forgotten = sqlx::query("DELETE FROM response_devices WHERE local_day < $1")
                 .bind(day)

@@ -242,7 +242,7 @@ impl Store {
             write_answers!(tx, answers, style);
             // On PostgreSQL the rest follows the other writers and the moderators under the head's
             // row lock: everything so far touches only this group's own new rows (or waits on a
-            // unique key), and what comes next reads what others committed (the flags' look back)
+            // unique key), and what comes next reads what others committed (the flags' counters)
             // or adds to rows they share (the counts, the flags, the chain). Taken before the
             // counts, so a moderation (which locks the head first, then adjusts counts) never
             // waits on a writer that waits on it.

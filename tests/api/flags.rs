@@ -409,8 +409,8 @@ async fn a_moderator_excludes_a_burst_and_restores_part_of_it_as_events_that_ver
 #[tokio::test]
 async fn a_group_over_hundreds_of_points_officers_and_devices_is_flagged_in_one_commit() {
     use hailong::domain::org::{Code, Name, NewAssignment, NewUnit, UnitKind, Validity};
-    // SQLite takes at most 500 terms in one compound SELECT: the look back over 300 points, 300
-    // officers and 300 devices must still be one commit that succeeds.
+    // The flags' counters of 300 points, 300 officers and 300 devices, read and written in one
+    // group, must still be one commit that succeeds.
     let app = TestApp::spawn_with(|s| s.flags = rules()).await;
     let code = |c: &str| Code::parse(c).unwrap();
     let name = |n: &str| Name::parse(n).unwrap();
@@ -496,7 +496,7 @@ async fn two_writers_flag_a_burst_split_between_them_once_while_a_moderator_work
     use hailong::domain::moderation::Action;
     use hailong::store::WriteOutcome;
     // Both backends; on PostgreSQL the two writers store their groups side by side and follow
-    // each other from the flags' look back to the commit, with a moderator among them.
+    // each other from the flags' pass to the commit, with a moderator among them.
     let app = TestApp::spawn_with(|s| s.flags = rules()).await;
     let point = app.officer_point().await;
     let second = app.beside(|s| s.flags = rules()).await;
