@@ -245,7 +245,7 @@ async fn copy_of(app: &TestApp, to: &Path) {
     app.store.backup_to(to).await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn any_tampering_of_a_large_database_is_caught_against_a_checkpoint() {
     if std::env::var("HAILONG_TEST_POSTGRES_URL").is_ok_and(|v| !v.is_empty()) {
         // The insider's edits here are made to SQLite files; PostgreSQL has its own test below.
@@ -305,7 +305,7 @@ async fn any_tampering_of_a_large_database_is_caught_against_a_checkpoint() {
     app.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_on_one_database_make_one_chain() {
     // Both backends; on PostgreSQL the two writers race for the head's row lock.
     let first = TestApp::spawn_with(|s| s.submit_limit_per_minute = 0).await;
@@ -360,7 +360,7 @@ async fn futures_join_all<F: std::future::Future<Output = u16>>(futures: Vec<F>)
     out
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exported_file_is_checked_against_its_signed_manifest() {
     let app = TestApp::spawn().await;
     let questionnaires = hailong::startup::load_questionnaires(&app.store).await.unwrap();
@@ -440,7 +440,7 @@ async fn as_insider(url: &str, sql: &str) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_service_writes_its_own_checkpoint_and_the_comment_purge_leaves_the_chain_whole() {
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("checkpoints");
@@ -515,7 +515,7 @@ async fn the_service_writes_its_own_checkpoint_and_the_comment_purge_leaves_the_
     first.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_online_backup_taken_while_ratings_arrive_restores_and_verifies() {
     let Some(_) = hailong::store::sqlite_file(&TestApp::spawn().await.db_url()) else {
         // PostgreSQL is copied with pg_dump; hailong backup says so (tested below).
@@ -615,7 +615,7 @@ async fn an_online_backup_taken_while_ratings_arrive_restores_and_verifies() {
     app.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_signing_key_is_made_once_on_purpose_and_its_public_half_checks_checkpoints() {
     let app = TestApp::spawn().await;
     app.seed().await;

@@ -16,7 +16,7 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_then_points_list_qr_and_posters() {
     let db = TestDb::new().await;
     let out = hailong(&db, &["demo", "--responses", "50"]);
@@ -69,7 +69,7 @@ async fn demo_then_points_list_qr_and_posters() {
     assert!(!out.status.success(), "already revoked by the reissue");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_reports_problems_and_writes_nothing() {
     let db = TestDb::new().await;
     let dir = tempfile::tempdir().unwrap();
@@ -110,7 +110,7 @@ fn help_and_config_explain_themselves() {
     assert!(stderr(&out).contains("unsupported database URL"), "{}", stderr(&out));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lists_written_as_csv_never_carry_a_formula() {
     let db = TestDb::new().await;
     let dir = tempfile::tempdir().unwrap();
@@ -140,7 +140,7 @@ async fn lists_written_as_csv_never_carry_a_formula() {
     assert!(text.contains("'=HYPERLINK"), "the name is kept, defused: {text}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_that_reads_a_database_refuses_a_file_that_is_not_there() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("tinhh.db");
@@ -162,7 +162,7 @@ async fn a_command_that_reads_a_database_refuses_a_file_that_is_not_there() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_names_the_table_a_file_was_taken_for_and_reads_semicolons() {
     let db = TestDb::new().await;
     let dir = tempfile::tempdir().unwrap();

@@ -72,7 +72,7 @@ async fn flags_by_officer(app: &TestApp) -> HashMap<(String, String), i64> {
     out
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_rule_flags_what_it_should_and_nothing_else() {
     let app = TestApp::spawn_with(|s| s.flags = rules()).await;
     let points: Vec<Point> =
@@ -172,7 +172,7 @@ fn csv_rows(bytes: &[u8]) -> HashMap<String, HashMap<String, String>> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_from_one_client_is_flagged_in_the_exports_and_can_be_left_out() {
     let rules = Rules {
         burst_count: 5,
@@ -287,7 +287,7 @@ fn listed_ids(html: &str) -> Vec<i64> {
     doc.select(&sel).filter_map(|e| e.value().attr("name")?.strip_prefix('r')?.parse().ok()).collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_moderator_excludes_a_burst_and_restores_part_of_it_as_events_that_verify_replays() {
     let rules = Rules { burst_count: 5, min_seconds: 0, identical_count: 0, off_hours: false, ..Rules::default() };
     let app = TestApp::spawn_with(|s| s.flags = rules).await;
@@ -406,7 +406,7 @@ async fn a_moderator_excludes_a_burst_and_restores_part_of_it_as_events_that_ver
     app.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_over_hundreds_of_points_officers_and_devices_is_flagged_in_one_commit() {
     use hailong::domain::org::{Code, Name, NewAssignment, NewUnit, UnitKind, Validity};
     // The flags' counters of 300 points, 300 officers and 300 devices, read and written in one
@@ -455,7 +455,7 @@ async fn a_group_over_hundreds_of_points_officers_and_devices_is_flagged_in_one_
     app.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_moderators_restoring_the_same_response_at_once_count_it_once() {
     use hailong::domain::moderation::Action;
     let app = TestApp::spawn().await;
@@ -491,7 +491,7 @@ async fn two_moderators_restoring_the_same_response_at_once_count_it_once() {
     app.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_writers_flag_a_burst_split_between_them_once_while_a_moderator_works_between_them() {
     use hailong::domain::moderation::Action;
     use hailong::store::WriteOutcome;
@@ -577,7 +577,7 @@ async fn behind_the_service(file: &std::path::Path, edits: &[&str], put_back: bo
     conn.close().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flags_and_derived_answers_changed_behind_the_service_are_seen_by_verify() {
     let app = TestApp::spawn_with(|s| s.flags = rules()).await;
     let Some(source) = hailong::store::sqlite_file(&app.db_url()) else {
@@ -643,7 +643,7 @@ async fn flags_and_derived_answers_changed_behind_the_service_are_seen_by_verify
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guard_disabled_or_made_anew_on_other_terms_fails_verify() {
     let app = TestApp::spawn().await;
     let url = app.db_url();
@@ -694,7 +694,7 @@ async fn rate_from(app: &TestApp, phone: &reqwest::Client, slug: &str, fill_ms: 
     sent.status().as_u16()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn citizens_behind_one_address_with_their_own_phones_are_not_one_device() {
     // The shipped rules; 40 citizens over a day on the centre's one Wi-Fi (the tests' address),
     // every phone with the same browser, as Chrome's reduced User-Agent makes most of them.
@@ -743,7 +743,7 @@ async fn citizens_behind_one_address_with_their_own_phones_are_not_one_device() 
     app.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shipped_rules_meet_their_targets_in_every_shipped_scenario() {
     if std::env::var_os("HAILONG_TEST_POSTGRES_URL").is_some() {
         return; // The simulator keeps its own SQLite database: the SQLite run covers it.
@@ -762,7 +762,7 @@ async fn the_shipped_rules_meet_their_targets_in_every_shipped_scenario() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_province_simulates_its_own_settings_and_scenarios_before_adopting_them() {
     if std::env::var_os("HAILONG_TEST_POSTGRES_URL").is_some() {
         return; // As above: nothing of the test database is used.

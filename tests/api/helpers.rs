@@ -296,7 +296,10 @@ impl Staff {
 }
 
 /// Runs the binary as an operator does, on the database `url`, with `env` added; the one way
-/// the tests run a command.
+/// the tests run a command. It blocks its thread until the command ends: a test that runs one
+/// while its service runs uses a multi-threaded runtime (`flavor = "multi_thread"`), or a
+/// write the service has under way (its housekeeping at start, say) cannot reach its commit
+/// while the command waits for that write's lock, and the command gives up after its wait.
 pub fn cli(url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hailong"));
     // A command runs on the tests' set clock too (a test may set another in `env`).

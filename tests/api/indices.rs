@@ -45,7 +45,7 @@ fn two_decimals(cell: &str) -> bool {
         .is_some_and(|(whole, frac)| !whole.is_empty() && whole.bytes().all(|b| b.is_ascii_digit()) && frac.len() == 2)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_line_exports_csv_json_and_xlsx_with_the_documented_columns() {
     let db = TestDb::new().await;
     let out = hailong(&db, &["demo", "--responses", "600"]);
@@ -189,7 +189,7 @@ async fn sipas_responses(db: &TestDb) -> u64 {
         .sum()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_reports_only_within_the_key_scope_and_records_each_answer() {
     let app = TestApp::spawn().await;
     let questionnaires = hailong::startup::load_questionnaires(&app.store).await.unwrap();
@@ -255,7 +255,7 @@ async fn seed_ratings(app: &TestApp, n: u64) {
     hailong::demo::seed(&app.store, &questionnaires, n, 7, |_| {}).await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unit_and_officer_pages_draw_their_charts_and_the_officer_sheet_prints_a_year() {
     let app = TestApp::spawn_with(|s| s.min_sample = 5).await;
     seed_ratings(&app, 1500).await;
@@ -337,7 +337,7 @@ async fn unit_and_officer_pages_draw_their_charts_and_the_officer_sheet_prints_a
     assert!(missing.contains("ngoài phạm vi") && !missing.contains("mã QR"), "a message for staff: {missing}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn comments_are_listed_for_managers_only_from_five_responses_masked_and_undated() {
     let app = TestApp::spawn().await;
     let point = app.officer_point().await;
@@ -374,7 +374,7 @@ async fn comments_are_listed_for_managers_only_from_five_responses_masked_and_un
     assert!(html.contains("chỉ hiển thị cho lãnh đạo đơn vị") && !html.contains("Chờ hơi lâu"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_reads_its_target_alone_and_finds_what_the_whole_report_says_of_it() {
     use hailong::app::reports;
     use hailong::domain::account::Scope;
@@ -409,7 +409,7 @@ async fn a_page_reads_its_target_alone_and_finds_what_the_whole_report_says_of_i
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn versions_that_score_alike_are_one_row_and_the_method_says_so() {
     use hailong::domain::response::{Channel, IdempotencyKey, NewResponse};
     let app = TestApp::spawn().await;

@@ -60,7 +60,7 @@ async fn send(app: &TestApp, token: &str, key: &str) -> reqwest::StatusCode {
     app.client.post(format!("{}/r/{token}", app.base)).form(&form).send().await.unwrap().status()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_one_stop_software_asks_for_a_token_and_gets_the_same_one_again() {
     let app = app().await;
     let point = officer_point(&app).await;
@@ -135,7 +135,7 @@ async fn the_one_stop_software_asks_for_a_token_and_gets_the_same_one_again() {
     assert_eq!(refused.status(), 403);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receipt_rates_once_and_then_says_so() {
     let app = app().await;
     let point = officer_point(&app).await;
@@ -161,7 +161,7 @@ async fn a_receipt_rates_once_and_then_says_so() {
     assert_eq!(receipt_responses(&app).await, 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_uses_of_one_token_through_two_instances_store_one() {
     let app = app().await;
     let second = app
@@ -196,7 +196,7 @@ async fn fifty_concurrent_uses_of_one_token_through_two_instances_store_one() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_cut_expired_and_revoked_tokens_each_get_their_page_and_store_nothing() {
     let app = app().await;
     let point = officer_point(&app).await;
@@ -228,7 +228,7 @@ async fn forged_cut_expired_and_revoked_tokens_each_get_their_page_and_store_not
     assert_eq!(receipt_responses(&app).await, 0, "nothing stored");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_setting_receipts_are_off_and_say_so() {
     let app = TestApp::spawn().await;
     let point = officer_point(&app).await;
@@ -277,7 +277,7 @@ fn the_readme_test_vectors_hold() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_line_makes_a_key_and_signs_a_token_that_rates() {
     let app = app().await;
     let point = officer_point(&app).await;
@@ -329,7 +329,7 @@ async fn the_command_line_makes_a_key_and_signs_a_token_that_rates() {
     assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("no active receipt key"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_can_be_limited_to_a_channel_and_pages_show_the_receipt_share() {
     let app = app().await;
     let point = officer_point(&app).await;
@@ -375,7 +375,7 @@ async fn reports_can_be_limited_to_a_channel_and_pages_show_the_receipt_share() 
     assert!(rows.iter().any(|r| r.contains("giấy hẹn") && r.contains("25,0%")), "1 of 4 by receipt: {rows:?}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_one_stop_software_reports_dossiers_served_and_reports_set_ratings_against_them() {
     let app = app().await;
     let point = officer_point(&app).await;
@@ -484,7 +484,7 @@ fn holds(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_that_signs_a_token_is_in_the_database_a_backup_or_a_dump() {
     let app = app().await;
     let point = officer_point(&app).await;
@@ -526,7 +526,7 @@ async fn no_secret_that_signs_a_token_is_in_the_database_a_backup_or_a_dump() {
     assert_eq!(receipt_responses(&app).await, 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_secrets_an_older_version_kept_in_plain_text_are_sealed_at_the_next_start() {
     let app = app().await;
     let point = officer_point(&app).await;
@@ -545,7 +545,7 @@ async fn the_secrets_an_older_version_kept_in_plain_text_are_sealed_at_the_next_
     assert_eq!(send(&second, &token, &form).await, 303, "its tokens still rate");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_served_count_is_judged_by_the_assignment_of_the_day_it_reports() {
     let app = app().await;
     app.seed().await;
@@ -603,7 +603,7 @@ async fn a_served_count_is_judged_by_the_assignment_of_the_day_it_reports() {
     assert_eq!(officer.values().sum::<u64>(), 48, "41 at Tân Lộc and 7 at An Phú");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_for_a_unit_or_desk_its_officer_was_not_at_does_not_rate() {
     let app = app().await;
     let point = officer_point(&app).await;
@@ -641,7 +641,7 @@ async fn a_token_for_a_unit_or_desk_its_officer_was_not_at_does_not_rate() {
     assert_eq!(send(&app, &good, &form).await, 303, "the officer's own unit and desk rate");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_services_own_online_key_is_marked_and_revoked_only_on_purpose() {
     let app = app().await;
     let url = app.db_url();

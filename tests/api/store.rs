@@ -25,7 +25,7 @@ fn response(point_id: i64, at_ms: i64, overall: i64) -> NewResponse {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrations_and_questionnaires_load_once() {
     let db = TestDb::new().await;
     let store = Store::open(&db.url, 2).await.unwrap();
@@ -46,7 +46,7 @@ async fn migrations_and_questionnaires_load_once() {
     again.close().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn importing_the_same_organisation_twice_changes_nothing() {
     let app = TestApp::spawn().await;
     let first = app.store.import_org(&hailong::demo::organisation(), "mot-cua", "test", &|_| {}).await.unwrap();
@@ -65,7 +65,7 @@ async fn importing_the_same_organisation_twice_changes_nothing() {
     assert_eq!((units, desks, officers), (4, 10, 25));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rating_belongs_to_the_officer_and_unit_of_its_moment() {
     let app = TestApp::spawn().await;
     let points = app.seed().await;
@@ -88,7 +88,7 @@ async fn a_rating_belongs_to_the_officer_and_unit_of_its_moment() {
     assert_eq!(by_officer.iter().map(|c| c.count).sum::<i64>(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_writer_keeps_one_response_per_key_and_none_for_closed_points() {
     let app = TestApp::spawn().await;
     let points = app.seed().await;
@@ -109,7 +109,7 @@ async fn the_writer_keeps_one_response_per_key_and_none_for_closed_points() {
     assert_eq!(app.responses().await, 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reissued_point_replaces_the_old_one() {
     let app = TestApp::spawn().await;
     let points = app.seed().await;
@@ -124,7 +124,7 @@ async fn a_reissued_point_replaces_the_old_one() {
     assert!(app.store.point_context(&old.slug).await.unwrap().unwrap().closed);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_comments_are_erased_and_ratings_kept() {
     let app = TestApp::spawn().await;
     let points = app.seed().await;
@@ -139,7 +139,7 @@ async fn old_comments_are_erased_and_ratings_kept() {
     assert_eq!(app.responses().await, 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_point_is_not_brought_back_by_the_next_import() {
     let app = TestApp::spawn().await;
     let points = app.seed().await;
@@ -151,7 +151,7 @@ async fn a_revoked_point_is_not_brought_back_by_the_next_import() {
     assert!(now.iter().all(|p| p.officer_code != revoked.officer_code), "the officer has no active point");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn points_follow_their_desk_and_officer_and_close_with_them() {
     use hailong::domain::org::{Code, Name, NewAssignment, NewDesk, Validity};
     let app = TestApp::spawn().await;
@@ -193,7 +193,7 @@ async fn points_follow_their_desk_and_officer_and_close_with_them() {
     assert_eq!(moved.unit_code, "HL.TAN-LOC.TT", "lists and posters show the desk's unit now");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_kept_counts_are_the_history_recounted() {
     let app = TestApp::spawn().await;
     let questionnaires = hailong::startup::load_questionnaires(&app.store).await.unwrap();
@@ -213,7 +213,7 @@ async fn the_kept_counts_are_the_history_recounted() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn month_sums_and_day_counts_read_as_the_history_recounted() {
     use hailong::store::Grain;
     use time::macros::date;
@@ -271,7 +271,7 @@ async fn try_sql(url: &str, sql: &str) -> Result<u64, String> {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_and_answers_are_append_only_but_a_comment_may_be_erased() {
     let app = TestApp::spawn().await;
     let point = app.officer_point().await;
@@ -328,7 +328,7 @@ pub(crate) async fn raw_sql(url: &str, statements: &[&str]) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_stored_before_derived_answers_were_kept_get_them_once() {
     use std::collections::BTreeMap;
 
@@ -429,7 +429,7 @@ async fn migrate_as_a_newer_version(url: &str) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_writes_nothing_once_a_newer_version_has_migrated_the_database() {
     // A rolling upgrade: the new version migrates the database while an old one still serves.
     let app = TestApp::spawn().await;
@@ -484,7 +484,7 @@ async fn an_instance_writes_nothing_once_a_newer_version_has_migrated_the_databa
     app.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_kind_of_write_goes_into_a_schema_a_newer_version_has_migrated() {
     use hailong::domain::account::Role;
     use hailong::domain::audit::AuditFilter;
@@ -527,7 +527,7 @@ async fn no_kind_of_write_goes_into_a_schema_a_newer_version_has_migrated() {
     app.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgresql_server_that_requires_tls_is_reached_over_tls() {
     let db = TestDb::new().await;
     if hailong::store::sqlite_file(&db.url).is_some() {
