@@ -923,6 +923,16 @@ mod tests {
     }
 
     #[test]
+    fn a_receipt_secret_that_begins_with_a_hyphen_is_a_secret() {
+        let secret = "-JabcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNO";
+        let args =
+            ["hailong", "receipts", "sign", "--key-id", "1", "--secret", secret, "--unit", "U", "--officer", "O"];
+        let more = ["--dossier", "H01-261124-0007", "--base-url", "https://hl.example"];
+        let cli = Cli::try_parse_from(args.into_iter().chain(more)).unwrap();
+        assert!(format!("{:?}", cli.command).contains(secret));
+    }
+
+    #[test]
     fn an_error_says_each_cause_once() {
         #[derive(Debug)]
         struct Quoting(std::io::Error);

@@ -20,8 +20,9 @@ pub(super) enum ReceiptsCommand {
     Sign {
         #[arg(long)]
         key_id: u32,
-        /// The key's secret, as `receipts key create` printed it.
-        #[arg(long)]
+        /// The key's secret, as `receipts key create` printed it (URL-safe base64: it may begin
+        /// with '-').
+        #[arg(long, allow_hyphen_values = true)]
         secret: String,
         #[arg(long)]
         unit: String,
