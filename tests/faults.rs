@@ -534,7 +534,9 @@ fn fill(path: &Path) {
 /// ones get the form back with their answers and a 503, and service resumes by itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disk_full_then_freed_sqlite() {
-    let disk = Tmpfs::mount("6m");
+    // Room enough, once the ballast is gone, for the second of load after it and the resends
+    // (every rating of the load is flagged, and a flagged rating writes about twice as much).
+    let disk = Tmpfs::mount("16m");
     let logs = tempfile::tempdir().unwrap();
     let db = Db::sqlite_in(disk.0.path());
     let slugs = db.seed();
@@ -581,7 +583,7 @@ async fn disk_full_then_freed_sqlite() {
     server.wait(Duration::from_secs(30));
     check_kept(&db, &acknowledged).await;
     println!(
-        "disk full (SQLite on a 6 MiB tmpfs): {} acknowledged, {} refused while full and sent again, none lost",
+        "disk full (SQLite on a 16 MiB tmpfs): {} acknowledged, {} refused while full and sent again, none lost",
         acknowledged.len(),
         in_doubt.len()
     );
