@@ -713,7 +713,6 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold, letterhead: &Letterh
                                         tr { th { (points_label(level)) } td { (rounding::fixed_vi(points, 2)) " / " (rounding::fixed_vi(most, 0)) " (" (rounding::fixed_vi(share, 1)) "%)" }
                                              @if level == Level::Officer { th { "Gợi ý mức NĐ 90/2020" } td { (row.suggestion.as_deref().unwrap_or("—")) } } @else { td colspan="2" {} } }
                                     }
-                                    tr { th { "Phiếu gắn cờ" } td colspan="3" { (report.flagged_statement()) } }
                                     @if let Some(unit) = &detail.unit {
                                         tr { th { "Đơn vị " (unit.target.name) } td colspan="3" { (unit.responses) " phiếu, hài lòng " (percent(unit.figures.overall)) " (" (interval(unit.figures.overall_interval)) ")" } }
                                     }
@@ -753,6 +752,7 @@ pub fn sheet_of(detail: &Detail, level: Level, fold: &Fold, letterhead: &Letterh
                     p.method {
                         // The fold first: the table just above is read through it.
                         @if let Some(q) = detail.row().and_then(|row| detail.questionnaire(row)) { (fold_statement(q, fold)) " " }
+                        strong { (report.flagged_statement()) } " "
                         "Phương pháp: hài lòng = trả lời mức 4–5 / số trả lời (bỏ trống không tính); tỷ lệ chung = trung bình có trọng số các thành phần; "
                         "KTC 95% Wilson, mỗi người trả lời tính một lần; hiệu chỉnh Bayes theo nhóm cùng kỳ, cùng phiếu; từ " (report.min_sample) " phiếu mới xếp hạng, "
                         "xếp loại (bảng " (report.bands.version) ", so đúng ngưỡng) và gợi ý (quy tắc " (report.suggestion.version) ", chỉ là gợi ý); làm tròn nửa lên. "
