@@ -39,12 +39,17 @@ trap 'bah rm "$ctr" >/dev/null 2>&1 || true' EXIT
 bah run --isolation chroot "$ctr" -- /usr/local/bin/hailong --version
 bah run --isolation chroot "$ctr" -- /usr/local/bin/hailong demo --responses 20 >/dev/null
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-bah run --isolation chroot --env "HAILONG_BIND=127.0.0.1:$port" "$ctr" -- /usr/local/bin/hailong serve >/tmp/hailong-image-serve.log 2>&1 &
+bah run --isolation chroot --env "HAILONG_BIND=127.0.0.1:$port" --env "HAILONG_METRICS_BIND=127.0.0.1:0" "$ctr" -- /usr/local/bin/hailong serve >/tmp/hailong-image-serve.log 2>&1 &
 server=$!
 ok=""
 for _ in $(seq 1 60); do
   if bah run --isolation chroot "$ctr" -- /usr/local/bin/hailong probe "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then ok=1; break; fi
   sleep 0.5
+done
+# A chroot has no process namespace: the service inside is stopped by its port (killing
+# buildah alone left it running, holding its ports for the next run).
+for pid in $(ss -ltnpH "sport = :$port" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
+  kill "$pid" 2>/dev/null || true
 done
 kill "$server" 2>/dev/null || true
 wait "$server" 2>/dev/null || true
