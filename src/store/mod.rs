@@ -383,6 +383,18 @@ pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
 }
 
 impl Store {
+    /// A store on `backend` with the defaults: no flag rule, the system's clock, no receipt
+    /// secret (`with_settings` sets them).
+    fn on(backend: Backend) -> Self {
+        Self {
+            backend,
+            flag_rules: Default::default(),
+            flag_memo: Default::default(),
+            clock: Default::default(),
+            receipt_sealer: None,
+        }
+    }
+
     /// This store with the stuffing flags' rules its writer applies.
     pub fn with_flag_rules(self, rules: crate::domain::flags::Rules) -> Self {
         Self { flag_rules: std::sync::Arc::new(rules), flag_memo: Default::default(), ..self }
@@ -468,13 +480,7 @@ impl Store {
         } else {
             return Err(unsupported_url(url));
         };
-        let store = Self {
-            backend,
-            flag_rules: Default::default(),
-            flag_memo: Default::default(),
-            clock: Default::default(),
-            receipt_sealer: None,
-        };
+        let store = Self::on(backend);
         let applied: Option<i64> = on_backend!(store, pool => {
             sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations").fetch_one(pool).await?
         });
@@ -514,13 +520,7 @@ impl Store {
         } else {
             return Err(unsupported_url(url));
         };
-        let store = Self {
-            backend,
-            flag_rules: Default::default(),
-            flag_memo: Default::default(),
-            clock: Default::default(),
-            receipt_sealer: None,
-        };
+        let store = Self::on(backend);
         // A database a newer version migrated is said as such, not as a migration "missing".
         let applied: Result<Option<i64>, sqlx::Error> = on_backend!(store, pool => {
             sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations").fetch_one(pool).await
