@@ -30,6 +30,9 @@ use crate::web::{self, AppState};
 /// (`web::error::REQUEST_TIMEOUT`), within systemd's `TimeoutStopSec` (45 s) in the unit.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(35);
 
+/// Connections `/metrics` serves at once: a scraper or two, and an operator's `curl`.
+const METRICS_CONNECTIONS: usize = 16;
+
 /// Largest request body accepted (a form with a 1,000-character comment is far smaller).
 const BODY_LIMIT: usize = 64 * 1024;
 
@@ -166,11 +169,13 @@ impl Application {
             .layer(CatchPanicLayer::new());
         // /metrics on its own address. Its router holds no writer handle: the writer stops when
         // the main router is gone.
-        let metrics_server = tokio::spawn(async move {
-            if let Err(error) = axum::serve(metrics_listener, metrics_app).await {
-                tracing::warn!(%error, "the metrics listener stopped");
-            }
-        });
+        // Served as the main address is, bounded in time and number (a scraper needs one or
+        // two connections), so that stalled clients cannot hold its sockets either.
+        let metrics_limits = web::serve::Limits { max_connections: METRICS_CONNECTIONS, ..limits };
+        // The sender lives until the service stops (dropped, it would read as "stop").
+        let (_metrics_stop, metrics_heard) = tokio::sync::watch::channel(false);
+        let metrics_server =
+            tokio::spawn(web::serve::serve(metrics_listener, metrics_app, metrics_limits, metrics_heard));
         // After the signal, requests under way may finish (each is bounded by the request time
         // limit); a connection that has not sent a whole request by then (a client stalled
         // half-way) does not hold the stop for longer.

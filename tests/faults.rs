@@ -175,9 +175,14 @@ impl Server {
         let (port, metrics_port) = (free(), free());
         let log = log_dir.join(format!("server-{port}.log"));
         let out = std::fs::File::create(&log).expect("log file");
+        // The stuffing flags as shipped but for the one rule that reads the hour: these tests
+        // run on the real clock (several processes share it), and what a rating writes must
+        // not depend on when the suite runs.
+        let config = log_dir.join("faults-settings.toml");
+        std::fs::write(&config, "[flags]\noff_hours = false\n").expect("settings file");
         let mut command = Command::new(BIN);
         command
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .args(["--config", config.to_str().expect("a UTF-8 path"), "serve", "--bind", &format!("127.0.0.1:{port}")])
             .env("HAILONG_DATABASE_URL", &db.url)
             .env("HAILONG_METRICS_BIND", format!("127.0.0.1:{metrics_port}"))
             .env("HAILONG_SUBMIT_LIMIT_PER_MINUTE", "0")

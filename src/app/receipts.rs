@@ -112,8 +112,13 @@ impl App {
             return bad("field_code", format!("no procedure field has the code {field}"));
         }
         let procedure = request.procedure.as_deref().map(str::trim).filter(|p| !p.is_empty());
-        if procedure.is_some_and(|p| p.chars().count() > PROCEDURE_MAX || p.chars().any(char::is_control)) {
-            return bad("procedure", format!("a procedure name is at most {PROCEDURE_MAX} characters, on one line"));
+        if procedure.is_some_and(|p| p.chars().count() > PROCEDURE_MAX || crate::domain::text::has_control(p)) {
+            return bad(
+                "procedure",
+                format!(
+                    "a procedure name is at most {PROCEDURE_MAX} characters, on one line, with no control or bidirectional formatting character"
+                ),
+            );
         }
         if self.officer_point(&officer.code).await?.is_none() {
             return bad("officer_code", format!("the officer {} has no collection point taking ratings", officer.code));

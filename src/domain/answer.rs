@@ -33,11 +33,7 @@ static PERSONAL_NUMBER: LazyLock<Regex> =
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Comment(String);
 
-/// The Unicode bidirectional formatting characters (UAX #9): embeddings, overrides, isolates
-/// and the directional marks.
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
-}
+use super::text::is_bidi_control;
 
 impl Comment {
     /// `Ok(None)` for a blank comment.

@@ -43,8 +43,8 @@ pub fn check_reason(text: &str) -> Result<String, String> {
     if n > REASON_MAX {
         return Err(format!("the reason is {n} characters long; at most {REASON_MAX}"));
     }
-    if reason.chars().any(char::is_control) {
-        return Err("the reason holds a control character".into());
+    if super::text::has_control(reason) {
+        return Err("the reason holds a control or bidirectional formatting character".into());
     }
     Ok(reason.to_owned())
 }

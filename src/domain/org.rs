@@ -48,8 +48,8 @@ impl Name {
         if text.chars().count() > 200 {
             return Err("is longer than 200 characters".into());
         }
-        if text.chars().any(char::is_control) {
-            return Err("contains control characters".into());
+        if super::text::has_control(text) {
+            return Err("contains control or bidirectional formatting characters".into());
         }
         Ok(Self(text.to_owned()))
     }

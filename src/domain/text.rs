@@ -12,6 +12,19 @@ use icu_locale_core::locale;
 static VIETNAMESE: LazyLock<Option<CollatorBorrowed<'static>>> =
     LazyLock::new(|| Collator::try_new(locale!("vi").into(), CollatorOptions::default()).ok());
 
+/// The Unicode bidirectional formatting characters (UAX #9): embeddings, overrides, isolates
+/// and the directional marks. None belongs in Vietnamese text, and each can make what staff read
+/// differ from what was written (U+202E shows the rest of a line backwards).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// Whether `text` holds a control character or a bidirectional formatting character: a name or
+/// a one-line text that holds one is refused.
+pub fn has_control(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() || is_bidi_control(c))
+}
+
 /// Compares two texts in Vietnamese alphabetical order ("Đất đai" after "Dân số" and "đăng ký", before
 /// "Giáo dục"); texts the collation holds equal fall back to code-point order, so that a sort is
 /// the same on every run.
@@ -23,6 +36,14 @@ pub fn compare(a: &str, b: &str) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_and_bidirectional_characters_are_told_apart_from_vietnamese_letters() {
+        assert!(!has_control("Nguyễn Thị Ánh Tuyết — Đăng ký khai sinh (lần 2)"));
+        for bad in ["a\u{202E}b", "a\u{2066}b", "a\u{200F}", "\u{061C}x", "one\ntwo", "tab\there"] {
+            assert!(has_control(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn sorts_as_a_vietnamese_dictionary() {

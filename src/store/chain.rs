@@ -75,7 +75,7 @@ impl Store {
     pub(super) fn head_lock(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite { .. } => "SELECT seq, hash FROM chain_head WHERE id = 1",
-            Backend::Postgres(_) => "SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE",
+            Backend::Postgres { .. } => "SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE",
         }
     }
 
@@ -89,7 +89,7 @@ impl Store {
     pub(super) fn lock_first(&self) -> Option<&'static str> {
         match self.backend {
             Backend::Sqlite { .. } => None,
-            Backend::Postgres(_) => Some("SELECT seq FROM chain_head WHERE id = 1 FOR UPDATE"),
+            Backend::Postgres { .. } => Some("SELECT seq FROM chain_head WHERE id = 1 FOR UPDATE"),
         }
     }
 

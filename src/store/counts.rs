@@ -363,7 +363,7 @@ impl Store {
         let (month, target) = (month.get(), Day::of(end).get());
         let fold = per_grain!(fold_sql);
         Ok(write_transaction!(self, tx => {
-            if let Backend::Postgres(_) = self.backend {
+            if let Backend::Postgres { .. } = self.backend {
                 // Waits for the writers in flight and holds new ones back until the commit;
                 // self-exclusive, so two instances never fold the same days.
                 sqlx::query("LOCK TABLE answer_counts IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;

@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 use super::{Backend, Store, StoreResult, postgres, sqlite};
 
 /// A trigger as the migrations define it. On SQLite the whole statement, white space folded;
-/// on PostgreSQL its table, timing and events as `pg_trigger.tgtype` bits, its function and
-/// that function's body.
+/// on PostgreSQL its table, timing and events as `pg_trigger.tgtype` bits, whether it is
+/// narrowed (a `WHEN` condition or an `UPDATE OF` column list, either of which lets some
+/// changes through), its function and that function's body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Guard {
     Sqlite(String),
-    Postgres { table: String, tgtype: i16, function: String, body: String },
+    Postgres { table: String, tgtype: i16, narrowed: bool, function: String, body: String },
 }
 
 /// White space folded to single spaces, a trailing semicolon dropped.
@@ -112,7 +113,9 @@ fn postgres_guards(migrations: &[(i64, &str, &str)]) -> BTreeMap<String, Guard> 
                 let level: Vec<&str> =
                     words.iter().skip_while(|w| !w.eq_ignore_ascii_case("EACH")).take(2).copied().collect();
                 let kinds: Vec<&str> = head.iter().chain(level.iter()).copied().collect();
-                guards.insert(name, Guard::Postgres { table, tgtype: tgtype(&kinds), function, body });
+                let narrowed = words.iter().any(|w| w.eq_ignore_ascii_case("WHEN"))
+                    || words.windows(2).any(|w| w[0].eq_ignore_ascii_case("UPDATE") && w[1].eq_ignore_ascii_case("OF"));
+                guards.insert(name, Guard::Postgres { table, tgtype: tgtype(&kinds), narrowed, function, body });
             } else if upper.starts_with("DROP TRIGGER ") {
                 // `DROP TRIGGER [IF EXISTS] name ON table`: the name is the word before ON.
                 let on = words.iter().position(|w| w.eq_ignore_ascii_case("ON")).unwrap_or(words.len());
@@ -141,10 +144,11 @@ impl Store {
                     .collect();
                 compare(&expected, &found, &mut problems);
             }
-            Backend::Postgres(pool) => {
+            Backend::Postgres { read: pool, .. } => {
                 let expected = postgres_guards(postgres::MIGRATIONS);
-                let rows: Vec<(String, String, String, i16, String, String)> = sqlx::query_as(
-                    "SELECT t.tgname::text, c.relname::text, t.tgenabled::text, t.tgtype, p.proname::text, p.prosrc \
+                let rows: Vec<(String, String, String, i16, bool, String, String)> = sqlx::query_as(
+                    "SELECT t.tgname::text, c.relname::text, t.tgenabled::text, t.tgtype, \
+                        (t.tgqual IS NOT NULL OR t.tgattr::text <> ''), p.proname::text, p.prosrc \
                      FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid \
                      JOIN pg_namespace n ON n.oid = c.relnamespace \
                      WHERE NOT t.tgisinternal AND n.nspname = current_schema() ORDER BY t.tgname",
@@ -152,12 +156,19 @@ impl Store {
                 .fetch_all(pool)
                 .await?;
                 let mut found = BTreeMap::new();
-                for (name, table, enabled, tgtype, function, body) in rows {
-                    if enabled == "D" {
-                        problems
-                            .push(format!("guard {name} on {table} is disabled: the table it guards can be changed"));
+                for (name, table, enabled, tgtype, narrowed, function, body) in rows {
+                    // 'O' fires in ordinary sessions, 'A' in every session; 'D' never, 'R' only in
+                    // sessions that say they replicate, which anyone with the table can say.
+                    match enabled.as_str() {
+                        "D" => problems
+                            .push(format!("guard {name} on {table} is disabled: the table it guards can be changed")),
+                        "R" => problems.push(format!(
+                            "guard {name} on {table} fires only in replication sessions: the table it guards can be \
+                             changed from any other"
+                        )),
+                        _ => {}
                     }
-                    found.insert(name, Guard::Postgres { table, tgtype, function, body });
+                    found.insert(name, Guard::Postgres { table, tgtype, narrowed, function, body });
                 }
                 compare(&expected, &found, &mut problems);
             }
@@ -196,10 +207,12 @@ mod tests {
         let postgres = postgres_guards(postgres::MIGRATIONS);
         assert!(sqlite.len() >= 20, "{:?}", sqlite.keys());
         assert!(postgres.len() >= 15, "{:?}", postgres.keys());
-        let Some(Guard::Postgres { table, tgtype, function, body }) = postgres.get("answers_no_change") else {
+        let Some(Guard::Postgres { table, tgtype, narrowed, function, body }) = postgres.get("answers_no_change")
+        else {
             panic!("{postgres:?}")
         };
         assert_eq!((table.as_str(), *tgtype, function.as_str()), ("answers", 1 | 2 | 8 | 16, "answers_append_only"));
+        assert!(!narrowed, "the migrations' guards hold for every row and column");
         assert!(body.contains("RAISE EXCEPTION"), "{body}");
         let Some(Guard::Postgres { tgtype, .. }) = postgres.get("answers_no_truncate") else { panic!() };
         assert_eq!(*tgtype, 2 | 32);

@@ -8,7 +8,7 @@ impl Store {
     /// Whether several instances may write this database at once (PostgreSQL), so that what one
     /// instance counts in memory is not what the service has seen.
     pub fn is_shared(&self) -> bool {
-        matches!(self.backend, Backend::Postgres(_))
+        matches!(self.backend, Backend::Postgres { .. })
     }
 
     /// The salt of the Vietnam day `day` (a `YYYYMMDD` bucket), made by the first to need it.

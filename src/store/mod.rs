@@ -89,10 +89,11 @@ impl StoreError {
 enum Backend {
     /// Readers share a pool; the writer owns the only write connection. `file` is the file they
     /// opened (none in memory).
-    Sqlite { read: sqlx::SqlitePool, write: door::WritePool, file: Option<sqlite::DbFile> },
+    Sqlite { read: sqlx::SqlitePool, write: door::WritePool<sqlx::Sqlite>, file: Option<sqlite::DbFile> },
     /// Several instances may share one database; row locks and unique constraints keep the
-    /// writer's guarantees across them.
-    Postgres(sqlx::PgPool),
+    /// writer's guarantees across them. Reads on connections whose transactions are read-only;
+    /// writes on their own pool, behind the door.
+    Postgres { read: sqlx::PgPool, write: door::WritePool<sqlx::Postgres> },
 }
 
 /// The database, whichever backend holds it. Cheap to clone.
@@ -115,7 +116,7 @@ macro_rules! on_backend {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.backend {
             Backend::Sqlite { read: $pool, .. } => $body,
-            Backend::Postgres($pool) => $body,
+            Backend::Postgres { read: $pool, .. } => $body,
         }
     };
 }
@@ -162,7 +163,11 @@ macro_rules! write_transaction {
                 let pool = write.pool();
                 write_transaction!(@on pool, $store, begin, $tx => $body)
             }
-            $crate::store::Backend::Postgres(pool) => write_transaction!(@on pool, $store, begin, $tx => $body),
+            $crate::store::Backend::Postgres { write, .. } => {
+                #[allow(clippy::disallowed_methods)] // the door itself
+                let pool = write.pool();
+                write_transaction!(@on pool, $store, begin, $tx => $body)
+            }
         };
         // A commit into a file that was deleted or replaced meanwhile is not durable.
         $store.check_file(true)?;
@@ -437,7 +442,7 @@ impl Store {
                 copied?;
                 Ok(())
             }
-            Backend::Postgres(_) => Err(StoreError::Config(
+            Backend::Postgres { .. } => Err(StoreError::Config(
                 "a PostgreSQL database is copied with pg_dump (see the README), not by hailong".to_owned(),
             )),
         }
@@ -476,7 +481,7 @@ impl Store {
             let pool = sqlite::connect_read_only(url, max_connections).await?;
             Backend::Sqlite { read: pool.clone(), write: door::WritePool::new(pool), file: None }
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres(postgres::connect(url, max_connections).await?)
+            postgres::backend(url, max_connections).await?
         } else {
             return Err(unsupported_url(url));
         };
@@ -516,7 +521,7 @@ impl Store {
             let (read, write, file) = sqlite::connect(url, max_connections, sqlite_max_pages, wait).await?;
             Backend::Sqlite { read, write: door::WritePool::new(write), file }
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres(postgres::connect(url, max_connections).await?)
+            postgres::backend(url, max_connections).await?
         } else {
             return Err(unsupported_url(url));
         };
@@ -539,7 +544,10 @@ impl Store {
                 migrator(sqlite::MIGRATIONS).run(write).await?;
                 sqlite::check_durability(write).await?;
             }
-            Backend::Postgres(pool) if applied.as_ref().is_ok_and(|a| a.unwrap_or(0) < known) => {
+            Backend::Postgres { write, .. } if applied.as_ref().is_ok_and(|a| a.unwrap_or(0) < known) => {
+                // Migrating is the schema's own write, before any door's check can apply.
+                #[allow(clippy::disallowed_methods)]
+                let pool = write.pool();
                 // Instances of the older build may be writing: the schema lock, held exclusively
                 // on a connection of its own, waits for their transactions under way and holds
                 // the next ones until the migration is done (they then find it newer and stop).
@@ -551,7 +559,11 @@ impl Store {
                 let _ = lock.close().await;
                 migrated?;
             }
-            Backend::Postgres(pool) => migrator(postgres::MIGRATIONS).run(pool).await?,
+            Backend::Postgres { write, .. } => {
+                #[allow(clippy::disallowed_methods)]
+                let pool = write.pool();
+                migrator(postgres::MIGRATIONS).run(pool).await?
+            }
         }
         Ok(store)
     }
@@ -565,7 +577,7 @@ impl Store {
     pub(super) fn schema_lock_shared(&self) -> Option<&'static str> {
         match self.backend {
             Backend::Sqlite { .. } => None,
-            Backend::Postgres(_) => Some("SELECT pg_advisory_xact_lock_shared($1)"),
+            Backend::Postgres { .. } => Some("SELECT pg_advisory_xact_lock_shared($1)"),
         }
     }
 
@@ -581,7 +593,7 @@ impl Store {
     pub fn known_schema(&self) -> i64 {
         let migrations = match self.backend {
             Backend::Sqlite { .. } => sqlite::MIGRATIONS,
-            Backend::Postgres(_) => postgres::MIGRATIONS,
+            Backend::Postgres { .. } => postgres::MIGRATIONS,
         };
         migrations.iter().map(|m| m.0).max().unwrap_or(0)
     }
@@ -589,7 +601,7 @@ impl Store {
     pub fn backend_name(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite { .. } => "sqlite",
-            Backend::Postgres(_) => "postgres",
+            Backend::Postgres { .. } => "postgres",
         }
     }
 
@@ -600,7 +612,10 @@ impl Store {
                 read.close().await;
                 write.close().await;
             }
-            Backend::Postgres(pool) => pool.close().await,
+            Backend::Postgres { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
         }
     }
 
@@ -646,6 +661,40 @@ fn migrator(migrations: &'static [(i64, &'static str, &'static str)]) -> sqlx::m
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A write through the read pools fails on both backends (PostgreSQL when
+    /// `HAILONG_TEST_POSTGRES_URL` names a server, as `.ci/run` does): only the write door writes.
+    #[tokio::test]
+    async fn the_read_pools_cannot_write() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let server = std::env::var("HAILONG_TEST_POSTGRES_URL").ok().filter(|v| !v.is_empty());
+        let name = format!("hailong_t_reads_{:08x}", rand::random::<u32>());
+        let url = match &server {
+            Some(server) => {
+                let admin = Store::admin_postgres(server).await.expect("the test server");
+                admin.create_database(&name).await.expect("a database");
+                let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
+                format!("{base}/{name}?sslmode=disable")
+            }
+            None => format!("sqlite://{}", dir.path().join("t.db").display()),
+        };
+        let store = Store::open(&url, 2).await.expect("open");
+        let written: Result<u64, sqlx::Error> = on_backend!(store, pool => {
+            sqlx::query("INSERT INTO fields (code, name) VALUES ('X', 'x')").execute(pool).await.map(|r| r.rows_affected())
+        });
+        let refused = written.expect_err("a write through a read pool");
+        let said = refused.to_string();
+        assert!(said.contains("readonly") || said.contains("read-only"), "{said}");
+        let fields: i64 = on_backend!(store, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM fields WHERE code = 'X'").fetch_one(pool).await.expect("read")
+        });
+        assert_eq!(fields, 0);
+        store.close().await;
+        if let Some(server) = server {
+            let admin = Store::admin_postgres(&server).await.expect("the test server");
+            admin.drop_database(&name).await.expect("dropped");
+        }
+    }
 
     #[test]
     fn the_comment_purges_migration_knows_the_hash_of_no_comment() {

@@ -30,8 +30,20 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (17, "flag counters", include_str!("../../migrations/postgres/0017_flag_counters.sql")),
 ];
 
-pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<PgPool> {
-    let options = PgConnectOptions::from_str(url)?.application_name("hailong");
+/// The store's pools on the database at `url`: up to `max_connections` to read, on which every
+/// transaction is read-only (a write there fails, as on SQLite's `query_only` readers), and as
+/// many to write, reached only through the store's write door.
+pub(super) async fn backend(url: &str, max_connections: u32) -> StoreResult<super::Backend> {
+    let read = connect(url, max_connections, true).await?;
+    let write = connect(url, max_connections, false).await?;
+    Ok(super::Backend::Postgres { read, write: super::door::WritePool::new(write) })
+}
+
+async fn connect(url: &str, max_connections: u32, read_only: bool) -> StoreResult<PgPool> {
+    let mut options = PgConnectOptions::from_str(url)?.application_name("hailong");
+    if read_only {
+        options = options.options([("default_transaction_read_only", "on")]);
+    }
     match PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))

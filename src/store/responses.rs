@@ -77,7 +77,7 @@ impl Store {
     pub(super) fn begin_statement(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite { .. } => "BEGIN IMMEDIATE",
-            Backend::Postgres(_) => "BEGIN",
+            Backend::Postgres { .. } => "BEGIN",
         }
     }
 
@@ -112,7 +112,7 @@ impl Store {
     pub(super) fn placeholders(&self) -> batch::Placeholders {
         match self.backend {
             Backend::Sqlite { .. } => batch::Placeholders::Positional,
-            Backend::Postgres(_) => batch::Placeholders::Numbered,
+            Backend::Postgres { .. } => batch::Placeholders::Numbered,
         }
     }
 

@@ -94,9 +94,9 @@ pub fn flag_device_of(ip: IpAddr, headers: &HeaderMap) -> String {
 pub fn from_another_site(headers: &HeaderMap, public_base_url: Option<&str>) -> bool {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     match text("origin") {
-        // A page served with `Referrer-Policy: no-referrer` (ours) makes browsers send
-        // `Origin: null` on its own form's POST: only the fetch metadata saying so lets it in
-        // (a sandboxed frame elsewhere sends null too).
+        // A sandboxed frame sends `Origin: null`; so does a page of ours served before its
+        // policy became `same-origin` (under `no-referrer`): only fetch metadata saying the
+        // send is same-origin lets it in.
         Some(origin) if origin.eq_ignore_ascii_case("null") => {
             !text("sec-fetch-site").is_some_and(|site| site.eq_ignore_ascii_case("same-origin"))
         }
@@ -144,7 +144,7 @@ mod tests {
         ] {
             assert!(from_another_site(&evil, public), "{evil:?}");
         }
-        // Our own page under `Referrer-Policy: no-referrer`: Origin null, same-origin metadata.
+        // A page of ours under the former `Referrer-Policy: no-referrer`: Origin null, same-origin metadata.
         assert!(!from_another_site(&with(&[("origin", "null"), ("sec-fetch-site", "same-origin")]), None));
         assert!(from_another_site(&with(&[("origin", "null"), ("sec-fetch-site", "cross-site")]), None));
     }

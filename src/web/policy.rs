@@ -193,7 +193,10 @@ pub fn security_headers(tls: bool) -> Vec<(header::HeaderName, HeaderValue)> {
             ),
         ),
         (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-        (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        // No address of ours (a receipt's `/r/TOKEN`) goes to another site; our own form's POST
+        // carries our origin, so that a browser without fetch metadata is told from a page
+        // elsewhere (under `no-referrer` it would send `Origin: null`, as a sandboxed frame does).
+        (header::REFERRER_POLICY, HeaderValue::from_static("same-origin")),
         (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
     ];
     if tls {

@@ -553,36 +553,49 @@ const RECOUNT: [&str; 3] = [
     "UPDATE count_folds SET through_day = 0",
 ];
 
-/// Runs `edits` on a copy of an SQLite database as its owner would: the guards dropped first
-/// and, when `put_back`, made again as they were, so that nothing but the edit is different.
-async fn behind_the_service(file: &std::path::Path, edits: &[&str], put_back: bool) {
+/// Runs `edits` on a database as its owner would. On SQLite the guards are dropped first and,
+/// when `put_back`, made again as they were; on PostgreSQL the owner's session sets
+/// `session_replication_role = replica`, under which no guard fires and whose use leaves no
+/// trace in the triggers (or, when not `put_back`, the edits themselves break the guards). Either
+/// way nothing but the edit is different.
+async fn behind_the_service(url: &str, edits: &[&str], put_back: bool) {
     use sqlx::Connection;
-    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(file);
-    let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
-    let guards: Vec<(String, String)> = sqlx::query_as("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    for (name, _) in &guards {
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP TRIGGER {name}"))).execute(&mut conn).await.unwrap();
-    }
-    for sql in edits {
-        sqlx::query(sqlx::AssertSqlSafe((*sql).to_owned())).execute(&mut conn).await.unwrap();
-    }
-    if put_back {
-        for (_, sql) in &guards {
-            sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(&mut conn).await.unwrap();
+    if let Some(file) = hailong::store::sqlite_file(url) {
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(file);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+        let guards: Vec<(String, String)> =
+            sqlx::query_as("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        for (name, _) in &guards {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP TRIGGER {name}"))).execute(&mut conn).await.unwrap();
         }
+        for sql in edits {
+            sqlx::query(sqlx::AssertSqlSafe((*sql).to_owned())).execute(&mut conn).await.unwrap();
+        }
+        if put_back {
+            for (_, sql) in &guards {
+                sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(&mut conn).await.unwrap();
+            }
+        }
+        conn.close().await.unwrap();
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        if put_back {
+            sqlx::query("SET session_replication_role = replica").execute(&mut conn).await.unwrap();
+        }
+        for sql in edits {
+            sqlx::query(sqlx::AssertSqlSafe((*sql).to_owned())).execute(&mut conn).await.unwrap();
+        }
+        conn.close().await.unwrap();
     }
-    conn.close().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn flags_and_derived_answers_changed_behind_the_service_are_seen_by_verify() {
+/// A database with a burst of six flagged ratings at one point and one rating elsewhere, and a
+/// checkpoint of it; the service stopped (its database kept by the returned handle).
+async fn flagged_database(dir: &std::path::Path) -> (crate::helpers::TestDb, std::path::PathBuf) {
     let app = TestApp::spawn_with(|s| s.flags = rules()).await;
-    let Some(source) = hailong::store::sqlite_file(&app.db_url()) else {
-        return; // Copies of an SQLite file; PostgreSQL's guards are checked in the test after.
-    };
     let points: Vec<Point> =
         app.seed().await.into_iter().filter(|p| p.officer_code.is_some() && p.questionnaire_id == "mot-cua").collect();
     // A burst of six at one point, each its own commit: every one flagged.
@@ -591,22 +604,17 @@ async fn flags_and_derived_answers_changed_behind_the_service_are_seen_by_verify
         app.store.commit_group(&[rating(&points[0], today_9() + i * MINUTE, MINUTE, &answers, None)]).await.unwrap();
     }
     app.store.commit_group(&[rating(&points[1], today_9(), MINUTE, &[("hai_long_chung", 2)], None)]).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let key = source.with_file_name("hailong-signing.key").display().to_string();
-    let checkpoint = dir.path().join("checkpoint.json");
+    let checkpoint = dir.join(format!("checkpoint-{}.json", rand::random::<u32>()));
     let made = cli(&app.db_url(), &["checkpoint", "--out", checkpoint.to_str().unwrap()], &[]);
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
-    let full = dir.path().join("full.db");
-    app.store.backup_to(&full).await.unwrap();
-    let verify = |file: &std::path::Path| {
-        let url = format!("sqlite://{}", file.display());
-        let out =
-            cli(&url, &["verify", "--checkpoint", checkpoint.to_str().unwrap()], &[("HAILONG_SIGNING_KEY_FILE", &key)]);
-        (
-            out.status.success(),
-            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
-        )
-    };
+    (app.stop().await, checkpoint)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flags_and_derived_answers_changed_behind_the_service_are_seen_by_verify() {
+    // Both backends; each case on a database of its own, edited in place.
+    let dir = tempfile::tempdir().unwrap();
+    let postgres = std::env::var("HAILONG_TEST_POSTGRES_URL").is_ok_and(|v| !v.is_empty());
     let first_flagged = "(SELECT MIN(response_id) FROM answers WHERE question_id = 'flag.any')";
     let drop_one = format!(
         "DELETE FROM answers WHERE response_id = {first_flagged} AND (question_id LIKE 'flag.%' OR question_id LIKE 'flagged.%')"
@@ -615,58 +623,115 @@ async fn flags_and_derived_answers_changed_behind_the_service_are_seen_by_verify
     let composite = "UPDATE answers SET value = value + 1 \
                      WHERE response_id = (SELECT MIN(id) FROM responses) AND question_id = 'composite.overall'"
         .to_owned();
+    let (drop_guard, guard_gone) = if postgres {
+        ("DROP TRIGGER answers_no_change ON answers".to_owned(), "guard answers_no_change is missing")
+    } else {
+        (String::new(), "guard answers_no_delete is missing")
+    };
     let cases: Vec<(&str, Vec<String>, bool, Option<&str>)> = vec![
         ("the counts made anew, nothing else changed", vec![], true, None),
         ("one rating's flags deleted, the counts lowered", vec![drop_one], true, Some("flags none held")),
         ("every rating's flags deleted, the counts lowered", vec![drop_all], true, Some("6 response(s)")),
         ("a composite score edited, the counts made anew", vec![composite], true, Some("composite.overall")),
-        ("the guards dropped", vec![], false, Some("guard answers_no_delete is missing")),
+        (
+            "the guards dropped",
+            vec![drop_guard].into_iter().filter(|s| !s.is_empty()).collect(),
+            false,
+            Some(guard_gone),
+        ),
     ];
     for (name, edits, put_back, seen) in cases {
-        let file = dir.path().join("tampered.db");
-        std::fs::copy(&full, &file).unwrap();
+        let (db, checkpoint) = flagged_database(dir.path()).await;
         let mut all: Vec<&str> = edits.iter().map(String::as_str).collect();
         if put_back {
             all.extend(RECOUNT);
         }
-        behind_the_service(&file, &all, put_back).await;
-        let (ok, said) = verify(&file);
-        match seen {
-            None => assert!(ok, "{name}: {said}"),
-            Some(words) => {
-                assert!(!ok, "{name} went unseen: {said}");
-                assert!(said.contains(words), "{name}: {words:?} in {said}");
-                assert!(said.contains("count rows match"), "{name}: the recount alone would not see it: {said}");
+        behind_the_service(&db.url, &all, put_back).await;
+        // Seen with and without the checkpoint: what is derived is recomputed either way.
+        for with_checkpoint in [true, false] {
+            let mut args = vec!["verify"];
+            if with_checkpoint {
+                args.extend(["--checkpoint", checkpoint.to_str().unwrap()]);
+            }
+            let out = cli(&db.url, &args, &[]);
+            let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            match seen {
+                None => assert!(out.status.success(), "{name}: {said}"),
+                Some(words) => {
+                    assert!(!out.status.success(), "{name} went unseen: {said}");
+                    assert!(said.contains(words), "{name}: {words:?} in {said}");
+                    assert!(said.contains("count rows match"), "{name}: the recount alone would not see it: {said}");
+                    if put_back {
+                        assert!(said.contains("guards: every append-only trigger is as"), "{name}: {said}");
+                    }
+                }
             }
         }
-        std::fs::remove_file(&file).unwrap();
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_guard_disabled_or_made_anew_on_other_terms_fails_verify() {
-    let app = TestApp::spawn().await;
-    let url = app.db_url();
-    let (breaks, words) = if hailong::store::sqlite_file(&url).is_some() {
-        (
-            vec![
-                "DROP TRIGGER answers_no_delete",
-                "CREATE TRIGGER answers_no_delete BEFORE DELETE ON answers WHEN 0 BEGIN SELECT RAISE(ABORT, 'no'); END",
-            ],
-            "guard answers_no_delete was altered",
-        )
+async fn a_guard_dropped_disabled_or_made_anew_on_other_terms_fails_verify() {
+    // Each break on a database of its own.
+    let postgres = std::env::var("HAILONG_TEST_POSTGRES_URL").is_ok_and(|v| !v.is_empty());
+    let cases: Vec<(Vec<&str>, &str)> = if postgres {
+        vec![
+            (vec!["DROP TRIGGER answers_no_change ON answers"], "guard answers_no_change is missing"),
+            (
+                vec!["ALTER TABLE answers DISABLE TRIGGER answers_no_change"],
+                "guard answers_no_change on answers is disabled",
+            ),
+            (
+                vec!["ALTER TABLE answers ENABLE REPLICA TRIGGER answers_no_change"],
+                "guard answers_no_change on answers fires only in replication sessions",
+            ),
+            (
+                vec![
+                    "DROP TRIGGER answers_no_change ON answers",
+                    "CREATE TRIGGER answers_no_change BEFORE UPDATE OR DELETE ON answers FOR EACH ROW \
+                     WHEN (OLD.question_id NOT LIKE 'flag%') EXECUTE FUNCTION answers_append_only()",
+                ],
+                "guard answers_no_change was made anew on other terms",
+            ),
+            (
+                vec![
+                    "DROP TRIGGER answers_no_change ON answers",
+                    "CREATE TRIGGER answers_no_change BEFORE UPDATE OF value OR DELETE ON answers FOR EACH ROW \
+                     EXECUTE FUNCTION answers_append_only()",
+                ],
+                "guard answers_no_change was made anew on other terms",
+            ),
+            (
+                vec![
+                    "CREATE OR REPLACE FUNCTION answers_append_only() RETURNS trigger LANGUAGE plpgsql AS \
+                     $$ BEGIN RETURN COALESCE(NEW, OLD); END; $$",
+                ],
+                "guard answers_no_change was altered",
+            ),
+        ]
     } else {
-        (
-            vec!["ALTER TABLE answers DISABLE TRIGGER answers_no_change"],
-            "guard answers_no_change on answers is disabled",
-        )
+        vec![
+            (vec!["DROP TRIGGER answers_no_delete"], "guard answers_no_delete is missing"),
+            (
+                vec![
+                    "DROP TRIGGER answers_no_delete",
+                    "CREATE TRIGGER answers_no_delete BEFORE DELETE ON answers WHEN 0 BEGIN SELECT RAISE(ABORT, 'no'); END",
+                ],
+                "guard answers_no_delete was altered",
+            ),
+        ]
     };
-    let out = cli(&url, &["verify"], &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    crate::store::raw_sql(&url, &breaks).await;
-    let out = cli(&url, &["verify"], &[]);
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && said.contains(words), "{said}");
+    for (breaks, words) in cases {
+        let app = TestApp::spawn().await;
+        let url = app.db_url();
+        let out = cli(&url, &["verify"], &[]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        crate::store::raw_sql(&url, &breaks).await;
+        let out = cli(&url, &["verify"], &[]);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && said.contains(words), "{breaks:?}: {words:?} in {said}");
+        app.stop().await;
+    }
 }
 
 /// A phone's browser: it keeps the cookies the service gives it, and sends its `User-Agent`.

@@ -3,7 +3,9 @@
 //! midnight (still 28 February in UTC). At each: the demo seeds its year up to that moment, a
 //! rating goes through the form onto that Vietnam day and into this year's report, counts fold
 //! up to yesterday and still equal a recount, a receipt asked for today rates, and a served
-//! count for today is taken but not one for tomorrow.
+//! count for today is taken but not one for tomorrow. The shipped stuffing flags run too: the
+//! one rule that reads the hour and the weekday (outside the unit's hours) flags the rating on
+//! the Sunday, in the evening and after midnight, and not on the working days.
 
 use hailong::domain::account::Role;
 use hailong::domain::clock::{self, Clock};
@@ -14,24 +16,27 @@ use time::macros::datetime;
 
 use crate::helpers::TestApp;
 
-const MOMENTS: [(&str, OffsetDateTime); 5] = [
-    ("1 January", datetime!(2027-01-01 08:30 +7)),
-    ("31 December", datetime!(2026-12-31 16:45 +7)),
-    ("a Sunday", datetime!(2026-06-21 10:00 +7)),
-    ("20:00 Vietnam time", datetime!(2026-06-17 20:00 +7)),
-    ("29 February 2028", datetime!(2028-02-29 00:30 +7)),
+/// Each moment, and whether a rating then is outside the shipped opening hours (07:00–17:30
+/// Monday to Saturday, an hour of grace after closing).
+const MOMENTS: [(&str, OffsetDateTime, bool); 5] = [
+    ("1 January", datetime!(2027-01-01 08:30 +7), false),
+    ("31 December", datetime!(2026-12-31 16:45 +7), false),
+    ("a Sunday", datetime!(2026-06-21 10:00 +7), true),
+    ("20:00 Vietnam time", datetime!(2026-06-17 20:00 +7), true),
+    ("29 February 2028", datetime!(2028-02-29 00:30 +7), true),
 ];
 
 #[tokio::test]
 async fn the_date_sensitive_paths_hold_at_the_turn_of_the_year_on_a_sunday_in_the_evening_and_on_a_leap_day() {
-    for (name, moment) in MOMENTS {
-        at(name, moment).await;
+    for (name, moment, off_hours) in MOMENTS {
+        at(name, moment, off_hours).await;
     }
 }
 
-async fn at(name: &str, moment: OffsetDateTime) {
+async fn at(name: &str, moment: OffsetDateTime, off_hours: bool) {
     let app = TestApp::spawn_with(|s| {
         s.clock = Clock::starting(moment);
+        s.flags = hailong::domain::flags::Rules::default();
         s.receipt_secret = Some("a receipt secret for the tests".into());
         s.submit_limit_per_minute = 0;
     })
@@ -55,10 +60,14 @@ async fn at(name: &str, moment: OffsetDateTime) {
     let officer = point.officer_code.clone().unwrap();
     let day = clock::date_bucket(today);
     let before = officer_responses(&app, &officer, day).await;
+    let flagged_before = officer_count(&app, &officer, day, "flag.off_hours").await;
     let key = app.form_key(point.slug.as_str()).await;
+    app.clock().advance(60_000);
     let sent = app.post(point.slug.as_str(), &[("key", &key), ("q_hai_long_chung", "5")]).await;
     assert_eq!(sent.status(), 303, "{name}");
     assert_eq!(officer_responses(&app, &officer, day).await, before + 1, "{name}: counted on {today}");
+    let flagged = officer_count(&app, &officer, day, "flag.off_hours").await - flagged_before;
+    assert_eq!(flagged, i64::from(off_hours), "{name}: outside the unit's hours is {off_hours}");
 
     // This year's report (the default period) holds it.
     let admin = app.staff("so.noi.vu", Role::Admin, None).await;
@@ -111,6 +120,10 @@ async fn at(name: &str, moment: OffsetDateTime) {
 }
 
 async fn officer_responses(app: &TestApp, officer: &str, day: i64) -> i64 {
+    officer_count(app, officer, day, "hai_long_chung").await
+}
+
+async fn officer_count(app: &TestApp, officer: &str, day: i64, question: &str) -> i64 {
     let counts = app.store.answer_counts(CountBy::Officer, day, day).await.unwrap();
-    counts.iter().filter(|c| c.target_code == officer && c.question_id == "hai_long_chung").map(|c| c.count).sum()
+    counts.iter().filter(|c| c.target_code == officer && c.question_id == question).map(|c| c.count).sum()
 }

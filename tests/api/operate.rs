@@ -188,4 +188,10 @@ async fn stalled_and_idle_connections_are_closed_and_their_number_is_capped() {
     for _ in 0..20 {
         assert_eq!(app.get("/healthz").await.status(), 200);
     }
+    // `/metrics` on its own address closes a stalled connection the same way.
+    let metrics = app.metrics_base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&metrics).await.unwrap();
+    stream.write_all(b"GET /metrics HT").await.unwrap();
+    assert!(until_closed(&mut stream, Duration::from_secs(10)).await.is_some(), "a stalled scrape is closed");
+    assert_eq!(app.client.get(format!("{}/metrics", app.metrics_base)).send().await.unwrap().status(), 200);
 }

@@ -659,3 +659,114 @@ async fn the_services_own_online_key_is_marked_and_revoked_only_on_purpose() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(app.store.receipt_key(online.id).await.unwrap().unwrap().revoked);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_is_judged_by_the_officers_assignment_on_the_day_it_was_issued() {
+    // CB018 served at Tân Lộc until yesterday and is at An Phú from today. A token issued at
+    // Tân Lộc three days ago still rates; one naming Tân Lộc issued today, or An Phú three days
+    // ago, does not.
+    let app = app().await;
+    let points = app.seed().await;
+    let point = points.iter().find(|p| p.officer_code.as_deref() == Some("CB018")).expect("CB018's point").clone();
+    assert_eq!(point.unit_code, "HL.TAN-LOC.TT");
+    let key = app.store.create_receipt_key(hailong::store::KeyPurpose::Offline, "test").await.unwrap();
+    let today = app.today();
+    let admin = app.staff("so.noi.vu", Role::Admin, None).await;
+    let moved = admin
+        .post("/admin/officers/CB018/move", &[("unit", "HL.AN-PHU.TT"), ("desk", ""), ("from", &clock::iso(today))])
+        .await;
+    assert_eq!(moved.status(), 303, "{}", moved.text().await.unwrap());
+    let sign = |unit: &str, desk: Option<&str>, days_ago: i64, dossier: &str| {
+        key.sign(&Claims {
+            key_id: key.id,
+            issued: today - time::Duration::days(days_ago),
+            nonce: [4, 3, 2, 1],
+            dossier: key.dossier_hash(dossier),
+            unit: unit.to_owned(),
+            officer: "CB018".to_owned(),
+            desk: desk.map(str::to_owned),
+        })
+        .unwrap()
+    };
+    for token in [
+        sign("HL.TAN-LOC.TT", point.desk_code.as_deref(), 0, "H01-261118-0001"),
+        sign("HL.AN-PHU.TT", None, 3, "H01-261115-0002"),
+    ] {
+        let page = app.client.get(format!("{}/r/{token}", app.base)).send().await.unwrap();
+        assert_eq!(page.status(), 404, "{token}");
+    }
+    assert_eq!(receipt_responses(&app).await, 0);
+    let then = sign("HL.TAN-LOC.TT", point.desk_code.as_deref(), 3, "H01-261115-0003");
+    let form = form_key(&app, &then).await;
+    assert!(!form.is_empty(), "the token of three days ago opens its form");
+    assert_eq!(send(&app, &then, &form).await, 303);
+    assert_eq!(receipt_responses(&app).await, 1);
+    let now = sign("HL.AN-PHU.TT", None, 0, "H01-261118-0004");
+    let form = form_key(&app, &now).await;
+    assert_eq!(send(&app, &now, &form).await, 303, "today's token names An Phú");
+    assert_eq!(receipt_responses(&app).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipts_form_sent_from_another_site_or_with_a_key_made_by_hand_stores_nothing() {
+    let app = app().await;
+    let point = officer_point(&app).await;
+    let key = app.store.create_receipt_key(hailong::store::KeyPurpose::Offline, "test").await.unwrap();
+    let token = offline_token(&key, &point, "H01-261118-0100", 0);
+    let url = format!("{}/r/{token}", app.base);
+    let issued = form_key(&app, &token).await;
+    let sent = app
+        .client
+        .post(&url)
+        .header("origin", "http://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("key", issued.as_str()), ("q_hai_long_chung", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 403);
+    assert!(sent.text().await.unwrap().contains("trang web khác"));
+    // A key of the right shape that the service did not issue: the form again, answers kept.
+    let forged = format!("{}x", &issued[..issued.len() - 1]);
+    let forged = if forged == issued { format!("{}y", &issued[..issued.len() - 1]) } else { forged };
+    let sent = app.client.post(&url).form(&[("key", forged.as_str()), ("q_hai_long_chung", "2")]).send().await.unwrap();
+    assert_eq!(sent.status(), 422);
+    let html = sent.text().await.unwrap();
+    assert!(html.contains("chưa được lưu"), "{html}");
+    assert_eq!(texts(&html, "input[name=q_hai_long_chung][checked]").len(), 1, "the answer kept: {html}");
+    assert_eq!(receipt_responses(&app).await, 0, "nothing stored, the receipt not used");
+    assert_eq!(send(&app, &token, &issued).await, 303, "the receipt still rates, from its own form");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bidirectional_controls_never_reach_what_staff_read() {
+    // A comment keeps its words without the characters that reorder them (U+202E would show
+    // "tốt" after the rest of the line backwards); a procedure name holding one is refused.
+    let app = app().await;
+    let point = officer_point(&app).await;
+    let slug = point.slug.as_str();
+    let key = app.form_key(slug).await;
+    let comment = "Cán bộ \u{202E}không\u{202C} tốt \u{2067}lắm\u{2069}\u{200F}";
+    let sent = app.post(slug, &[("key", key.as_str()), ("q_hai_long_chung", "2"), ("comment", comment)]).await;
+    assert_eq!(sent.status(), 303);
+    assert_eq!(app.store.comments(10).await.unwrap(), vec!["Cán bộ không tốt lắm".to_owned()]);
+
+    let integration = app.staff("motcua", Role::Integration, Some(&point.unit_code)).await;
+    let asked = app
+        .client
+        .post(format!("{}/api/v1/receipts", app.base))
+        .bearer_auth(&integration.key)
+        .json(&json!({
+            "dossier_code": "000.00.01.H01-261118-0200",
+            "unit_code": point.unit_code,
+            "officer_code": point.officer_code,
+            "desk_code": point.desk_code,
+            "procedure": "Đăng ký \u{202E}hnis iahk",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 400);
+    let said = asked.text().await.unwrap();
+    assert!(said.contains("procedure") && said.contains("bidirectional"), "{said}");
+}

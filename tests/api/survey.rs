@@ -480,5 +480,10 @@ async fn a_send_from_another_site_stores_nothing_and_offers_the_form() {
         303
     );
     assert_eq!(post(app.form_key(slug).await, &[]).await.unwrap().status(), 303);
-    assert_eq!(app.responses().await, 2);
+    // A browser without fetch metadata sends its page's origin: the service's own pages let it
+    // (`Referrer-Policy: same-origin`; under `no-referrer` it would send `Origin: null`).
+    let page = app.client.get(&url).send().await.unwrap();
+    assert_eq!(page.headers()["referrer-policy"], "same-origin");
+    assert_eq!(post(app.form_key(slug).await, &[("origin", own)]).await.unwrap().status(), 303);
+    assert_eq!(app.responses().await, 3);
 }
