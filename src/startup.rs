@@ -79,6 +79,10 @@ impl Application {
                 "stored the derived answers of responses written before they were kept"
             );
         }
+        let untagged = store.untag_receipt_issues().await?;
+        if untagged > 0 {
+            tracing::info!(tokens = untagged, "kept only the claims of the receipt tokens issued online before");
+        }
         if let Some(sealed) = store.seal_receipt_keys().await?.filter(|n| *n > 0) {
             tracing::info!(keys = sealed, "sealed the receipt keys' secrets kept in plain text before");
         }

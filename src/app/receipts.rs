@@ -147,11 +147,21 @@ impl App {
                 self.store.record_receipt_issue(&identity, &fresh).await?
             }
         };
+        // Kept without its tag: the key that signed it signs its claims again.
         let read =
             Token::parse(&issued.token).map_err(|e| AppError::Internal(anyhow::anyhow!("a stored token: {e}")))?;
+        let signer = if read.claims.key_id == key.id {
+            key
+        } else {
+            let stored = self.store.receipt_key(read.claims.key_id).await?;
+            stored.map(|s| s.key).ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("the key {} of a stored token is gone", read.claims.key_id))
+            })?
+        };
+        let token = signer.sign(&read.claims).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
         Ok(Ok(IssuedReceipt {
             last_day: receipt::last_day(read.claims.issued, self.settings.receipt_valid_days),
-            token: issued.token,
+            token,
         }))
     }
 

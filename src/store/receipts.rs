@@ -31,7 +31,8 @@ pub struct StoredKey {
     pub revoked: bool,
 }
 
-/// A token made online, as stored.
+/// A token made online, as stored: `token` untagged ([`crate::domain::receipt::untagged`]),
+/// for its key to sign again when the same dossier asks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Issued {
     pub token: String,
@@ -41,6 +42,9 @@ pub struct Issued {
 
 /// The name under which sealing the secrets kept in plain text before is recorded, once.
 const SEALED_FIX: &str = "receipt-keys-sealed-1";
+
+/// The name under which untagging the tokens an older version kept whole is recorded, once.
+const UNTAGGED_FIX: &str = "receipt-issues-untagged-1";
 
 impl Store {
     fn sealer(&self) -> StoreResult<&crate::domain::receipt::Sealer> {
@@ -60,6 +64,37 @@ impl Store {
         let secret =
             self.sealer()?.open(id, stored).map_err(|e| StoreError::Config(format!("receipt key {id}: {e}")))?;
         Ok(Key { id, secret })
+    }
+
+    /// Keeps, once per database, only the claims of the tokens an older version kept whole in
+    /// `receipt_issues` (see [`Issued`]); returns how many it untagged.
+    pub async fn untag_receipt_issues(&self) -> StoreResult<u64> {
+        let mut untagged = 0;
+        write_transaction!(self, tx => {
+            let claimed = sqlx::query("INSERT INTO data_fixes (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                .bind(UNTAGGED_FIX)
+                .bind(self.clock.now_ms())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if claimed > 0 {
+                let whole: Vec<(String, String)> = sqlx::query_as("SELECT receipt, token FROM receipt_issues ORDER BY receipt")
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for (receipt, token) in &whole {
+                    let Ok(kept) = crate::domain::receipt::untagged(token) else { continue };
+                    if kept != *token {
+                        sqlx::query("UPDATE receipt_issues SET token = $2 WHERE receipt = $1")
+                            .bind(receipt)
+                            .bind(kept)
+                            .execute(&mut *tx)
+                            .await?;
+                        untagged += 1;
+                    }
+                }
+            }
+        });
+        Ok(untagged)
     }
 
     /// Seals, once per database, the receipt keys' secrets an older version kept in plain
@@ -202,13 +237,15 @@ impl Store {
     /// Records a token made online for a receipt and returns the one that stands: the first
     /// made, when two requests for the same dossier race.
     pub async fn record_receipt_issue(&self, receipt: &str, issued: &Issued) -> StoreResult<Issued> {
+        let untagged = crate::domain::receipt::untagged(&issued.token)
+            .map_err(|e| StoreError::Config(format!("a token to record: {e}")))?;
         write_transaction!(self, tx => {
             sqlx::query(
                 "INSERT INTO receipt_issues (receipt, token, field_code, procedure, created_at) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (receipt) DO NOTHING",
             )
             .bind(receipt)
-            .bind(&issued.token)
+            .bind(&untagged)
             .bind(issued.field_code.as_deref())
             .bind(issued.procedure.as_deref())
             .bind(self.clock.now_ms())

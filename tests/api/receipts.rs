@@ -498,8 +498,11 @@ async fn no_secret_that_signs_a_token_is_in_the_database_a_backup_or_a_dump() {
     let integration = app.staff("motcua", Role::Integration, Some(&point.unit_code)).await;
     let body =
         json!({ "dossier_code": "H01-261124-0001", "unit_code": point.unit_code, "officer_code": point.officer_code });
-    let asked = app.client.post(format!("{}/api/v1/receipts", app.base)).bearer_auth(&integration.key).json(&body);
-    assert_eq!(asked.send().await.unwrap().status(), 201);
+    let ask = || app.client.post(format!("{}/api/v1/receipts", app.base)).bearer_auth(&integration.key).json(&body);
+    let asked = ask().send().await.unwrap();
+    assert_eq!(asked.status(), 201);
+    let issued: Value = asked.json().await.unwrap();
+    let issued = issued["token"].as_str().unwrap().to_owned();
     let online = app.store.online_receipt_key("test").await.unwrap();
 
     let bytes = database_bytes(&app).await;
@@ -507,6 +510,12 @@ async fn no_secret_that_signs_a_token_is_in_the_database_a_backup_or_a_dump() {
         assert!(!holds(&bytes, secret.secret_text().as_bytes()), "key {}'s printed secret", secret.id);
         assert!(!holds(&bytes, &secret.secret), "key {}'s secret bytes", secret.id);
     }
+    // Nor a token issued online: a dump cannot rate the dossiers still waiting. Asked again,
+    // the same dossier gets the same token, signed anew from its claims.
+    let tag = &issued[issued.len() - 16..];
+    assert!(!holds(&bytes, issued.as_bytes()) && !holds(&bytes, tag.as_bytes()), "the token issued online");
+    let again: Value = ask().send().await.unwrap().json().await.unwrap();
+    assert_eq!(again["token"], issued.as_str());
     // The printed secret still signs tokens that rate: the one-stop software keeps its copy.
     let token = offline_token(&key, &point, "H01-261124-0002", 0);
     let form = form_key(&app, &token).await;
@@ -543,6 +552,31 @@ async fn the_secrets_an_older_version_kept_in_plain_text_are_sealed_at_the_next_
     let token = offline_token(&old, &point, "H01-261124-0004", 0);
     let form = form_key(&second, &token).await;
     assert_eq!(send(&second, &token, &form).await, 303, "its tokens still rate");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tokens_an_older_version_kept_whole_keep_only_their_claims_from_the_next_start() {
+    let app = app().await;
+    let point = officer_point(&app).await;
+    let integration = app.staff("motcua", Role::Integration, Some(&point.unit_code)).await;
+    let body =
+        json!({ "dossier_code": "H01-261124-0005", "unit_code": point.unit_code, "officer_code": point.officer_code });
+    let ask = |app: &TestApp| {
+        app.client.post(format!("{}/api/v1/receipts", app.base)).bearer_auth(&integration.key).json(&body).send()
+    };
+    let issued: Value = ask(&app).await.unwrap().json().await.unwrap();
+    let issued = issued["token"].as_str().unwrap().to_owned();
+    // As an older version kept it: the whole token, and no record of the fix.
+    let sql = format!("UPDATE receipt_issues SET token = '{issued}'");
+    crate::store::raw_sql(&app.db_url(), &[&sql, "DELETE FROM data_fixes WHERE name LIKE 'receipt-issues-untagged%'"])
+        .await;
+    assert!(holds(&database_bytes(&app).await, issued.as_bytes()));
+    let second = app.beside(|s| s.receipt_secret = Some(SECRET.into())).await;
+    assert!(!holds(&database_bytes(&app).await, issued.as_bytes()), "untagged at the start");
+    let again: Value = ask(&second).await.unwrap().json().await.unwrap();
+    assert_eq!(again["token"], issued.as_str(), "the same token for the same dossier");
+    let form = form_key(&second, &issued).await;
+    assert_eq!(send(&second, &issued, &form).await, 303, "and it rates");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
