@@ -117,13 +117,8 @@ impl Store {
             if let Some(sql) = first {
                 sqlx::query(sql).execute(&mut *tx).await?;
             }
-            let claimed = sqlx::query("INSERT INTO data_fixes (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-                .bind(CHAIN_FIX)
-                .bind(self.clock.now_ms())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if claimed > 0 {
+            let claimed = claim_fix!(tx, CHAIN_FIX, self.clock.now_ms());
+            if claimed {
                 let mut after = 0i64;
                 let mut count = 0u64;
                 loop {
@@ -173,13 +168,8 @@ impl Store {
             if let Some(sql) = first {
                 sqlx::query(sql).execute(&mut *tx).await?;
             }
-            let claimed = sqlx::query("INSERT INTO data_fixes (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-                .bind(FLAGS_FIX)
-                .bind(self.clock.now_ms())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if claimed > 0 {
+            let claimed = claim_fix!(tx, FLAGS_FIX, self.clock.now_ms());
+            if claimed {
                 let flagged: Vec<(i64, String)> = sqlx::query_as(
                     "SELECT response_id, question_id FROM answers WHERE question_id >= 'flag.' AND question_id < 'flag/' \
                      AND question_id <> 'flag.any' ORDER BY response_id, question_id",

@@ -68,13 +68,8 @@ impl Store {
         let mut completed = 0u64;
         Ok(write_transaction!(self, tx => {
             // Claimed first: a second instance waits on this row, then finds the work done.
-            let claimed = sqlx::query("INSERT INTO data_fixes (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-                .bind(fix.name)
-                .bind(self.clock.now_ms())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if claimed == 0 {
+            let claimed = claim_fix!(tx, fix.name, self.clock.now_ms());
+            if !claimed {
                 return Ok(None);
             }
             for q in registry.all().into_iter().filter(|q| (fix.applies)(q)) {

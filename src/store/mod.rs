@@ -307,6 +307,20 @@ macro_rules! add_counts {
     };
 }
 
+/// Claims the one-time data fix `$name` in the transaction `$tx` at `$at` (ms): true for the
+/// transaction that records it first, which then does the fix; false once it is done.
+macro_rules! claim_fix {
+    ($tx:expr, $name:expr, $at:expr) => {
+        sqlx::query("INSERT INTO data_fixes (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind($name)
+            .bind($at)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected()
+            > 0
+    };
+}
+
 /// Appends an audit entry inside the transaction `$tx` of the change it records:
 /// (at, actor, action, target, before, after).
 macro_rules! audit {

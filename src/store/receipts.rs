@@ -71,13 +71,8 @@ impl Store {
     pub async fn untag_receipt_issues(&self) -> StoreResult<u64> {
         let mut untagged = 0;
         write_transaction!(self, tx => {
-            let claimed = sqlx::query("INSERT INTO data_fixes (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-                .bind(UNTAGGED_FIX)
-                .bind(self.clock.now_ms())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if claimed > 0 {
+            let claimed = claim_fix!(tx, UNTAGGED_FIX, self.clock.now_ms());
+            if claimed {
                 let whole: Vec<(String, String)> = sqlx::query_as("SELECT receipt, token FROM receipt_issues ORDER BY receipt")
                     .fetch_all(&mut *tx)
                     .await?;
@@ -105,13 +100,8 @@ impl Store {
         let Ok(sealer) = self.sealer() else { return Ok(None) };
         let mut sealed = None;
         write_transaction!(self, tx => {
-            let claimed = sqlx::query("INSERT INTO data_fixes (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-                .bind(SEALED_FIX)
-                .bind(self.clock.now_ms())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if claimed > 0 {
+            let claimed = claim_fix!(tx, SEALED_FIX, self.clock.now_ms());
+            if claimed {
             let plain: Vec<(i64, String)> = sqlx::query_as("SELECT id, secret FROM receipt_keys WHERE secret NOT LIKE $1 ORDER BY id")
                 .bind(format!("{}%", crate::domain::receipt::SEALED_PREFIX))
                 .fetch_all(&mut *tx)
